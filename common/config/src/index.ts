@@ -1,0 +1,58 @@
+/**
+ * Config helpers. Each service's `src/config.ts` is the only place it reads `process.env`: it
+ * declares a zod schema and calls loadConfig() once at startup, which exits with every problem
+ * listed when the environment is wrong.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {}
+
+export function parseConfig<T extends z.ZodType>(
+  schema: T,
+  env: Record<string, string | undefined>,
+): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Parses the environment or exits the process with a readable list of what is wrong. */
+export function loadConfig<T extends z.ZodType>(
+  service: string,
+  schema: T,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<T> {
+  try {
+    return parseConfig(schema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${service}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+/** A TCP port from the environment; 0 means "any free port". */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** A boolean from the environment ("true"/"false"/"1"/"0"). */
+export const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1');
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info');
+
+/** The variables every service shares. */
+export const commonEnv = {
+  CONSUL_HTTP_ADDR: z.string().default('127.0.0.1:8500'),
+  LOG_LEVEL: logLevel,
+  LOG_DIR: z.string().default(''),
+  /** The address this instance registers in Consul (what peers and Prometheus connect to). */
+  ADVERTISE_HOST: z.string().default('127.0.0.1'),
+};

@@ -1,0 +1,182 @@
+/**
+ * A small client for the Consul agent's HTTP API: register/deregister this instance with a real
+ * health check, and find healthy instances of a service (with blocking queries for watchers).
+ */
+import { UnavailableError } from '@switchboard/errors';
+
+export interface ServiceCheck {
+  /** gRPC health check target "host:port" (grpc.health.v1). */
+  grpc?: string;
+  /** HTTP health check URL (2xx passes). */
+  http?: string;
+  interval?: string;
+  timeout?: string;
+  deregisterCriticalServiceAfter?: string;
+}
+
+export interface ServiceRegistration {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  tags?: string[];
+  meta?: Record<string, string>;
+  check: ServiceCheck;
+}
+
+export interface ServiceInstance {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  meta: Record<string, string>;
+  /** "passing", "warning" or "critical" (the worst of the instance's checks). */
+  status: 'passing' | 'warning' | 'critical';
+  checks: { name: string; status: string; output: string }[];
+}
+
+interface HealthEntry {
+  Node: { Node: string; Address: string };
+  Service: { ID: string; Service: string; Address: string; Port: number; Meta: Record<string, string> | null };
+  Checks: { Name: string; Status: string; Output: string; ServiceID: string }[];
+}
+
+const STATUS_RANK = { passing: 0, warning: 1, critical: 2 } as const;
+
+export function consulBaseUrl(addr: string): string {
+  const withScheme = /^https?:\/\//.test(addr) ? addr : `http://${addr}`;
+  return withScheme.replace(/\/+$/, '');
+}
+
+export class ConsulClient {
+  readonly baseUrl: string;
+  readonly #timeoutMs: number;
+
+  constructor(addr: string, options: { timeoutMs?: number } = {}) {
+    this.baseUrl = consulBaseUrl(addr);
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  async #request(method: string, path: string, body?: unknown, signal?: AbortSignal, timeoutMs = this.#timeoutMs): Promise<Response> {
+    const signals = [AbortSignal.timeout(timeoutMs)];
+    if (signal) {
+      signals.push(signal);
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.any(signals),
+      });
+    } catch (error) {
+      if (signal?.aborted) {
+        throw error;
+      }
+      throw new UnavailableError(`consul at ${this.baseUrl} is unreachable (${method} ${path})`, { cause: error });
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      throw new UnavailableError(`consul ${method} ${path} failed: ${response.status} ${text.trim()}`);
+    }
+    return response;
+  }
+
+  async register(registration: ServiceRegistration): Promise<void> {
+    const { check } = registration;
+    await this.#request('PUT', '/v1/agent/service/register', {
+      ID: registration.id,
+      Name: registration.name,
+      Address: registration.address,
+      Port: registration.port,
+      Tags: registration.tags ?? [],
+      Meta: registration.meta ?? {},
+      Check: {
+        Name: `${registration.name} health`,
+        GRPC: check.grpc,
+        HTTP: check.http,
+        Interval: check.interval ?? '2s',
+        Timeout: check.timeout ?? '2s',
+        DeregisterCriticalServiceAfter: check.deregisterCriticalServiceAfter ?? '1m',
+      },
+    });
+  }
+
+  async deregister(id: string): Promise<void> {
+    await this.#request('PUT', `/v1/agent/service/deregister/${encodeURIComponent(id)}`);
+  }
+
+  /** Every registered instance of a service with its health (passing or not). */
+  async instances(name: string, options: { passingOnly?: boolean } = {}): Promise<ServiceInstance[]> {
+    const query = options.passingOnly ? '?passing=true' : '';
+    const response = await this.#request('GET', `/v1/health/service/${encodeURIComponent(name)}${query}`);
+    return ((await response.json()) as HealthEntry[]).map(toInstance);
+  }
+
+  /**
+   * A blocking query: resolves when the passing instances of `name` change after `index` (or after
+   * `wait`). Returns the instances and the index to pass next time.
+   */
+  async watchPassing(
+    name: string,
+    index: string | undefined,
+    options: { wait?: string; signal?: AbortSignal } = {},
+  ): Promise<{ instances: ServiceInstance[]; index: string }> {
+    const wait = options.wait ?? '30s';
+    const params = new URLSearchParams({ passing: 'true', wait });
+    if (index) {
+      params.set('index', index);
+    }
+    const response = await this.#request(
+      'GET',
+      `/v1/health/service/${encodeURIComponent(name)}?${params}`,
+      undefined,
+      options.signal,
+      parseDurationMs(wait) + 10_000,
+    );
+    const instances = ((await response.json()) as HealthEntry[]).map(toInstance);
+    return { instances, index: response.headers.get('x-consul-index') ?? '0' };
+  }
+
+  /** Names of every service in the catalog. */
+  async services(): Promise<string[]> {
+    const response = await this.#request('GET', '/v1/catalog/services');
+    return Object.keys((await response.json()) as Record<string, unknown>).filter((name) => name !== 'consul');
+  }
+
+  /** The agent's leader, to tell whether Consul is up. */
+  async leader(): Promise<string> {
+    const response = await this.#request('GET', '/v1/status/leader');
+    return (await response.json()) as string;
+  }
+}
+
+function toInstance(entry: HealthEntry): ServiceInstance {
+  const checks = entry.Checks.filter((check) => check.ServiceID === entry.Service.ID || check.ServiceID === '');
+  let status: ServiceInstance['status'] = 'passing';
+  for (const check of checks) {
+    const checkStatus = (check.Status in STATUS_RANK ? check.Status : 'critical') as ServiceInstance['status'];
+    if (STATUS_RANK[checkStatus] > STATUS_RANK[status]) {
+      status = checkStatus;
+    }
+  }
+  return {
+    id: entry.Service.ID,
+    name: entry.Service.Service,
+    address: entry.Service.Address || entry.Node.Address,
+    port: entry.Service.Port,
+    meta: entry.Service.Meta ?? {},
+    status,
+    checks: checks.map((check) => ({ name: check.Name, status: check.Status, output: check.Output })),
+  };
+}
+
+function parseDurationMs(duration: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(duration);
+  if (!match) {
+    return 30_000;
+  }
+  const value = Number(match[1]);
+  return match[2] === 'ms' ? value : match[2] === 's' ? value * 1000 : value * 60_000;
+}

@@ -1,0 +1,3 @@
+export * from './ConsulClient';
+export * from './ServiceWatcher';
+export * from './registration';

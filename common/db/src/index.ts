@@ -1,0 +1,106 @@
+/**
+ * Postgres access shared by gateway and signaling: one pool per process and the schema
+ * migrations, applied at start under an advisory lock so concurrent starters do not race.
+ */
+import pg from 'pg';
+import type { Logger } from '@switchboard/logger';
+
+export type Pool = pg.Pool;
+
+/** Ordered migrations; never edit one that has shipped, append a new one. */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'rooms and participant sessions',
+    sql: `
+      CREATE TABLE rooms (
+        name        text PRIMARY KEY,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE participant_sessions (
+        id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        room_name     text NOT NULL REFERENCES rooms(name) ON DELETE CASCADE,
+        peer_id       text NOT NULL UNIQUE,
+        display_name  text NOT NULL,
+        joined_at     timestamptz NOT NULL DEFAULT now(),
+        left_at       timestamptz
+      );
+      CREATE INDEX participant_sessions_room ON participant_sessions (room_name, joined_at);
+    `,
+  },
+];
+
+const LOCK_KEY = 0x5b0a4d; // arbitrary, constant: "switchboard migrations"
+
+export function createPool(connectionString: string, options: { max?: number } = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 10_000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export async function migrate(pool: Pool, logger: Logger): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    let count = 0;
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) {
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+      logger.info({ version: migration.version, migration: migration.name }, 'applied migration');
+      count++;
+    }
+    return count;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});
+    client.release();
+  }
+}
+
+/** Creates the database named in the URL if it does not exist (connects to `postgres` to do it). */
+export async function ensureDatabase(connectionString: string): Promise<void> {
+  const url = new URL(connectionString);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) {
+    return;
+  }
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    }
+  } catch (error) {
+    // Two starters racing to create it: the loser sees a duplicate; that is fine.
+    if ((error as { code?: string }).code !== '42P04' && (error as { code?: string }).code !== '23505') {
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,7 @@
+export * from './gen/switchboard/media/v1/media';
+export * from './convert';
+
+/** The gRPC metadata key carrying the correlation id from browser to SFU. */
+export const CORRELATION_ID_METADATA = 'x-correlation-id';
+/** Fully-qualified gRPC service name, as used by grpc.health.v1 and Consul checks. */
+export const MEDIA_SERVICE_NAME = 'switchboard.media.v1.MediaService';

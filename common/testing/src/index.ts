@@ -1,0 +1,111 @@
+/**
+ * Test harness helpers: real components on free ports. Used by integration tests only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConsulClient } from '@switchboard/consul';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) {
+        return value;
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${options.what ?? 'condition'}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+  }
+}
+
+export function consulBinary(): string {
+  const candidates = [process.env.CONSUL_BIN, join(REPO_ROOT, '.tools/consul/consul')];
+  for (const candidate of candidates) {
+    if (candidate && existsSync(candidate)) {
+      return candidate;
+    }
+  }
+  return 'consul';
+}
+
+export interface ConsulAgent {
+  addr: string;
+  client: ConsulClient;
+  close(): Promise<void>;
+}
+
+/** Starts a private Consul dev agent on free ports; close() stops it and removes its data. */
+export async function startConsul(): Promise<ConsulAgent> {
+  const [http, serf, server, grpc] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-consul-'));
+  const child: ChildProcess = spawn(
+    consulBinary(),
+    [
+      'agent',
+      '-dev',
+      '-client=127.0.0.1',
+      '-bind=127.0.0.1',
+      `-http-port=${http}`,
+      `-serf-lan-port=${serf}`,
+      `-server-port=${server}`,
+      `-grpc-port=${grpc}`,
+      '-dns-port=-1',
+      '-hcl=ports { serf_wan = -1 }',
+      `-node=test-${http}`,
+      `-data-dir=${dataDir}`,
+      '-log-level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const addr = `127.0.0.1:${http}`;
+  const client = new ConsulClient(addr, { timeoutMs: 1000 });
+  try {
+    await waitFor(async () => (await client.leader()) !== '', { timeoutMs: 20_000, what: 'consul leader' });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`consul did not start: ${stderr.slice(-2000)}`, { cause: error });
+  }
+  return {
+    addr,
+    client,
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        child.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

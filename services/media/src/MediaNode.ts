@@ -1,0 +1,425 @@
+/**
+ * A media node: the worker pool, its rooms, the gRPC server implementing
+ * switchboard.media.v1.MediaService plus grpc.health.v1, the metrics endpoint and the Consul
+ * registration. `create()` returns once everything serves; `close()` drains and tears down.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { types } from 'mediasoup';
+import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import { AppError, fromUnknown, InvalidArgumentError, NotFoundError, UnavailableError } from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import { client as prom, createRegistry, GRPC_BUCKETS, serveMetrics } from '@switchboard/metrics';
+import {
+  CORRELATION_ID_METADATA,
+  dtlsParametersFromProto,
+  iceCandidateToProto,
+  iceParametersToProto,
+  MEDIA_SERVICE_NAME,
+  mediaKindFromProto,
+  mediaKindToProto,
+  MediaServiceService,
+  rtpCapabilitiesFromProto,
+  rtpCapabilitiesToProto,
+  rtpParametersFromProto,
+  rtpParametersToProto,
+  type MediaServiceServer,
+  type WatchRoomEventsRequest,
+  type WatchRoomEventsResponse,
+} from '@switchboard/proto';
+import type { MediaConfig } from './config';
+import { Room, type RoomEvent } from './Room';
+import { WorkerPool } from './WorkerPool';
+
+interface CallContext {
+  correlationId: string;
+  logger: Logger;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requireId(value: string, field: string): string {
+  if (!ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      value ? `${field} must be 1-128 characters of letters, digits, '.', '_', ':' or '-'` : `${field} is required`,
+    );
+  }
+  return value;
+}
+
+function toProtoEvent(roomId: string, event: RoomEvent): WatchRoomEventsResponse {
+  switch (event.type) {
+    case 'producerClosed':
+      return { roomId, event: { $case: 'producerClosed', value: event } };
+    case 'consumerClosed':
+      return { roomId, event: { $case: 'consumerClosed', value: event } };
+    case 'transportClosed':
+      return { roomId, event: { $case: 'transportClosed', value: event } };
+    case 'producerPaused':
+      return { roomId, event: { $case: 'producerPaused', value: event } };
+  }
+}
+
+export class MediaNode {
+  readonly #config: MediaConfig;
+  readonly #logger: Logger;
+  readonly #workers: WorkerPool;
+  readonly #rooms = new Map<string, Room>();
+  readonly #roomsCreating = new Map<string, Promise<Room>>();
+  readonly #grpcServer: grpc.Server;
+  readonly #health: HealthImplementation;
+  readonly #metricsServer: HttpServer;
+  readonly #registry: prom.Registry;
+  readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
+  #registration?: Registration;
+  #grpcPort = 0;
+  #draining = false;
+  #closed = false;
+
+  private constructor(config: MediaConfig, logger: Logger, workers: WorkerPool) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#workers = workers;
+    this.#registry = createRegistry('media');
+    this.#grpcDuration = new prom.Histogram({
+      name: 'switchboard_grpc_server_handling_seconds',
+      help: 'Time to handle a MediaService RPC, by method and status code',
+      labelNames: ['method', 'code'],
+      buckets: GRPC_BUCKETS,
+      registers: [this.#registry],
+    });
+    this.#registerGauges();
+    this.#grpcServer = new grpc.Server();
+    this.#health = new HealthImplementation({ '': 'NOT_SERVING', [MEDIA_SERVICE_NAME]: 'NOT_SERVING' });
+    this.#health.addToServer(this.#grpcServer);
+    this.#grpcServer.addService(MediaServiceService, this.#handlers());
+    this.#metricsServer = createServer((req, res) => {
+      void serveMetrics(this.#registry, req, res).then((served) => {
+        if (!served) {
+          res.writeHead(req.url === '/healthz' ? 200 : 404).end(req.url === '/healthz' ? 'ok' : 'not found');
+        }
+      });
+    });
+  }
+
+  static async create(config: MediaConfig, logger: Logger): Promise<MediaNode> {
+    let node: MediaNode | undefined;
+    const workers = await WorkerPool.create({
+      numWorkers: config.numWorkers,
+      logLevel: config.workerLogLevel,
+      logger,
+      onWorkerDied: () => {
+        // A dead worker loses its rooms; report unhealthy so Consul steers signaling elsewhere.
+        node?.setServing(false);
+      },
+    });
+    node = new MediaNode(config, logger, workers);
+    try {
+      await node.#start();
+    } catch (error) {
+      await node.close();
+      throw error;
+    }
+    return node;
+  }
+
+  get grpcPort(): number {
+    return this.#grpcPort;
+  }
+
+  get metricsPort(): number {
+    return (this.#metricsServer.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get consulId(): string | undefined {
+    return this.#registration?.id;
+  }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  get workerPids(): number[] {
+    return this.#workers.workers.map((w) => w.pid);
+  }
+
+  setServing(serving: boolean): void {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.#health.setStatus('', status);
+    this.#health.setStatus(MEDIA_SERVICE_NAME, status);
+  }
+
+  async #start(): Promise<void> {
+    const { grpcHost, grpcPort, metricsPort, advertiseHost } = this.#config;
+    this.#grpcPort = await new Promise<number>((resolve, reject) => {
+      this.#grpcServer.bindAsync(`${grpcHost}:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(new Error(`cannot listen for gRPC on ${grpcHost}:${grpcPort}: ${error.message}`)) : resolve(port),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.#metricsServer.once('error', reject);
+      this.#metricsServer.listen(metricsPort, grpcHost, () => resolve());
+    });
+    this.setServing(true);
+    this.#logger.info(
+      { grpcPort: this.#grpcPort, metricsPort: this.metricsPort, workers: this.#workers.size },
+      'media node serving',
+    );
+    const consul = new ConsulClient(this.#config.consulAddr);
+    this.#registration = await registerService(
+      consul,
+      {
+        id: this.#config.instanceId ?? `media-${advertiseHost}-${this.#grpcPort}`,
+        name: 'media',
+        address: advertiseHost,
+        port: this.#grpcPort,
+        tags: ['grpc', 'switchboard'],
+        meta: { metrics_port: String(this.metricsPort), workers: String(this.#workers.size) },
+        check: { grpc: `${advertiseHost}:${this.#grpcPort}`, interval: '2s', deregisterCriticalServiceAfter: '1m' },
+      },
+      this.#logger,
+    );
+  }
+
+  #registerGauges(): void {
+    const rooms = this.#rooms;
+    const sum = (key: 'transports' | 'producers' | 'consumers') => {
+      let total = 0;
+      for (const room of rooms.values()) {
+        total += room.counts[key];
+      }
+      return total;
+    };
+    const gauge = (name: string, help: string, read: () => number) =>
+      new prom.Gauge({
+        name,
+        help,
+        registers: [this.#registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge('switchboard_media_workers', 'mediasoup workers running on this node', () => this.#workers.size);
+    gauge('switchboard_media_rooms', 'Rooms (routers) open on this node', () => rooms.size);
+    gauge('switchboard_media_transports', 'WebRTC transports open on this node', () => sum('transports'));
+    gauge('switchboard_media_producers', 'Producers open on this node', () => sum('producers'));
+    gauge('switchboard_media_consumers', 'Consumers open on this node', () => sum('consumers'));
+  }
+
+  async #getOrCreateRoom(roomId: string): Promise<Room> {
+    const existing = this.#rooms.get(roomId);
+    if (existing) {
+      return existing;
+    }
+    let creating = this.#roomsCreating.get(roomId);
+    if (!creating) {
+      creating = Room.create({ id: roomId, workers: this.#workers, listen: this.#config, logger: this.#logger });
+      this.#roomsCreating.set(roomId, creating);
+      try {
+        const room = await creating;
+        this.#rooms.set(roomId, room);
+        room.once('close', () => this.#rooms.delete(roomId));
+        return room;
+      } finally {
+        this.#roomsCreating.delete(roomId);
+      }
+    }
+    return creating;
+  }
+
+  #room(roomId: string): Room {
+    const room = this.#rooms.get(requireId(roomId, 'room_id'));
+    if (!room) {
+      throw new NotFoundError(`room ${roomId} not found on this media node`);
+    }
+    return room;
+  }
+
+  /** Wraps a handler: correlation id, logging, metrics, draining and error mapping. */
+  #unary<Req, Res>(
+    method: string,
+    handler: (request: Req, ctx: CallContext) => Promise<Res> | Res,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const start = process.hrtime.bigint();
+      const correlationId = String(call.metadata.get(CORRELATION_ID_METADATA)[0] ?? '') || 'none';
+      const request = call.request as Req & { roomId?: string; peerId?: string };
+      const logger = this.#logger.child({ correlationId, roomId: request.roomId || undefined, peerId: request.peerId || undefined, rpc: method });
+      const finish = (code: grpc.status) => {
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        this.#grpcDuration.observe({ method, code: grpc.status[code] }, seconds);
+        return seconds;
+      };
+      void (async () => {
+        try {
+          if (this.#draining) {
+            throw new UnavailableError('media node is shutting down');
+          }
+          const response = await handler(call.request, { correlationId, logger });
+          const seconds = finish(grpc.status.OK);
+          logger.debug({ ms: Math.round(seconds * 1e4) / 10 }, 'rpc ok');
+          callback(null, response);
+        } catch (error) {
+          const appError = fromUnknown(error);
+          finish(appError.grpcStatus);
+          if (appError.code === 'INTERNAL') {
+            logger.error({ err: error }, 'rpc failed');
+          } else {
+            logger.info({ code: appError.code, reason: appError.message }, 'rpc refused');
+          }
+          callback(appError.toGrpc() as grpc.ServiceError);
+        }
+      })();
+    };
+  }
+
+  #handlers(): MediaServiceServer {
+    return {
+      getRouterRtpCapabilities: this.#unary('GetRouterRtpCapabilities', async (req) => {
+        const room = await this.#getOrCreateRoom(requireId(req.roomId, 'room_id'));
+        return { rtpCapabilities: rtpCapabilitiesToProto(room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0]) };
+      }),
+      createWebRtcTransport: this.#unary('CreateWebRtcTransport', async (req, { logger }) => {
+        const room = this.#room(req.roomId);
+        const transport = await room.createWebRtcTransport(requireId(req.peerId, 'peer_id'), req.producing);
+        logger.info({ transportId: transport.id, producing: req.producing }, 'transport created');
+        return {
+          transportId: transport.id,
+          iceParameters: iceParametersToProto(transport.iceParameters),
+          iceCandidates: transport.iceCandidates.map((candidate) => iceCandidateToProto(candidate)),
+          dtlsParameters: {
+            role: transport.dtlsParameters.role ?? 'auto',
+            fingerprints: transport.dtlsParameters.fingerprints.map((fp) => ({ ...fp })),
+          },
+        };
+      }),
+      connectWebRtcTransport: this.#unary('ConnectWebRtcTransport', async (req) => {
+        const room = this.#room(req.roomId);
+        if (!req.dtlsParameters || req.dtlsParameters.fingerprints.length === 0) {
+          throw new InvalidArgumentError('dtls_parameters with at least one fingerprint is required');
+        }
+        await room.connectWebRtcTransport(
+          requireId(req.transportId, 'transport_id'),
+          dtlsParametersFromProto(req.dtlsParameters) as types.DtlsParameters,
+        );
+        return {};
+      }),
+      closeWebRtcTransport: this.#unary('CloseWebRtcTransport', (req) => {
+        this.#room(req.roomId).closeWebRtcTransport(requireId(req.transportId, 'transport_id'));
+        return {};
+      }),
+      produce: this.#unary('Produce', async (req) => {
+        const room = this.#room(req.roomId);
+        const kind = mediaKindFromProto(req.kind);
+        if (!kind) {
+          throw new InvalidArgumentError('kind must be MEDIA_KIND_AUDIO or MEDIA_KIND_VIDEO');
+        }
+        if (!req.rtpParameters || req.rtpParameters.codecs.length === 0) {
+          throw new InvalidArgumentError('rtp_parameters with at least one codec is required');
+        }
+        const producer = await room.produce({
+          transportId: requireId(req.transportId, 'transport_id'),
+          kind,
+          rtpParameters: rtpParametersFromProto(req.rtpParameters) as types.RtpParameters,
+          paused: req.paused,
+        });
+        return { producerId: producer.id };
+      }),
+      closeProducer: this.#unary('CloseProducer', (req) => {
+        this.#room(req.roomId).closeProducer(requireId(req.producerId, 'producer_id'));
+        return {};
+      }),
+      pauseProducer: this.#unary('PauseProducer', async (req) => {
+        await this.#room(req.roomId).setProducerPaused(requireId(req.producerId, 'producer_id'), true);
+        return {};
+      }),
+      resumeProducer: this.#unary('ResumeProducer', async (req) => {
+        await this.#room(req.roomId).setProducerPaused(requireId(req.producerId, 'producer_id'), false);
+        return {};
+      }),
+      consume: this.#unary('Consume', async (req) => {
+        const room = this.#room(req.roomId);
+        if (!req.rtpCapabilities || req.rtpCapabilities.codecs.length === 0) {
+          throw new InvalidArgumentError('rtp_capabilities with at least one codec is required');
+        }
+        const consumer = await room.consume({
+          transportId: requireId(req.transportId, 'transport_id'),
+          producerId: requireId(req.producerId, 'producer_id'),
+          rtpCapabilities: rtpCapabilitiesFromProto(req.rtpCapabilities) as types.RtpCapabilities,
+        });
+        return {
+          consumerId: consumer.id,
+          producerId: consumer.producerId,
+          kind: mediaKindToProto(consumer.kind),
+          rtpParameters: rtpParametersToProto(consumer.rtpParameters as Parameters<typeof rtpParametersToProto>[0]),
+          producerPaused: consumer.producerPaused,
+        };
+      }),
+      resumeConsumer: this.#unary('ResumeConsumer', async (req) => {
+        await this.#room(req.roomId).resumeConsumer(requireId(req.consumerId, 'consumer_id'));
+        return {};
+      }),
+      leaveRoom: this.#unary('LeaveRoom', (req) => {
+        const room = this.#rooms.get(requireId(req.roomId, 'room_id'));
+        room?.leave(requireId(req.peerId, 'peer_id'));
+        return {};
+      }),
+      closeRoom: this.#unary('CloseRoom', (req) => {
+        this.#rooms.get(requireId(req.roomId, 'room_id'))?.close();
+        return {};
+      }),
+      watchRoomEvents: (call: grpc.ServerWritableStream<WatchRoomEventsRequest, WatchRoomEventsResponse>) => {
+        let room: Room;
+        try {
+          room = this.#room(call.request.roomId);
+        } catch (error) {
+          const appError = error instanceof AppError ? error : fromUnknown(error);
+          call.destroy(Object.assign(new Error(appError.message), appError.toGrpc()));
+          return;
+        }
+        const onEvent = (event: RoomEvent) => call.write(toProtoEvent(room.id, event));
+        const onClose = () => call.end();
+        room.on('event', onEvent);
+        room.once('close', onClose);
+        call.on('cancelled', () => {
+          room.off('event', onEvent);
+          room.off('close', onClose);
+        });
+        call.on('close', () => {
+          room.off('event', onEvent);
+          room.off('close', onClose);
+        });
+      },
+    };
+  }
+
+  /** Drains (health NOT_SERVING, deregister), then closes gRPC, rooms and workers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#draining = true;
+    this.setServing(false);
+    await this.#registration?.deregister();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#grpcServer.forceShutdown();
+        resolve();
+      }, 3000);
+      // Open event streams keep tryShutdown waiting; rooms closing below ends them.
+      for (const room of this.#rooms.values()) {
+        room.close();
+      }
+      this.#grpcServer.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#workers.close();
+    await new Promise<void>((resolve) => this.#metricsServer.close(() => resolve()));
+    this.#logger.info('media node closed');
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * One conference room on this node: a mediasoup router and the transports, producers and
+ * consumers of its peers. Things that happen without a request (a consumer closing because its
+ * producer went away, a transport's DTLS failing) are emitted as `event`s for WatchRoomEvents.
+ */
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { AppError, InvalidArgumentError, NotFoundError } from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import { MEDIA_CODECS } from './mediaCodecs';
+import type { WorkerPool } from './WorkerPool';
+
+export type RoomEvent =
+  | { type: 'producerClosed'; producerId: string; peerId: string; reason: string }
+  | { type: 'consumerClosed'; consumerId: string; peerId: string; producerId: string; reason: string }
+  | { type: 'transportClosed'; transportId: string; peerId: string; reason: string }
+  | { type: 'producerPaused'; producerId: string; peerId: string; paused: boolean };
+
+interface RoomEvents {
+  event: [RoomEvent];
+  close: [];
+}
+
+export interface TransportListenOptions {
+  listenIp: string;
+  announcedAddress?: string;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+}
+
+type PeerOwned = {
+  peerId: string;
+};
+
+export interface RoomCounts {
+  transports: number;
+  producers: number;
+  consumers: number;
+}
+
+export class Room extends EventEmitter<RoomEvents> {
+  readonly id: string;
+  readonly #router: types.Router;
+  readonly #listen: TransportListenOptions;
+  readonly #logger: Logger;
+  readonly #transports = new Map<string, types.WebRtcTransport<PeerOwned>>();
+  readonly #producers = new Map<string, types.Producer<PeerOwned>>();
+  readonly #consumers = new Map<string, types.Consumer<PeerOwned>>();
+  #closed = false;
+
+  private constructor(id: string, router: types.Router, listen: TransportListenOptions, logger: Logger) {
+    super();
+    this.id = id;
+    this.#router = router;
+    this.#listen = listen;
+    this.#logger = logger;
+    router.observer.once('close', () => this.close());
+  }
+
+  static async create(opts: {
+    id: string;
+    workers: WorkerPool;
+    listen: TransportListenOptions;
+    logger: Logger;
+  }): Promise<Room> {
+    const router = await opts.workers.createRouter(MEDIA_CODECS, { roomId: opts.id });
+    const logger = opts.logger.child({ roomId: opts.id });
+    logger.info({ routerId: router.id }, 'room created');
+    return new Room(opts.id, router, opts.listen, logger);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.#router.rtpCapabilities;
+  }
+
+  get counts(): RoomCounts {
+    return { transports: this.#transports.size, producers: this.#producers.size, consumers: this.#consumers.size };
+  }
+
+  /** Peers that still own a transport here. */
+  get peerIds(): Set<string> {
+    return new Set([...this.#transports.values()].map((t) => t.appData.peerId));
+  }
+
+  async createWebRtcTransport(peerId: string, producing: boolean): Promise<types.WebRtcTransport<PeerOwned>> {
+    const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort } = this.#listen;
+    const portRange = { min: rtcMinPort, max: rtcMaxPort };
+    const transport = await this.#router.createWebRtcTransport<PeerOwned>({
+      listenInfos: [
+        { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
+        { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
+      ],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
+      appData: { peerId },
+    });
+    const logger = this.#logger.child({ peerId, transportId: transport.id });
+    this.#transports.set(transport.id, transport);
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') {
+        logger.warn({ dtlsState: state }, 'transport dtls state ended; closing transport');
+        this.#closeTransport(transport, `dtls_${state}`);
+      }
+    });
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    logger.debug({ producing }, 'transport created');
+    return transport;
+  }
+
+  async connectWebRtcTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    const transport = this.#transport(transportId);
+    try {
+      await transport.connect({ dtlsParameters });
+    } catch (error) {
+      throw this.#mediasoupError(error, 'connect transport');
+    }
+  }
+
+  closeWebRtcTransport(transportId: string): void {
+    this.#closeTransport(this.#transport(transportId), 'requested');
+  }
+
+  async produce(opts: {
+    transportId: string;
+    kind: types.MediaKind;
+    rtpParameters: types.RtpParameters;
+    paused: boolean;
+  }): Promise<types.Producer<PeerOwned>> {
+    const transport = this.#transport(opts.transportId);
+    const peerId = transport.appData.peerId;
+    let producer: types.Producer<PeerOwned>;
+    try {
+      producer = await transport.produce<PeerOwned>({
+        kind: opts.kind,
+        rtpParameters: opts.rtpParameters,
+        paused: opts.paused,
+        appData: { peerId },
+      });
+    } catch (error) {
+      throw this.#mediasoupError(error, 'produce');
+    }
+    this.#producers.set(producer.id, producer);
+    producer.on('transportclose', () => {
+      this.#producers.delete(producer.id);
+      this.emit('event', { type: 'producerClosed', producerId: producer.id, peerId, reason: 'transport_closed' });
+    });
+    producer.observer.once('close', () => this.#producers.delete(producer.id));
+    this.#logger.info({ peerId, producerId: producer.id, kind: producer.kind }, 'producer created');
+    return producer;
+  }
+
+  closeProducer(producerId: string): void {
+    const producer = this.#producer(producerId);
+    producer.close();
+    this.#producers.delete(producerId);
+    this.#logger.info({ peerId: producer.appData.peerId, producerId }, 'producer closed');
+  }
+
+  async setProducerPaused(producerId: string, paused: boolean): Promise<void> {
+    const producer = this.#producer(producerId);
+    if (paused) {
+      await producer.pause();
+    } else {
+      await producer.resume();
+    }
+    this.emit('event', { type: 'producerPaused', producerId, peerId: producer.appData.peerId, paused });
+  }
+
+  async consume(opts: {
+    transportId: string;
+    producerId: string;
+    rtpCapabilities: types.RtpCapabilities;
+  }): Promise<types.Consumer<PeerOwned>> {
+    const transport = this.#transport(opts.transportId);
+    const producer = this.#producer(opts.producerId);
+    const peerId = transport.appData.peerId;
+    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities })) {
+      throw new AppError('FAILED_PRECONDITION', `peer ${peerId} cannot consume producer ${producer.id}: no common codec`);
+    }
+    let consumer: types.Consumer<PeerOwned>;
+    try {
+      consumer = await transport.consume<PeerOwned>({
+        producerId: producer.id,
+        rtpCapabilities: opts.rtpCapabilities,
+        paused: true,
+        appData: { peerId },
+      });
+    } catch (error) {
+      throw this.#mediasoupError(error, 'consume');
+    }
+    this.#consumers.set(consumer.id, consumer);
+    consumer.on('producerclose', () => {
+      this.#consumers.delete(consumer.id);
+      this.emit('event', {
+        type: 'consumerClosed',
+        consumerId: consumer.id,
+        peerId,
+        producerId: producer.id,
+        reason: 'producer_closed',
+      });
+    });
+    consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+    return consumer;
+  }
+
+  async resumeConsumer(consumerId: string): Promise<void> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) {
+      throw new NotFoundError(`consumer ${consumerId} not found in room ${this.id}`);
+    }
+    await consumer.resume();
+  }
+
+  /** Closes every transport the peer owns (and so its producers and consumers). */
+  leave(peerId: string): number {
+    let closed = 0;
+    for (const transport of [...this.#transports.values()]) {
+      if (transport.appData.peerId === peerId) {
+        this.#closeTransport(transport, 'peer_left');
+        closed++;
+      }
+    }
+    this.#logger.info({ peerId, transports: closed }, 'peer left');
+    return closed;
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#router.close();
+    this.#logger.info('room closed');
+    this.emit('close');
+  }
+
+  #closeTransport(transport: types.WebRtcTransport<PeerOwned>, reason: string): void {
+    if (transport.closed) {
+      return;
+    }
+    transport.close();
+    this.#transports.delete(transport.id);
+    this.emit('event', { type: 'transportClosed', transportId: transport.id, peerId: transport.appData.peerId, reason });
+  }
+
+  #transport(transportId: string): types.WebRtcTransport<PeerOwned> {
+    const transport = this.#transports.get(transportId);
+    if (!transport) {
+      throw new NotFoundError(`transport ${transportId} not found in room ${this.id}`);
+    }
+    return transport;
+  }
+
+  #producer(producerId: string): types.Producer<PeerOwned> {
+    const producer = this.#producers.get(producerId);
+    if (!producer) {
+      throw new NotFoundError(`producer ${producerId} not found in room ${this.id}`);
+    }
+    return producer;
+  }
+
+  /** mediasoup throws TypeError for bad parameters; those are the caller's fault. */
+  #mediasoupError(error: unknown, what: string): AppError {
+    if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
+      return new InvalidArgumentError(`${what}: ${error.message}`);
+    }
+    if (error instanceof Error) {
+      return new AppError('INTERNAL', `${what} failed: ${error.message}`, { cause: error });
+    }
+    return new AppError('INTERNAL', `${what} failed`, { cause: error });
+  }
+}

@@ -1,0 +1,60 @@
+/** The media service's configuration: the only file of this service that reads process.env. */
+import { cpus } from 'node:os';
+import { z } from 'zod';
+import { commonEnv, loadConfig, port } from '@switchboard/config';
+
+const schema = z
+  .object({
+    ...commonEnv,
+    MEDIA_GRPC_HOST: z.string().default('127.0.0.1'),
+    MEDIA_GRPC_PORT: port(50051),
+    MEDIA_METRICS_PORT: port(9101),
+    MEDIA_NUM_WORKERS: z.coerce.number().int().min(1).max(64).default(cpus().length),
+    MEDIA_LISTEN_IP: z.string().default('127.0.0.1'),
+    MEDIA_ANNOUNCED_ADDRESS: z.string().optional(),
+    MEDIA_RTC_MIN_PORT: port(40000),
+    MEDIA_RTC_MAX_PORT: port(40100),
+    MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+    MEDIA_INSTANCE_ID: z.string().optional(),
+  })
+  .refine((env) => env.MEDIA_RTC_MIN_PORT <= env.MEDIA_RTC_MAX_PORT, {
+    message: 'MEDIA_RTC_MIN_PORT must not exceed MEDIA_RTC_MAX_PORT',
+    path: ['MEDIA_RTC_MIN_PORT'],
+  });
+
+export interface MediaConfig {
+  consulAddr: string;
+  advertiseHost: string;
+  logLevel: string;
+  logDir: string;
+  grpcHost: string;
+  grpcPort: number;
+  metricsPort: number;
+  numWorkers: number;
+  listenIp: string;
+  announcedAddress?: string;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
+  instanceId?: string;
+}
+
+export function readConfig(env: Record<string, string | undefined> = process.env): MediaConfig {
+  const c = loadConfig('media', schema, env);
+  return {
+    consulAddr: c.CONSUL_HTTP_ADDR,
+    advertiseHost: c.ADVERTISE_HOST,
+    logLevel: c.LOG_LEVEL,
+    logDir: c.LOG_DIR,
+    grpcHost: c.MEDIA_GRPC_HOST,
+    grpcPort: c.MEDIA_GRPC_PORT,
+    metricsPort: c.MEDIA_METRICS_PORT,
+    numWorkers: c.MEDIA_NUM_WORKERS,
+    listenIp: c.MEDIA_LISTEN_IP,
+    announcedAddress: c.MEDIA_ANNOUNCED_ADDRESS || undefined,
+    rtcMinPort: c.MEDIA_RTC_MIN_PORT,
+    rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
+    workerLogLevel: c.MEDIA_WORKER_LOG_LEVEL,
+    instanceId: c.MEDIA_INSTANCE_ID,
+  };
+}

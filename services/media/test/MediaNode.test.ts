@@ -1,0 +1,130 @@
+/**
+ * Integration: a real MediaNode (real mediasoup worker) serving real gRPC on loopback, registered
+ * in a real Consul agent started by the harness.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@switchboard/logger';
+import {
+  CORRELATION_ID_METADATA,
+  MediaKind,
+  MediaServiceClient,
+  type GetRouterRtpCapabilitiesResponse,
+} from '@switchboard/proto';
+import { startConsul, waitFor, type ConsulAgent } from '@switchboard/testing';
+import { readConfig } from '../src/config';
+import { MediaNode } from '../src/MediaNode';
+
+function call<Req, Res>(
+  client: MediaServiceClient,
+  method: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+  request: Req,
+): Promise<Res> {
+  const metadata = new grpc.Metadata();
+  metadata.set(CORRELATION_ID_METADATA, 'test-correlation');
+  return new Promise((resolve, reject) =>
+    method.call(client, request, metadata, { deadline: Date.now() + 5000 }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+}
+
+describe('MediaNode (real worker, real gRPC, real Consul)', () => {
+  let consul: ConsulAgent;
+  let node: MediaNode;
+  let client: MediaServiceClient;
+
+  beforeAll(async () => {
+    consul = await startConsul();
+    const config = readConfig({
+      CONSUL_HTTP_ADDR: consul.addr,
+      MEDIA_GRPC_PORT: '0',
+      MEDIA_METRICS_PORT: '0',
+      MEDIA_NUM_WORKERS: '1',
+      MEDIA_RTC_MIN_PORT: '41000',
+      MEDIA_RTC_MAX_PORT: '41100',
+    });
+    node = await MediaNode.create(config, createLogger({ service: 'media', level: 'warn' }).logger);
+    client = new MediaServiceClient(`127.0.0.1:${node.grpcPort}`, grpc.credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await node?.close();
+    await consul?.close();
+  });
+
+  it('registers in Consul and its gRPC health check passes', async () => {
+    const instances = await waitFor(
+      async () => {
+        const list = await consul.client.instances('media', { passingOnly: true });
+        return list.length > 0 ? list : undefined;
+      },
+      { timeoutMs: 15_000, what: 'media passing in consul' },
+    );
+    expect(instances[0].port).toBe(node.grpcPort);
+    expect(instances[0].meta.metrics_port).toBe(String(node.metricsPort));
+    expect(instances[0].checks.find((check) => check.name === 'media health')).toMatchObject({
+      status: 'passing',
+      output: expect.stringContaining('gRPC'),
+    });
+  });
+
+  it('returns the router capabilities of a room with opus and VP8', async () => {
+    const response = await call<unknown, GetRouterRtpCapabilitiesResponse>(client, client.getRouterRtpCapabilities, {
+      roomId: 'standup',
+    });
+    const mimeTypes = response.rtpCapabilities?.codecs.map((codec) => codec.mimeType);
+    expect(mimeTypes).toContain('audio/opus');
+    expect(mimeTypes).toContain('video/VP8');
+    expect(node.roomCount).toBe(1);
+  });
+
+  it('creates a WebRTC transport with ICE candidates in the configured port range', async () => {
+    const transport = await call<unknown, { transportId: string; iceCandidates: { port: number; protocol: string }[] }>(
+      client,
+      client.createWebRtcTransport,
+      { roomId: 'standup', peerId: 'peer-1', producing: true },
+    );
+    expect(transport.transportId).toMatch(/.+/);
+    expect(transport.iceCandidates.map((c) => c.protocol).sort()).toEqual(['tcp', 'udp']);
+    for (const candidate of transport.iceCandidates) {
+      expect(candidate.port).toBeGreaterThanOrEqual(41000);
+      expect(candidate.port).toBeLessThanOrEqual(41100);
+    }
+  });
+
+  it('refuses bad input with INVALID_ARGUMENT and unknown ids with NOT_FOUND', async () => {
+    await expect(call(client, client.getRouterRtpCapabilities, { roomId: '' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'room_id is required',
+    });
+    await expect(
+      call(client, client.produce, {
+        roomId: 'standup',
+        transportId: 'nope',
+        kind: MediaKind.MEDIA_KIND_UNSPECIFIED,
+        paused: false,
+      }),
+    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(
+      call(client, client.closeProducer, { roomId: 'standup', producerId: 'missing' }),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining('producer missing') });
+    await expect(call(client, client.createWebRtcTransport, { roomId: 'nowhere', peerId: 'p', producing: true })).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+  });
+
+  it('serves Prometheus metrics with gRPC durations and room gauges', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
+    expect(text).toMatch(/switchboard_grpc_server_handling_seconds_count\{service="media",method="GetRouterRtpCapabilities",code="OK"\} \d+/);
+    expect(text).toMatch(/switchboard_media_rooms\{service="media"\} 1/);
+    expect(text).toContain('process_cpu_seconds_total');
+  });
+
+  it('deregisters from Consul on close', async () => {
+    await node.close();
+    const instances = await consul.client.instances('media');
+    expect(instances).toHaveLength(0);
+  });
+});

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit and integration tests (real mediasoup workers, Consul, Postgres, Redis on loopback).
+// The browser end-to-end suite has its own config: vitest.e2e.config.ts.
+export default defineConfig({
+  test: {
+    include: ['common/**/*.test.ts', 'services/**/*.test.ts', 'log-viewer/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'test/e2e/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
