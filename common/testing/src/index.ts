@@ -109,3 +109,18 @@ export async function startConsul(): Promise<ConsulAgent> {
     },
   };
 }
+
+/** Postgres for tests: TEST_DATABASE_URL or a `switchboard_test` database on the local server. */
+export function testDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/switchboard_test';
+}
+
+/** Redis for tests: TEST_REDIS_URL or database 0 of the local server (tests use unique room names). */
+export function testRedisUrl(): string {
+  return process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** A room name no other test run uses. */
+export function uniqueRoom(prefix = 'test'): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -15,16 +15,19 @@ import { startConsul, waitFor, type ConsulAgent } from '@switchboard/testing';
 import { readConfig } from '../src/config';
 import { MediaNode } from '../src/MediaNode';
 
-function call<Req, Res>(
-  client: MediaServiceClient,
-  method: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
-  request: Req,
-): Promise<Res> {
+type AnyUnary = (...args: never[]) => unknown;
+
+/** Calls a unary method with a deadline and a correlation id, as signaling does. */
+function call<Res = unknown>(client: MediaServiceClient, method: AnyUnary, request: object): Promise<Res> {
   const metadata = new grpc.Metadata();
   metadata.set(CORRELATION_ID_METADATA, 'test-correlation');
   return new Promise((resolve, reject) =>
-    method.call(client, request, metadata, { deadline: Date.now() + 5000 }, (error, response) =>
-      error ? reject(error) : resolve(response),
+    (method as unknown as (...args: unknown[]) => unknown).call(
+      client,
+      request,
+      metadata,
+      { deadline: Date.now() + 5000 },
+      (error: grpc.ServiceError | null, response: Res) => (error ? reject(error) : resolve(response)),
     ),
   );
 }
@@ -71,7 +74,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
   });
 
   it('returns the router capabilities of a room with opus and VP8', async () => {
-    const response = await call<unknown, GetRouterRtpCapabilitiesResponse>(client, client.getRouterRtpCapabilities, {
+    const response = await call<GetRouterRtpCapabilitiesResponse>(client, client.getRouterRtpCapabilities, {
       roomId: 'standup',
     });
     const mimeTypes = response.rtpCapabilities?.codecs.map((codec) => codec.mimeType);
@@ -81,7 +84,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
   });
 
   it('creates a WebRTC transport with ICE candidates in the configured port range', async () => {
-    const transport = await call<unknown, { transportId: string; iceCandidates: { port: number; protocol: string }[] }>(
+    const transport = await call<{ transportId: string; iceCandidates: { port: number; protocol: string }[] }>(
       client,
       client.createWebRtcTransport,
       { roomId: 'standup', peerId: 'peer-1', producing: true },

@@ -1,0 +1,63 @@
+/**
+ * Process lifecycle shared by every service's server.ts: start the service object, close it on
+ * SIGTERM/SIGINT (deregistering from Consul and closing pools happens in its close()), exit
+ * non-zero when it cannot start, and never hang longer than the grace period.
+ */
+import type { RootLogger } from '@switchboard/logger';
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export async function runService(
+  root: RootLogger,
+  start: () => Promise<Closable>,
+  options: { graceMs?: number } = {},
+): Promise<void> {
+  const { logger, flush } = root;
+  let service: Closable | undefined;
+  let stopping = false;
+
+  const shutdown = async (reason: string, code: number) => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    logger.info({ reason }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs: options.graceMs ?? 10_000 }, 'shutdown took too long; exiting');
+      flush();
+      process.exit(1);
+    }, options.graceMs ?? 10_000);
+    timer.unref();
+    try {
+      await service?.close();
+    } catch (error) {
+      logger.error({ err: error }, 'error while closing');
+      code = code || 1;
+    }
+    flush();
+    process.exit(code);
+  };
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    void shutdown('uncaughtException', 1);
+  });
+  process.on('unhandledRejection', (error) => {
+    logger.error({ err: error }, 'unhandled promise rejection');
+  });
+
+  try {
+    service = await start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    flush();
+    process.exit(1);
+  }
+  if (stopping) {
+    await service.close();
+  }
+}

@@ -1,0 +1,45 @@
+/** The gateway's configuration: the only file of this service that reads process.env. */
+import { z } from 'zod';
+import { commonEnv, loadConfig, port } from '@switchboard/config';
+
+const schema = z.object({
+  ...commonEnv,
+  GATEWAY_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: port(4000),
+  GATEWAY_INSTANCE_ID: z.string().optional(),
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+});
+
+export interface GatewayConfig {
+  consulAddr: string;
+  advertiseHost: string;
+  logLevel: string;
+  logDir: string;
+  host: string;
+  port: number;
+  instanceId?: string;
+  databaseUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  tokenTtlSeconds: number;
+}
+
+export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const c = loadConfig('gateway', schema, env);
+  return {
+    consulAddr: c.CONSUL_HTTP_ADDR,
+    advertiseHost: c.ADVERTISE_HOST,
+    logLevel: c.LOG_LEVEL,
+    logDir: c.LOG_DIR,
+    host: c.GATEWAY_HOST,
+    port: c.GATEWAY_PORT,
+    instanceId: c.GATEWAY_INSTANCE_ID,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    jwtSecret: c.JWT_SECRET,
+    tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
+  };
+}

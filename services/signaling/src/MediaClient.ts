@@ -1,0 +1,120 @@
+/**
+ * A typed client for one media node. Every call carries a deadline and the caller's correlation
+ * id in metadata; durations land in a histogram; failures become AppErrors with the gRPC code.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { fromUnknown } from '@switchboard/errors';
+import type { client as prom } from '@switchboard/metrics';
+import {
+  CORRELATION_ID_METADATA,
+  MediaServiceClient,
+  type WatchRoomEventsResponse,
+} from '@switchboard/proto';
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+type Req<M> = M extends Unary<infer R, unknown> ? R : never;
+type Res<M> = M extends Unary<never, infer R> ? R : never;
+
+export type UnaryMethod = {
+  [K in keyof MediaServiceClient]: MediaServiceClient[K] extends Unary<never, unknown> ? K : never;
+}[keyof MediaServiceClient] &
+  string;
+
+const UNARY_METHODS = [
+  'getRouterRtpCapabilities',
+  'createWebRtcTransport',
+  'connectWebRtcTransport',
+  'closeWebRtcTransport',
+  'produce',
+  'closeProducer',
+  'pauseProducer',
+  'resumeProducer',
+  'consume',
+  'resumeConsumer',
+  'leaveRoom',
+  'closeRoom',
+] as const;
+
+export class MediaClient {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly #client: MediaServiceClient;
+  readonly #timeoutMs: number;
+  readonly #histogram?: prom.Histogram<'method' | 'code'>;
+  #closed = false;
+
+  constructor(opts: {
+    instanceId: string;
+    address: string;
+    timeoutMs: number;
+    histogram?: prom.Histogram<'method' | 'code'>;
+  }) {
+    this.instanceId = opts.instanceId;
+    this.address = opts.address;
+    this.#timeoutMs = opts.timeoutMs;
+    this.#histogram = opts.histogram;
+    this.#client = new MediaServiceClient(opts.address, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 15_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+    });
+  }
+
+  /** Calls a unary RPC with a deadline; rejects with an AppError. */
+  call<M extends (typeof UNARY_METHODS)[number]>(
+    method: M,
+    request: Req<MediaServiceClient[M]>,
+    correlationId: string,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<Res<MediaServiceClient[M]>> {
+    const metadata = new grpc.Metadata();
+    metadata.set(CORRELATION_ID_METADATA, correlationId);
+    const start = process.hrtime.bigint();
+    const fn = this.#client[method] as unknown as Unary<Req<MediaServiceClient[M]>, Res<MediaServiceClient[M]>>;
+    return new Promise((resolve, reject) => {
+      fn.call(this.#client, request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        const code = error ? error.code : grpc.status.OK;
+        this.#histogram?.observe({ method, code: grpc.status[code] ?? String(code) }, Number(process.hrtime.bigint() - start) / 1e9);
+        if (error) {
+          reject(fromUnknown(error));
+        } else {
+          resolve(response);
+        }
+      });
+    });
+  }
+
+  /** Opens the room's event stream. The caller cancels it with the returned function. */
+  watchRoomEvents(
+    roomId: string,
+    correlationId: string,
+    handlers: { onEvent: (event: WatchRoomEventsResponse) => void; onEnd: (error?: Error) => void },
+  ): () => void {
+    const metadata = new grpc.Metadata();
+    metadata.set(CORRELATION_ID_METADATA, correlationId);
+    const stream = this.#client.watchRoomEvents({ roomId }, metadata);
+    let ended = false;
+    const end = (error?: Error) => {
+      if (!ended) {
+        ended = true;
+        handlers.onEnd(error);
+      }
+    };
+    stream.on('data', handlers.onEvent);
+    stream.on('end', () => end());
+    stream.on('error', (error: grpc.ServiceError) => end(error.code === grpc.status.CANCELLED ? undefined : error));
+    return () => stream.cancel();
+  }
+
+  close(): void {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#client.close();
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Which media node serves which room. Healthy media nodes come from Consul (a blocking-query
+ * watch, never a configured address); the live room → node mapping lives in Redis so every
+ * signaling instance sends a room's peers to the same node.
+ */
+import type { Redis } from 'ioredis';
+import { ServiceWatcher, type ConsulClient, type ServiceInstance } from '@switchboard/consul';
+import { UnavailableError } from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import type { client as prom } from '@switchboard/metrics';
+import { MediaClient } from './MediaClient';
+
+export const roomMediaKey = (roomId: string) => `sb:room:${roomId}:media`;
+
+/** Deletes the mapping only if it still points at the node we were using. */
+const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+export interface MediaDirectoryOptions {
+  consul: ConsulClient;
+  redis: Redis;
+  logger: Logger;
+  /** Deadline of every media RPC. */
+  timeoutMs: number;
+  histogram?: prom.Histogram<'method' | 'code'>;
+}
+
+export class MediaDirectory {
+  readonly #watcher: ServiceWatcher;
+  readonly #redis: Redis;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  readonly #histogram?: prom.Histogram<'method' | 'code'>;
+  readonly #clients = new Map<string, MediaClient>();
+  #closed = false;
+
+  private constructor(opts: MediaDirectoryOptions) {
+    this.#watcher = ServiceWatcher.start(opts.consul, 'media', opts.logger);
+    this.#redis = opts.redis;
+    this.#logger = opts.logger;
+    this.#timeoutMs = opts.timeoutMs;
+    this.#histogram = opts.histogram;
+  }
+
+  static async create(opts: MediaDirectoryOptions): Promise<MediaDirectory> {
+    const directory = new MediaDirectory(opts);
+    await directory.#watcher.ready();
+    return directory;
+  }
+
+  get healthyNodes(): readonly ServiceInstance[] {
+    return this.#watcher.instances;
+  }
+
+  async #passing(): Promise<readonly ServiceInstance[]> {
+    if (this.#watcher.instances.length > 0) {
+      return this.#watcher.instances;
+    }
+    return this.#watcher.refresh();
+  }
+
+  #client(instance: ServiceInstance): MediaClient {
+    let client = this.#clients.get(instance.id);
+    const address = `${instance.address}:${instance.port}`;
+    if (client && client.address !== address) {
+      client.close();
+      client = undefined;
+    }
+    if (!client) {
+      client = new MediaClient({
+        instanceId: instance.id,
+        address,
+        timeoutMs: this.#timeoutMs,
+        histogram: this.#histogram,
+      });
+      this.#clients.set(instance.id, client);
+    }
+    return client;
+  }
+
+  /** The media node serving `roomId`, assigning a healthy one when the room has none (or a dead one). */
+  async clientForRoom(roomId: string): Promise<MediaClient> {
+    const nodes = await this.#passing();
+    if (nodes.length === 0) {
+      throw new UnavailableError('no healthy media node is registered in Consul');
+    }
+    const key = roomMediaKey(roomId);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const mapped = await this.#redis.get(key);
+      const current = mapped ? nodes.find((node) => node.id === mapped) : undefined;
+      if (current) {
+        return this.#client(current);
+      }
+      // The fewest rooms would be better; until nodes report load, spread rooms at random.
+      const chosen = nodes[Math.floor(Math.random() * nodes.length)];
+      const ok = mapped
+        ? (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, mapped)) === 1 &&
+          (await this.#redis.set(key, chosen.id, 'NX')) === 'OK'
+        : (await this.#redis.set(key, chosen.id, 'NX')) === 'OK';
+      if (ok) {
+        this.#logger.info({ roomId, mediaNode: chosen.id, replaced: mapped ?? undefined }, 'room assigned to media node');
+        return this.#client(chosen);
+      }
+    }
+    throw new UnavailableError(`could not assign room ${roomId} to a media node`);
+  }
+
+  /** Forgets the room's node if it is still `instanceId` (the room closed there). */
+  async releaseRoom(roomId: string, instanceId: string): Promise<void> {
+    await this.#redis.eval(COMPARE_AND_DELETE, 1, roomMediaKey(roomId), instanceId);
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#watcher.close();
+    for (const client of this.#clients.values()) {
+      client.close();
+    }
+    this.#clients.clear();
+  }
+}

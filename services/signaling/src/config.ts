@@ -1,0 +1,49 @@
+/** The signaling service's configuration: the only file of this service that reads process.env. */
+import { z } from 'zod';
+import { commonEnv, loadConfig, port } from '@switchboard/config';
+
+const schema = z.object({
+  ...commonEnv,
+  SIGNALING_HOST: z.string().default('127.0.0.1'),
+  SIGNALING_PORT: port(4100),
+  SIGNALING_INSTANCE_ID: z.string().optional(),
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters (the gateway signs join tokens with it)'),
+  MEDIA_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Comma-separated browser origins allowed to connect; empty allows same-origin only via NGINX. */
+  SIGNALING_CORS_ORIGINS: z.string().default(''),
+});
+
+export interface SignalingConfig {
+  consulAddr: string;
+  advertiseHost: string;
+  logLevel: string;
+  logDir: string;
+  host: string;
+  port: number;
+  instanceId?: string;
+  databaseUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  mediaRpcTimeoutMs: number;
+  corsOrigins: string[];
+}
+
+export function readConfig(env: Record<string, string | undefined> = process.env): SignalingConfig {
+  const c = loadConfig('signaling', schema, env);
+  return {
+    consulAddr: c.CONSUL_HTTP_ADDR,
+    advertiseHost: c.ADVERTISE_HOST,
+    logLevel: c.LOG_LEVEL,
+    logDir: c.LOG_DIR,
+    host: c.SIGNALING_HOST,
+    port: c.SIGNALING_PORT,
+    instanceId: c.SIGNALING_INSTANCE_ID,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    jwtSecret: c.JWT_SECRET,
+    mediaRpcTimeoutMs: c.MEDIA_RPC_TIMEOUT_MS,
+    corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Integration: socket.io clients → real SignalingServer → real gRPC → real MediaNode (mediasoup
+ * worker), with real Consul discovery, Redis presence and Postgres sessions.
+ */
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJoinToken } from '@switchboard/auth';
+import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
+import { createLogger } from '@switchboard/logger';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
+import {
+  startConsul,
+  testDatabaseUrl,
+  testRedisUrl,
+  uniqueRoom,
+  waitFor,
+  type ConsulAgent,
+} from '@switchboard/testing';
+import { readConfig as readMediaConfig } from '../../media/src/config';
+import { MediaNode } from '../../media/src/MediaNode';
+import { readConfig } from '../src/config';
+import { SignalingServer } from '../src/SignalingServer';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+const SECRET = 'integration-test-secret-0123456789';
+
+describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
+  let consul: ConsulAgent;
+  let media: MediaNode;
+  let signaling: SignalingServer;
+  let pool: Pool;
+  let redis: Redis;
+  const logDir = mkdtempSync(join(tmpdir(), 'sb-logs-'));
+  const room = uniqueRoom('sig');
+  const clients: Client[] = [];
+  const mediaRoot = createLogger({ service: 'media', level: 'debug', dir: logDir, stdout: false, instance: 'test' });
+
+  async function connect(name: string, token?: string): Promise<Client> {
+    const auth = { token: token ?? (await signJoinToken({ room, name }, SECRET, 60)).token };
+    const client: Client = io(`http://127.0.0.1:${signaling.port}`, { auth, transports: ['websocket'], reconnection: false });
+    clients.push(client);
+    return client;
+  }
+
+  function request<E extends keyof ClientToServerEvents>(
+    client: Client,
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0]> {
+    return new Promise((resolve) => {
+      (client.emit as (e: string, p: unknown, ack: (r: unknown) => void) => void)(event, payload, (r) =>
+        resolve(r as Parameters<Parameters<ClientToServerEvents[E]>[1]>[0]),
+      );
+    });
+  }
+
+  beforeAll(async () => {
+    consul = await startConsul();
+    await ensureDatabase(testDatabaseUrl());
+    pool = createPool(testDatabaseUrl());
+    redis = new Redis(testRedisUrl());
+    media = await MediaNode.create(
+      readMediaConfig({
+        CONSUL_HTTP_ADDR: consul.addr,
+        MEDIA_GRPC_PORT: '0',
+        MEDIA_METRICS_PORT: '0',
+        MEDIA_NUM_WORKERS: '1',
+      }),
+      mediaRoot.logger,
+    );
+    await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length > 0, {
+      timeoutMs: 15_000,
+      what: 'media passing',
+    });
+    signaling = await SignalingServer.create(
+      readConfig({
+        CONSUL_HTTP_ADDR: consul.addr,
+        SIGNALING_PORT: '0',
+        DATABASE_URL: testDatabaseUrl(),
+        REDIS_URL: testRedisUrl(),
+        JWT_SECRET: SECRET,
+      }),
+      createLogger({ service: 'signaling', level: 'warn' }).logger,
+    );
+  });
+
+  afterAll(async () => {
+    for (const client of clients) {
+      client.disconnect();
+    }
+    await signaling?.close();
+    await media?.close();
+    await consul?.close();
+    await pool?.end();
+    redis?.disconnect();
+  });
+
+  it('refuses a socket without a token, with a forged one and with an expired one', async () => {
+    const reasons: string[] = [];
+    const forged = (await signJoinToken({ room, name: 'x' }, 'another-secret-0123456789', 60)).token;
+    const expired = (await signJoinToken({ room, name: 'x' }, SECRET, -10)).token;
+    for (const token of ['', 'not-a-jwt', forged, expired]) {
+      const client = await connect('x', token);
+      reasons.push(await new Promise<string>((resolve) => client.on('connect_error', (error) => resolve(error.message))));
+    }
+    expect(reasons).toEqual([
+      'a join token is required (handshake auth.token)',
+      'join token is invalid',
+      'join token is invalid',
+      'join token expired; ask the gateway for a new one',
+    ]);
+  });
+
+  it('joins two peers, relays peerJoined, creates transports and keeps presence and sessions', async () => {
+    const alice = await connect('Alice');
+    const caps = await request(alice, 'getRouterRtpCapabilities', { correlationId: 'corr-alice-caps' });
+    expect(caps.ok).toBe(true);
+    const rtpCapabilities = caps.ok ? caps.data.rtpCapabilities : {};
+    const aliceJoin = await request(alice, 'join', { rtpCapabilities });
+    expect(aliceJoin).toMatchObject({ ok: true, data: { roomId: room, displayName: 'Alice', peers: [] } });
+
+    const bob = await connect('Bob');
+    const joined = new Promise<{ displayName: string }>((resolve) => alice.once('peerJoined', resolve));
+    await request(bob, 'getRouterRtpCapabilities', {});
+    const bobJoin = await request(bob, 'join', { rtpCapabilities });
+    expect(bobJoin.ok && bobJoin.data.peers.map((p) => p.displayName)).toEqual(['Alice']);
+    expect((await joined).displayName).toBe('Bob');
+
+    const transport = await request(bob, 'createWebRtcTransport', { producing: true, correlationId: 'corr-bob-transport' });
+    expect(transport.ok && transport.data.iceCandidates.length).toBeGreaterThan(0);
+
+    const peers = await redis.hgetall(`sb:room:${room}:peers`);
+    expect(Object.values(peers).map((v) => JSON.parse(v).displayName).sort()).toEqual(['Alice', 'Bob']);
+    const { rows } = await pool.query('SELECT display_name FROM participant_sessions WHERE room_name = $1 ORDER BY joined_at', [room]);
+    expect(rows.map((r) => r.display_name)).toEqual(['Alice', 'Bob']);
+
+    // Bob leaves: Alice hears it, presence and the session row follow.
+    const left = new Promise<{ peerId: string }>((resolve) => alice.once('peerLeft', resolve));
+    bob.disconnect();
+    expect((await left).peerId).toBe(bobJoin.ok ? bobJoin.data.peerId : '');
+    await waitFor(async () => (await redis.hlen(`sb:room:${room}:peers`)) === 1, { what: 'presence updated' });
+    await waitFor(
+      async () =>
+        (await pool.query('SELECT 1 FROM participant_sessions WHERE display_name = $1 AND room_name = $2 AND left_at IS NOT NULL', ['Bob', room]))
+          .rowCount === 1,
+      { what: 'session row closed' },
+    );
+  });
+
+  it('answers bad payloads and foreign ids with clear errors, never a crash', async () => {
+    const carol = await connect('Carol');
+    const early = await request(carol, 'createWebRtcTransport', { producing: true });
+    expect(early).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION', message: 'join the room first' } });
+    await request(carol, 'getRouterRtpCapabilities', {});
+    const bad = await request(carol, 'join', { rtpCapabilities: { codecs: 'nope' } } as never);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(!bad.ok && bad.error.message).toContain('rtpCapabilities.codecs');
+    await request(carol, 'join', { rtpCapabilities: {} });
+    const foreign = await request(carol, 'connectWebRtcTransport', {
+      transportId: 'someone-elses',
+      dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA' }] },
+    });
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: 'transport someone-elses is not one of yours' } });
+    const consume = await request(carol, 'consume', { transportId: 'x', producerId: 'missing' });
+    expect(consume).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(!consume.ok && consume.error.correlationId).toMatch(/.+/);
+  });
+
+  it('carries the browser correlation id through gRPC metadata into the media node logs', async () => {
+    mediaRoot.flush();
+    const file = readdirSync(logDir).find((f) => f.startsWith('media-'));
+    const lines = readFileSync(join(logDir, file ?? ''), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const entry = lines.find((l) => l.correlationId === 'corr-bob-transport');
+    expect(entry).toMatchObject({ service: 'media', roomId: room, rpc: 'CreateWebRtcTransport' });
+    expect(entry?.peerId).toMatch(/.+/);
+  });
+});
