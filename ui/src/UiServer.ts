@@ -1,0 +1,99 @@
+/**
+ * Serves the built Next.js app (run `next build` first) from a plain Node HTTP server that also
+ * answers /healthz and /metrics and registers the instance in Consul as `ui`.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import next from 'next';
+import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import type { Logger } from '@switchboard/logger';
+import { client as prom, createRegistry, serveMetrics } from '@switchboard/metrics';
+import type { UiConfig } from './config';
+
+export class UiServer {
+  readonly #config: UiConfig;
+  readonly #logger: Logger;
+  readonly #http: Server;
+  #registration?: Registration;
+  #closed = false;
+
+  private constructor(config: UiConfig, logger: Logger, http: Server) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#http = http;
+  }
+
+  static async create(config: UiConfig, logger: Logger): Promise<UiServer> {
+    const app = next({ dev: false, dir: resolve(import.meta.dirname, '..'), quiet: true });
+    await app.prepare();
+    const handle = app.getRequestHandler();
+    const registry = createRegistry('ui');
+    const requests = new prom.Counter({
+      name: 'switchboard_ui_requests_total',
+      help: 'Pages and assets served, by status class',
+      labelNames: ['status'],
+      registers: [registry],
+    });
+    const http = createServer((req, res) => {
+      void (async () => {
+        if (await serveMetrics(registry, req, res)) {
+          return;
+        }
+        if (req.url === '/healthz') {
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          return;
+        }
+        res.on('finish', () => requests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` }));
+        try {
+          await handle(req, res);
+        } catch (error) {
+          logger.error({ err: error, url: req.url }, 'page failed');
+          if (!res.headersSent) {
+            res.writeHead(500).end('internal error');
+          }
+        }
+      })();
+    });
+    const server = new UiServer(config, logger, http);
+    await new Promise<void>((resolveListen, reject) => {
+      http.once('error', (error) => reject(new Error(`cannot listen on ${config.host}:${config.port}: ${error.message}`)));
+      http.listen(config.port, config.host, () => resolveListen());
+    });
+    logger.info({ port: server.port }, 'ui listening');
+    try {
+      server.#registration = await registerService(
+        new ConsulClient(config.consulAddr),
+        {
+          id: config.instanceId ?? `ui-${config.advertiseHost}-${server.port}`,
+          name: 'ui',
+          address: config.advertiseHost,
+          port: server.port,
+          tags: ['http', 'switchboard'],
+          meta: { metrics_port: String(server.port) },
+          check: { http: `http://${config.advertiseHost}:${server.port}/healthz`, interval: '2s' },
+        },
+        logger,
+      );
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  get port(): number {
+    return (this.#http.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    await this.#registration?.deregister();
+    this.#http.closeAllConnections();
+    await new Promise<void>((r) => this.#http.close(() => r()));
+    this.#logger.info('ui closed');
+  }
+}
