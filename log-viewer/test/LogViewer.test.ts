@@ -17,8 +17,11 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
   const media = createLogger({ service: 'media', dir, stdout: false, instance: 'b', level: 'debug' });
 
   beforeAll(async () => {
+    const tick = () => new Promise((r) => setTimeout(r, 5)); // distinct millisecond timestamps
     signaling.logger.info({ roomId: 'alpha', peerId: 'p1', correlationId: 'c-1' }, 'peer joined');
+    await tick();
     media.logger.warn({ roomId: 'alpha', correlationId: 'c-1' }, 'transport dtls state ended');
+    await tick();
     media.logger.info({ roomId: 'beta' }, 'room created');
     signaling.flush();
     media.flush();
