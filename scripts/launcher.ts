@@ -1,0 +1,76 @@
+/**
+ * `npm start` (after scripts/prepare.sh): runs the whole native stack until Ctrl-C.
+ * Ports and URLs come from the environment (README, "Configuration"); defaults in stack.ts.
+ */
+import { DEFAULT_PORTS, Stack, StackError, type StackPorts } from './stack';
+
+const ENV_PORTS: Record<string, keyof StackPorts> = {
+  SWITCHBOARD_HTTP_PORT: 'http',
+  CONSUL_HTTP_PORT: 'consulHttp',
+  UI_PORT: 'ui',
+  GATEWAY_PORT: 'gateway',
+  SIGNALING_PORT: 'signaling',
+  LOG_VIEWER_PORT: 'logViewer',
+  MEDIA_GRPC_PORT: 'mediaGrpc',
+  MEDIA_METRICS_PORT: 'mediaMetrics',
+  MEDIA_RTC_MIN_PORT: 'rtcMin',
+  MEDIA_RTC_MAX_PORT: 'rtcMax',
+  PROMETHEUS_PORT: 'prometheus',
+};
+
+const ports: Partial<StackPorts> = {};
+for (const [name, key] of Object.entries(ENV_PORTS)) {
+  const value = process.env[name];
+  if (value !== undefined && value !== '') {
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      process.stderr.write(`error: ${name}=${value} is not a port (1-65535)\n`);
+      process.exit(78);
+    }
+    ports[key] = port;
+  }
+}
+
+let stack: Stack | undefined;
+let stopping = false;
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    process.stdout.write('\n==> stopping everything\n');
+    await stack?.stop();
+    process.stdout.write('    stopped\n');
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  stack = await Stack.start({
+    ports,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    redisUrl: process.env.REDIS_URL || undefined,
+    mediaWorkers: process.env.MEDIA_NUM_WORKERS ? Number(process.env.MEDIA_NUM_WORKERS) : undefined,
+    logLevel: process.env.LOG_LEVEL || undefined,
+  });
+} catch (error) {
+  process.stderr.write(`\nerror: ${error instanceof StackError ? error.message : String(error)}\n`);
+  await stop(1);
+}
+
+stack!.onUnexpectedExit((name, code, output) => {
+  process.stderr.write(`\nerror: ${name} exited unexpectedly (code ${code}). Last lines:\n${output}\n`);
+  void stop(1);
+});
+
+const p = { ...DEFAULT_PORTS, ...ports };
+process.stdout.write(`
+Switchboard is running: ${stack!.url}
+  logs        ${stack!.url}/logs/
+  API health  ${stack!.url}/api/health
+  consul      http://127.0.0.1:${p.consulHttp}/ui
+  log files   ${stack!.logDir}
+Press Ctrl-C to stop.
+`);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs whatever the native stack needs that is missing, and nothing else, so a second run is
+# fast: Debian packages, the Consul binary, the mediasoup worker (built offline once per version),
+# npm dependencies (when package-lock.json changed) and the UI build (when its sources changed).
+# Usage: scripts/prepare.sh [--test]   (--test also installs Chromium for the end-to-end tests)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$SB_ROOT"
+
+WITH_TEST=0
+[ "${1:-}" = "--test" ] && WITH_TEST=1
+
+[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "Node.js 20 or newer is required (found $(node -v))"
+
+# Postgres / Redis: use DATABASE_URL / REDIS_URL when given; otherwise the local defaults, installing
+# the Debian packages when nothing answers there.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+pkgs=(nginx)
+if [ -z "${DATABASE_URL:-}" ] && ! port_open 127.0.0.1 5432; then pkgs+=(postgresql); fi
+if [ -z "${REDIS_URL:-}" ] && ! port_open 127.0.0.1 6379; then pkgs+=(redis-server); fi
+command -v prometheus >/dev/null || pkgs+=(prometheus)
+[ $WITH_TEST -eq 1 ] && pkgs+=(chromium)
+# Debian's nginx/prometheus packages try to start system services; we run our own copies.
+export RUNLEVEL=1
+apt_install "${pkgs[@]}"
+
+step "consul"
+CONSUL=$(bash scripts/fetch-consul.sh)
+echo "    $CONSUL"
+
+step "mediasoup worker $MEDIASOUP_VERSION"
+export MEDIASOUP_WORKER_BIN=${MEDIASOUP_WORKER_BIN:-$MEDIASOUP_WORKER_BIN_DEFAULT}
+if [ ! -x "$MEDIASOUP_WORKER_BIN" ]; then
+  bash services/media/scripts/build-worker.sh >/dev/null
+fi
+echo "    $MEDIASOUP_WORKER_BIN"
+
+step "npm dependencies"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.package-lock.json
+else
+  echo "    up to date"
+fi
+
+step "ui build"
+ui_hash=$( (find ui/src ui/public common/protocol/src -type f -print0 | sort -z | xargs -0 sha1sum; sha1sum ui/next.config.mjs ui/package.json package-lock.json) | sha1sum | cut -d' ' -f1)
+if [ ! -f ui/.next/BUILD_ID ] || [ "$(cat ui/.next/.sb-hash 2>/dev/null)" != "$ui_hash" ]; then
+  (cd ui && NEXT_TELEMETRY_DISABLED=1 NEXT_IGNORE_INCORRECT_LOCKFILE=1 npx next build >"$SB_ROOT/.next-build.log" 2>&1) \
+    || { tail -n 40 "$SB_ROOT/.next-build.log" >&2; die "ui build failed (log: .next-build.log)"; }
+  echo "$ui_hash" > ui/.next/.sb-hash
+  echo "    built"
+else
+  echo "    up to date"
+fi

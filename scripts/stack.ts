@@ -1,0 +1,526 @@
+/**
+ * The native stack: starts Consul, the services, NGINX (and Prometheus when installed) as child
+ * processes in dependency order, waits for each to pass its Consul health check, and stops
+ * everything it started. Used by the launcher (`npm start`), the end-to-end tests and the
+ * benchmarks. Postgres and Redis are used where DATABASE_URL / REDIS_URL point (or the local
+ * defaults), started locally when they are installed but not running.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { ConsulClient, type ServiceInstance } from '@switchboard/consul';
+import { ensureDatabase } from '@switchboard/db';
+import YAML from 'yaml';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+
+export interface StackPorts {
+  http: number;
+  consulHttp: number;
+  consulDns: number;
+  consulSerfLan: number;
+  consulServer: number;
+  consulGrpc: number;
+  ui: number;
+  gateway: number;
+  signaling: number;
+  logViewer: number;
+  mediaGrpc: number;
+  mediaMetrics: number;
+  rtcMin: number;
+  rtcMax: number;
+  prometheus: number;
+}
+
+/** Defaults of the native stack; the README's ports table lists the same. */
+export const DEFAULT_PORTS: StackPorts = {
+  http: 8080,
+  consulHttp: 8500,
+  consulDns: 8600,
+  consulSerfLan: 8301,
+  consulServer: 8300,
+  consulGrpc: 8502,
+  ui: 3000,
+  gateway: 4000,
+  signaling: 4100,
+  logViewer: 4200,
+  mediaGrpc: 50051,
+  mediaMetrics: 9101,
+  rtcMin: 40000,
+  rtcMax: 40100,
+  prometheus: 9090,
+};
+
+export interface StackOptions {
+  ports?: Partial<StackPorts>;
+  /** Where logs, NGINX prefix, Consul data and the secret live (default <repo>/.run). */
+  runDir?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** Media workers per node (default: one per core). */
+  mediaWorkers?: number;
+  logLevel?: string;
+  /** Start Prometheus when the binary is installed (default true). */
+  prometheus?: boolean;
+  /** Progress lines (default: stdout). */
+  log?: (line: string) => void;
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+}
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  outFile: string;
+  /** Stop gracefully: the signal to send. */
+  stopSignal: NodeJS.Signals;
+  exited: Promise<number | null>;
+}
+
+export class StackError extends Error {}
+
+function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const socket = createConnection({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePort(true);
+    });
+    socket.once('error', () => resolvePort(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolvePort(false);
+    });
+  });
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new StackError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function which(binary: string, extra: string[] = []): string | undefined {
+  for (const candidate of extra) {
+    if (existsSync(candidate)) {
+      return candidate;
+    }
+  }
+  const result = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+export class Stack {
+  readonly ports: StackPorts;
+  readonly runDir: string;
+  readonly logDir: string;
+  readonly url: string;
+  readonly consul: ConsulClient;
+  readonly #options: StackOptions;
+  readonly #log: (line: string) => void;
+  readonly #children: Child[] = [];
+  #nginxUpstreams = '';
+  #watchTimer?: NodeJS.Timeout;
+  #targetsTimer?: NodeJS.Timeout;
+  #stopping = false;
+  #onUnexpectedExit?: (name: string, code: number | null, output: string) => void;
+
+  private constructor(options: StackOptions) {
+    this.#options = options;
+    this.ports = { ...DEFAULT_PORTS, ...options.ports };
+    this.runDir = options.runDir ?? join(ROOT, '.run');
+    this.logDir = join(this.runDir, 'logs');
+    this.url = `http://localhost:${this.ports.http}`;
+    this.consul = new ConsulClient(`127.0.0.1:${this.ports.consulHttp}`, { timeoutMs: 2000 });
+    this.#log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
+  }
+
+  /** Starts everything; on failure stops what it started and throws a StackError that says why. */
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const stack = new Stack(options);
+    try {
+      await stack.#start();
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  /** Called when a component exits on its own while the stack runs. */
+  onUnexpectedExit(handler: (name: string, code: number | null, output: string) => void): void {
+    this.#onUnexpectedExit = handler;
+  }
+
+  get databaseUrl(): string {
+    return this.#options.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/switchboard';
+  }
+
+  get redisUrl(): string {
+    return this.#options.redisUrl ?? 'redis://127.0.0.1:6379';
+  }
+
+  async #start(): Promise<void> {
+    const started = Date.now();
+    mkdirSync(this.logDir, { recursive: true });
+    await this.#checkPortsFree();
+    await this.#ensurePostgres();
+    await this.#ensureRedis();
+    await this.#startConsul();
+    const secret = this.#secret();
+    const common: Record<string, string> = {
+      CONSUL_HTTP_ADDR: `127.0.0.1:${this.ports.consulHttp}`,
+      LOG_DIR: this.logDir,
+      LOG_LEVEL: this.#options.logLevel ?? 'info',
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: this.redisUrl,
+      JWT_SECRET: secret,
+      NEXT_TELEMETRY_DISABLED: '1',
+      ...this.#options.env,
+    };
+    // Media first (signaling needs it), then the rest side by side.
+    await this.#startService('media', 'services/media/src/server.ts', {
+      ...common,
+      MEDIA_GRPC_PORT: String(this.ports.mediaGrpc),
+      MEDIA_METRICS_PORT: String(this.ports.mediaMetrics),
+      MEDIA_RTC_MIN_PORT: String(this.ports.rtcMin),
+      MEDIA_RTC_MAX_PORT: String(this.ports.rtcMax),
+      ...(this.#options.mediaWorkers ? { MEDIA_NUM_WORKERS: String(this.#options.mediaWorkers) } : {}),
+    });
+    await Promise.all([
+      this.#startService('signaling', 'services/signaling/src/server.ts', {
+        ...common,
+        SIGNALING_PORT: String(this.ports.signaling),
+      }),
+      this.#startService('gateway', 'services/gateway/src/server.ts', { ...common, GATEWAY_PORT: String(this.ports.gateway) }),
+      this.#startService('log-viewer', 'log-viewer/src/server.ts', {
+        ...common,
+        LOG_VIEWER_PORT: String(this.ports.logViewer),
+        LOG_VIEWER_DIR: this.logDir,
+      }),
+      this.#startService('ui', 'ui/src/server.ts', { ...common, UI_PORT: String(this.ports.ui) }),
+    ]);
+    await this.#startNginx();
+    if (this.#options.prometheus !== false) {
+      await this.#startPrometheus();
+    }
+    this.#log(`    all components healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
+  async #checkPortsFree(): Promise<void> {
+    const named: [string, number][] = [
+      ['NGINX (HTTP)', this.ports.http],
+      ['Consul HTTP', this.ports.consulHttp],
+      ['Consul serf', this.ports.consulSerfLan],
+      ['Consul server', this.ports.consulServer],
+      ['ui', this.ports.ui],
+      ['gateway', this.ports.gateway],
+      ['signaling', this.ports.signaling],
+      ['log-viewer', this.ports.logViewer],
+      ['media gRPC', this.ports.mediaGrpc],
+      ['media metrics', this.ports.mediaMetrics],
+    ];
+    const taken: string[] = [];
+    for (const [name, port] of named) {
+      if (await portOpen(port)) {
+        taken.push(`${name} port ${port}`);
+      }
+    }
+    if (taken.length > 0) {
+      throw new StackError(
+        `already in use: ${taken.join(', ')}. Stop whatever holds them (another \`npm start\`?) or set other ports (see README, "Ports").`,
+      );
+    }
+  }
+
+  async #ensurePostgres(): Promise<void> {
+    const url = new URL(this.databaseUrl);
+    const port = Number(url.port || 5432);
+    const local = ['127.0.0.1', 'localhost', '::1'].includes(url.hostname);
+    if (!(await portOpen(port, url.hostname)) && local && !this.#options.databaseUrl) {
+      const version = spawnSync('sh', ['-c', 'ls /etc/postgresql 2>/dev/null | head -1'], { encoding: 'utf8' }).stdout.trim();
+      if (version) {
+        this.#log(`==> starting local PostgreSQL ${version}`);
+        spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'ignore' });
+        await until('PostgreSQL to accept connections', 30_000, () => portOpen(port, url.hostname));
+      }
+    }
+    try {
+      await ensureDatabase(this.databaseUrl);
+    } catch (error) {
+      throw new StackError(
+        `PostgreSQL at ${url.host} is not usable (${(error as Error).message}). Set DATABASE_URL or install postgresql.`,
+      );
+    }
+  }
+
+  async #ensureRedis(): Promise<void> {
+    const url = new URL(this.redisUrl);
+    const port = Number(url.port || 6379);
+    if (await portOpen(port, url.hostname)) {
+      return;
+    }
+    const local = ['127.0.0.1', 'localhost', '::1'].includes(url.hostname);
+    const server = which('redis-server');
+    if (!local || this.#options.redisUrl || !server) {
+      throw new StackError(`Redis at ${url.host} does not answer. Set REDIS_URL or install redis-server.`);
+    }
+    this.#log('==> starting local Redis');
+    spawnSync(server, ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    await until('Redis to accept connections', 15_000, () => portOpen(port, url.hostname));
+  }
+
+  #secret(): string {
+    const file = join(this.runDir, 'jwt-secret');
+    if (!existsSync(file)) {
+      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
+
+  #spawn(name: string, command: string, args: string[], env: Record<string, string>, stopSignal: NodeJS.Signals = 'SIGTERM'): Child {
+    const outFile = join(this.logDir, `${name}.out`);
+    const fd = openSync(outFile, 'a');
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const entry: Child = { name, process: child, outFile, stopSignal, exited };
+    this.#children.push(entry);
+    void exited.then((code) => {
+      if (!this.#stopping) {
+        this.#onUnexpectedExit?.(name, code, tail(outFile));
+      }
+    });
+    return entry;
+  }
+
+  async #startConsul(): Promise<void> {
+    const consul = which('consul', [process.env.CONSUL_BIN ?? '', join(ROOT, '.tools/consul/consul')].filter(Boolean));
+    if (!consul) {
+      throw new StackError('no consul binary: run `bash scripts/fetch-consul.sh` (npm start does it for you)');
+    }
+    const dataDir = join(this.runDir, 'consul-data');
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true });
+    this.#log(`==> starting consul (http://127.0.0.1:${this.ports.consulHttp}/ui)`);
+    const child = this.#spawn(
+      'consul',
+      consul,
+      [
+        'agent',
+        '-dev',
+        '-client=127.0.0.1',
+        '-bind=127.0.0.1',
+        '-node=switchboard',
+        `-config-file=${join(ROOT, 'consul/dev.hcl')}`,
+        `-data-dir=${dataDir}`,
+        `-http-port=${this.ports.consulHttp}`,
+        `-dns-port=${this.ports.consulDns}`,
+        `-serf-lan-port=${this.ports.consulSerfLan}`,
+        `-server-port=${this.ports.consulServer}`,
+        `-grpc-port=${this.ports.consulGrpc}`,
+        '-hcl=ports { serf_wan = -1 }',
+      ],
+      {},
+      'SIGINT',
+    );
+    await this.#waitFor(child, 'consul leader', 30_000, async () => (await this.consul.leader()) !== '');
+  }
+
+  async #waitFor(child: Child, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+    let exitCode: number | null | undefined;
+    void child.exited.then((code) => {
+      exitCode = code;
+    });
+    try {
+      await until(what, timeoutMs, async () => {
+        if (exitCode !== undefined) {
+          throw new StackError(`${child.name} exited with code ${exitCode} while starting`);
+        }
+        return check();
+      });
+    } catch (error) {
+      const reason = exitCode !== undefined ? `${child.name} exited with code ${exitCode}` : (error as Error).message;
+      throw new StackError(`${child.name} failed to start: ${reason}. Last lines of ${child.outFile}:\n${tail(child.outFile)}`);
+    }
+  }
+
+  async #startService(name: string, entry: string, env: Record<string, string>): Promise<void> {
+    const t0 = Date.now();
+    this.#log(`==> starting ${name}`);
+    const child = this.#spawn(name, process.execPath, ['--import', 'tsx', entry], env);
+    await this.#waitFor(child, `${name} to pass its Consul health check`, 90_000, async () => {
+      const instances = await this.consul.instances(name, { passingOnly: true });
+      return instances.length > 0;
+    });
+    this.#log(`    ${name} healthy (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  }
+
+  /** The upstream blocks for NGINX from Consul's passing instances. */
+  async #renderNginx(): Promise<string> {
+    const upstream = async (service: string) => {
+      const instances: ServiceInstance[] = await this.consul.instances(service, { passingOnly: true });
+      if (instances.length === 0) {
+        // NGINX refuses an empty upstream; a closed port answers 502 until an instance passes.
+        return '    server 127.0.0.1:1 down;';
+      }
+      return instances.map((i) => `    server ${i.address}:${i.port} max_fails=1 fail_timeout=5s;`).join('\n');
+    };
+    const prefix = join(this.runDir, 'nginx');
+    const [ui, gateway, signaling, logViewer] = await Promise.all(['ui', 'gateway', 'signaling', 'log-viewer'].map(upstream));
+    const template = readFileSync(join(ROOT, 'nginx/nginx.conf.template'), 'utf8');
+    return template
+      .replaceAll('{{USER}}', process.getuid?.() === 0 ? 'user root;' : '')
+      .replaceAll('{{PREFIX}}', prefix)
+      .replaceAll('{{MIME_TYPES}}', existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(ROOT, 'nginx/mime.types'))
+      .replaceAll('{{LISTEN}}', String(this.ports.http))
+      .replaceAll('{{UPSTREAM_UI}}', ui)
+      .replaceAll('{{UPSTREAM_GATEWAY}}', gateway)
+      .replaceAll('{{UPSTREAM_SIGNALING}}', signaling)
+      .replaceAll('{{UPSTREAM_LOG_VIEWER}}', logViewer);
+  }
+
+  async #startNginx(): Promise<void> {
+    const nginx = which('nginx', ['/usr/sbin/nginx']);
+    if (!nginx) {
+      throw new StackError('nginx is not installed: run `npm start` as root once (it installs it) or `apt-get install nginx`');
+    }
+    const prefix = join(this.runDir, 'nginx');
+    for (const dir of ['tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) {
+      mkdirSync(join(prefix, dir), { recursive: true });
+    }
+    const config = await this.#renderNginx();
+    this.#nginxUpstreams = config;
+    writeFileSync(join(prefix, 'nginx.conf'), config);
+    const test = spawnSync(nginx, ['-t', '-q', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { encoding: 'utf8' });
+    if (test.status !== 0) {
+      throw new StackError(`nginx configuration is invalid:\n${test.stderr}`);
+    }
+    this.#log(`==> starting nginx on ${this.url}`);
+    const child = this.#spawn('nginx', nginx, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], {}, 'SIGQUIT');
+    await this.#waitFor(child, 'nginx to answer', 15_000, async () => {
+      const response = await fetch(`${this.url}/nginx-health`);
+      return response.ok;
+    });
+    // Follow Consul: re-render and reload when the set of passing instances changes.
+    this.#watchTimer = setInterval(() => {
+      void this.#renderNginx()
+        .then((next) => {
+          if (next !== this.#nginxUpstreams && !this.#stopping) {
+            this.#nginxUpstreams = next;
+            writeFileSync(join(prefix, 'nginx.conf'), next);
+            child.process.kill('SIGHUP');
+            this.#log('    nginx upstreams changed in Consul; reloaded');
+          }
+        })
+        .catch(() => {});
+    }, 3000);
+  }
+
+  /**
+   * Debian's Prometheus is built without consul_sd_configs, so the native stack turns the
+   * repository's Consul discovery into file discovery: the same Consul query (services tagged
+   * `switchboard`, scraped at their `metrics_port` meta), written to a targets file every 3 s.
+   */
+  async #writePrometheusTargets(file: string): Promise<void> {
+    const names = await this.consul.services();
+    const groups = [];
+    for (const name of names) {
+      for (const instance of await this.consul.instances(name)) {
+        if (instance.meta.metrics_port) {
+          groups.push({
+            targets: [`${instance.address}:${instance.meta.metrics_port}`],
+            labels: { job: name, instance: instance.id },
+          });
+        }
+      }
+    }
+    const next = JSON.stringify(groups, null, 2);
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== next) {
+      writeFileSync(`${file}.tmp`, next);
+      renameSync(`${file}.tmp`, file);
+    }
+  }
+
+  /** The repository's prometheus.yml with Consul discovery replaced by the targets file. */
+  static nativePrometheusConfig(targetsFile: string): string {
+    const config = YAML.parse(readFileSync(join(ROOT, 'observability/prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: Record<string, unknown>[];
+    };
+    config.rule_files = config.rule_files.map((f) => join(ROOT, 'observability', f));
+    config.scrape_configs = config.scrape_configs.map((job) => {
+      const { consul_sd_configs: _consul, relabel_configs: _relabel, ...rest } = job;
+      return { ...rest, file_sd_configs: [{ files: [targetsFile], refresh_interval: '5s' }] };
+    });
+    return YAML.stringify(config);
+  }
+
+  async #startPrometheus(): Promise<void> {
+    const prometheus = which('prometheus');
+    if (!prometheus) {
+      this.#log('    prometheus not installed; skipping (metrics are still served at each /metrics)');
+      return;
+    }
+    const dir = join(this.runDir, 'prometheus');
+    mkdirSync(dir, { recursive: true });
+    const targets = join(dir, 'targets.json');
+    await this.#writePrometheusTargets(targets);
+    writeFileSync(join(dir, 'prometheus.yml'), Stack.nativePrometheusConfig(targets));
+    this.#log(`==> starting prometheus (http://127.0.0.1:${this.ports.prometheus})`);
+    const child = this.#spawn('prometheus', prometheus, [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${this.ports.prometheus}`,
+      '--storage.tsdb.retention.time=2d',
+    ], {});
+    await this.#waitFor(child, 'prometheus to be ready', 30_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${this.ports.prometheus}/-/ready`);
+      return response.ok;
+    });
+    this.#targetsTimer = setInterval(() => void this.#writePrometheusTargets(targets).catch(() => {}), 3000);
+  }
+
+  /** Stops everything in reverse order: SIGTERM (services deregister), SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    if (this.#stopping) {
+      return;
+    }
+    this.#stopping = true;
+    clearInterval(this.#watchTimer);
+    clearInterval(this.#targetsTimer);
+    for (const child of [...this.#children].reverse()) {
+      if (child.process.exitCode !== null || child.process.signalCode !== null) {
+        continue;
+      }
+      child.process.kill(child.stopSignal);
+      const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+      await child.exited;
+      clearTimeout(timer);
+    }
+  }
+}
