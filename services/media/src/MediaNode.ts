@@ -259,7 +259,7 @@ export class MediaNode {
           }
           const response = await handler(call.request, { correlationId, logger });
           const seconds = finish(grpc.status.OK);
-          logger.debug({ ms: Math.round(seconds * 1e4) / 10 }, 'rpc ok');
+          logger.info({ ms: Math.round(seconds * 1e4) / 10 }, 'rpc ok');
           callback(null, response);
         } catch (error) {
           const appError = fromUnknown(error);

@@ -297,8 +297,8 @@ export class SignalingServer {
             (typeof requestSchemas)[E]
           >;
           const data = await handler(socket, parsed, { correlationId, logger });
-          logger.debug('request ok');
           reply({ ok: true, data }, 'ok');
+          logger.info({ ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 }, 'request ok');
         } catch (error) {
           const appError = fromUnknown(error);
           if (appError.code === 'INTERNAL') {

@@ -1,0 +1,80 @@
+/**
+ * Drives real headless Chromium (Debian's, fake camera and microphone) through the meeting UI.
+ * Shared by the end-to-end tests and the join-time benchmark.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  });
+}
+
+export interface Participant {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  /** When Join was clicked (ms since epoch). */
+  clickedAt?: number;
+}
+
+/** Opens the room page as `name`, waits for the camera preview, ready to click Join. */
+export async function openRoom(browser: Browser, baseUrl: string, room: string, name: string): Promise<Participant> {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}`);
+  await page.getByLabel('Your camera preview').waitFor();
+  const join = page.getByRole('button', { name: 'Join' });
+  await join.waitFor();
+  await page.waitForFunction(() => {
+    const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Join');
+    return button && !button.hasAttribute('disabled');
+  });
+  return { name, context, page };
+}
+
+export async function clickJoin(participant: Participant): Promise<void> {
+  participant.clickedAt = Date.now();
+  await participant.page.getByRole('button', { name: 'Join' }).click();
+}
+
+/** Resolves when every named remote video has decoded at least one frame; returns when (ms). */
+export async function waitForRemoteVideos(participant: Participant, names: string[], timeoutMs = 30_000): Promise<number> {
+  await participant.page.waitForFunction(
+    (expected: string[]) =>
+      expected.every((name) => {
+        const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
+        return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+      }),
+    names,
+    { timeout: timeoutMs, polling: 20 },
+  );
+  return Date.now();
+}
+
+/** Decoded frame counts of the named remote videos. */
+export async function frameCounts(participant: Participant, names: string[]): Promise<Record<string, number>> {
+  return participant.page.evaluate((expected: string[]) => {
+    const out: Record<string, number> = {};
+    for (const name of expected) {
+      const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
+      out[name] = video ? video.getVideoPlaybackQuality().totalVideoFrames : -1;
+    }
+    return out;
+  }, names);
+}

@@ -1,0 +1,109 @@
+/**
+ * End to end: the native stack (Consul, media with real mediasoup workers, signaling, gateway,
+ * ui, log-viewer, NGINX, Prometheus) and three real headless Chromium participants joining one
+ * room through NGINX. Each must see the other two videos playing.
+ */
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, Stack } from '../../scripts/stack';
+import { clickJoin, frameCounts, launchChromium, openRoom, waitForRemoteVideos, type Participant } from './browser';
+import { E2E_PORTS } from './ports';
+
+const NAMES = ['Ada', 'Grace', 'Linus'];
+
+describe('a three-party call through every component', () => {
+  let stack: Stack;
+  let browser: Browser;
+  const participants: Participant[] = [];
+  const room = `e2e-${Date.now().toString(36)}`;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ ports: E2E_PORTS, runDir: join(ROOT, '.run/e2e'), log: () => {} });
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, 60_000);
+
+  it('joins three browsers that each see the other two videos playing', async () => {
+    for (const name of NAMES) {
+      const participant = await openRoom(browser, stack.url, room, name);
+      participants.push(participant);
+      await clickJoin(participant);
+      await participant.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+    }
+    for (const participant of participants) {
+      const others = NAMES.filter((n) => n !== participant.name);
+      await waitForRemoteVideos(participant, others);
+    }
+    const third = participants[2];
+    const playingAt = await waitForRemoteVideos(third, ['Ada', 'Grace']);
+    console.info(`third joiner: Join click → all remote videos playing in ${playingAt - (third.clickedAt ?? 0)} ms`);
+
+    // Frames keep advancing (real decoding, not a frozen first frame).
+    const before = await Promise.all(participants.map((p) => frameCounts(p, NAMES.filter((n) => n !== p.name))));
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await Promise.all(participants.map((p) => frameCounts(p, NAMES.filter((n) => n !== p.name))));
+    participants.forEach((p, i) => {
+      for (const name of Object.keys(before[i])) {
+        expect(after[i][name], `${p.name} sees ${name} advancing`).toBeGreaterThan(before[i][name] + 5);
+      }
+    });
+  }, 120_000);
+
+  it('shows one tile per participant and the controls', async () => {
+    const page = participants[0].page;
+    expect(await page.locator('.tile').count()).toBe(3);
+    for (const label of ['Mute microphone', 'Turn camera off', 'Leave']) {
+      await expect(page.getByRole('button', { name: label }).isVisible()).resolves.toBe(true);
+    }
+  });
+
+  it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {
+    const response = await fetch(`${stack.url}/logs/api/search?q=${room}&limit=2000`);
+    expect(response.status).toBe(200);
+    const { entries } = (await response.json()) as { entries: { service: string; data: Record<string, unknown> }[] };
+    const services = new Set(entries.map((e) => e.service));
+    expect(services.has('signaling')).toBe(true);
+    expect(services.has('media')).toBe(true);
+    // A browser correlation id shows up in both services.
+    const mediaIds = new Set(entries.filter((e) => e.service === 'media').map((e) => e.data.correlationId));
+    const shared = entries.filter((e) => e.service === 'signaling' && e.data.correlationId && mediaIds.has(e.data.correlationId));
+    expect(shared.length).toBeGreaterThan(0);
+  });
+
+  it('reports every service passing in Consul and through GET /api/health', async () => {
+    for (const name of ['media', 'signaling', 'gateway', 'ui', 'log-viewer']) {
+      const instances = await stack.consul.instances(name, { passingOnly: true });
+      expect(instances.length, `${name} passing`).toBeGreaterThan(0);
+    }
+    const health = await fetch(`${stack.url}/api/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { status: string }).status).toBe('ok');
+  });
+
+  it('lets Prometheus scrape every service it found through Consul', async () => {
+    const deadline = Date.now() + 20_000;
+    let jobs: Record<string, string> = {};
+    while (Date.now() < deadline) {
+      const response = await fetch(`http://127.0.0.1:${E2E_PORTS.prometheus}/api/v1/targets`);
+      const body = (await response.json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      jobs = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
+      if (['media', 'signaling', 'gateway', 'ui', 'log-viewer'].every((j) => jobs[j] === 'up')) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(jobs).toMatchObject({ media: 'up', signaling: 'up', gateway: 'up', ui: 'up', 'log-viewer': 'up' });
+  }, 30_000);
+
+  it('tells the others when someone leaves', async () => {
+    const [ada, grace] = participants;
+    await grace.page.getByRole('button', { name: 'Leave' }).click();
+    await ada.page.locator('video[aria-label="Grace"]').waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await ada.page.locator('.tile').count()).toBe(2);
+  });
+});

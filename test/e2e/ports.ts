@@ -1,0 +1,20 @@
+import type { StackPorts } from '../../scripts/stack';
+
+/** Ports of the stack the e2e tests and benchmarks start, apart from a developer's `npm start`. */
+export const E2E_PORTS: StackPorts = {
+  http: 18080,
+  consulHttp: 18500,
+  consulDns: 18600,
+  consulSerfLan: 18301,
+  consulServer: 18300,
+  consulGrpc: 18502,
+  ui: 13000,
+  gateway: 14000,
+  signaling: 14100,
+  logViewer: 14200,
+  mediaGrpc: 15051,
+  mediaMetrics: 19101,
+  rtcMin: 42000,
+  rtcMax: 42100,
+  prometheus: 19090,
+};
