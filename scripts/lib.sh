@@ -45,3 +45,14 @@ apt_download_private() {
   (cd "$dir" && apt-get "${o[@]}" download "$pkg" >/dev/null) || die "download of $pkg from $suite failed"
   rm -rf "$dir/root" && dpkg -x "$dir"/*.deb "$dir/root"
 }
+
+# load_local_env: exports .run/local.env (written by prepare.sh) for variables not already set.
+load_local_env() {
+  local f="$SB_ROOT/.run/local.env" line name
+  [ -f "$f" ] || return 0
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    name=${line%%=*}
+    [ -n "${!name:-}" ] || export "$line"
+  done < "$f"
+}

@@ -24,6 +24,23 @@ command -v prometheus >/dev/null || pkgs+=(prometheus)
 export RUNLEVEL=1
 apt_install "${pkgs[@]}"
 
+# A PostgreSQL we just installed answers TCP with password auth only: give the project a role of
+# its own and remember the URLs (start.sh and test.sh read .run/local.env).
+if [[ " ${pkgs[*]} " == *" postgresql "* ]] && [ -d /etc/postgresql ]; then
+  ver=$(ls /etc/postgresql | sort -n | tail -1)
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || true
+  su postgres -s /bin/sh -c 'psql -q -v ON_ERROR_STOP=1' <<'SQL' || die "could not create the switchboard PostgreSQL role"
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchboard') THEN
+    CREATE ROLE switchboard LOGIN PASSWORD 'switchboard' CREATEDB;
+  END IF;
+END $$;
+SQL
+  mkdir -p .run
+  printf 'DATABASE_URL=postgres://switchboard:switchboard@127.0.0.1:5432/switchboard\nTEST_DATABASE_URL=postgres://switchboard:switchboard@127.0.0.1:5432/switchboard_test\n' > .run/local.env
+  echo "    PostgreSQL role 'switchboard' ready (.run/local.env)"
+fi
+
 step "consul"
 CONSUL=$(bash scripts/fetch-consul.sh)
 echo "    $CONSUL"

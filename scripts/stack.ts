@@ -7,12 +7,22 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConsulClient, type ServiceInstance } from '@switchboard/consul';
-import { ensureDatabase } from '@switchboard/db';
 import YAML from 'yaml';
+import { ensurePostgres, ensureRedis, portOpen, StackError, until, which } from './backends';
+
+export { StackError };
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -79,53 +89,12 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-export class StackError extends Error {}
-
-function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const socket = createConnection({ port, host });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePort(true);
-    });
-    socket.once('error', () => resolvePort(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolvePort(false);
-    });
-  });
-}
-
 function tail(file: string, lines = 20): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no output)';
   }
-}
-
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new StackError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function which(binary: string, extra: string[] = []): string | undefined {
-  for (const candidate of extra) {
-    if (existsSync(candidate)) {
-      return candidate;
-    }
-  }
-  const result = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
 export class Stack {
@@ -210,7 +179,10 @@ export class Stack {
         ...common,
         SIGNALING_PORT: String(this.ports.signaling),
       }),
-      this.#startService('gateway', 'services/gateway/src/server.ts', { ...common, GATEWAY_PORT: String(this.ports.gateway) }),
+      this.#startService('gateway', 'services/gateway/src/server.ts', {
+        ...common,
+        GATEWAY_PORT: String(this.ports.gateway),
+      }),
       this.#startService('log-viewer', 'log-viewer/src/server.ts', {
         ...common,
         LOG_VIEWER_PORT: String(this.ports.logViewer),
@@ -252,42 +224,11 @@ export class Stack {
   }
 
   async #ensurePostgres(): Promise<void> {
-    const url = new URL(this.databaseUrl);
-    const port = Number(url.port || 5432);
-    const local = ['127.0.0.1', 'localhost', '::1'].includes(url.hostname);
-    if (!(await portOpen(port, url.hostname)) && local && !this.#options.databaseUrl) {
-      const version = spawnSync('sh', ['-c', 'ls /etc/postgresql 2>/dev/null | head -1'], { encoding: 'utf8' }).stdout.trim();
-      if (version) {
-        this.#log(`==> starting local PostgreSQL ${version}`);
-        spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'ignore' });
-        await until('PostgreSQL to accept connections', 30_000, () => portOpen(port, url.hostname));
-      }
-    }
-    try {
-      await ensureDatabase(this.databaseUrl);
-    } catch (error) {
-      throw new StackError(
-        `PostgreSQL at ${url.host} is not usable (${(error as Error).message}). Set DATABASE_URL or install postgresql.`,
-      );
-    }
+    await ensurePostgres(this.databaseUrl, { explicit: !!this.#options.databaseUrl, log: this.#log });
   }
 
   async #ensureRedis(): Promise<void> {
-    const url = new URL(this.redisUrl);
-    const port = Number(url.port || 6379);
-    if (await portOpen(port, url.hostname)) {
-      return;
-    }
-    const local = ['127.0.0.1', 'localhost', '::1'].includes(url.hostname);
-    const server = which('redis-server');
-    if (!local || this.#options.redisUrl || !server) {
-      throw new StackError(`Redis at ${url.host} does not answer. Set REDIS_URL or install redis-server.`);
-    }
-    this.#log('==> starting local Redis');
-    spawnSync(server, ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    await until('Redis to accept connections', 15_000, () => portOpen(port, url.hostname));
+    await ensureRedis(this.redisUrl, { explicit: !!this.#options.redisUrl, log: this.#log });
   }
 
   #secret(): string {
@@ -298,7 +239,13 @@ export class Stack {
     return readFileSync(file, 'utf8').trim();
   }
 
-  #spawn(name: string, command: string, args: string[], env: Record<string, string>, stopSignal: NodeJS.Signals = 'SIGTERM'): Child {
+  #spawn(
+    name: string,
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+    stopSignal: NodeJS.Signals = 'SIGTERM',
+  ): Child {
     const outFile = join(this.logDir, `${name}.out`);
     const fd = openSync(outFile, 'a');
     const child = spawn(command, args, {
@@ -319,9 +266,14 @@ export class Stack {
   }
 
   async #startConsul(): Promise<void> {
-    const consul = which('consul', [process.env.CONSUL_BIN ?? '', join(ROOT, '.tools/consul/consul')].filter(Boolean));
+    const consul = which(
+      'consul',
+      [process.env.CONSUL_BIN ?? '', join(ROOT, '.tools/consul/consul')].filter(Boolean),
+    );
     if (!consul) {
-      throw new StackError('no consul binary: run `bash scripts/fetch-consul.sh` (npm start does it for you)');
+      throw new StackError(
+        'no consul binary: run `bash scripts/fetch-consul.sh` (npm start does it for you)',
+      );
     }
     const dataDir = join(this.runDir, 'consul-data');
     rmSync(dataDir, { recursive: true, force: true });
@@ -351,7 +303,12 @@ export class Stack {
     await this.#waitFor(child, 'consul leader', 30_000, async () => (await this.consul.leader()) !== '');
   }
 
-  async #waitFor(child: Child, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  async #waitFor(
+    child: Child,
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<boolean>,
+  ): Promise<void> {
     let exitCode: number | null | undefined;
     void child.exited.then((code) => {
       exitCode = code;
@@ -364,8 +321,11 @@ export class Stack {
         return check();
       });
     } catch (error) {
-      const reason = exitCode !== undefined ? `${child.name} exited with code ${exitCode}` : (error as Error).message;
-      throw new StackError(`${child.name} failed to start: ${reason}. Last lines of ${child.outFile}:\n${tail(child.outFile)}`);
+      const reason =
+        exitCode !== undefined ? `${child.name} exited with code ${exitCode}` : (error as Error).message;
+      throw new StackError(
+        `${child.name} failed to start: ${reason}. Last lines of ${child.outFile}:\n${tail(child.outFile)}`,
+      );
     }
   }
 
@@ -388,15 +348,22 @@ export class Stack {
         // NGINX refuses an empty upstream; a closed port answers 502 until an instance passes.
         return '    server 127.0.0.1:1 down;';
       }
-      return instances.map((i) => `    server ${i.address}:${i.port} max_fails=1 fail_timeout=5s;`).join('\n');
+      return instances
+        .map((i) => `    server ${i.address}:${i.port} max_fails=1 fail_timeout=5s;`)
+        .join('\n');
     };
     const prefix = join(this.runDir, 'nginx');
-    const [ui, gateway, signaling, logViewer] = await Promise.all(['ui', 'gateway', 'signaling', 'log-viewer'].map(upstream));
+    const [ui, gateway, signaling, logViewer] = await Promise.all(
+      ['ui', 'gateway', 'signaling', 'log-viewer'].map(upstream),
+    );
     const template = readFileSync(join(ROOT, 'nginx/nginx.conf.template'), 'utf8');
     return template
       .replaceAll('{{USER}}', process.getuid?.() === 0 ? 'user root;' : '')
       .replaceAll('{{PREFIX}}', prefix)
-      .replaceAll('{{MIME_TYPES}}', existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(ROOT, 'nginx/mime.types'))
+      .replaceAll(
+        '{{MIME_TYPES}}',
+        existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(ROOT, 'nginx/mime.types'),
+      )
       .replaceAll('{{LISTEN}}', String(this.ports.http))
       .replaceAll('{{UPSTREAM_UI}}', ui)
       .replaceAll('{{UPSTREAM_GATEWAY}}', gateway)
@@ -407,7 +374,9 @@ export class Stack {
   async #startNginx(): Promise<void> {
     const nginx = which('nginx', ['/usr/sbin/nginx']);
     if (!nginx) {
-      throw new StackError('nginx is not installed: run `npm start` as root once (it installs it) or `apt-get install nginx`');
+      throw new StackError(
+        'nginx is not installed: run `npm start` as root once (it installs it) or `apt-get install nginx`',
+      );
     }
     const prefix = join(this.runDir, 'nginx');
     for (const dir of ['tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) {
@@ -416,12 +385,20 @@ export class Stack {
     const config = await this.#renderNginx();
     this.#nginxUpstreams = config;
     writeFileSync(join(prefix, 'nginx.conf'), config);
-    const test = spawnSync(nginx, ['-t', '-q', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { encoding: 'utf8' });
+    const test = spawnSync(nginx, ['-t', '-q', '-p', prefix, '-c', join(prefix, 'nginx.conf')], {
+      encoding: 'utf8',
+    });
     if (test.status !== 0) {
       throw new StackError(`nginx configuration is invalid:\n${test.stderr}`);
     }
     this.#log(`==> starting nginx on ${this.url}`);
-    const child = this.#spawn('nginx', nginx, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], {}, 'SIGQUIT');
+    const child = this.#spawn(
+      'nginx',
+      nginx,
+      ['-p', prefix, '-c', join(prefix, 'nginx.conf')],
+      {},
+      'SIGQUIT',
+    );
     await this.#waitFor(child, 'nginx to answer', 15_000, async () => {
       const response = await fetch(`${this.url}/nginx-health`);
       return response.ok;
@@ -492,12 +469,17 @@ export class Stack {
     await this.#writePrometheusTargets(targets);
     writeFileSync(join(dir, 'prometheus.yml'), Stack.nativePrometheusConfig(targets));
     this.#log(`==> starting prometheus (http://127.0.0.1:${this.ports.prometheus})`);
-    const child = this.#spawn('prometheus', prometheus, [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${this.ports.prometheus}`,
-      '--storage.tsdb.retention.time=2d',
-    ], {});
+    const child = this.#spawn(
+      'prometheus',
+      prometheus,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${this.ports.prometheus}`,
+        '--storage.tsdb.retention.time=2d',
+      ],
+      {},
+    );
     await this.#waitFor(child, 'prometheus to be ready', 30_000, async () => {
       const response = await fetch(`http://127.0.0.1:${this.ports.prometheus}/-/ready`);
       return response.ok;

@@ -31,7 +31,14 @@ export interface LogFilter {
   q?: string;
 }
 
-const PINO_LEVELS: Record<number, Level> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const PINO_LEVELS: Record<number, Level> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 export function levelName(value: unknown): string {
   if (typeof value === 'number') {
@@ -184,7 +191,12 @@ export class LogStore extends EventEmitter<{ entry: [LogEntry] }> {
     }
     const entry: LogEntry = {
       seq: ++this.#seq,
-      time: typeof data.time === 'string' ? data.time : typeof data.time === 'number' ? new Date(data.time).toISOString() : new Date().toISOString(),
+      time:
+        typeof data.time === 'string'
+          ? data.time
+          : typeof data.time === 'number'
+            ? new Date(data.time).toISOString()
+            : new Date().toISOString(),
       service: typeof data.service === 'string' ? data.service : fileName.replace(/-[^-]*\.log$/, ''),
       level: levelName(data.level),
       msg: typeof data.msg === 'string' ? data.msg : '',

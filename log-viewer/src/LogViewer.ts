@@ -26,7 +26,11 @@ const filterSchema = z.object({
     .union([z.enum(LEVELS), z.literal('')])
     .optional()
     .transform((v) => v || undefined),
-  q: z.string().max(200, 'must be at most 200 characters').optional().transform((v) => v?.trim() || undefined),
+  q: z
+    .string()
+    .max(200, 'must be at most 200 characters')
+    .optional()
+    .transform((v) => v?.trim() || undefined),
 });
 const searchSchema = filterSchema.extend({
   limit: z.coerce.number().int().min(1).max(5000).default(200),
@@ -35,7 +39,14 @@ const searchSchema = filterSchema.extend({
 const PAGE = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8');
 
 function publicEntry(entry: LogEntry) {
-  return { seq: entry.seq, time: entry.time, service: entry.service, level: entry.level, msg: entry.msg, data: entry.data };
+  return {
+    seq: entry.seq,
+    time: entry.time,
+    service: entry.service,
+    level: entry.level,
+    msg: entry.msg,
+    data: entry.data,
+  };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -107,7 +118,9 @@ export class LogViewer {
   async #start(): Promise<void> {
     const { host, port, advertiseHost } = this.#config;
     await new Promise<void>((resolve, reject) => {
-      this.#http.once('error', (error) => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`)));
+      this.#http.once('error', (error) =>
+        reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`)),
+      );
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port, watching: this.#config.watchDir }, 'log viewer listening');
@@ -143,7 +156,9 @@ export class LogViewer {
         res.writeHead(301, { location: `${BASE_PATH}/${url.search}` }).end();
         return;
       case `${BASE_PATH}/`:
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(PAGE);
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+          .end(PAGE);
         return;
       case `${BASE_PATH}/api/search`: {
         const { limit, ...filter } = parseOrThrow(searchSchema, query, 'search query');

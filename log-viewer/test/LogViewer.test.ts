@@ -40,7 +40,13 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
 
   const search = async (query: string) => {
     const response = await fetch(`${base}/api/search?${query}`);
-    return { status: response.status, body: (await response.json()) as { entries: { service: string; msg: string; level: string }[]; message?: string } };
+    return {
+      status: response.status,
+      body: (await response.json()) as {
+        entries: { service: string; msg: string; level: string }[];
+        message?: string;
+      },
+    };
   };
 
   it('finds entries of every service by free text, newest first', async () => {
@@ -67,7 +73,9 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
 
   it('live-tails new lines over server-sent events with the same filters', async () => {
     const controller = new AbortController();
-    const response = await fetch(`${base}/api/stream?service=signaling&q=gamma`, { signal: controller.signal });
+    const response = await fetch(`${base}/api/stream?service=signaling&q=gamma`, {
+      signal: controller.signal,
+    });
     const reader = response.body!.getReader();
     signaling.logger.info({ roomId: 'delta' }, 'not this one');
     signaling.logger.info({ roomId: 'gamma' }, 'gamma arrived');
@@ -90,13 +98,16 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain('<title>Switchboard logs</title>');
-    expect(html).toContain("new URLSearchParams(location.search)");
+    expect(html).toContain('new URLSearchParams(location.search)');
   });
 
   it('registers in Consul with a passing check', async () => {
-    await waitFor(async () => (await consul.client.instances('log-viewer', { passingOnly: true })).length === 1, {
-      timeoutMs: 15_000,
-      what: 'log-viewer passing',
-    });
+    await waitFor(
+      async () => (await consul.client.instances('log-viewer', { passingOnly: true })).length === 1,
+      {
+        timeoutMs: 15_000,
+        what: 'log-viewer passing',
+      },
+    );
   });
 });

@@ -34,7 +34,12 @@ export interface Participant {
 }
 
 /** Opens the room page as `name`, waits for the camera preview, ready to click Join. */
-export async function openRoom(browser: Browser, baseUrl: string, room: string, name: string): Promise<Participant> {
+export async function openRoom(
+  browser: Browser,
+  baseUrl: string,
+  room: string,
+  name: string,
+): Promise<Participant> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
   await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}`);
@@ -54,7 +59,11 @@ export async function clickJoin(participant: Participant): Promise<void> {
 }
 
 /** Resolves when every named remote video has decoded at least one frame; returns when (ms). */
-export async function waitForRemoteVideos(participant: Participant, names: string[], timeoutMs = 30_000): Promise<number> {
+export async function waitForRemoteVideos(
+  participant: Participant,
+  names: string[],
+  timeoutMs = 30_000,
+): Promise<number> {
   await participant.page.waitForFunction(
     (expected: string[]) =>
       expected.every((name) => {
@@ -68,7 +77,10 @@ export async function waitForRemoteVideos(participant: Participant, names: strin
 }
 
 /** Decoded frame counts of the named remote videos. */
-export async function frameCounts(participant: Participant, names: string[]): Promise<Record<string, number>> {
+export async function frameCounts(
+  participant: Participant,
+  names: string[],
+): Promise<Record<string, number>> {
   return participant.page.evaluate((expected: string[]) => {
     const out: Record<string, number> = {};
     for (const name of expected) {

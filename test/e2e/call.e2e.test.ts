@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Stack } from '../../scripts/stack';
-import { clickJoin, frameCounts, launchChromium, openRoom, waitForRemoteVideos, type Participant } from './browser';
+import {
+  clickJoin,
+  frameCounts,
+  launchChromium,
+  openRoom,
+  waitForRemoteVideos,
+  type Participant,
+} from './browser';
 import { E2E_PORTS } from './ports';
 
 const NAMES = ['Ada', 'Grace', 'Linus'];
@@ -41,12 +48,28 @@ describe('a three-party call through every component', () => {
     }
     const third = participants[2];
     const playingAt = await waitForRemoteVideos(third, ['Ada', 'Grace']);
-    console.info(`third joiner: Join click → all remote videos playing in ${playingAt - (third.clickedAt ?? 0)} ms`);
+    console.info(
+      `third joiner: Join click → all remote videos playing in ${playingAt - (third.clickedAt ?? 0)} ms`,
+    );
 
     // Frames keep advancing (real decoding, not a frozen first frame).
-    const before = await Promise.all(participants.map((p) => frameCounts(p, NAMES.filter((n) => n !== p.name))));
+    const before = await Promise.all(
+      participants.map((p) =>
+        frameCounts(
+          p,
+          NAMES.filter((n) => n !== p.name),
+        ),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1500));
-    const after = await Promise.all(participants.map((p) => frameCounts(p, NAMES.filter((n) => n !== p.name))));
+    const after = await Promise.all(
+      participants.map((p) =>
+        frameCounts(
+          p,
+          NAMES.filter((n) => n !== p.name),
+        ),
+      ),
+    );
     participants.forEach((p, i) => {
       for (const name of Object.keys(before[i])) {
         expect(after[i][name], `${p.name} sees ${name} advancing`).toBeGreaterThan(before[i][name] + 5);
@@ -65,13 +88,17 @@ describe('a three-party call through every component', () => {
   it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {
     const response = await fetch(`${stack.url}/logs/api/search?q=${room}&limit=2000`);
     expect(response.status).toBe(200);
-    const { entries } = (await response.json()) as { entries: { service: string; data: Record<string, unknown> }[] };
+    const { entries } = (await response.json()) as {
+      entries: { service: string; data: Record<string, unknown> }[];
+    };
     const services = new Set(entries.map((e) => e.service));
     expect(services.has('signaling')).toBe(true);
     expect(services.has('media')).toBe(true);
     // A browser correlation id shows up in both services.
     const mediaIds = new Set(entries.filter((e) => e.service === 'media').map((e) => e.data.correlationId));
-    const shared = entries.filter((e) => e.service === 'signaling' && e.data.correlationId && mediaIds.has(e.data.correlationId));
+    const shared = entries.filter(
+      (e) => e.service === 'signaling' && e.data.correlationId && mediaIds.has(e.data.correlationId),
+    );
     expect(shared.length).toBeGreaterThan(0);
   });
 
@@ -90,7 +117,9 @@ describe('a three-party call through every component', () => {
     let jobs: Record<string, string> = {};
     while (Date.now() < deadline) {
       const response = await fetch(`http://127.0.0.1:${E2E_PORTS.prometheus}/api/v1/targets`);
-      const body = (await response.json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      const body = (await response.json()) as {
+        data: { activeTargets: { labels: { job: string }; health: string }[] };
+      };
       jobs = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
       if (['media', 'signaling', 'gateway', 'ui', 'log-viewer'].every((j) => jobs[j] === 'up')) {
         break;

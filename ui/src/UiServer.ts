@@ -12,14 +12,12 @@ import { client as prom, createRegistry, serveMetrics } from '@switchboard/metri
 import type { UiConfig } from './config';
 
 export class UiServer {
-  readonly #config: UiConfig;
   readonly #logger: Logger;
   readonly #http: Server;
   #registration?: Registration;
   #closed = false;
 
-  private constructor(config: UiConfig, logger: Logger, http: Server) {
-    this.#config = config;
+  private constructor(logger: Logger, http: Server) {
     this.#logger = logger;
     this.#http = http;
   }
@@ -55,9 +53,11 @@ export class UiServer {
         }
       })();
     });
-    const server = new UiServer(config, logger, http);
+    const server = new UiServer(logger, http);
     await new Promise<void>((resolveListen, reject) => {
-      http.once('error', (error) => reject(new Error(`cannot listen on ${config.host}:${config.port}: ${error.message}`)));
+      http.once('error', (error) =>
+        reject(new Error(`cannot listen on ${config.host}:${config.port}: ${error.message}`)),
+      );
       http.listen(config.port, config.host, () => resolveListen());
     });
     logger.info({ port: server.port }, 'ui listening');

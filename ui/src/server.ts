@@ -5,5 +5,10 @@ import { readConfig } from './config';
 import { UiServer } from './UiServer';
 
 const config = readConfig();
-const root = createLogger({ service: 'ui', level: config.logLevel, dir: config.logDir, instance: String(config.port || process.pid) });
+const root = createLogger({
+  service: 'ui',
+  level: config.logLevel,
+  dir: config.logDir,
+  instance: String(config.port || process.pid),
+});
 await runService(root, () => UiServer.create(config, root.logger));

@@ -35,7 +35,11 @@ export async function verifyJoinToken(token: unknown, secret: string): Promise<J
     throw new UnauthenticatedError('a join token is required (handshake auth.token)');
   }
   try {
-    const { payload } = await jwtVerify(token, key(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ['HS256'],
+    });
     const room = roomNameSchema.safeParse(payload.room);
     const name = displayNameSchema.safeParse(payload.name);
     if (!room.success || !name.success) {

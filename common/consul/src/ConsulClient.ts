@@ -37,7 +37,13 @@ export interface ServiceInstance {
 
 interface HealthEntry {
   Node: { Node: string; Address: string };
-  Service: { ID: string; Service: string; Address: string; Port: number; Meta: Record<string, string> | null };
+  Service: {
+    ID: string;
+    Service: string;
+    Address: string;
+    Port: number;
+    Meta: Record<string, string> | null;
+  };
   Checks: { Name: string; Status: string; Output: string; ServiceID: string }[];
 }
 
@@ -57,7 +63,13 @@ export class ConsulClient {
     this.#timeoutMs = options.timeoutMs ?? 5000;
   }
 
-  async #request(method: string, path: string, body?: unknown, signal?: AbortSignal, timeoutMs = this.#timeoutMs): Promise<Response> {
+  async #request(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<Response> {
     const signals = [AbortSignal.timeout(timeoutMs)];
     if (signal) {
       signals.push(signal);
@@ -74,7 +86,9 @@ export class ConsulClient {
       if (signal?.aborted) {
         throw error;
       }
-      throw new UnavailableError(`consul at ${this.baseUrl} is unreachable (${method} ${path})`, { cause: error });
+      throw new UnavailableError(`consul at ${this.baseUrl} is unreachable (${method} ${path})`, {
+        cause: error,
+      });
     }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
@@ -142,7 +156,9 @@ export class ConsulClient {
   /** Names of every service in the catalog. */
   async services(): Promise<string[]> {
     const response = await this.#request('GET', '/v1/catalog/services');
-    return Object.keys((await response.json()) as Record<string, unknown>).filter((name) => name !== 'consul');
+    return Object.keys((await response.json()) as Record<string, unknown>).filter(
+      (name) => name !== 'consul',
+    );
   }
 
   /** The agent's leader, to tell whether Consul is up. */
@@ -153,10 +169,14 @@ export class ConsulClient {
 }
 
 function toInstance(entry: HealthEntry): ServiceInstance {
-  const checks = entry.Checks.filter((check) => check.ServiceID === entry.Service.ID || check.ServiceID === '');
+  const checks = entry.Checks.filter(
+    (check) => check.ServiceID === entry.Service.ID || check.ServiceID === '',
+  );
   let status: ServiceInstance['status'] = 'passing';
   for (const check of checks) {
-    const checkStatus = (check.Status in STATUS_RANK ? check.Status : 'critical') as ServiceInstance['status'];
+    const checkStatus = (
+      check.Status in STATUS_RANK ? check.Status : 'critical'
+    ) as ServiceInstance['status'];
     if (STATUS_RANK[checkStatus] > STATUS_RANK[status]) {
       status = checkStatus;
     }

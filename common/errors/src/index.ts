@@ -110,9 +110,7 @@ const GRPC_CODE_NAMES = new Map<number, ErrorCode>(
 
 function isGrpcServiceError(error: unknown): error is ServiceError {
   return (
-    error instanceof Error &&
-    typeof (error as Partial<ServiceError>).code === 'number' &&
-    'metadata' in error
+    error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number' && 'metadata' in error
   );
 }
 

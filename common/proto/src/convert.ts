@@ -74,7 +74,10 @@ export function rtpCapabilitiesToProto(caps: RtpCapabilitiesJson): RtpCapabiliti
       clockRate: codec.clockRate,
       channels: codec.channels,
       parameters: paramsToProto(codec.parameters),
-      rtcpFeedback: (codec.rtcpFeedback ?? []).map((fb) => ({ type: fb.type, parameter: fb.parameter ?? '' })),
+      rtcpFeedback: (codec.rtcpFeedback ?? []).map((fb) => ({
+        type: fb.type,
+        parameter: fb.parameter ?? '',
+      })),
     })),
     headerExtensions: (caps.headerExtensions ?? []).map((ext) => ({
       kind: mediaKindToProto(ext.kind),
@@ -118,7 +121,10 @@ export function rtpParametersToProto(params: RtpParametersJson): RtpParameters {
       clockRate: codec.clockRate,
       channels: codec.channels,
       parameters: paramsToProto(codec.parameters),
-      rtcpFeedback: (codec.rtcpFeedback ?? []).map((fb) => ({ type: fb.type, parameter: fb.parameter ?? '' })),
+      rtcpFeedback: (codec.rtcpFeedback ?? []).map((fb) => ({
+        type: fb.type,
+        parameter: fb.parameter ?? '',
+      })),
     })),
     headerExtensions: (params.headerExtensions ?? []).map((ext) => ({
       uri: ext.uri,
@@ -175,7 +181,9 @@ export function rtpParametersFromProto(params: RtpParameters): RtpParametersJson
         adaptivePtime: enc.adaptivePtime,
       }),
     ),
-    rtcp: params.rtcp ? compact({ cname: params.rtcp.cname, reducedSize: params.rtcp.reducedSize }) : undefined,
+    rtcp: params.rtcp
+      ? compact({ cname: params.rtcp.cname, reducedSize: params.rtcp.reducedSize })
+      : undefined,
   });
 }
 
@@ -198,7 +206,15 @@ export function iceParametersFromProto(ice: IceParameters): IceParametersJson {
   return { usernameFragment: ice.usernameFragment, password: ice.password, iceLite: ice.iceLite };
 }
 
-export function iceCandidateToProto(candidate: { foundation: string; priority: number; address: string; protocol: string; port: number; type: string; tcpType?: string }): IceCandidate {
+export function iceCandidateToProto(candidate: {
+  foundation: string;
+  priority: number;
+  address: string;
+  protocol: string;
+  port: number;
+  type: string;
+  tcpType?: string;
+}): IceCandidate {
   return {
     foundation: candidate.foundation,
     priority: candidate.priority,

@@ -23,14 +23,20 @@ export * from './rtp';
 /** Room names: lowercase letters, digits and dashes, 1–64 characters, no leading/trailing dash. */
 export const roomNameSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be 1-64 lowercase letters, digits or dashes, not starting or ending with a dash');
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/,
+    'must be 1-64 lowercase letters, digits or dashes, not starting or ending with a dash',
+  );
 
 export const displayNameSchema = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+  .refine(
+    (value) => ![...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f),
+    'must not contain control characters',
+  );
 
 /** The claims of a join token (a JWT signed by the gateway, checked by signaling). */
 export interface JoinTokenClaims {

@@ -7,7 +7,9 @@ import { z } from 'zod';
 
 const id = z.string().min(1).max(128);
 const codecParameters = z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).default({});
-const rtcpFeedback = z.array(z.object({ type: z.string().max(32), parameter: z.string().max(32).optional() })).max(16);
+const rtcpFeedback = z
+  .array(z.object({ type: z.string().max(32), parameter: z.string().max(32).optional() }))
+  .max(16);
 
 export const mediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;

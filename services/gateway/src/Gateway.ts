@@ -116,7 +116,11 @@ export class Gateway {
     });
     app.addHook('onResponse', async (request, reply) => {
       requests.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status: String(reply.statusCode),
+        },
         reply.elapsedTime / 1000,
       );
     });
@@ -127,7 +131,10 @@ export class Gateway {
         error instanceof AppError
           ? error
           : status && status >= 400 && status < 500
-            ? new AppError(status === 413 ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT', (error as Error).message)
+            ? new AppError(
+                status === 413 ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT',
+                (error as Error).message,
+              )
             : fromUnknown(error);
       if (appError.code === 'INTERNAL') {
         request.log.error({ err: error, url: request.url }, 'request failed');
@@ -135,7 +142,9 @@ export class Gateway {
       void reply.status(appError.httpStatus).send(appError.toJSON());
     });
     app.setNotFoundHandler((request, reply) => {
-      void reply.status(404).send({ code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
+      void reply
+        .status(404)
+        .send({ code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
     });
 
     app.get('/healthz', async (_request, reply) => {
@@ -159,7 +168,11 @@ export class Gateway {
             }
             services[name] = {
               status: passing > 0 ? 'passing' : instances.length > 0 ? 'critical' : 'missing',
-              instances: instances.map((i) => ({ id: i.id, address: `${i.address}:${i.port}`, status: i.status })),
+              instances: instances.map((i) => ({
+                id: i.id,
+                address: `${i.address}:${i.port}`,
+                status: i.status,
+              })),
             };
           }),
         );
@@ -185,11 +198,15 @@ export class Gateway {
 
     app.get('/api/rooms/:room', async (request) => {
       const { room } = parseOrThrow(roomParams, request.params, 'room name');
-      const { rows } = await this.#pool.query<RoomRow>('SELECT name, created_at FROM rooms WHERE name = $1', [room]);
+      const { rows } = await this.#pool.query<RoomRow>('SELECT name, created_at FROM rooms WHERE name = $1', [
+        room,
+      ]);
       if (rows.length === 0) {
         throw new NotFoundError(`room ${room} does not exist`);
       }
-      const peers = Object.values(await this.#redis.hgetall(`sb:room:${room}:peers`)).map((v) => JSON.parse(v) as unknown);
+      const peers = Object.values(await this.#redis.hgetall(`sb:room:${room}:peers`)).map(
+        (v) => JSON.parse(v) as unknown,
+      );
       return { ...roomJson(rows[0]), participants: peers };
     });
 

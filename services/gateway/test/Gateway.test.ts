@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyJoinToken } from '@switchboard/auth';
 import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
-import { startConsul, testDatabaseUrl, testRedisUrl, uniqueRoom, waitFor, type ConsulAgent } from '@switchboard/testing';
+import {
+  startConsul,
+  testDatabaseUrl,
+  testRedisUrl,
+  uniqueRoom,
+  waitFor,
+  type ConsulAgent,
+} from '@switchboard/testing';
 import { readConfig } from '../src/config';
 import { Gateway } from '../src/Gateway';
 
@@ -96,10 +103,13 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
   });
 
   it('reports each service health from Consul and registers itself with a passing check', async () => {
-    await waitFor(async () => (await consul.client.instances('gateway', { passingOnly: true })).length === 1, {
-      timeoutMs: 15_000,
-      what: 'gateway passing',
-    });
+    await waitFor(
+      async () => (await consul.client.instances('gateway', { passingOnly: true })).length === 1,
+      {
+        timeoutMs: 15_000,
+        what: 'gateway passing',
+      },
+    );
     const response = await fetch(`${base}/api/health`);
     expect(response.status).toBe(503); // media, signaling, ui, log-viewer are not running here
     const body = (await response.json()) as { status: string; services: Record<string, { status: string }> };
@@ -110,6 +120,8 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
 
   it('serves Prometheus metrics with request durations', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
-    expect(text).toMatch(/switchboard_http_request_seconds_count\{service="gateway",method="POST",route="\/api\/rooms",status="201"\} \d+/);
+    expect(text).toMatch(
+      /switchboard_http_request_seconds_count\{service="gateway",method="POST",route="\/api\/rooms",status="201"\} \d+/,
+    );
   });
 });

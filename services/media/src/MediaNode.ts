@@ -9,7 +9,13 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { types } from 'mediasoup';
 import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
-import { AppError, fromUnknown, InvalidArgumentError, NotFoundError, UnavailableError } from '@switchboard/errors';
+import {
+  AppError,
+  fromUnknown,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry, GRPC_BUCKETS, serveMetrics } from '@switchboard/metrics';
 import {
@@ -43,7 +49,9 @@ const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 function requireId(value: string, field: string): string {
   if (!ID_PATTERN.test(value)) {
     throw new InvalidArgumentError(
-      value ? `${field} must be 1-128 characters of letters, digits, '.', '_', ':' or '-'` : `${field} is required`,
+      value
+        ? `${field} must be 1-128 characters of letters, digits, '.', '_', ':' or '-'`
+        : `${field} is required`,
     );
   }
   return value;
@@ -105,17 +113,18 @@ export class MediaNode {
   }
 
   static async create(config: MediaConfig, logger: Logger): Promise<MediaNode> {
-    let node: MediaNode | undefined;
+    const ref: { node?: MediaNode } = {};
     const workers = await WorkerPool.create({
       numWorkers: config.numWorkers,
       logLevel: config.workerLogLevel,
       logger,
       onWorkerDied: () => {
         // A dead worker loses its rooms; report unhealthy so Consul steers signaling elsewhere.
-        node?.setServing(false);
+        ref.node?.setServing(false);
       },
     });
-    node = new MediaNode(config, logger, workers);
+    const node = new MediaNode(config, logger, workers);
+    ref.node = node;
     try {
       await node.#start();
     } catch (error) {
@@ -154,8 +163,13 @@ export class MediaNode {
   async #start(): Promise<void> {
     const { grpcHost, grpcPort, metricsPort, advertiseHost } = this.#config;
     this.#grpcPort = await new Promise<number>((resolve, reject) => {
-      this.#grpcServer.bindAsync(`${grpcHost}:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) =>
-        error ? reject(new Error(`cannot listen for gRPC on ${grpcHost}:${grpcPort}: ${error.message}`)) : resolve(port),
+      this.#grpcServer.bindAsync(
+        `${grpcHost}:${grpcPort}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, port) =>
+          error
+            ? reject(new Error(`cannot listen for gRPC on ${grpcHost}:${grpcPort}: ${error.message}`))
+            : resolve(port),
       );
     });
     await new Promise<void>((resolve, reject) => {
@@ -177,7 +191,11 @@ export class MediaNode {
         port: this.#grpcPort,
         tags: ['grpc', 'switchboard'],
         meta: { metrics_port: String(this.metricsPort), workers: String(this.#workers.size) },
-        check: { grpc: `${advertiseHost}:${this.#grpcPort}`, interval: '2s', deregisterCriticalServiceAfter: '1m' },
+        check: {
+          grpc: `${advertiseHost}:${this.#grpcPort}`,
+          interval: '2s',
+          deregisterCriticalServiceAfter: '1m',
+        },
       },
       this.#logger,
     );
@@ -215,7 +233,12 @@ export class MediaNode {
     }
     let creating = this.#roomsCreating.get(roomId);
     if (!creating) {
-      creating = Room.create({ id: roomId, workers: this.#workers, listen: this.#config, logger: this.#logger });
+      creating = Room.create({
+        id: roomId,
+        workers: this.#workers,
+        listen: this.#config,
+        logger: this.#logger,
+      });
       this.#roomsCreating.set(roomId, creating);
       try {
         const room = await creating;
@@ -246,7 +269,12 @@ export class MediaNode {
       const start = process.hrtime.bigint();
       const correlationId = String(call.metadata.get(CORRELATION_ID_METADATA)[0] ?? '') || 'none';
       const request = call.request as Req & { roomId?: string; peerId?: string };
-      const logger = this.#logger.child({ correlationId, roomId: request.roomId || undefined, peerId: request.peerId || undefined, rpc: method });
+      const logger = this.#logger.child({
+        correlationId,
+        roomId: request.roomId || undefined,
+        peerId: request.peerId || undefined,
+        rpc: method,
+      });
       const finish = (code: grpc.status) => {
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
         this.#grpcDuration.observe({ method, code: grpc.status[code] }, seconds);
@@ -279,7 +307,11 @@ export class MediaNode {
     return {
       getRouterRtpCapabilities: this.#unary('GetRouterRtpCapabilities', async (req) => {
         const room = await this.#getOrCreateRoom(requireId(req.roomId, 'room_id'));
-        return { rtpCapabilities: rtpCapabilitiesToProto(room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0]) };
+        return {
+          rtpCapabilities: rtpCapabilitiesToProto(
+            room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0],
+          ),
+        };
       }),
       createWebRtcTransport: this.#unary('CreateWebRtcTransport', async (req, { logger }) => {
         const room = this.#room(req.roomId);
@@ -353,7 +385,9 @@ export class MediaNode {
           consumerId: consumer.id,
           producerId: consumer.producerId,
           kind: mediaKindToProto(consumer.kind),
-          rtpParameters: rtpParametersToProto(consumer.rtpParameters as Parameters<typeof rtpParametersToProto>[0]),
+          rtpParameters: rtpParametersToProto(
+            consumer.rtpParameters as Parameters<typeof rtpParametersToProto>[0],
+          ),
           producerPaused: consumer.producerPaused,
         };
       }),

@@ -78,7 +78,11 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   get counts(): RoomCounts {
-    return { transports: this.#transports.size, producers: this.#producers.size, consumers: this.#consumers.size };
+    return {
+      transports: this.#transports.size,
+      producers: this.#producers.size,
+      consumers: this.#consumers.size,
+    };
   }
 
   /** Peers that still own a transport here. */
@@ -148,7 +152,12 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#producers.set(producer.id, producer);
     producer.on('transportclose', () => {
       this.#producers.delete(producer.id);
-      this.emit('event', { type: 'producerClosed', producerId: producer.id, peerId, reason: 'transport_closed' });
+      this.emit('event', {
+        type: 'producerClosed',
+        producerId: producer.id,
+        peerId,
+        reason: 'transport_closed',
+      });
     });
     producer.observer.once('close', () => this.#producers.delete(producer.id));
     this.#logger.info({ peerId, producerId: producer.id, kind: producer.kind }, 'producer created');
@@ -181,7 +190,10 @@ export class Room extends EventEmitter<RoomEvents> {
     const producer = this.#producer(opts.producerId);
     const peerId = transport.appData.peerId;
     if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities })) {
-      throw new AppError('FAILED_PRECONDITION', `peer ${peerId} cannot consume producer ${producer.id}: no common codec`);
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        `peer ${peerId} cannot consume producer ${producer.id}: no common codec`,
+      );
     }
     let consumer: types.Consumer<PeerOwned>;
     try {
@@ -246,7 +258,12 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     transport.close();
     this.#transports.delete(transport.id);
-    this.emit('event', { type: 'transportClosed', transportId: transport.id, peerId: transport.appData.peerId, reason });
+    this.emit('event', {
+      type: 'transportClosed',
+      transportId: transport.id,
+      peerId: transport.appData.peerId,
+      reason,
+    });
   }
 
   #transport(transportId: string): types.WebRtcTransport<PeerOwned> {

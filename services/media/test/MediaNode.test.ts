@@ -84,11 +84,10 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
   });
 
   it('creates a WebRTC transport with ICE candidates in the configured port range', async () => {
-    const transport = await call<{ transportId: string; iceCandidates: { port: number; protocol: string }[] }>(
-      client,
-      client.createWebRtcTransport,
-      { roomId: 'standup', peerId: 'peer-1', producing: true },
-    );
+    const transport = await call<{
+      transportId: string;
+      iceCandidates: { port: number; protocol: string }[];
+    }>(client, client.createWebRtcTransport, { roomId: 'standup', peerId: 'peer-1', producing: true });
     expect(transport.transportId).toMatch(/.+/);
     expect(transport.iceCandidates.map((c) => c.protocol).sort()).toEqual(['tcp', 'udp']);
     for (const candidate of transport.iceCandidates) {
@@ -112,15 +111,22 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     await expect(
       call(client, client.closeProducer, { roomId: 'standup', producerId: 'missing' }),
-    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining('producer missing') });
-    await expect(call(client, client.createWebRtcTransport, { roomId: 'nowhere', peerId: 'p', producing: true })).rejects.toMatchObject({
+    ).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+      details: expect.stringContaining('producer missing'),
+    });
+    await expect(
+      call(client, client.createWebRtcTransport, { roomId: 'nowhere', peerId: 'p', producing: true }),
+    ).rejects.toMatchObject({
       code: grpc.status.NOT_FOUND,
     });
   });
 
   it('serves Prometheus metrics with gRPC durations and room gauges', async () => {
     const text = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
-    expect(text).toMatch(/switchboard_grpc_server_handling_seconds_count\{service="media",method="GetRouterRtpCapabilities",code="OK"\} \d+/);
+    expect(text).toMatch(
+      /switchboard_grpc_server_handling_seconds_count\{service="media",method="GetRouterRtpCapabilities",code="OK"\} \d+/,
+    );
     expect(text).toMatch(/switchboard_media_rooms\{service="media"\} 1/);
     expect(text).toContain('process_cpu_seconds_total');
   });

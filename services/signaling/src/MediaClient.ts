@@ -21,25 +21,20 @@ type Unary<Req, Res> = (
 type Req<M> = M extends Unary<infer R, unknown> ? R : never;
 type Res<M> = M extends Unary<never, infer R> ? R : never;
 
-export type UnaryMethod = {
-  [K in keyof MediaServiceClient]: MediaServiceClient[K] extends Unary<never, unknown> ? K : never;
-}[keyof MediaServiceClient] &
-  string;
-
-const UNARY_METHODS = [
-  'getRouterRtpCapabilities',
-  'createWebRtcTransport',
-  'connectWebRtcTransport',
-  'closeWebRtcTransport',
-  'produce',
-  'closeProducer',
-  'pauseProducer',
-  'resumeProducer',
-  'consume',
-  'resumeConsumer',
-  'leaveRoom',
-  'closeRoom',
-] as const;
+/** The unary RPCs of MediaService (WatchRoomEvents is the one stream). */
+export type UnaryMethod =
+  | 'getRouterRtpCapabilities'
+  | 'createWebRtcTransport'
+  | 'connectWebRtcTransport'
+  | 'closeWebRtcTransport'
+  | 'produce'
+  | 'closeProducer'
+  | 'pauseProducer'
+  | 'resumeProducer'
+  | 'consume'
+  | 'resumeConsumer'
+  | 'leaveRoom'
+  | 'closeRoom';
 
 export class MediaClient {
   readonly instanceId: string;
@@ -66,7 +61,7 @@ export class MediaClient {
   }
 
   /** Calls a unary RPC with a deadline; rejects with an AppError. */
-  call<M extends (typeof UNARY_METHODS)[number]>(
+  call<M extends UnaryMethod>(
     method: M,
     request: Req<MediaServiceClient[M]>,
     correlationId: string,
@@ -75,11 +70,17 @@ export class MediaClient {
     const metadata = new grpc.Metadata();
     metadata.set(CORRELATION_ID_METADATA, correlationId);
     const start = process.hrtime.bigint();
-    const fn = this.#client[method] as unknown as Unary<Req<MediaServiceClient[M]>, Res<MediaServiceClient[M]>>;
+    const fn = this.#client[method] as unknown as Unary<
+      Req<MediaServiceClient[M]>,
+      Res<MediaServiceClient[M]>
+    >;
     return new Promise((resolve, reject) => {
       fn.call(this.#client, request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
         const code = error ? error.code : grpc.status.OK;
-        this.#histogram?.observe({ method, code: grpc.status[code] ?? String(code) }, Number(process.hrtime.bigint() - start) / 1e9);
+        this.#histogram?.observe(
+          { method, code: grpc.status[code] ?? String(code) },
+          Number(process.hrtime.bigint() - start) / 1e9,
+        );
         if (error) {
           reject(fromUnknown(error));
         } else {
@@ -107,7 +108,9 @@ export class MediaClient {
     };
     stream.on('data', handlers.onEvent);
     stream.on('end', () => end());
-    stream.on('error', (error: grpc.ServiceError) => end(error.code === grpc.status.CANCELLED ? undefined : error));
+    stream.on('error', (error: grpc.ServiceError) =>
+      end(error.code === grpc.status.CANCELLED ? undefined : error),
+    );
     return () => stream.cancel();
   }
 

@@ -97,7 +97,10 @@ export class MediaDirectory {
           (await this.#redis.set(key, chosen.id, 'NX')) === 'OK'
         : (await this.#redis.set(key, chosen.id, 'NX')) === 'OK';
       if (ok) {
-        this.#logger.info({ roomId, mediaNode: chosen.id, replaced: mapped ?? undefined }, 'room assigned to media node');
+        this.#logger.info(
+          { roomId, mediaNode: chosen.id, replaced: mapped ?? undefined },
+          'room assigned to media node',
+        );
         return this.#client(chosen);
       }
     }

@@ -20,7 +20,10 @@ export class Presence {
   }
 
   /** Removes the peer and its producers; returns the producers it had. */
-  async removePeer(roomId: string, peerId: string): Promise<{ producers: ProducerInfo[]; remaining: number }> {
+  async removePeer(
+    roomId: string,
+    peerId: string,
+  ): Promise<{ producers: ProducerInfo[]; remaining: number }> {
     const producers = (await this.producers(roomId)).filter((p) => p.peerId === peerId);
     const multi = this.#redis.multi().hdel(peersKey(roomId), peerId);
     if (producers.length > 0) {
@@ -57,6 +60,8 @@ export class Presence {
   }
 
   async producers(roomId: string): Promise<ProducerInfo[]> {
-    return Object.values(await this.#redis.hgetall(producersKey(roomId))).map((v) => JSON.parse(v) as ProducerInfo);
+    return Object.values(await this.#redis.hgetall(producersKey(roomId))).map(
+      (v) => JSON.parse(v) as ProducerInfo,
+    );
   }
 }

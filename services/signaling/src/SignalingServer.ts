@@ -179,12 +179,16 @@ export class SignalingServer {
     try {
       await Promise.all([this.#redis.connect(), this.#redisSub.connect()]);
     } catch (error) {
-      throw new UnavailableError(`cannot connect to Redis at ${redact(this.#config.redisUrl)}`, { cause: error });
+      throw new UnavailableError(`cannot connect to Redis at ${redact(this.#config.redisUrl)}`, {
+        cause: error,
+      });
     }
     try {
       await migrate(this.#pool, this.#logger);
     } catch (error) {
-      throw new UnavailableError(`cannot migrate Postgres at ${redact(this.#config.databaseUrl)}`, { cause: error });
+      throw new UnavailableError(`cannot migrate Postgres at ${redact(this.#config.databaseUrl)}`, {
+        cause: error,
+      });
     }
     this.#io.adapter(createAdapter(this.#redis, this.#redisSub, { key: 'sb:io' }));
     const consul = new ConsulClient(this.#config.consulAddr);
@@ -211,14 +215,19 @@ export class SignalingServer {
         })
         .catch((error: unknown) => {
           const appError = fromUnknown(error);
-          this.#logger.info({ reason: appError.message, address: socket.handshake.address }, 'socket refused');
+          this.#logger.info(
+            { reason: appError.message, address: socket.handshake.address },
+            'socket refused',
+          );
           next(Object.assign(new Error(appError.message), { data: appError.toJSON() }));
         });
     });
     this.#io.on('connection', (socket) => this.#onConnection(socket));
     const { host, port, advertiseHost } = this.#config;
     await new Promise<void>((resolve, reject) => {
-      this.#http.once('error', (error) => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`)));
+      this.#http.once('error', (error) =>
+        reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`)),
+      );
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port }, 'signaling listening');
@@ -271,45 +280,49 @@ export class SignalingServer {
 
   /** Validates, logs, times and answers one request; a bad payload or failure never throws. */
   #on<E extends RequestName>(socket: SbSocket, event: E, handler: Handler<E>, peerLogger: Logger): void {
-    (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(event, (...args: unknown[]) => {
-      const ack = args.at(-1);
-      const payload = args.length > 1 ? args[0] : {};
-      const start = process.hrtime.bigint();
-      const given = (payload as { correlationId?: unknown } | null)?.correlationId;
-      const correlationId = typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
-      const logger = peerLogger.child({ correlationId, event });
-      const reply = (response: Ack<ResponseMap[E]>, outcome: string) => {
-        this.#requestDuration.observe({ event, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
-        if (typeof ack === 'function') {
-          ack(response);
-        }
-      };
-      if (typeof ack !== 'function') {
-        logger.warn('request without an acknowledgement callback ignored');
-        return;
-      }
-      void (async () => {
-        try {
-          if (this.#draining) {
-            throw new UnavailableError('signaling instance is shutting down; reconnect');
+    (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(
+      event,
+      (...args: unknown[]) => {
+        const ack = args.at(-1);
+        const payload = args.length > 1 ? args[0] : {};
+        const start = process.hrtime.bigint();
+        const given = (payload as { correlationId?: unknown } | null)?.correlationId;
+        const correlationId =
+          typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
+        const logger = peerLogger.child({ correlationId, event });
+        const reply = (response: Ack<ResponseMap[E]>, outcome: string) => {
+          this.#requestDuration.observe({ event, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
+          if (typeof ack === 'function') {
+            ack(response);
           }
-          const parsed = parseOrThrow(requestSchemas[event], payload ?? {}, `${event} payload`) as z.output<
-            (typeof requestSchemas)[E]
-          >;
-          const data = await handler(socket, parsed, { correlationId, logger });
-          reply({ ok: true, data }, 'ok');
-          logger.info({ ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 }, 'request ok');
-        } catch (error) {
-          const appError = fromUnknown(error);
-          if (appError.code === 'INTERNAL') {
-            logger.error({ err: error }, 'request failed');
-          } else {
-            logger.info({ code: appError.code, reason: appError.message }, 'request refused');
-          }
-          reply({ ok: false, error: { ...appError.toJSON(), correlationId } }, appError.code);
+        };
+        if (typeof ack !== 'function') {
+          logger.warn('request without an acknowledgement callback ignored');
+          return;
         }
-      })();
-    });
+        void (async () => {
+          try {
+            if (this.#draining) {
+              throw new UnavailableError('signaling instance is shutting down; reconnect');
+            }
+            const parsed = parseOrThrow(requestSchemas[event], payload ?? {}, `${event} payload`) as z.output<
+              (typeof requestSchemas)[E]
+            >;
+            const data = await handler(socket, parsed, { correlationId, logger });
+            reply({ ok: true, data }, 'ok');
+            logger.info({ ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 }, 'request ok');
+          } catch (error) {
+            const appError = fromUnknown(error);
+            if (appError.code === 'INTERNAL') {
+              logger.error({ err: error }, 'request failed');
+            } else {
+              logger.info({ code: appError.code, reason: appError.message }, 'request refused');
+            }
+            reply({ ok: false, error: { ...appError.toJSON(), correlationId } }, appError.code);
+          }
+        })();
+      },
+    );
   }
 
   /** The room's session on this instance, creating it (media node, router, event stream) once. */
@@ -367,19 +380,30 @@ export class SignalingServer {
     switch (event.$case) {
       case 'producerClosed':
         if (peer.producers.delete(event.value.producerId)) {
-          logger.info({ producerId: event.value.producerId, reason: event.value.reason }, 'producer closed by media node');
+          logger.info(
+            { producerId: event.value.producerId, reason: event.value.reason },
+            'producer closed by media node',
+          );
           void this.#presence.removeProducer(session.roomId, event.value.producerId);
-          this.#io.to(session.roomId).emit('producerClosed', { producerId: event.value.producerId, peerId: peer.peerId });
+          this.#io
+            .to(session.roomId)
+            .emit('producerClosed', { producerId: event.value.producerId, peerId: peer.peerId });
         }
         break;
       case 'consumerClosed':
         if (peer.consumers.delete(event.value.consumerId)) {
-          socket.emit('consumerClosed', { consumerId: event.value.consumerId, producerId: event.value.producerId });
+          socket.emit('consumerClosed', {
+            consumerId: event.value.consumerId,
+            producerId: event.value.producerId,
+          });
         }
         break;
       case 'transportClosed':
         if (peer.transports.delete(event.value.transportId)) {
-          logger.warn({ transportId: event.value.transportId, reason: event.value.reason }, 'transport closed by media node');
+          logger.warn(
+            { transportId: event.value.transportId, reason: event.value.reason },
+            'transport closed by media node',
+          );
         }
         break;
       case 'producerPaused':
@@ -403,7 +427,10 @@ export class SignalingServer {
     return id;
   }
 
-  async #getRouterRtpCapabilities(socket: SbSocket, ctx: RequestContext): Promise<ResponseMap['getRouterRtpCapabilities']> {
+  async #getRouterRtpCapabilities(
+    socket: SbSocket,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['getRouterRtpCapabilities']> {
     const session = await this.#session(socket.data.peer.roomId, ctx);
     return { rtpCapabilities: session.rtpCapabilities };
   }
@@ -540,7 +567,11 @@ export class SignalingServer {
     const { peer, session } = this.#requireJoined(socket);
     const { media } = await session;
     SignalingServer.#owned(peer.producers, producerId, 'producer');
-    await media.call(paused ? 'pauseProducer' : 'resumeProducer', { roomId: peer.roomId, producerId }, ctx.correlationId);
+    await media.call(
+      paused ? 'pauseProducer' : 'resumeProducer',
+      { roomId: peer.roomId, producerId },
+      ctx.correlationId,
+    );
     await this.#presence.setProducerPaused(peer.roomId, producerId, paused);
     socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
     return {};
@@ -590,7 +621,10 @@ export class SignalingServer {
     const { media } = await session;
     await media.call(
       'resumeConsumer',
-      { roomId: peer.roomId, consumerId: SignalingServer.#owned(peer.consumers, payload.consumerId, 'consumer') },
+      {
+        roomId: peer.roomId,
+        consumerId: SignalingServer.#owned(peer.consumers, payload.consumerId, 'consumer'),
+      },
       ctx.correlationId,
     );
     return {};
@@ -609,7 +643,9 @@ export class SignalingServer {
     session?.peers.delete(peer.peerId);
     const { producers, remaining } = await this.#presence.removePeer(peer.roomId, peer.peerId);
     for (const producer of producers) {
-      this.#io.to(peer.roomId).emit('producerClosed', { producerId: producer.producerId, peerId: peer.peerId });
+      this.#io
+        .to(peer.roomId)
+        .emit('producerClosed', { producerId: producer.producerId, peerId: peer.peerId });
     }
     this.#io.to(peer.roomId).emit('peerLeft', { peerId: peer.peerId });
     void socket.leave(peer.roomId);

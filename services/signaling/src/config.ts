@@ -44,6 +44,8 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     jwtSecret: c.JWT_SECRET,
     mediaRpcTimeoutMs: c.MEDIA_RPC_TIMEOUT_MS,
-    corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJoinToken } from '@switchboard/auth';
 import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
+import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
 import {
   startConsul,
   testDatabaseUrl,
@@ -37,11 +37,21 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
   const logDir = mkdtempSync(join(tmpdir(), 'sb-logs-'));
   const room = uniqueRoom('sig');
   const clients: Client[] = [];
-  const mediaRoot = createLogger({ service: 'media', level: 'debug', dir: logDir, stdout: false, instance: 'test' });
+  const mediaRoot = createLogger({
+    service: 'media',
+    level: 'debug',
+    dir: logDir,
+    stdout: false,
+    instance: 'test',
+  });
 
   async function connect(name: string, token?: string): Promise<Client> {
     const auth = { token: token ?? (await signJoinToken({ room, name }, SECRET, 60)).token };
-    const client: Client = io(`http://127.0.0.1:${signaling.port}`, { auth, transports: ['websocket'], reconnection: false });
+    const client: Client = io(`http://127.0.0.1:${signaling.port}`, {
+      auth,
+      transports: ['websocket'],
+      reconnection: false,
+    });
     clients.push(client);
     return client;
   }
@@ -105,7 +115,9 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     const expired = (await signJoinToken({ room, name: 'x' }, SECRET, -10)).token;
     for (const token of ['', 'not-a-jwt', forged, expired]) {
       const client = await connect('x', token);
-      reasons.push(await new Promise<string>((resolve) => client.on('connect_error', (error) => resolve(error.message))));
+      reasons.push(
+        await new Promise<string>((resolve) => client.on('connect_error', (error) => resolve(error.message))),
+      );
     }
     expect(reasons).toEqual([
       'a join token is required (handshake auth.token)',
@@ -130,23 +142,39 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     expect(bobJoin.ok && bobJoin.data.peers.map((p) => p.displayName)).toEqual(['Alice']);
     expect((await joined).displayName).toBe('Bob');
 
-    const transport = await request(bob, 'createWebRtcTransport', { producing: true, correlationId: 'corr-bob-transport' });
+    const transport = await request(bob, 'createWebRtcTransport', {
+      producing: true,
+      correlationId: 'corr-bob-transport',
+    });
     expect(transport.ok && transport.data.iceCandidates.length).toBeGreaterThan(0);
 
     const peers = await redis.hgetall(`sb:room:${room}:peers`);
-    expect(Object.values(peers).map((v) => JSON.parse(v).displayName).sort()).toEqual(['Alice', 'Bob']);
-    const { rows } = await pool.query('SELECT display_name FROM participant_sessions WHERE room_name = $1 ORDER BY joined_at', [room]);
+    expect(
+      Object.values(peers)
+        .map((v) => JSON.parse(v).displayName)
+        .sort(),
+    ).toEqual(['Alice', 'Bob']);
+    const { rows } = await pool.query(
+      'SELECT display_name FROM participant_sessions WHERE room_name = $1 ORDER BY joined_at',
+      [room],
+    );
     expect(rows.map((r) => r.display_name)).toEqual(['Alice', 'Bob']);
 
     // Bob leaves: Alice hears it, presence and the session row follow.
     const left = new Promise<{ peerId: string }>((resolve) => alice.once('peerLeft', resolve));
     bob.disconnect();
     expect((await left).peerId).toBe(bobJoin.ok ? bobJoin.data.peerId : '');
-    await waitFor(async () => (await redis.hlen(`sb:room:${room}:peers`)) === 1, { what: 'presence updated' });
+    await waitFor(async () => (await redis.hlen(`sb:room:${room}:peers`)) === 1, {
+      what: 'presence updated',
+    });
     await waitFor(
       async () =>
-        (await pool.query('SELECT 1 FROM participant_sessions WHERE display_name = $1 AND room_name = $2 AND left_at IS NOT NULL', ['Bob', room]))
-          .rowCount === 1,
+        (
+          await pool.query(
+            'SELECT 1 FROM participant_sessions WHERE display_name = $1 AND room_name = $2 AND left_at IS NOT NULL',
+            ['Bob', room],
+          )
+        ).rowCount === 1,
       { what: 'session row closed' },
     );
   });
@@ -154,7 +182,10 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
   it('answers bad payloads and foreign ids with clear errors, never a crash', async () => {
     const carol = await connect('Carol');
     const early = await request(carol, 'createWebRtcTransport', { producing: true });
-    expect(early).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION', message: 'join the room first' } });
+    expect(early).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION', message: 'join the room first' },
+    });
     await request(carol, 'getRouterRtpCapabilities', {});
     const bad = await request(carol, 'join', { rtpCapabilities: { codecs: 'nope' } } as never);
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
@@ -164,7 +195,10 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       transportId: 'someone-elses',
       dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA' }] },
     });
-    expect(foreign).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: 'transport someone-elses is not one of yours' } });
+    expect(foreign).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: 'transport someone-elses is not one of yours' },
+    });
     const consume = await request(carol, 'consume', { transportId: 'x', producerId: 'missing' });
     expect(consume).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(!consume.ok && consume.error.correlationId).toMatch(/.+/);

@@ -56,7 +56,12 @@ export default function Home() {
         </label>
         <label>
           Room name
-          <input value={room} onChange={(e) => setRoom(e.target.value)} placeholder="team-standup" maxLength={64} />
+          <input
+            value={room}
+            onChange={(e) => setRoom(e.target.value)}
+            placeholder="team-standup"
+            maxLength={64}
+          />
         </label>
         <div className="row">
           <button type="submit" disabled={busy || !room.trim()}>
@@ -66,7 +71,11 @@ export default function Home() {
             Create new room
           </button>
         </div>
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
       </form>
     </main>
   );

@@ -113,7 +113,10 @@ export class CallClient {
   async #request<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<ResponseMap[E]> {
     const correlationId = newCorrelationId();
     const response = await new Promise<Ack<ResponseMap[E]>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CallError(`${event} timed out`, 'DEADLINE_EXCEEDED', correlationId)), 10_000);
+      const timer = setTimeout(
+        () => reject(new CallError(`${event} timed out`, 'DEADLINE_EXCEEDED', correlationId)),
+        10_000,
+      );
       (this.#socket.emit as (e: string, p: unknown, ack: (r: Ack<ResponseMap[E]>) => void) => void)(
         event,
         { ...payload, correlationId },
@@ -124,7 +127,11 @@ export class CallClient {
       );
     });
     if (!response.ok) {
-      throw new CallError(`${event}: ${response.error.message}`, response.error.code, response.error.correlationId);
+      throw new CallError(
+        `${event}: ${response.error.message}`,
+        response.error.code,
+        response.error.correlationId,
+      );
     }
     return response.data;
   }
@@ -188,9 +195,14 @@ export class CallClient {
       iceCandidates: info.iceCandidates as types.IceCandidate[],
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
     };
-    const transport = producing ? this.#device.createSendTransport(options) : this.#device.createRecvTransport(options);
+    const transport = producing
+      ? this.#device.createSendTransport(options)
+      : this.#device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.#request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as never })
+      this.#request('connectWebRtcTransport', {
+        transportId: transport.id,
+        dtlsParameters: dtlsParameters as never,
+      })
         .then(() => callback())
         .catch(errback);
     });
@@ -231,7 +243,10 @@ export class CallClient {
       return;
     }
     try {
-      const info = await this.#request('consume', { transportId: transport.id, producerId: producer.producerId });
+      const info = await this.#request('consume', {
+        transportId: transport.id,
+        producerId: producer.producerId,
+      });
       const consumer = await transport.consume({
         id: info.consumerId,
         producerId: info.producerId,
@@ -264,7 +279,9 @@ export class CallClient {
         this.#consumers.delete(id);
         const participant = this.#participants.get(entry.peerId);
         if (participant) {
-          participant.stream = new MediaStream(participant.stream.getTracks().filter((t) => t !== entry.consumer.track));
+          participant.stream = new MediaStream(
+            participant.stream.getTracks().filter((t) => t !== entry.consumer.track),
+          );
         }
       }
     }

@@ -3,9 +3,23 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { CallClient, type CallSnapshot } from './CallClient';
 
-const VIDEO_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
+const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
+  width: { ideal: 640 },
+  height: { ideal: 360 },
+  frameRate: { ideal: 24 },
+};
 
-function Video({ stream, muted, label, className }: { stream: MediaStream; muted: boolean; label: string; className?: string }) {
+function Video({
+  stream,
+  muted,
+  label,
+  className,
+}: {
+  stream: MediaStream;
+  muted: boolean;
+  label: string;
+  className?: string;
+}) {
   const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     if (ref.current && ref.current.srcObject !== stream) {
@@ -58,13 +72,15 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
       setJoining(true);
       setJoinError('');
       try {
-        let client: CallClient | undefined;
-        client = await CallClient.join({
+        // onChange may fire before join() returns; it reads the client through this holder.
+        const holder: { client?: CallClient } = {};
+        const client = await CallClient.join({
           room,
           displayName: name.trim(),
           localStream,
-          onChange: () => client && setSnapshot(client.snapshot()),
+          onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
         });
+        holder.client = client;
         setCall(client);
         setSnapshot(client.snapshot());
       } catch (error) {
@@ -97,7 +113,11 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
           ) : (
             <div className="preview" />
           )}
-          {mediaError && <p className="error" role="alert">{mediaError}</p>}
+          {mediaError && (
+            <p className="error" role="alert">
+              {mediaError}
+            </p>
+          )}
           <label>
             Your name
             <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} required />
@@ -105,7 +125,11 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
           <button type="submit" disabled={!localStream || !name.trim() || joining}>
             {joining ? 'Joining…' : 'Join'}
           </button>
-          {joinError && <p className="error" role="alert">{joinError}</p>}
+          {joinError && (
+            <p className="error" role="alert">
+              {joinError}
+            </p>
+          )}
         </form>
       </main>
     );
@@ -140,7 +164,11 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
           </div>
         ))}
       </div>
-      {snapshot?.error && <p className="status error" role="alert">{snapshot.error}</p>}
+      {snapshot?.error && (
+        <p className="status error" role="alert">
+          {snapshot.error}
+        </p>
+      )}
       <div className="controls">
         <button type="button" aria-pressed={micMuted} onClick={toggleMic}>
           {micMuted ? 'Unmute microphone' : 'Mute microphone'}

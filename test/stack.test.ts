@@ -1,0 +1,62 @@
+/**
+ * The native launcher's failure paths: a port already taken, or a component that cannot start,
+ * is reported by name (with its last output lines) and nothing is left running.
+ */
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testDatabaseUrl, testRedisUrl } from '@switchboard/testing';
+import { portOpen } from '../scripts/backends';
+import { ROOT, Stack, type StackPorts } from '../scripts/stack';
+
+const PORTS: StackPorts = {
+  http: 28080,
+  consulHttp: 28500,
+  consulDns: 28600,
+  consulSerfLan: 28301,
+  consulServer: 28300,
+  consulGrpc: 28502,
+  ui: 23000,
+  gateway: 24000,
+  signaling: 24100,
+  logViewer: 24200,
+  mediaGrpc: 25051,
+  mediaMetrics: 29101,
+  rtcMin: 43000,
+  rtcMax: 43100,
+  prometheus: 29090,
+};
+
+const options = {
+  runDir: join(ROOT, '.run/stack-test'),
+  databaseUrl: testDatabaseUrl(),
+  redisUrl: testRedisUrl(),
+  prometheus: false,
+  log: () => {},
+};
+
+describe('native stack launcher', () => {
+  let blocker: Server | undefined;
+  afterAll(() => blocker?.close());
+
+  it('names a port that is already taken and starts nothing', async () => {
+    blocker = createServer().listen(PORTS.gateway, '127.0.0.1');
+    await new Promise((r) => blocker!.once('listening', r));
+    await expect(Stack.start({ ...options, ports: PORTS })).rejects.toThrow(
+      `already in use: gateway port ${PORTS.gateway}`,
+    );
+    expect(await portOpen(PORTS.consulHttp)).toBe(false);
+    blocker.close();
+    blocker = undefined;
+  });
+
+  it('reports a component that fails to start with its last lines, and stops the rest', async () => {
+    const error = await Stack.start({ ...options, ports: { ...PORTS, rtcMin: 45000, rtcMax: 44000 } }).catch(
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^media failed to start: media exited with code 78/);
+    expect((error as Error).message).toContain('MEDIA_RTC_MIN_PORT must not exceed MEDIA_RTC_MAX_PORT');
+    expect(await portOpen(PORTS.consulHttp)).toBe(false);
+  }, 60_000);
+});
