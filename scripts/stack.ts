@@ -18,8 +18,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConsulClient, type ServiceInstance } from '@switchboard/consul';
+import { ConsulClient } from '@switchboard/consul';
 import YAML from 'yaml';
+import { preparePrefix, renderNginxConfig } from '../nginx/render';
 import { ensurePostgres, ensureRedis, portOpen, StackError, until, which } from './backends';
 
 export { StackError };
@@ -340,35 +341,11 @@ export class Stack {
     this.#log(`    ${name} healthy (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   }
 
-  /** The upstream blocks for NGINX from Consul's passing instances. */
-  async #renderNginx(): Promise<string> {
-    const upstream = async (service: string) => {
-      const instances: ServiceInstance[] = await this.consul.instances(service, { passingOnly: true });
-      if (instances.length === 0) {
-        // NGINX refuses an empty upstream; a closed port answers 502 until an instance passes.
-        return '    server 127.0.0.1:1 down;';
-      }
-      return instances
-        .map((i) => `    server ${i.address}:${i.port} max_fails=1 fail_timeout=5s;`)
-        .join('\n');
-    };
-    const prefix = join(this.runDir, 'nginx');
-    const [ui, gateway, signaling, logViewer] = await Promise.all(
-      ['ui', 'gateway', 'signaling', 'log-viewer'].map(upstream),
-    );
-    const template = readFileSync(join(ROOT, 'nginx/nginx.conf.template'), 'utf8');
-    return template
-      .replaceAll('{{USER}}', process.getuid?.() === 0 ? 'user root;' : '')
-      .replaceAll('{{PREFIX}}', prefix)
-      .replaceAll(
-        '{{MIME_TYPES}}',
-        existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(ROOT, 'nginx/mime.types'),
-      )
-      .replaceAll('{{LISTEN}}', String(this.ports.http))
-      .replaceAll('{{UPSTREAM_UI}}', ui)
-      .replaceAll('{{UPSTREAM_GATEWAY}}', gateway)
-      .replaceAll('{{UPSTREAM_SIGNALING}}', signaling)
-      .replaceAll('{{UPSTREAM_LOG_VIEWER}}', logViewer);
+  #renderNginx(): Promise<string> {
+    return renderNginxConfig(this.consul, {
+      prefix: join(this.runDir, 'nginx'),
+      listen: String(this.ports.http),
+    });
   }
 
   async #startNginx(): Promise<void> {
@@ -379,9 +356,7 @@ export class Stack {
       );
     }
     const prefix = join(this.runDir, 'nginx');
-    for (const dir of ['tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) {
-      mkdirSync(join(prefix, dir), { recursive: true });
-    }
+    preparePrefix(prefix);
     const config = await this.#renderNginx();
     this.#nginxUpstreams = config;
     writeFileSync(join(prefix, 'nginx.conf'), config);

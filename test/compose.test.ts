@@ -1,0 +1,104 @@
+/**
+ * No Docker engine runs on our machines, so this checks docker-compose.yml statically: every
+ * component is there with a health check, builds from a Dockerfile that exists, and uses the same
+ * ports and variables as the native stack.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { REPO_ROOT } from '@switchboard/testing';
+import { DEFAULT_PORTS } from '../scripts/stack';
+
+interface ComposeService {
+  build?: { context: string; dockerfile: string };
+  image?: string;
+  environment?: Record<string, string>;
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+}
+
+const compose = YAML.parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+
+/** Our services: compose name → [config.ts, port variable, native default port]. */
+const APPS: Record<string, [string, string, number]> = {
+  media: ['services/media/src/config.ts', 'MEDIA_GRPC_PORT', DEFAULT_PORTS.mediaGrpc],
+  signaling: ['services/signaling/src/config.ts', 'SIGNALING_PORT', DEFAULT_PORTS.signaling],
+  gateway: ['services/gateway/src/config.ts', 'GATEWAY_PORT', DEFAULT_PORTS.gateway],
+  'log-viewer': ['log-viewer/src/config.ts', 'LOG_VIEWER_PORT', DEFAULT_PORTS.logViewer],
+  ui: ['ui/src/config.ts', 'UI_PORT', DEFAULT_PORTS.ui],
+};
+
+describe('docker-compose.yml', () => {
+  it('has every component of the design, each with a health check', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      [
+        'consul',
+        'gateway',
+        'grafana',
+        'log-viewer',
+        'media',
+        'nginx',
+        'postgres',
+        'prometheus',
+        'redis',
+        'signaling',
+        'ui',
+      ].sort(),
+    );
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.healthcheck?.test.length, `${name} healthcheck`).toBeGreaterThan(0);
+    }
+  });
+
+  it('builds our images from Dockerfiles that exist and start src/server.ts', () => {
+    for (const name of [...Object.keys(APPS), 'nginx']) {
+      const dockerfile = services[name].build?.dockerfile ?? '';
+      expect(existsSync(join(REPO_ROOT, dockerfile)), `${name}: ${dockerfile}`).toBe(true);
+      const cmd =
+        /CMD \[.*"([^"]+\.ts)"\]/.exec(readFileSync(join(REPO_ROOT, dockerfile), 'utf8'))?.[1] ?? '';
+      expect(existsSync(join(REPO_ROOT, cmd)), `${name} CMD ${cmd}`).toBe(true);
+    }
+  });
+
+  it('uses the native ports and only variables each service reads', () => {
+    const common = readFileSync(join(REPO_ROOT, 'common/config/src/index.ts'), 'utf8');
+    for (const [name, [configFile, portVar, port]] of Object.entries(APPS)) {
+      const env = services[name].environment ?? {};
+      expect(env[portVar], `${name} ${portVar}`).toBe(String(port));
+      expect(services[name].healthcheck?.test.join(' ')).toContain(
+        name === 'media' ? `:${DEFAULT_PORTS.mediaMetrics}/healthz` : `:${port}/healthz`,
+      );
+      const config = readFileSync(join(REPO_ROOT, configFile), 'utf8');
+      for (const variable of Object.keys(env)) {
+        expect(
+          config.includes(`${variable}:`) || common.includes(`${variable}:`),
+          `${name} reads ${variable}`,
+        ).toBe(true);
+      }
+      expect(readFileSync(join(REPO_ROOT, services[name].build!.dockerfile), 'utf8')).toContain(`${port}`);
+    }
+    expect(services.media.environment?.MEDIA_METRICS_PORT).toBe(String(DEFAULT_PORTS.mediaMetrics));
+    expect(services.media.environment?.MEDIA_RTC_MIN_PORT).toBe(String(DEFAULT_PORTS.rtcMin));
+    expect(services.media.environment?.MEDIA_RTC_MAX_PORT).toBe(String(DEFAULT_PORTS.rtcMax));
+    expect(services.media.ports).toContain(
+      `${DEFAULT_PORTS.rtcMin}-${DEFAULT_PORTS.rtcMax}:${DEFAULT_PORTS.rtcMin}-${DEFAULT_PORTS.rtcMax}/udp`,
+    );
+    expect(services.nginx.ports).toContain(`${DEFAULT_PORTS.http}:${DEFAULT_PORTS.http}`);
+    expect(services.consul.ports).toContain(`${DEFAULT_PORTS.consulHttp}:${DEFAULT_PORTS.consulHttp}`);
+    expect(services.prometheus.ports).toContain(`${DEFAULT_PORTS.prometheus}:${DEFAULT_PORTS.prometheus}`);
+  });
+
+  it('points every service at Consul, and Prometheus at the repository config', () => {
+    for (const name of [...Object.keys(APPS), 'nginx']) {
+      expect(services[name].environment?.CONSUL_HTTP_ADDR, name).toBe('consul:8500');
+    }
+    expect(services.prometheus.volumes).toContain(
+      './observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+    );
+  });
+});
