@@ -1,0 +1,20 @@
+/**
+ * npm run bench [-- grpc|join]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * the numbers of the last recorded run. Ratios within one run matter more than absolute times
+ * (the machine has 2 cores and is noisy).
+ */
+import { benchGrpc } from './grpc';
+import { benchJoin } from './join';
+
+const which = process.argv[2] ?? 'all';
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+if (which === 'all' || which === 'grpc') {
+  log('==> signaling→media gRPC unary latency (loopback)');
+  await benchGrpc(log);
+}
+if (which === 'all' || which === 'join') {
+  log('==> third joiner: click Join → all remote videos playing');
+  const { runs, median } = await benchJoin(log);
+  log(`    median of ${runs.length}: ${median} ms (runs: ${runs.join(', ')})`);
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# npm run bench [-- grpc|join]: prepares like npm test, then runs bench/run.ts.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$SB_ROOT"
+bash scripts/prepare.sh --test >/dev/null
+load_local_env
+export MEDIASOUP_WORKER_BIN=${MEDIASOUP_WORKER_BIN:-$MEDIASOUP_WORKER_BIN_DEFAULT}
+export CONSUL_BIN=${CONSUL_BIN:-$(bash scripts/fetch-consul.sh)}
+exec node --import tsx bench/run.ts "$@"
