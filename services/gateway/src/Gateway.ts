@@ -3,7 +3,7 @@
  * Every body and parameter is validated; errors are JSON `{ code, message }` with an HTTP status.
  */
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { signJoinToken } from '@switchboard/auth';
@@ -50,7 +50,8 @@ export class Gateway {
     this.#registry = createRegistry('gateway');
     this.#app = Fastify({
       loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-      disableRequestLogging: true,
+      // Requests are measured in a histogram; per-request log lines would drown the rest.
+      logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 16 * 1024,
     });
     this.#routes();
