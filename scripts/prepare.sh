@@ -54,7 +54,11 @@ echo "    $MEDIASOUP_WORKER_BIN"
 
 step "npm dependencies"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "    installing (about a minute the first time)"
+  # `npm ci` refuses a lockfile that lacks other platforms' optional packages (rollup, buf, ...);
+  # registry mirrors that carry only linux builds produce exactly such lockfiles, so fall back to
+  # `npm install`, which installs the same locked versions.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
   touch node_modules/.package-lock.json
 else
   echo "    up to date"
