@@ -90,3 +90,38 @@ export async function frameCounts(
     return out;
   }, names);
 }
+
+/**
+ * Peak audio level (0–1) heard from the named remote participant over `ms`, measured with Web
+ * Audio on the received track (Chromium's fake microphone beeps).
+ */
+export async function remoteAudioPeak(participant: Participant, name: string, ms = 2500): Promise<number> {
+  return participant.page.evaluate(
+    async ({ name, ms }) => {
+      const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
+      const stream = video?.srcObject as MediaStream | null;
+      const track = stream?.getAudioTracks()[0];
+      if (!track) {
+        return -1;
+      }
+      const context = new AudioContext();
+      await context.resume();
+      const analyser = context.createAnalyser();
+      analyser.fftSize = 2048;
+      context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+      const samples = new Float32Array(analyser.fftSize);
+      let peak = 0;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        analyser.getFloatTimeDomainData(samples);
+        for (const v of samples) {
+          peak = Math.max(peak, Math.abs(v));
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await context.close();
+      return peak;
+    },
+    { name, ms },
+  );
+}

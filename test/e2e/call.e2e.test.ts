@@ -1,7 +1,7 @@
 /**
  * End to end: the native stack (Consul, media with real mediasoup workers, signaling, gateway,
  * ui, log-viewer, NGINX, Prometheus) and three real headless Chromium participants joining one
- * room through NGINX. Each must see the other two videos playing.
+ * room through NGINX. Each must see the other two videos playing and hear the others.
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -12,6 +12,7 @@ import {
   frameCounts,
   launchChromium,
   openRoom,
+  remoteAudioPeak,
   waitForRemoteVideos,
   type Participant,
 } from './browser';
@@ -83,6 +84,32 @@ describe('a three-party call through every component', () => {
     for (const label of ['Mute microphone', 'Turn camera off', 'Leave']) {
       await expect(page.getByRole('button', { name: label }).isVisible()).resolves.toBe(true);
     }
+  });
+
+  it('carries each microphone to the others (audio heard, not just a track)', async () => {
+    const [ada, grace] = participants;
+    expect(await remoteAudioPeak(ada, 'Grace')).toBeGreaterThan(0.01);
+    expect(await remoteAudioPeak(grace, 'Linus')).toBeGreaterThan(0.01);
+  });
+
+  it('shows the others when someone mutes the microphone or turns the camera off', async () => {
+    const [ada, grace] = participants;
+    const adaTile = grace.page.locator('.tile', { has: grace.page.locator('video[aria-label="Ada"]') });
+    await ada.page.getByRole('button', { name: 'Mute microphone' }).click();
+    await expect.poll(() => adaTile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Ada (muted)');
+    expect(await remoteAudioPeak(grace, 'Ada', 1500)).toBeLessThan(0.001); // silence while muted
+    await ada.page.getByRole('button', { name: 'Turn camera off' }).click();
+    await expect
+      .poll(() => adaTile.locator('.name').textContent(), { timeout: 10_000 })
+      .toBe('Ada (muted) (camera off)');
+    await ada.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await ada.page.getByRole('button', { name: 'Turn camera on' }).click();
+    await expect.poll(() => adaTile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Ada');
+    // Video flows again after the camera comes back.
+    const before = (await frameCounts(grace, ['Ada'])).Ada;
+    await expect
+      .poll(async () => (await frameCounts(grace, ['Ada'])).Ada, { timeout: 10_000 })
+      .toBeGreaterThan(before + 5);
   });
 
   it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {

@@ -1,0 +1,193 @@
+/**
+ * Scale-out: two signaling instances joined only through Redis (socket.io adapter, presence, the
+ * room → media node mapping) in front of two media nodes found through Consul. Peers on different
+ * instances see each other, land on the same media node and exchange producers.
+ */
+import { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJoinToken } from '@switchboard/auth';
+import { ensureDatabase } from '@switchboard/db';
+import { createLogger } from '@switchboard/logger';
+import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
+import {
+  startConsul,
+  testDatabaseUrl,
+  testRedisUrl,
+  uniqueRoom,
+  waitFor,
+  type ConsulAgent,
+} from '@switchboard/testing';
+import { readConfig as readMediaConfig } from '../../media/src/config';
+import { MediaNode } from '../../media/src/MediaNode';
+import { roomMediaKey } from '../src/MediaDirectory';
+import { readConfig } from '../src/config';
+import { SignalingServer } from '../src/SignalingServer';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+const SECRET = 'scale-out-test-secret-0123456789';
+
+/** What Chromium sends for a VP8 camera track (one encoding). */
+const VP8_RTP_PARAMETERS = {
+  mid: '0',
+  codecs: [
+    {
+      mimeType: 'video/VP8',
+      payloadType: 96,
+      clockRate: 90000,
+      parameters: {},
+      rtcpFeedback: [
+        { type: 'nack', parameter: '' },
+        { type: 'nack', parameter: 'pli' },
+        { type: 'ccm', parameter: 'fir' },
+      ],
+    },
+  ],
+  headerExtensions: [],
+  encodings: [{ ssrc: 11111111 }],
+  rtcp: { cname: 'scale-out', reducedSize: true },
+};
+
+describe('two signaling instances, two media nodes', () => {
+  let consul: ConsulAgent;
+  const media: MediaNode[] = [];
+  const signaling: SignalingServer[] = [];
+  const clients: Client[] = [];
+  let redis: Redis;
+  const room = uniqueRoom('scale');
+
+  beforeAll(async () => {
+    consul = await startConsul();
+    await ensureDatabase(testDatabaseUrl());
+    redis = new Redis(testRedisUrl());
+    const quiet = createLogger({ service: 'test', level: 'warn', stdout: false }).logger;
+    for (let i = 0; i < 2; i++) {
+      media.push(
+        await MediaNode.create(
+          readMediaConfig({
+            CONSUL_HTTP_ADDR: consul.addr,
+            MEDIA_GRPC_PORT: '0',
+            MEDIA_METRICS_PORT: '0',
+            MEDIA_NUM_WORKERS: '1',
+          }),
+          quiet,
+        ),
+      );
+    }
+    await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length === 2, {
+      timeoutMs: 15_000,
+      what: 'both media nodes passing',
+    });
+    for (let i = 0; i < 2; i++) {
+      signaling.push(
+        await SignalingServer.create(
+          readConfig({
+            CONSUL_HTTP_ADDR: consul.addr,
+            SIGNALING_PORT: '0',
+            DATABASE_URL: testDatabaseUrl(),
+            REDIS_URL: testRedisUrl(),
+            JWT_SECRET: SECRET,
+          }),
+          quiet,
+        ),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const client of clients) {
+      client.disconnect();
+    }
+    for (const server of signaling) {
+      await server.close();
+    }
+    for (const node of media) {
+      await node.close();
+    }
+    await consul?.close();
+    redis?.disconnect();
+  });
+
+  async function connect(instance: number, name: string): Promise<Client> {
+    const { token } = await signJoinToken({ room, name }, SECRET, 60);
+    const client: Client = io(`http://127.0.0.1:${signaling[instance].port}`, {
+      auth: { token },
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  /** Emits a request and resolves with its ack (the caller states the shape it expects). */
+  async function request(client: Client, event: string, payload: object): Promise<unknown> {
+    return new Promise((resolve) =>
+      (client.emit as (e: string, p: object, a: (r: unknown) => void) => void)(event, payload, resolve),
+    );
+  }
+
+  async function joinRoom(client: Client) {
+    const caps = (await request(client, 'getRouterRtpCapabilities', {})) as {
+      ok: boolean;
+      data: { rtpCapabilities: object };
+    };
+    return (await request(client, 'join', { rtpCapabilities: caps.data.rtpCapabilities })) as {
+      ok: boolean;
+      data: { peerId: string; peers: { displayName: string }[]; producers: { producerId: string }[] };
+    };
+  }
+
+  it('relays joins, producers and departures between instances on one media node', async () => {
+    const alice = await connect(0, 'Alice');
+    const aliceJoin = await joinRoom(alice);
+    expect(aliceJoin.ok).toBe(true);
+
+    const bob = await connect(1, 'Bob');
+    const bobJoined = new Promise<{ displayName: string }>((resolve) => alice.once('peerJoined', resolve));
+    const bobJoin = await joinRoom(bob);
+    expect(bobJoin.data.peers.map((p) => p.displayName)).toEqual(['Alice']);
+    expect((await bobJoined).displayName).toBe('Bob');
+
+    // Both instances use the node Redis recorded for the room; the other node has no such room.
+    const nodeId = await redis.get(roomMediaKey(room));
+    expect(media.map((m) => m.consulId)).toContain(nodeId);
+    expect(media.map((m) => m.roomCount).sort()).toEqual([0, 1]);
+
+    // Bob produces on instance B; Alice (instance A) hears of it and consumes it.
+    const newProducer = new Promise<{ producerId: string; peerId: string }>((resolve) =>
+      alice.once('newProducer', resolve),
+    );
+    const send = (await request(bob, 'createWebRtcTransport', { producing: true })) as {
+      ok: boolean;
+      data: { id: string };
+    };
+    const produced = (await request(bob, 'produce', {
+      transportId: send.data.id,
+      kind: 'video',
+      rtpParameters: VP8_RTP_PARAMETERS,
+    })) as { ok: boolean; data: { producerId: string } };
+    expect(produced.ok).toBe(true);
+    const announced = await newProducer;
+    expect(announced).toMatchObject({ producerId: produced.data.producerId, peerId: bobJoin.data.peerId });
+    const recv = (await request(alice, 'createWebRtcTransport', { producing: false })) as {
+      data: { id: string };
+    };
+    const consumed = (await request(alice, 'consume', {
+      transportId: recv.data.id,
+      producerId: announced.producerId,
+    })) as {
+      ok: boolean;
+      data: { kind: string; peerId: string };
+    };
+    expect(consumed).toMatchObject({ ok: true, data: { kind: 'video', peerId: bobJoin.data.peerId } });
+
+    // Bob's instance goes away with him: Alice hears producerClosed and peerLeft through Redis.
+    const producerClosed = new Promise<{ producerId: string }>((resolve) =>
+      alice.once('producerClosed', resolve),
+    );
+    const left = new Promise<{ peerId: string }>((resolve) => alice.once('peerLeft', resolve));
+    bob.disconnect();
+    expect((await producerClosed).producerId).toBe(produced.data.producerId);
+    expect((await left).peerId).toBe(bobJoin.data.peerId);
+  });
+});
