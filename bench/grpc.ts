@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createLogger } from '@switchboard/logger';
-import { startConsul } from '@switchboard/testing';
+import { mediaTestEnv, startConsul } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
 import { MediaClient } from '../services/signaling/src/MediaClient';
@@ -34,14 +34,7 @@ export async function benchGrpc(
 ): Promise<Record<string, ReturnType<typeof summarize>>> {
   const consul = await startConsul();
   const node = await MediaNode.create(
-    readConfig({
-      CONSUL_HTTP_ADDR: consul.addr,
-      MEDIA_GRPC_PORT: '0',
-      MEDIA_METRICS_PORT: '0',
-      MEDIA_NUM_WORKERS: '1',
-      MEDIA_RTC_MIN_PORT: '44000',
-      MEDIA_RTC_MAX_PORT: '44999',
-    }),
+    readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '44000', MEDIA_RTC_MAX_PORT: '44999' })),
     createLogger({ service: 'media', level: 'warn', stdout: false }).logger,
   );
   const address = `127.0.0.1:${node.grpcPort}`;

@@ -124,3 +124,16 @@ export function testRedisUrl(): string {
 export function uniqueRoom(prefix = 'test'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** Environment for an in-process media node on free ports with one worker. */
+export function mediaTestEnv(consulAddr: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CONSUL_HTTP_ADDR: consulAddr,
+    MEDIA_GRPC_PORT: '0',
+    MEDIA_METRICS_PORT: '0',
+    MEDIA_NUM_WORKERS: '1',
+    // The worker the test scripts built (mediasoup reads the variable from the process itself).
+    MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? '',
+    ...extra,
+  };
+}

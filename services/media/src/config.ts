@@ -1,5 +1,8 @@
 /** The media service's configuration: the only file of this service that reads process.env. */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { commonEnv, loadConfig, port } from '@switchboard/config';
 
@@ -16,11 +19,25 @@ const schema = z
     MEDIA_RTC_MAX_PORT: port(40100),
     MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
     MEDIA_INSTANCE_ID: z.string().optional(),
+    /** Read by mediasoup itself; checked here so a missing worker is a clear startup error. */
+    MEDIASOUP_WORKER_BIN: z
+      .string()
+      .default('')
+      .refine((path) => existsSync(path || bundledWorker()), {
+        message:
+          'no mediasoup worker binary (unset: none bundled with mediasoup either); `npm start` and `npm test` build one and set this',
+      }),
   })
   .refine((env) => env.MEDIA_RTC_MIN_PORT <= env.MEDIA_RTC_MAX_PORT, {
     message: 'MEDIA_RTC_MIN_PORT must not exceed MEDIA_RTC_MAX_PORT',
     path: ['MEDIA_RTC_MIN_PORT'],
   });
+
+/** Where mediasoup looks for its worker when MEDIASOUP_WORKER_BIN is not set. */
+function bundledWorker(): string {
+  const main = createRequire(import.meta.url).resolve('mediasoup'); // <pkg>/node/lib/index.js
+  return join(dirname(main), '../../worker/out/Release/mediasoup-worker');
+}
 
 export interface MediaConfig {
   consulAddr: string;

@@ -11,7 +11,7 @@ import {
   MediaServiceClient,
   type GetRouterRtpCapabilitiesResponse,
 } from '@switchboard/proto';
-import { startConsul, waitFor, type ConsulAgent } from '@switchboard/testing';
+import { mediaTestEnv, startConsul, waitFor, type ConsulAgent } from '@switchboard/testing';
 import { readConfig } from '../src/config';
 import { MediaNode } from '../src/MediaNode';
 
@@ -39,14 +39,9 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
 
   beforeAll(async () => {
     consul = await startConsul();
-    const config = readConfig({
-      CONSUL_HTTP_ADDR: consul.addr,
-      MEDIA_GRPC_PORT: '0',
-      MEDIA_METRICS_PORT: '0',
-      MEDIA_NUM_WORKERS: '1',
-      MEDIA_RTC_MIN_PORT: '41000',
-      MEDIA_RTC_MAX_PORT: '41100',
-    });
+    const config = readConfig(
+      mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '41000', MEDIA_RTC_MAX_PORT: '41100' }),
+    );
     node = await MediaNode.create(config, createLogger({ service: 'media', level: 'warn' }).logger);
     client = new MediaServiceClient(`127.0.0.1:${node.grpcPort}`, grpc.credentials.createInsecure());
   });

@@ -11,6 +11,7 @@ import { ensureDatabase } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
 import {
+  mediaTestEnv,
   startConsul,
   testDatabaseUrl,
   testRedisUrl,
@@ -62,17 +63,7 @@ describe('two signaling instances, two media nodes', () => {
     redis = new Redis(testRedisUrl());
     const quiet = createLogger({ service: 'test', level: 'warn', stdout: false }).logger;
     for (let i = 0; i < 2; i++) {
-      media.push(
-        await MediaNode.create(
-          readMediaConfig({
-            CONSUL_HTTP_ADDR: consul.addr,
-            MEDIA_GRPC_PORT: '0',
-            MEDIA_METRICS_PORT: '0',
-            MEDIA_NUM_WORKERS: '1',
-          }),
-          quiet,
-        ),
-      );
+      media.push(await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), quiet));
     }
     await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length === 2, {
       timeoutMs: 15_000,

@@ -13,6 +13,7 @@ import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
 import {
+  mediaTestEnv,
   startConsul,
   testDatabaseUrl,
   testRedisUrl,
@@ -73,15 +74,7 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     await ensureDatabase(testDatabaseUrl());
     pool = createPool(testDatabaseUrl());
     redis = new Redis(testRedisUrl());
-    media = await MediaNode.create(
-      readMediaConfig({
-        CONSUL_HTTP_ADDR: consul.addr,
-        MEDIA_GRPC_PORT: '0',
-        MEDIA_METRICS_PORT: '0',
-        MEDIA_NUM_WORKERS: '1',
-      }),
-      mediaRoot.logger,
-    );
+    media = await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), mediaRoot.logger);
     await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length > 0, {
       timeoutMs: 15_000,
       what: 'media passing',
