@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 240_000,
     pool: 'forks',
+    setupFiles: ['test/setup.ts'],
     fileParallelism: false,
   },
 });

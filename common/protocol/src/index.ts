@@ -140,6 +140,8 @@ export interface ServerToClientEvents {
   producerClosed: (event: { producerId: string; peerId: string }) => void;
   producerPaused: (event: { producerId: string; peerId: string; paused: boolean }) => void;
   consumerClosed: (event: { consumerId: string; producerId: string }) => void;
+  /** The call cannot go on here (its media node lost the room); the socket closes next. */
+  callEnded: (event: { reason: string }) => void;
 }
 
 /** Socket.io handshake `auth` payload. */

@@ -81,6 +81,7 @@ export class MediaNode {
   readonly #metricsServer: HttpServer;
   readonly #registry: prom.Registry;
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
+  readonly #workerDeaths: prom.Counter;
   #registration?: Registration;
   #grpcPort = 0;
   #draining = false;
@@ -96,6 +97,11 @@ export class MediaNode {
       help: 'Time to handle a MediaService RPC, by method and status code',
       labelNames: ['method', 'code'],
       buckets: GRPC_BUCKETS,
+      registers: [this.#registry],
+    });
+    this.#workerDeaths = new prom.Counter({
+      name: 'switchboard_media_worker_deaths_total',
+      help: 'mediasoup workers that died (each was replaced; its rooms ended)',
       registers: [this.#registry],
     });
     this.#registerGauges();
@@ -118,10 +124,9 @@ export class MediaNode {
       numWorkers: config.numWorkers,
       logLevel: config.workerLogLevel,
       logger,
-      onWorkerDied: () => {
-        // A dead worker loses its rooms; report unhealthy so Consul steers signaling elsewhere.
-        ref.node?.setServing(false);
-      },
+      onWorkerDied: () => ref.node?.countWorkerDeath(),
+      // Without a worker the node cannot serve; Consul then steers signaling elsewhere.
+      onFatal: () => ref.node?.setServing(false),
     });
     const node = new MediaNode(config, logger, workers);
     ref.node = node;
@@ -150,8 +155,13 @@ export class MediaNode {
     return this.#rooms.size;
   }
 
+  /** Pids of the live workers. */
   get workerPids(): number[] {
-    return this.#workers.workers.map((w) => w.pid);
+    return this.#workers.workers.filter((w) => !w.died).map((w) => w.pid);
+  }
+
+  countWorkerDeath(): void {
+    this.#workerDeaths.inc();
   }
 
   setServing(serving: boolean): void {

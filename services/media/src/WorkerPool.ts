@@ -1,7 +1,8 @@
 /**
  * The mediasoup workers of this node (one per core by default). New rooms go to the worker with
- * the fewest routers. A worker that dies takes its rooms with it; the pool reports it through
- * `onWorkerDied` so the node can go unhealthy and restart.
+ * the fewest routers. A worker that dies takes its rooms with it (their routers close, which ends
+ * the rooms' event streams); the pool starts a replacement in its slot so the node keeps serving.
+ * Only when a replacement cannot be started does it report `onFatal`.
  */
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
@@ -11,57 +12,86 @@ export interface WorkerPoolOptions {
   numWorkers: number;
   logLevel: types.WorkerLogLevel;
   logger: Logger;
-  onWorkerDied: (error: Error) => void;
+  /** Called after a worker died (its replacement is being started). */
+  onWorkerDied?: (error: Error) => void;
+  /** Called when a dead worker could not be replaced. */
+  onFatal: (error: Error) => void;
 }
 
 export class WorkerPool {
-  readonly #workers: types.Worker[];
+  readonly #options: WorkerPoolOptions;
+  readonly #workers: types.Worker[] = [];
   readonly #routerCounts = new Map<types.Worker, number>();
   #closed = false;
 
-  private constructor(workers: types.Worker[]) {
-    this.#workers = workers;
-    for (const worker of workers) {
-      this.#routerCounts.set(worker, 0);
-    }
+  private constructor(options: WorkerPoolOptions) {
+    this.#options = options;
   }
 
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
-    const workers: types.Worker[] = [];
+    const pool = new WorkerPool(options);
     try {
       for (let i = 0; i < options.numWorkers; i++) {
-        const worker = await mediasoup.createWorker({ logLevel: options.logLevel, appData: { index: i } });
-        worker.on('died', (error) => {
-          options.logger.error({ err: error, workerPid: worker.pid }, 'mediasoup worker died');
-          options.onWorkerDied(error);
-        });
-        options.logger.info({ workerPid: worker.pid, index: i }, 'mediasoup worker started');
-        workers.push(worker);
+        pool.#workers.push(await pool.#startWorker(i));
       }
     } catch (error) {
-      for (const worker of workers) {
-        worker.close();
-      }
+      pool.close();
       throw error;
     }
-    return new WorkerPool(workers);
+    return pool;
+  }
+
+  async #startWorker(index: number): Promise<types.Worker> {
+    const worker = await mediasoup.createWorker({ logLevel: this.#options.logLevel, appData: { index } });
+    this.#routerCounts.set(worker, 0);
+    worker.on('died', (error) => void this.#replace(worker, index, error));
+    this.#options.logger.info({ workerPid: worker.pid, index }, 'mediasoup worker started');
+    return worker;
+  }
+
+  async #replace(dead: types.Worker, index: number, error: Error): Promise<void> {
+    this.#options.logger.error(
+      { err: error, workerPid: dead.pid, index, rooms: this.#routerCounts.get(dead) ?? 0 },
+      'mediasoup worker died; its rooms are closed; starting a replacement',
+    );
+    this.#routerCounts.delete(dead);
+    this.#options.onWorkerDied?.(error);
+    if (this.#closed) {
+      return;
+    }
+    try {
+      const replacement = await this.#startWorker(index);
+      if (this.#closed) {
+        replacement.close();
+        return;
+      }
+      this.#workers[this.#workers.indexOf(dead)] = replacement;
+    } catch (startError) {
+      this.#options.logger.fatal({ err: startError, index }, 'could not replace a dead mediasoup worker');
+      this.#workers.splice(this.#workers.indexOf(dead), 1);
+      this.#options.onFatal(startError as Error);
+    }
   }
 
   get size(): number {
-    return this.#workers.length;
+    return this.#workers.filter((w) => !w.died).length;
   }
 
   get workers(): readonly types.Worker[] {
     return this.#workers;
   }
 
-  /** Creates a router on the least-loaded worker; `release` must be called when it closes. */
+  /** Creates a router on the least-loaded live worker. */
   async createRouter(
     mediaCodecs: types.RouterRtpCodecCapability[],
     appData: types.AppData,
   ): Promise<types.Router> {
-    let best = this.#workers[0];
-    for (const worker of this.#workers) {
+    const live = this.#workers.filter((w) => !w.died && !w.closed);
+    if (live.length === 0) {
+      throw new Error('no live mediasoup worker');
+    }
+    let best = live[0];
+    for (const worker of live) {
       if ((this.#routerCounts.get(worker) ?? 0) < (this.#routerCounts.get(best) ?? 0)) {
         best = worker;
       }
@@ -69,7 +99,9 @@ export class WorkerPool {
     const router = await best.createRouter({ mediaCodecs, appData });
     this.#routerCounts.set(best, (this.#routerCounts.get(best) ?? 0) + 1);
     router.observer.once('close', () => {
-      this.#routerCounts.set(best, Math.max(0, (this.#routerCounts.get(best) ?? 1) - 1));
+      if (this.#routerCounts.has(best)) {
+        this.#routerCounts.set(best, Math.max(0, (this.#routerCounts.get(best) ?? 1) - 1));
+      }
     });
     return router;
   }

@@ -42,6 +42,15 @@ import { MediaDirectory } from './MediaDirectory';
 import type { MediaClient } from './MediaClient';
 import { Presence } from './Presence';
 
+/** What one peer may hold at once; more is a misbehaving client (RESOURCE_EXHAUSTED). */
+export const PEER_LIMITS = { transports: 4, producers: 8, consumers: 400 } as const;
+
+function checkLimit(set: Set<string>, what: keyof typeof PEER_LIMITS): void {
+  if (set.size >= PEER_LIMITS[what]) {
+    throw new AppError('RESOURCE_EXHAUSTED', `a peer may hold at most ${PEER_LIMITS[what]} ${what}`);
+  }
+}
+
 interface PeerState {
   peerId: string;
   displayName: string;
@@ -63,6 +72,8 @@ interface RoomSession {
   rtpCapabilities: RtpCapabilities;
   peers: Map<string, SbSocket>;
   cancelWatch: () => void;
+  /** Set before this instance closes the session itself (so the stream's end is expected). */
+  closing: boolean;
 }
 
 interface RequestContext {
@@ -352,17 +363,39 @@ export class SignalingServer {
       rtpCapabilities: rtpCapabilitiesFromProto(rtpCapabilities),
       peers: new Map(),
       cancelWatch: () => {},
+      closing: false,
     };
     session.cancelWatch = media.watchRoomEvents(roomId, ctx.correlationId, {
       onEvent: (event) => this.#onRoomEvent(session, event),
       onEnd: (error) => {
-        if (error) {
-          this.#logger.error({ roomId, err: error, mediaNode: media.instanceId }, 'room event stream failed');
+        if (!session.closing) {
+          void this.#endSession(session, error);
         }
       },
     });
     ctx.logger.info({ mediaNode: media.instanceId }, 'room session opened');
     return session;
+  }
+
+  /**
+   * The media node ended the room under us (its worker died, the node went away): tell this
+   * instance's peers the call ended and disconnect them, so they can rejoin on a healthy node.
+   */
+  async #endSession(session: RoomSession, error?: Error): Promise<void> {
+    session.closing = true;
+    const logger = this.#logger.child({ roomId: session.roomId });
+    logger.error(
+      { err: error, mediaNode: session.media.instanceId, peers: session.peers.size },
+      'media node ended the room; disconnecting its peers',
+    );
+    if (this.#sessions.has(session.roomId)) {
+      this.#sessions.delete(session.roomId);
+    }
+    await this.#directory?.releaseRoom(session.roomId, session.media.instanceId).catch(() => {});
+    for (const socket of session.peers.values()) {
+      socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
+      socket.disconnect(true);
+    }
   }
 
   /** Events from the media node; each instance handles those of the peers connected to it. */
@@ -477,6 +510,7 @@ export class SignalingServer {
     ctx: RequestContext,
   ): Promise<ResponseMap['createWebRtcTransport']> {
     const { peer, session } = this.#requireJoined(socket);
+    checkLimit(peer.transports, 'transports');
     const { media } = await session;
     const response = await media.call(
       'createWebRtcTransport',
@@ -523,6 +557,7 @@ export class SignalingServer {
     ctx: RequestContext,
   ): Promise<ResponseMap['produce']> {
     const { peer, session } = this.#requireJoined(socket);
+    checkLimit(peer.producers, 'producers');
     const { media } = await session;
     const { producerId } = await media.call(
       'produce',
@@ -583,6 +618,7 @@ export class SignalingServer {
     ctx: RequestContext,
   ): Promise<ResponseMap['consume']> {
     const { peer, session } = this.#requireJoined(socket);
+    checkLimit(peer.consumers, 'consumers');
     const { media } = await session;
     const producer = await this.#presence.producer(peer.roomId, payload.producerId);
     if (!producer) {
@@ -661,6 +697,7 @@ export class SignalingServer {
         .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
       if (session.peers.size === 0) {
         this.#sessions.delete(peer.roomId);
+        session.closing = true;
         session.cancelWatch();
         if (remaining === 0) {
           await session.media

@@ -192,6 +192,13 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       ok: false,
       error: { code: 'NOT_FOUND', message: 'transport someone-elses is not one of yours' },
     });
+    for (let i = 0; i < 4; i++) {
+      expect((await request(carol, 'createWebRtcTransport', { producing: false })).ok).toBe(true);
+    }
+    expect(await request(carol, 'createWebRtcTransport', { producing: false })).toMatchObject({
+      ok: false,
+      error: { code: 'RESOURCE_EXHAUSTED', message: 'a peer may hold at most 4 transports' },
+    });
     const consume = await request(carol, 'consume', { transportId: 'x', producerId: 'missing' });
     expect(consume).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(!consume.ok && consume.error.correlationId).toMatch(/.+/);
@@ -207,5 +214,31 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     const entry = lines.find((l) => l.correlationId === 'corr-bob-transport');
     expect(entry).toMatchObject({ service: 'media', roomId: room, rpc: 'CreateWebRtcTransport' });
     expect(entry?.peerId).toMatch(/.+/);
+  });
+
+  it('ends the call for its peers when the media worker dies, and the node serves the rejoin', async () => {
+    const dave = await connect('Dave');
+    const caps = await request(dave, 'getRouterRtpCapabilities', {});
+    await request(dave, 'join', { rtpCapabilities: caps.ok ? caps.data.rtpCapabilities : {} });
+    const ended = new Promise<{ reason: string }>((resolve) => dave.once('callEnded', resolve));
+    const disconnected = new Promise<string>((resolve) => dave.once('disconnect', resolve));
+    const [pid] = media.workerPids;
+    process.kill(pid, 'SIGKILL');
+    expect((await ended).reason).toMatch(/lost this call/);
+    expect(await disconnected).toBe('io server disconnect');
+
+    // The node replaced its worker and keeps serving: a rejoin gets a fresh router.
+    await waitFor(() => media.workerPids.length === 1 && media.workerPids[0] !== pid, {
+      what: 'replacement worker',
+    });
+    const erin = await connect('Erin');
+    const again = await request(erin, 'getRouterRtpCapabilities', {});
+    expect(again.ok).toBe(true);
+    const joined = await request(erin, 'join', {
+      rtpCapabilities: again.ok ? again.data.rtpCapabilities : {},
+    });
+    expect(joined.ok).toBe(true);
+    const metrics = await (await fetch(`http://127.0.0.1:${media.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/switchboard_media_worker_deaths_total\{service="media"\} 1/);
   });
 });

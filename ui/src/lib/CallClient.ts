@@ -142,11 +142,16 @@ export class CallClient {
       this.#socket.once('connect_error', (error) => reject(new CallError(error.message, 'UNAUTHENTICATED')));
     });
     this.#socket.on('disconnect', (reason) => {
-      if (!this.#closed) {
+      if (!this.#closed && this.#status !== 'failed') {
         this.#status = 'failed';
-        this.#error = `disconnected from signaling (${reason})`;
+        this.#error = `Disconnected from the server (${reason}). Rejoin to continue.`;
         this.#onChange();
       }
+    });
+    this.#socket.on('callEnded', ({ reason }) => {
+      this.#status = 'failed';
+      this.#error = reason;
+      this.#onChange();
     });
     this.#socket.on('peerJoined', (peer) => this.#addParticipant(peer));
     this.#socket.on('peerLeft', ({ peerId }) => {

@@ -44,17 +44,35 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
   useEffect(() => {
     let stream: MediaStream | undefined;
     let cancelled = false;
-    navigator.mediaDevices
-      .getUserMedia({ audio: true, video: VIDEO_CONSTRAINTS })
-      .then((s) => {
-        if (cancelled) {
-          s.getTracks().forEach((t) => t.stop());
+    // Camera and microphone; failing that, microphone only; failing that, join to watch and listen.
+    const attempts: [MediaStreamConstraints, string][] = [
+      [{ audio: true, video: VIDEO_CONSTRAINTS }, ''],
+      [{ audio: true }, 'No camera available: you will join with your microphone only.'],
+    ];
+    void (async () => {
+      let lastError = '';
+      for (const [constraints, note] of attempts) {
+        try {
+          const s = await navigator.mediaDevices.getUserMedia(constraints);
+          if (cancelled) {
+            s.getTracks().forEach((t) => t.stop());
+            return;
+          }
+          stream = s;
+          setLocalStream(s);
+          setMediaError(note);
           return;
+        } catch (error) {
+          lastError = (error as Error).message;
         }
-        stream = s;
-        setLocalStream(s);
-      })
-      .catch((error: Error) => setMediaError(`Camera or microphone unavailable: ${error.message}`));
+      }
+      if (!cancelled) {
+        setLocalStream(new MediaStream());
+        setMediaError(
+          `Camera and microphone unavailable (${lastError}): you can still join to watch and listen.`,
+        );
+      }
+    })();
     return () => {
       cancelled = true;
       stream?.getTracks().forEach((t) => t.stop());
@@ -170,10 +188,20 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
         </p>
       )}
       <div className="controls">
-        <button type="button" aria-pressed={micMuted} onClick={toggleMic}>
+        <button
+          type="button"
+          aria-pressed={micMuted}
+          onClick={toggleMic}
+          disabled={!localStream?.getAudioTracks().length}
+        >
           {micMuted ? 'Unmute microphone' : 'Mute microphone'}
         </button>
-        <button type="button" aria-pressed={cameraOff} onClick={toggleCamera}>
+        <button
+          type="button"
+          aria-pressed={cameraOff}
+          onClick={toggleCamera}
+          disabled={!localStream?.getVideoTracks().length}
+        >
           {cameraOff ? 'Turn camera on' : 'Turn camera off'}
         </button>
         <button type="button" className="danger" onClick={() => call.close()}>
