@@ -14,7 +14,7 @@ apt_install() {
   for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]} (run as root or: sudo apt-get install ${missing[*]})"
-  step "installing Debian packages: ${missing[*]}"
+  step "installing Debian packages: ${missing[*]} (a few minutes on a new machine)"
   if [ -z "${SB_APT_UPDATED:-}" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || die "apt-get update failed"
     export SB_APT_UPDATED=1
@@ -38,7 +38,7 @@ apt_download_private() {
   local dir=$1 suite=$2 pkg=$3
   mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
   echo "deb $(debian_mirror) $suite main" > "$dir/sources.list"
-  local o=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  local o=(-o APT::Sandbox::User=root -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
            -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache")
   apt-get "${o[@]}" update -q >/dev/null || die "apt-get update for $suite failed"
   rm -f "$dir"/*.deb

@@ -67,6 +67,7 @@ fi
 step "ui build"
 ui_hash=$( (find ui/src ui/public common/protocol/src -type f -print0 | sort -z | xargs -0 sha1sum; sha1sum ui/next.config.mjs ui/package.json package-lock.json) | sha1sum | cut -d' ' -f1)
 if [ ! -f ui/.next/BUILD_ID ] || [ "$(cat ui/.next/.sb-hash 2>/dev/null)" != "$ui_hash" ]; then
+  echo "    building (about 30 s)"
   (cd ui && NEXT_TELEMETRY_DISABLED=1 NEXT_IGNORE_INCORRECT_LOCKFILE=1 npx next build >"$SB_ROOT/.next-build.log" 2>&1) \
     || { tail -n 40 "$SB_ROOT/.next-build.log" >&2; die "ui build failed (log: .next-build.log)"; }
   echo "$ui_hash" > ui/.next/.sb-hash

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { AppError, fromUnknown, parseOrThrow } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry, serveMetrics } from '@switchboard/metrics';
@@ -124,16 +124,13 @@ export class LogViewer {
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port, watching: this.#config.watchDir }, 'log viewer listening');
-    this.#registration = await registerService(
+    this.#registration = await registerHttpService(
       new ConsulClient(this.#config.consulAddr),
       {
-        id: this.#config.instanceId ?? `log-viewer-${advertiseHost}-${this.port}`,
         name: 'log-viewer',
-        address: advertiseHost,
+        instanceId: this.#config.instanceId,
+        advertiseHost,
         port: this.port,
-        tags: ['http', 'switchboard'],
-        meta: { metrics_port: String(this.port) },
-        check: { http: `http://${advertiseHost}:${this.port}/healthz`, interval: '2s' },
       },
       this.#logger,
     );

@@ -1,6 +1,6 @@
 /** The log viewer's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
-import { commonEnv, loadConfig, port } from '@switchboard/config';
+import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
@@ -13,11 +13,7 @@ const schema = z.object({
   LOG_VIEWER_BUFFER: z.coerce.number().int().min(100).max(2_000_000).default(100_000),
 });
 
-export interface LogViewerConfig {
-  consulAddr: string;
-  advertiseHost: string;
-  logLevel: string;
-  logDir: string;
+export interface LogViewerConfig extends CommonConfig {
   host: string;
   port: number;
   instanceId?: string;
@@ -28,10 +24,7 @@ export interface LogViewerConfig {
 export function readConfig(env: Record<string, string | undefined> = process.env): LogViewerConfig {
   const c = loadConfig('log-viewer', schema, env);
   return {
-    consulAddr: c.CONSUL_HTTP_ADDR,
-    advertiseHost: c.ADVERTISE_HOST,
-    logLevel: c.LOG_LEVEL,
-    logDir: c.LOG_DIR,
+    ...commonConfig(c),
     host: c.LOG_VIEWER_HOST,
     port: c.LOG_VIEWER_PORT,
     instanceId: c.LOG_VIEWER_INSTANCE_ID,

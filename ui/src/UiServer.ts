@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import next from 'next';
-import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry, serveMetrics } from '@switchboard/metrics';
 import type { UiConfig } from './config';
@@ -62,17 +62,9 @@ export class UiServer {
     });
     logger.info({ port: server.port }, 'ui listening');
     try {
-      server.#registration = await registerService(
+      server.#registration = await registerHttpService(
         new ConsulClient(config.consulAddr),
-        {
-          id: config.instanceId ?? `ui-${config.advertiseHost}-${server.port}`,
-          name: 'ui',
-          address: config.advertiseHost,
-          port: server.port,
-          tags: ['http', 'switchboard'],
-          meta: { metrics_port: String(server.port) },
-          check: { http: `http://${config.advertiseHost}:${server.port}/healthz`, interval: '2s' },
-        },
+        { name: 'ui', instanceId: config.instanceId, advertiseHost: config.advertiseHost, port: server.port },
         logger,
       );
     } catch (error) {

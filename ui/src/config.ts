@@ -1,6 +1,6 @@
 /** The UI server's configuration: the only file of the ui that reads process.env. */
 import { z } from 'zod';
-import { commonEnv, loadConfig, port } from '@switchboard/config';
+import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
@@ -9,11 +9,7 @@ const schema = z.object({
   UI_INSTANCE_ID: z.string().optional(),
 });
 
-export interface UiConfig {
-  consulAddr: string;
-  advertiseHost: string;
-  logLevel: string;
-  logDir: string;
+export interface UiConfig extends CommonConfig {
   host: string;
   port: number;
   instanceId?: string;
@@ -22,10 +18,7 @@ export interface UiConfig {
 export function readConfig(env: Record<string, string | undefined> = process.env): UiConfig {
   const c = loadConfig('ui', schema, env);
   return {
-    consulAddr: c.CONSUL_HTTP_ADDR,
-    advertiseHost: c.ADVERTISE_HOST,
-    logLevel: c.LOG_LEVEL,
-    logDir: c.LOG_DIR,
+    ...commonConfig(c),
     host: c.UI_HOST,
     port: c.UI_PORT,
     instanceId: c.UI_INSTANCE_ID,

@@ -50,7 +50,7 @@ export const bool = (fallback: boolean) =>
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info');
 
-/** The variables every service shares. */
+/** The variables every service shares (their parsed values feed commonConfig()). */
 export const commonEnv = {
   CONSUL_HTTP_ADDR: z.string().default('127.0.0.1:8500'),
   LOG_LEVEL: logLevel,
@@ -58,3 +58,25 @@ export const commonEnv = {
   /** The address this instance registers in Consul (what peers and Prometheus connect to). */
   ADVERTISE_HOST: z.string().default('127.0.0.1'),
 };
+
+/** The settings every service has, from the variables of `commonEnv`. */
+export interface CommonConfig {
+  consulAddr: string;
+  advertiseHost: string;
+  logLevel: string;
+  logDir: string;
+}
+
+export function commonConfig(env: {
+  CONSUL_HTTP_ADDR: string;
+  ADVERTISE_HOST: string;
+  LOG_LEVEL: string;
+  LOG_DIR: string;
+}): CommonConfig {
+  return {
+    consulAddr: env.CONSUL_HTTP_ADDR,
+    advertiseHost: env.ADVERTISE_HOST,
+    logLevel: env.LOG_LEVEL,
+    logDir: env.LOG_DIR,
+  };
+}

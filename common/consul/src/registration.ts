@@ -53,3 +53,28 @@ export async function registerService(
     },
   };
 }
+
+/**
+ * The registration of an HTTP service: id `<name>-<host>-<port>` unless given, health check
+ * GET /healthz every 2 s, and its /metrics on the same port (meta `metrics_port`).
+ */
+export function registerHttpService(
+  consul: ConsulClient,
+  opts: { name: string; instanceId?: string; advertiseHost: string; port: number; tags?: string[] },
+  logger: Logger,
+): Promise<Registration> {
+  const { name, advertiseHost, port } = opts;
+  return registerService(
+    consul,
+    {
+      id: opts.instanceId ?? `${name}-${advertiseHost}-${port}`,
+      name,
+      address: advertiseHost,
+      port,
+      tags: ['http', 'switchboard', ...(opts.tags ?? [])],
+      meta: { metrics_port: String(port) },
+      check: { http: `http://${advertiseHost}:${port}/healthz`, interval: '2s' },
+    },
+    logger,
+  );
+}

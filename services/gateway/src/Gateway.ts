@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { signJoinToken } from '@switchboard/auth';
-import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { createPool, migrate, type Pool } from '@switchboard/db';
 import { AppError, fromUnknown, NotFoundError, parseOrThrow, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
@@ -91,17 +91,9 @@ export class Gateway {
     await this.#app.listen({ host: this.#config.host, port: this.#config.port });
     this.#logger.info({ port: this.port }, 'gateway listening');
     const { advertiseHost } = this.#config;
-    this.#registration = await registerService(
+    this.#registration = await registerHttpService(
       this.#consul,
-      {
-        id: this.#config.instanceId ?? `gateway-${advertiseHost}-${this.port}`,
-        name: 'gateway',
-        address: advertiseHost,
-        port: this.port,
-        tags: ['http', 'switchboard'],
-        meta: { metrics_port: String(this.port) },
-        check: { http: `http://${advertiseHost}:${this.port}/healthz`, interval: '2s' },
-      },
+      { name: 'gateway', instanceId: this.#config.instanceId, advertiseHost, port: this.port },
       this.#logger,
     );
   }

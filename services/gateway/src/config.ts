@@ -1,6 +1,6 @@
 /** The gateway's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
-import { commonEnv, loadConfig, port } from '@switchboard/config';
+import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
@@ -13,11 +13,7 @@ const schema = z.object({
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
 });
 
-export interface GatewayConfig {
-  consulAddr: string;
-  advertiseHost: string;
-  logLevel: string;
-  logDir: string;
+export interface GatewayConfig extends CommonConfig {
   host: string;
   port: number;
   instanceId?: string;
@@ -30,10 +26,7 @@ export interface GatewayConfig {
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const c = loadConfig('gateway', schema, env);
   return {
-    consulAddr: c.CONSUL_HTTP_ADDR,
-    advertiseHost: c.ADVERTISE_HOST,
-    logLevel: c.LOG_LEVEL,
-    logDir: c.LOG_DIR,
+    ...commonConfig(c),
     host: c.GATEWAY_HOST,
     port: c.GATEWAY_PORT,
     instanceId: c.GATEWAY_INSTANCE_ID,

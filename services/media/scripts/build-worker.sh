@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds mediasoup's worker binary offline, against Debian 12's own libraries, once per mediasoup
-# version, into a cache outside the clone. Needs only Debian's archive and the npm registry.
+# Provides mediasoup's worker binary, once per mediasoup version, in a cache outside the clone:
+# the official prebuilt one when GitHub answers, else built offline against Debian 12's libraries
+# (the offline path needs only Debian's archive and the npm registry).
 # Prints the binary's path on its last line. Progress goes to stderr; the full build log to
 # $W/build.log.  Adapted from ../shared/mediasoup-offline/build-worker.sh (verified recipe).
 set -euo pipefail
@@ -10,8 +11,32 @@ W="$SB_CACHE/mediasoup-worker/$MEDIASOUP_VERSION"
 BIN="$W/bin/mediasoup-worker"
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 
-step "building mediasoup-worker $MEDIASOUP_VERSION offline (about 5 minutes on 2 cores; log: $W/build.log)" >&2
 mkdir -p "$W" && cd "$W"
+
+# A worker "runs here" when, started without mediasoup's handshake variables, it exits with 41
+# (the check mediasoup's own installer uses against libc mismatches).
+runs_here() { local code=0; env -i "$1" >/dev/null 2>&1 || code=$?; [ "$code" -eq 41 ]; }
+
+# 0. With the internet, mediasoup's official prebuilt worker is a few seconds away. Try it only when
+#    GitHub answers quickly; machines that reach only npm and Debian fall through to the build.
+if [ -z "${SWITCHBOARD_BUILD_WORKER:-}" ] && command -v curl >/dev/null; then
+  TAR="mediasoup-worker-$MEDIASOUP_VERSION-linux-$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')-kernel$(uname -r | cut -d. -f1).tgz"
+  URL="https://github.com/versatica/mediasoup/releases/download/$MEDIASOUP_VERSION/$TAR"
+  if curl -fsSL --connect-timeout 5 --max-time 120 -o "$W/prebuilt.tgz" "$URL" 2>/dev/null; then
+    rm -rf "$W/prebuilt" && mkdir -p "$W/prebuilt" && tar xzf "$W/prebuilt.tgz" -C "$W/prebuilt"
+    if [ -x "$W/prebuilt/mediasoup-worker" ] && runs_here "$W/prebuilt/mediasoup-worker"; then
+      install -D -m755 "$W/prebuilt/mediasoup-worker" "$BIN"
+      rm -rf "$W/prebuilt" "$W/prebuilt.tgz"
+      echo "  using mediasoup's official prebuilt worker ($TAR)" >&2
+      echo "$BIN"
+      exit 0
+    fi
+    echo "  the prebuilt worker does not run on this system; building it instead" >&2
+  fi
+  rm -rf "$W/prebuilt" "$W/prebuilt.tgz"
+fi
+
+step "building mediasoup-worker $MEDIASOUP_VERSION offline (about 5 minutes on 2 cores; log: $W/build.log)" >&2
 LOG="$W/build.log"; : > "$LOG"
 
 # 1. Debian build dependencies
@@ -134,6 +159,8 @@ echo "  meson setup" >&2
   awk -F'[][/]' '/^\[[0-9]+\/[0-9]+\]/ { p = int($2 * 10 / $3); if (p > last) { last = p; printf "  compiling: %d%% (%s/%s)\n", p * 10, $2, $3 > "/dev/stderr" } }'
 [ "${PIPESTATUS[0]}" -eq 0 ] || { tail -n 30 "$LOG" >&2; die "worker compile failed (log: $LOG)"; }
 echo "  compiled in $(( $(date +%s) - T0 )) s" >&2
-install -D -m755 "$W/build/mediasoup-worker" "$BIN.tmp" && strip "$BIN.tmp" && mv "$BIN.tmp" "$BIN"
+install -D -m755 "$W/build/mediasoup-worker" "$BIN.tmp" && strip "$BIN.tmp"
+runs_here "$BIN.tmp" || die "the built worker does not start (log: $LOG)"
+mv "$BIN.tmp" "$BIN"
 rm -rf "$W/build" "$W/package"
 echo "$BIN"

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { commonEnv, loadConfig, port } from '@switchboard/config';
+import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z
   .object({
@@ -39,11 +39,7 @@ function bundledWorker(): string {
   return join(dirname(main), '../../worker/out/Release/mediasoup-worker');
 }
 
-export interface MediaConfig {
-  consulAddr: string;
-  advertiseHost: string;
-  logLevel: string;
-  logDir: string;
+export interface MediaConfig extends CommonConfig {
   grpcHost: string;
   grpcPort: number;
   metricsPort: number;
@@ -59,10 +55,7 @@ export interface MediaConfig {
 export function readConfig(env: Record<string, string | undefined> = process.env): MediaConfig {
   const c = loadConfig('media', schema, env);
   return {
-    consulAddr: c.CONSUL_HTTP_ADDR,
-    advertiseHost: c.ADVERTISE_HOST,
-    logLevel: c.LOG_LEVEL,
-    logDir: c.LOG_DIR,
+    ...commonConfig(c),
     grpcHost: c.MEDIA_GRPC_HOST,
     grpcPort: c.MEDIA_GRPC_PORT,
     metricsPort: c.MEDIA_METRICS_PORT,

@@ -10,7 +10,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server as IoServer, type Socket } from 'socket.io';
 import { verifyJoinToken } from '@switchboard/auth';
-import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { createPool, migrate, type Pool } from '@switchboard/db';
 import { AppError, fromUnknown, NotFoundError, parseOrThrow, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
@@ -242,16 +242,14 @@ export class SignalingServer {
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port }, 'signaling listening');
-    this.#registration = await registerService(
+    this.#registration = await registerHttpService(
       consul,
       {
-        id: this.#config.instanceId ?? `signaling-${advertiseHost}-${this.port}`,
         name: 'signaling',
-        address: advertiseHost,
+        instanceId: this.#config.instanceId,
+        advertiseHost,
         port: this.port,
-        tags: ['http', 'socket.io', 'switchboard'],
-        meta: { metrics_port: String(this.port) },
-        check: { http: `http://${advertiseHost}:${this.port}/healthz`, interval: '2s' },
+        tags: ['socket.io'],
       },
       this.#logger,
     );

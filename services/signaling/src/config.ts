@@ -1,6 +1,6 @@
 /** The signaling service's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
-import { commonEnv, loadConfig, port } from '@switchboard/config';
+import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
@@ -15,11 +15,7 @@ const schema = z.object({
   SIGNALING_CORS_ORIGINS: z.string().default(''),
 });
 
-export interface SignalingConfig {
-  consulAddr: string;
-  advertiseHost: string;
-  logLevel: string;
-  logDir: string;
+export interface SignalingConfig extends CommonConfig {
   host: string;
   port: number;
   instanceId?: string;
@@ -33,10 +29,7 @@ export interface SignalingConfig {
 export function readConfig(env: Record<string, string | undefined> = process.env): SignalingConfig {
   const c = loadConfig('signaling', schema, env);
   return {
-    consulAddr: c.CONSUL_HTTP_ADDR,
-    advertiseHost: c.ADVERTISE_HOST,
-    logLevel: c.LOG_LEVEL,
-    logDir: c.LOG_DIR,
+    ...commonConfig(c),
     host: c.SIGNALING_HOST,
     port: c.SIGNALING_PORT,
     instanceId: c.SIGNALING_INSTANCE_ID,
