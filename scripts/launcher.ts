@@ -54,6 +54,7 @@ try {
     redisUrl: process.env.REDIS_URL || undefined,
     mediaWorkers: process.env.MEDIA_NUM_WORKERS ? Number(process.env.MEDIA_NUM_WORKERS) : undefined,
     logLevel: process.env.LOG_LEVEL || undefined,
+    restart: true,
   });
 } catch (error) {
   process.stderr.write(`\nerror: ${error instanceof StackError ? error.message : String(error)}\n`);
@@ -61,7 +62,9 @@ try {
 }
 
 stack!.onUnexpectedExit((name, code, output) => {
-  process.stderr.write(`\nerror: ${name} exited unexpectedly (code ${code}). Last lines:\n${output}\n`);
+  process.stderr.write(
+    `\nerror: ${name} exited unexpectedly (code ${code}) and was not restarted. Last lines:\n${output}\n`,
+  );
   void stop(1);
 });
 

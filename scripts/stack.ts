@@ -79,7 +79,14 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /**
+   * Restart a service (media, signaling, gateway, ui, log-viewer) that exits while the stack runs,
+   * up to 3 times in 5 minutes (default false: report it through onUnexpectedExit).
+   */
+  restart?: boolean;
 }
+
+const RESTART_BUDGET = { count: 3, windowMs: 5 * 60_000 };
 
 interface Child {
   name: string;
@@ -111,6 +118,10 @@ export class Stack {
   #watchTimer?: NodeJS.Timeout;
   #targetsTimer?: NodeJS.Timeout;
   #stopping = false;
+  #running = false;
+  /** How each service was started, to start it again. */
+  readonly #services = new Map<string, { entry: string; env: Record<string, string> }>();
+  readonly #restarts = new Map<string, number[]>();
   #onUnexpectedExit?: (name: string, code: number | null, output: string) => void;
 
   private constructor(options: StackOptions) {
@@ -195,6 +206,7 @@ export class Stack {
     if (this.#options.prometheus !== false) {
       await this.#startPrometheus();
     }
+    this.#running = true;
     this.#log(`    all components healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
 
@@ -259,7 +271,12 @@ export class Stack {
     const entry: Child = { name, process: child, outFile, stopSignal, exited };
     this.#children.push(entry);
     void exited.then((code) => {
-      if (!this.#stopping) {
+      if (this.#stopping) {
+        return;
+      }
+      if (this.#running && this.#options.restart && this.#services.has(name)) {
+        void this.#restartService(name, code);
+      } else {
         this.#onUnexpectedExit?.(name, code, tail(outFile));
       }
     });
@@ -330,7 +347,41 @@ export class Stack {
     }
   }
 
+  /** Starts a crashed service again within the restart budget; past it, reports the exit. */
+  async #restartService(name: string, code: number | null): Promise<void> {
+    const now = Date.now();
+    const recent = (this.#restarts.get(name) ?? []).filter((t) => now - t < RESTART_BUDGET.windowMs);
+    const outFile = join(this.logDir, `${name}.out`);
+    const spec = this.#services.get(name);
+    if (!spec || recent.length >= RESTART_BUDGET.count) {
+      this.#onUnexpectedExit?.(name, code, tail(outFile));
+      return;
+    }
+    recent.push(now);
+    this.#restarts.set(name, recent);
+    this.#log(
+      `    ${name} exited unexpectedly (code ${code}); restarting (${recent.length}/${RESTART_BUDGET.count} in 5 min). Last lines:\n${tail(outFile, 5)}`,
+    );
+    try {
+      await this.#startService(name, spec.entry, spec.env);
+    } catch (error) {
+      this.#onUnexpectedExit?.(name, code, (error as Error).message);
+    }
+  }
+
+  /** The pid of a component's current process. */
+  pid(name: string): number | undefined {
+    return [...this.#children].reverse().find((c) => c.name === name && c.process.exitCode === null)?.process
+      .pid;
+  }
+
+  /** Restarts done by the restart policy, per service (for tests and status). */
+  restartCount(name: string): number {
+    return this.#restarts.get(name)?.length ?? 0;
+  }
+
   async #startService(name: string, entry: string, env: Record<string, string>): Promise<void> {
+    this.#services.set(name, { entry, env });
     const t0 = Date.now();
     this.#log(`==> starting ${name}`);
     const child = this.#spawn(name, process.execPath, ['--import', 'tsx', entry], env);

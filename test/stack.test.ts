@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl, testRedisUrl } from '@switchboard/testing';
+import { testDatabaseUrl, testRedisUrl, waitFor } from '@switchboard/testing';
 import { portOpen } from '../scripts/backends';
 import { ROOT, Stack, type StackPorts } from '../scripts/stack';
 
@@ -59,4 +59,24 @@ describe('native stack launcher', () => {
     expect((error as Error).message).toContain('MEDIA_RTC_MIN_PORT must not exceed MEDIA_RTC_MAX_PORT');
     expect(await portOpen(PORTS.consulHttp)).toBe(false);
   }, 60_000);
+
+  it('restarts a service that crashes while running, and NGINX routes to it again', async () => {
+    const stack = await Stack.start({ ...options, ports: PORTS, restart: true });
+    try {
+      const pid = stack.pid('gateway');
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid!, 'SIGKILL');
+      await waitFor(() => stack.restartCount('gateway') === 1, { timeoutMs: 10_000, what: 'restart' });
+      await waitFor(
+        async () => {
+          const response = await fetch(`${stack.url}/api/health`);
+          return response.status === 200 && stack.pid('gateway') !== pid;
+        },
+        { timeoutMs: 60_000, what: 'gateway healthy again behind nginx' },
+      );
+    } finally {
+      await stack.stop();
+    }
+    expect(await portOpen(PORTS.consulHttp)).toBe(false);
+  }, 120_000);
 });
