@@ -31,6 +31,20 @@ for (const [name, key] of Object.entries(ENV_PORTS)) {
   }
 }
 
+/** A small positive count from the environment (instances to run). */
+function count(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    process.stderr.write(`error: ${name}=${value} must be a whole number from 1 to 16\n`);
+    process.exit(78);
+  }
+  return n;
+}
+
 let stack: Stack | undefined;
 let stopping = false;
 
@@ -53,6 +67,8 @@ try {
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || undefined,
     mediaWorkers: process.env.MEDIA_NUM_WORKERS ? Number(process.env.MEDIA_NUM_WORKERS) : undefined,
+    mediaNodes: count('MEDIA_NODES'),
+    signalingInstances: count('SIGNALING_INSTANCES'),
     logLevel: process.env.LOG_LEVEL || undefined,
     restart: true,
   });

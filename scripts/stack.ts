@@ -72,6 +72,13 @@ export interface StackOptions {
   redisUrl?: string;
   /** Media workers per node (default: one per core). */
   mediaWorkers?: number;
+  /**
+   * Media nodes to run (default 1). Node i listens on the base ports + i and gets its own slice of
+   * the RTC port range; all register as `media` in Consul.
+   */
+  mediaNodes?: number;
+  /** Signaling instances (default 1), on the signaling port + i, joined through Redis. */
+  signalingInstances?: number;
   logLevel?: string;
   /** Start Prometheus when the binary is installed (default true). */
   prometheus?: boolean;
@@ -105,6 +112,11 @@ function tail(file: string, lines = 20): string {
   }
 }
 
+/** `media`, `media-2`, `media-3`, … */
+function instanceName(service: string, index: number): string {
+  return index === 0 ? service : `${service}-${index + 1}`;
+}
+
 export class Stack {
   readonly ports: StackPorts;
   readonly runDir: string;
@@ -120,7 +132,10 @@ export class Stack {
   #stopping = false;
   #running = false;
   /** How each service was started, to start it again. */
-  readonly #services = new Map<string, { entry: string; env: Record<string, string> }>();
+  readonly #services = new Map<
+    string,
+    { service: string; port: number; entry: string; env: Record<string, string> }
+  >();
   readonly #restarts = new Map<string, number[]>();
   #onUnexpectedExit?: (name: string, code: number | null, output: string) => void;
 
@@ -178,29 +193,52 @@ export class Stack {
       ...this.#options.env,
     };
     // Media first (signaling needs it), then the rest side by side.
-    await this.#startService('media', 'services/media/src/server.ts', {
-      ...common,
-      MEDIA_GRPC_PORT: String(this.ports.mediaGrpc),
-      MEDIA_METRICS_PORT: String(this.ports.mediaMetrics),
-      MEDIA_RTC_MIN_PORT: String(this.ports.rtcMin),
-      MEDIA_RTC_MAX_PORT: String(this.ports.rtcMax),
-      ...(this.#options.mediaWorkers ? { MEDIA_NUM_WORKERS: String(this.#options.mediaWorkers) } : {}),
-    });
+    const mediaNodes = this.#options.mediaNodes ?? 1;
+    const rtcSlice = Math.floor((this.ports.rtcMax - this.ports.rtcMin + 1) / mediaNodes);
+    await Promise.all(
+      Array.from({ length: mediaNodes }, (_, i) =>
+        this.#startService(
+          instanceName('media', i),
+          'media',
+          this.ports.mediaGrpc + i,
+          'services/media/src/server.ts',
+          {
+            ...common,
+            MEDIA_GRPC_PORT: String(this.ports.mediaGrpc + i),
+            MEDIA_METRICS_PORT: String(this.ports.mediaMetrics + i),
+            MEDIA_RTC_MIN_PORT: String(this.ports.rtcMin + i * rtcSlice),
+            MEDIA_RTC_MAX_PORT: String(this.ports.rtcMin + (i + 1) * rtcSlice - 1),
+            ...(this.#options.mediaWorkers ? { MEDIA_NUM_WORKERS: String(this.#options.mediaWorkers) } : {}),
+          },
+        ),
+      ),
+    );
     await Promise.all([
-      this.#startService('signaling', 'services/signaling/src/server.ts', {
-        ...common,
-        SIGNALING_PORT: String(this.ports.signaling),
-      }),
-      this.#startService('gateway', 'services/gateway/src/server.ts', {
+      ...Array.from({ length: this.#options.signalingInstances ?? 1 }, (_, i) =>
+        this.#startService(
+          instanceName('signaling', i),
+          'signaling',
+          this.ports.signaling + i,
+          'services/signaling/src/server.ts',
+          {
+            ...common,
+            SIGNALING_PORT: String(this.ports.signaling + i),
+          },
+        ),
+      ),
+      this.#startService('gateway', 'gateway', this.ports.gateway, 'services/gateway/src/server.ts', {
         ...common,
         GATEWAY_PORT: String(this.ports.gateway),
       }),
-      this.#startService('log-viewer', 'log-viewer/src/server.ts', {
+      this.#startService('log-viewer', 'log-viewer', this.ports.logViewer, 'log-viewer/src/server.ts', {
         ...common,
         LOG_VIEWER_PORT: String(this.ports.logViewer),
         LOG_VIEWER_DIR: this.logDir,
       }),
-      this.#startService('ui', 'ui/src/server.ts', { ...common, UI_PORT: String(this.ports.ui) }),
+      this.#startService('ui', 'ui', this.ports.ui, 'ui/src/server.ts', {
+        ...common,
+        UI_PORT: String(this.ports.ui),
+      }),
     ]);
     await this.#startNginx();
     if (this.#options.prometheus !== false) {
@@ -223,6 +261,15 @@ export class Stack {
       ['media gRPC', this.ports.mediaGrpc],
       ['media metrics', this.ports.mediaMetrics],
     ];
+    for (let i = 1; i < (this.#options.mediaNodes ?? 1); i++) {
+      named.push(
+        [`media-${i + 1} gRPC`, this.ports.mediaGrpc + i],
+        [`media-${i + 1} metrics`, this.ports.mediaMetrics + i],
+      );
+    }
+    for (let i = 1; i < (this.#options.signalingInstances ?? 1); i++) {
+      named.push([`signaling-${i + 1}`, this.ports.signaling + i]);
+    }
     const taken: string[] = [];
     for (const [name, port] of named) {
       if (await portOpen(port)) {
@@ -363,7 +410,7 @@ export class Stack {
       `    ${name} exited unexpectedly (code ${code}); restarting (${recent.length}/${RESTART_BUDGET.count} in 5 min). Last lines:\n${tail(outFile, 5)}`,
     );
     try {
-      await this.#startService(name, spec.entry, spec.env);
+      await this.#startService(name, spec.service, spec.port, spec.entry, spec.env);
     } catch (error) {
       this.#onUnexpectedExit?.(name, code, (error as Error).message);
     }
@@ -380,14 +427,21 @@ export class Stack {
     return this.#restarts.get(name)?.length ?? 0;
   }
 
-  async #startService(name: string, entry: string, env: Record<string, string>): Promise<void> {
-    this.#services.set(name, { entry, env });
+  /** Starts one instance of `service` and waits until Consul reports it (its port) passing. */
+  async #startService(
+    name: string,
+    service: string,
+    port: number,
+    entry: string,
+    env: Record<string, string>,
+  ): Promise<void> {
+    this.#services.set(name, { service, port, entry, env });
     const t0 = Date.now();
     this.#log(`==> starting ${name}`);
     const child = this.#spawn(name, process.execPath, ['--import', 'tsx', entry], env);
     await this.#waitFor(child, `${name} to pass its Consul health check`, 90_000, async () => {
-      const instances = await this.consul.instances(name, { passingOnly: true });
-      return instances.length > 0;
+      const instances = await this.consul.instances(service, { passingOnly: true });
+      return instances.some((instance) => instance.port === port);
     });
     this.#log(`    ${name} healthy (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   }

@@ -18,3 +18,10 @@ export const E2E_PORTS: StackPorts = {
   rtcMax: 42100,
   prometheus: 19090,
 };
+
+/** The scale-out end-to-end stack: every port 1000 above E2E_PORTS, its own RTC range. */
+export const SCALE_PORTS: StackPorts = {
+  ...(Object.fromEntries(Object.entries(E2E_PORTS).map(([k, v]) => [k, v + 1000])) as StackPorts),
+  rtcMin: 42200,
+  rtcMax: 42399,
+};
