@@ -59,6 +59,14 @@ export const commonEnv = {
   ADVERTISE_HOST: z.string().default('127.0.0.1'),
 };
 
+/** The variables of the services that keep state (signaling, gateway). */
+export const backendEnv = {
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Signs (gateway) and verifies (signaling) join tokens. */
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters (the same value in gateway and signaling)'),
+};
+
 /** The settings every service has, from the variables of `commonEnv`. */
 export interface CommonConfig {
   consulAddr: string;

@@ -16,7 +16,9 @@ import {
   type DtlsParameters,
   type IceCandidate,
   type IceParameters,
+  type RtcpFeedback,
   type RtpCapabilities,
+  type RtpEncodingParameters,
   type RtpParameters,
 } from './gen/switchboard/media/v1/media';
 
@@ -60,6 +62,32 @@ function paramsFromProto(params: Record<string, CodecParameterValue>): ParamsJso
   return out;
 }
 
+function feedbackToProto(feedback: { type: string; parameter?: string }[] | undefined): RtcpFeedback[] {
+  return (feedback ?? []).map((fb) => ({ type: fb.type, parameter: fb.parameter ?? '' }));
+}
+
+function feedbackFromProto(feedback: RtcpFeedback[]): { type: string; parameter: string }[] {
+  return feedback.map((fb) => ({ type: fb.type, parameter: fb.parameter }));
+}
+
+/** Encodings have the same fields on both sides; only `rtx` is a nested object to copy. */
+function encoding(
+  enc: RtpEncodingParameters | NonNullable<RtpParametersJson['encodings']>[number],
+): RtpEncodingParameters {
+  return {
+    ssrc: enc.ssrc,
+    rid: enc.rid,
+    codecPayloadType: enc.codecPayloadType,
+    rtx: enc.rtx ? { ssrc: enc.rtx.ssrc } : undefined,
+    dtx: enc.dtx,
+    scalabilityMode: enc.scalabilityMode,
+    scaleResolutionDownBy: enc.scaleResolutionDownBy,
+    maxBitrate: enc.maxBitrate,
+    maxFramerate: enc.maxFramerate,
+    adaptivePtime: enc.adaptivePtime,
+  };
+}
+
 /** Drops undefined members so JSON objects look like mediasoup's own (no `key: undefined`). */
 function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -74,10 +102,7 @@ export function rtpCapabilitiesToProto(caps: RtpCapabilitiesJson): RtpCapabiliti
       clockRate: codec.clockRate,
       channels: codec.channels,
       parameters: paramsToProto(codec.parameters),
-      rtcpFeedback: (codec.rtcpFeedback ?? []).map((fb) => ({
-        type: fb.type,
-        parameter: fb.parameter ?? '',
-      })),
+      rtcpFeedback: feedbackToProto(codec.rtcpFeedback),
     })),
     headerExtensions: (caps.headerExtensions ?? []).map((ext) => ({
       kind: mediaKindToProto(ext.kind),
@@ -99,7 +124,7 @@ export function rtpCapabilitiesFromProto(caps: RtpCapabilities): RtpCapabilities
         clockRate: codec.clockRate,
         channels: codec.channels,
         parameters: paramsFromProto(codec.parameters),
-        rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ type: fb.type, parameter: fb.parameter })),
+        rtcpFeedback: feedbackFromProto(codec.rtcpFeedback),
       }),
     ),
     headerExtensions: caps.headerExtensions.map((ext) => ({
@@ -121,10 +146,7 @@ export function rtpParametersToProto(params: RtpParametersJson): RtpParameters {
       clockRate: codec.clockRate,
       channels: codec.channels,
       parameters: paramsToProto(codec.parameters),
-      rtcpFeedback: (codec.rtcpFeedback ?? []).map((fb) => ({
-        type: fb.type,
-        parameter: fb.parameter ?? '',
-      })),
+      rtcpFeedback: feedbackToProto(codec.rtcpFeedback),
     })),
     headerExtensions: (params.headerExtensions ?? []).map((ext) => ({
       uri: ext.uri,
@@ -132,18 +154,7 @@ export function rtpParametersToProto(params: RtpParametersJson): RtpParameters {
       encrypt: ext.encrypt ?? false,
       parameters: paramsToProto(ext.parameters),
     })),
-    encodings: (params.encodings ?? []).map((enc) => ({
-      ssrc: enc.ssrc,
-      rid: enc.rid,
-      codecPayloadType: enc.codecPayloadType,
-      rtx: enc.rtx ? { ssrc: enc.rtx.ssrc } : undefined,
-      dtx: enc.dtx,
-      scalabilityMode: enc.scalabilityMode,
-      scaleResolutionDownBy: enc.scaleResolutionDownBy,
-      maxBitrate: enc.maxBitrate,
-      maxFramerate: enc.maxFramerate,
-      adaptivePtime: enc.adaptivePtime,
-    })),
+    encodings: (params.encodings ?? []).map(encoding),
     rtcp: params.rtcp ? { cname: params.rtcp.cname, reducedSize: params.rtcp.reducedSize } : undefined,
   };
 }
@@ -158,7 +169,7 @@ export function rtpParametersFromProto(params: RtpParameters): RtpParametersJson
         clockRate: codec.clockRate,
         channels: codec.channels,
         parameters: paramsFromProto(codec.parameters),
-        rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ type: fb.type, parameter: fb.parameter })),
+        rtcpFeedback: feedbackFromProto(codec.rtcpFeedback),
       }),
     ),
     headerExtensions: params.headerExtensions.map((ext) => ({
@@ -167,20 +178,7 @@ export function rtpParametersFromProto(params: RtpParameters): RtpParametersJson
       encrypt: ext.encrypt,
       parameters: paramsFromProto(ext.parameters),
     })),
-    encodings: params.encodings.map((enc) =>
-      compact({
-        ssrc: enc.ssrc,
-        rid: enc.rid,
-        codecPayloadType: enc.codecPayloadType,
-        rtx: enc.rtx ? { ssrc: enc.rtx.ssrc } : undefined,
-        dtx: enc.dtx,
-        scalabilityMode: enc.scalabilityMode,
-        scaleResolutionDownBy: enc.scaleResolutionDownBy,
-        maxBitrate: enc.maxBitrate,
-        maxFramerate: enc.maxFramerate,
-        adaptivePtime: enc.adaptivePtime,
-      }),
-    ),
+    encodings: params.encodings.map((enc) => compact(encoding(enc))),
     rtcp: params.rtcp
       ? compact({ cname: params.rtcp.cname, reducedSize: params.rtcp.reducedSize })
       : undefined,

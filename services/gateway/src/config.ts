@@ -1,15 +1,13 @@
 /** The gateway's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
-import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
+import { backendEnv, commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
+  ...backendEnv,
   GATEWAY_HOST: z.string().default('127.0.0.1'),
   GATEWAY_PORT: port(4000),
   GATEWAY_INSTANCE_ID: z.string().optional(),
-  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  JWT_SECRET: z.string().min(16, 'must be at least 16 characters'),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
 });
 

@@ -1,15 +1,13 @@
 /** The signaling service's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
-import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
+import { backendEnv, commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
+  ...backendEnv,
   SIGNALING_HOST: z.string().default('127.0.0.1'),
   SIGNALING_PORT: port(4100),
   SIGNALING_INSTANCE_ID: z.string().optional(),
-  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  JWT_SECRET: z.string().min(16, 'must be at least 16 characters (the gateway signs join tokens with it)'),
   MEDIA_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Comma-separated browser origins allowed to connect; empty allows same-origin only via NGINX. */
   SIGNALING_CORS_ORIGINS: z.string().default(''),
