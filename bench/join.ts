@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ROOT, Stack } from '../scripts/stack';
-import { clickJoin, launchChromium, openRoom, waitForRemoteVideos } from '../test/e2e/browser';
+import { clickJoin, joinTimeline, launchChromium, openRoom, waitForRemoteVideos } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import { summarize } from './stats';
 
@@ -35,7 +35,8 @@ export async function benchJoin(log: (line: string) => void): Promise<{ runs: nu
       const playing = await waitForRemoteVideos(third, ['Ada', 'Grace']);
       const ms = playing - (third.clickedAt ?? playing);
       runs.push(ms);
-      log(`    run ${run}/${RUNS}: ${ms} ms`);
+      const timeline = (await joinTimeline(third)).map(([name, t]) => `${name} +${t}`).join(', ');
+      log(`    run ${run}/${RUNS}: ${ms} ms  (${timeline})`);
       for (const p of [first, second, third]) {
         await p.context.close();
       }

@@ -65,11 +65,16 @@ export async function waitForRemoteVideos(
   timeoutMs = 30_000,
 ): Promise<number> {
   await participant.page.waitForFunction(
-    (expected: string[]) =>
-      expected.every((name) => {
+    (expected: string[]) => {
+      const playing = expected.every((name) => {
         const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
         return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
-      }),
+      });
+      if (playing) {
+        performance.mark('sb:remote videos playing');
+      }
+      return playing;
+    },
     names,
     { timeout: timeoutMs, polling: 20 },
   );
@@ -124,4 +129,13 @@ export async function remoteAudioPeak(participant: Participant, name: string, ms
     },
     { name, ms },
   );
+}
+
+/** The page's `sb:` performance marks, in ms after the first one named `from`. */
+export async function joinTimeline(participant: Participant, from = 'sb:join'): Promise<[string, number][]> {
+  return participant.page.evaluate((start: string) => {
+    const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('sb:'));
+    const t0 = marks.find((m) => m.name === start)?.startTime ?? 0;
+    return marks.map((m) => [m.name.slice(3), Math.round(m.startTime - t0)] as [string, number]);
+  }, from);
 }

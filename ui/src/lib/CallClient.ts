@@ -42,6 +42,13 @@ export class CallError extends Error {
   }
 }
 
+/** Performance marks ("sb:joined", …) for profiling the join path in the browser's dev tools. */
+function mark(name: string): void {
+  if (typeof performance !== 'undefined') {
+    performance.mark(`sb:${name}`);
+  }
+}
+
 function newCorrelationId(): string {
   if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) {
     return crypto.randomUUID();
@@ -55,8 +62,10 @@ export class CallClient {
   readonly #onChange: () => void;
   readonly #participants = new Map<string, RemoteParticipant>();
   readonly #consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
-  readonly #producerPeers = new Map<string, string>();
   readonly #producers = new Map<'audio' | 'video', types.Producer>();
+  readonly #waitingProducers: ProducerInfo[] = [];
+  /** Producers consumed or being consumed (the join answer and newProducer may both name one). */
+  readonly #consumedProducers = new Set<string>();
   #sendTransport?: types.Transport;
   #recvTransport?: types.Transport;
   #status: CallSnapshot['status'] = 'connecting';
@@ -76,6 +85,7 @@ export class CallClient {
     localStream: MediaStream;
     onChange: () => void;
   }): Promise<CallClient> {
+    mark('join');
     const response = await fetch(`/api/rooms/${encodeURIComponent(opts.room)}/tokens`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -174,22 +184,31 @@ export class CallClient {
       }
     });
 
+    mark('connected');
     const { rtpCapabilities } = await this.#request('getRouterRtpCapabilities', {});
     await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
     const joined = await this.#request('join', { rtpCapabilities: this.#device.rtpCapabilities as never });
     this.#selfPeerId = joined.peerId;
+    mark('joined');
     for (const peer of joined.peers) {
       this.#addParticipant(peer);
     }
-    this.#sendTransport = await this.#createTransport(true);
-    this.#recvTransport = await this.#createTransport(false);
-    for (const track of localStream.getTracks()) {
-      const producer = await this.#sendTransport.produce({ track, stopTracks: false });
-      this.#producers.set(producer.kind, producer);
-    }
+    // Both transports at once; then send and receive side by side, so the others' video does not
+    // wait for our own DTLS handshake.
+    const [send, recv] = await Promise.all([this.#createTransport(true), this.#createTransport(false)]);
+    this.#sendTransport = send;
+    this.#recvTransport = recv;
+    mark('transports');
     this.#status = 'joined';
     this.#onChange();
-    await Promise.all(joined.producers.map((producer) => this.#consume(producer)));
+    const waiting = [...joined.producers, ...this.#waitingProducers.splice(0)];
+    await Promise.all([
+      ...localStream.getTracks().map(async (track) => {
+        const producer = await send.produce({ track, stopTracks: false });
+        this.#producers.set(producer.kind, producer);
+      }),
+      ...waiting.map((producer) => this.#consume(producer)),
+    ]);
   }
 
   async #createTransport(producing: boolean): Promise<types.Transport> {
@@ -244,9 +263,15 @@ export class CallClient {
 
   async #consume(producer: ProducerInfo): Promise<void> {
     const transport = this.#recvTransport;
-    if (!transport || producer.peerId === this.#selfPeerId) {
+    if (producer.peerId === this.#selfPeerId || this.#consumedProducers.has(producer.producerId)) {
       return;
     }
+    if (!transport) {
+      // Announced before our receiving transport exists: consumed as soon as it does.
+      this.#waitingProducers.push(producer);
+      return;
+    }
+    this.#consumedProducers.add(producer.producerId);
     try {
       const info = await this.#request('consume', {
         transportId: transport.id,
@@ -259,7 +284,6 @@ export class CallClient {
         rtpParameters: info.rtpParameters as types.RtpParameters,
       });
       this.#consumers.set(consumer.id, { consumer, peerId: info.peerId });
-      this.#producerPeers.set(info.producerId, info.peerId);
       const participant = this.#participants.get(info.peerId);
       if (participant) {
         // A new MediaStream object makes React (and the <video>) pick up the added track.
@@ -271,8 +295,10 @@ export class CallClient {
         }
       }
       await this.#request('resumeConsumer', { consumerId: consumer.id });
+      mark(`consuming ${info.kind} of ${info.peerId}`);
       this.#onChange();
     } catch (error) {
+      this.#consumedProducers.delete(producer.producerId);
       console.warn('could not receive a track', error);
     }
   }
@@ -290,7 +316,7 @@ export class CallClient {
         }
       }
     }
-    this.#producerPeers.delete(producerId);
+    this.#consumedProducers.delete(producerId);
     this.#onChange();
   }
 
