@@ -1,6 +1,13 @@
 /** The gateway's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
-import { backendEnv, commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
+import {
+  backendEnv,
+  commonConfig,
+  commonEnv,
+  loadConfig,
+  port,
+  type CommonConfig,
+} from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
