@@ -7,6 +7,10 @@ import { DEFAULT_PORTS, Stack, StackError, type StackPorts } from './stack';
 const ENV_PORTS: Record<string, keyof StackPorts> = {
   SWITCHBOARD_HTTP_PORT: 'http',
   CONSUL_HTTP_PORT: 'consulHttp',
+  CONSUL_DNS_PORT: 'consulDns',
+  CONSUL_SERF_LAN_PORT: 'consulSerfLan',
+  CONSUL_SERVER_PORT: 'consulServer',
+  CONSUL_GRPC_PORT: 'consulGrpc',
   UI_PORT: 'ui',
   GATEWAY_PORT: 'gateway',
   SIGNALING_PORT: 'signaling',
@@ -64,6 +68,7 @@ process.on('SIGTERM', () => void stop(0));
 try {
   stack = await Stack.start({
     ports,
+    runDir: process.env.SWITCHBOARD_RUN_DIR || undefined,
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || undefined,
     mediaWorkers: process.env.MEDIA_NUM_WORKERS ? Number(process.env.MEDIA_NUM_WORKERS) : undefined,

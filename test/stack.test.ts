@@ -2,6 +2,7 @@
  * The native launcher's failure paths: a port already taken, or a component that cannot start,
  * is reported by name (with its last output lines) and nothing is left running.
  */
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,4 +80,54 @@ describe('native stack launcher', () => {
     }
     expect(await portOpen(PORTS.consulHttp)).toBe(false);
   }, 120_000);
+
+  it("npm start's launcher prints the URL and stops everything it started on Ctrl-C", async () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SWITCHBOARD_RUN_DIR: join(ROOT, '.run/launcher-test'),
+      SWITCHBOARD_HTTP_PORT: String(PORTS.http),
+      CONSUL_HTTP_PORT: String(PORTS.consulHttp),
+      CONSUL_DNS_PORT: String(PORTS.consulDns),
+      CONSUL_SERF_LAN_PORT: String(PORTS.consulSerfLan),
+      CONSUL_SERVER_PORT: String(PORTS.consulServer),
+      CONSUL_GRPC_PORT: String(PORTS.consulGrpc),
+      UI_PORT: String(PORTS.ui),
+      GATEWAY_PORT: String(PORTS.gateway),
+      SIGNALING_PORT: String(PORTS.signaling),
+      LOG_VIEWER_PORT: String(PORTS.logViewer),
+      MEDIA_GRPC_PORT: String(PORTS.mediaGrpc),
+      MEDIA_METRICS_PORT: String(PORTS.mediaMetrics),
+      MEDIA_RTC_MIN_PORT: String(PORTS.rtcMin),
+      MEDIA_RTC_MAX_PORT: String(PORTS.rtcMax),
+      PROMETHEUS_PORT: String(PORTS.prometheus),
+      DATABASE_URL: testDatabaseUrl(),
+      REDIS_URL: testRedisUrl(),
+    };
+    const launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/launcher.ts'], { cwd: ROOT, env });
+    let output = '';
+    launcher.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    launcher.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', resolve));
+    await waitFor(() => output.includes('Switchboard is running'), {
+      timeoutMs: 90_000,
+      what: `the URL (${output})`,
+    });
+    expect(output).toContain(`Switchboard is running: http://localhost:${PORTS.http}`);
+    expect((await fetch(`http://localhost:${PORTS.http}/api/health`)).status).toBe(200);
+    launcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped');
+    for (const port of [
+      PORTS.http,
+      PORTS.consulHttp,
+      PORTS.ui,
+      PORTS.gateway,
+      PORTS.signaling,
+      PORTS.logViewer,
+      PORTS.mediaGrpc,
+      PORTS.prometheus,
+    ]) {
+      expect(await portOpen(port), `port ${port} closed`).toBe(false);
+    }
+  }, 150_000);
 });

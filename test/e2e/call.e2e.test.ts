@@ -129,6 +129,29 @@ describe('a three-party call through every component', () => {
     expect(shared.length).toBeGreaterThan(0);
   });
 
+  it('lets an operator live-tail and filter the logs in the browser, with filters in the URL', async () => {
+    const page = await participants[0].context.newPage();
+    await page.goto(`${stack.url}/logs/?service=media&q=${room}`);
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    const services = await page.locator('tbody td.svc').allTextContents();
+    expect(new Set(services)).toEqual(new Set(['media']));
+    expect(await page.getByLabel('Service').inputValue()).toBe('media');
+    // Changing a filter updates the URL (shareable) and the rows.
+    await page.getByLabel('Minimum level').selectOption('warn');
+    await expect.poll(() => new URL(page.url()).searchParams.get('level'), { timeout: 5_000 }).toBe('warn');
+    // Live tail: a new entry for this room appears without reloading.
+    await page.getByLabel('Minimum level').selectOption('');
+    await page.getByLabel('Service').selectOption('signaling');
+    await expect
+      .poll(() => new URL(page.url()).searchParams.get('service'), { timeout: 5_000 })
+      .toBe('signaling');
+    const before = await page.locator('tbody tr').count();
+    await participants[2].page.getByRole('button', { name: 'Mute microphone' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(before);
+    await participants[2].page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await page.close();
+  });
+
   it('reports every service passing in Consul and through GET /api/health', async () => {
     for (const name of ['media', 'signaling', 'gateway', 'ui', 'log-viewer']) {
       const instances = await stack.consul.instances(name, { passingOnly: true });
