@@ -11,6 +11,8 @@ import type { client as prom } from '@switchboard/metrics';
 import { MediaClient } from './MediaClient';
 
 export const roomMediaKey = (roomId: string) => `sb:room:${roomId}:media`;
+/** The rooms assigned to a media node (its load, as every signaling instance sees it). */
+export const nodeRoomsKey = (nodeId: string) => `sb:media:${nodeId}:rooms`;
 
 /** Deletes the mapping only if it still points at the node we were using. */
 const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -90,13 +92,17 @@ export class MediaDirectory {
       if (current) {
         return this.#client(current);
       }
-      // The fewest rooms would be better; until nodes report load, spread rooms at random.
-      const chosen = nodes[Math.floor(Math.random() * nodes.length)];
+      const chosen = await this.#leastLoaded(nodes);
       const ok = mapped
         ? (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, mapped)) === 1 &&
           (await this.#redis.set(key, chosen.id, 'NX')) === 'OK'
         : (await this.#redis.set(key, chosen.id, 'NX')) === 'OK';
       if (ok) {
+        const load = this.#redis.multi().sadd(nodeRoomsKey(chosen.id), roomId);
+        if (mapped) {
+          load.srem(nodeRoomsKey(mapped), roomId);
+        }
+        await load.exec();
         this.#logger.info(
           { roomId, mediaNode: chosen.id, replaced: mapped ?? undefined },
           'room assigned to media node',
@@ -107,9 +113,22 @@ export class MediaDirectory {
     throw new UnavailableError(`could not assign room ${roomId} to a media node`);
   }
 
+  /** The passing node with the fewest rooms (ties broken at random, so instances spread out). */
+  async #leastLoaded(nodes: readonly ServiceInstance[]): Promise<ServiceInstance> {
+    const pipeline = this.#redis.pipeline();
+    for (const node of nodes) {
+      pipeline.scard(nodeRoomsKey(node.id));
+    }
+    const counts = ((await pipeline.exec()) ?? []).map(([, count]) => Number(count ?? 0));
+    const fewest = Math.min(...counts);
+    const candidates = nodes.filter((_, i) => counts[i] === fewest);
+    return candidates[Math.floor(Math.random() * candidates.length)];
+  }
+
   /** Forgets the room's node if it is still `instanceId` (the room closed there). */
   async releaseRoom(roomId: string, instanceId: string): Promise<void> {
     await this.#redis.eval(COMPARE_AND_DELETE, 1, roomMediaKey(roomId), instanceId);
+    await this.#redis.srem(nodeRoomsKey(instanceId), roomId);
   }
 
   close(): void {

@@ -21,7 +21,7 @@ import {
 } from '@switchboard/testing';
 import { readConfig as readMediaConfig } from '../../media/src/config';
 import { MediaNode } from '../../media/src/MediaNode';
-import { roomMediaKey } from '../src/MediaDirectory';
+import { nodeRoomsKey, roomMediaKey } from '../src/MediaDirectory';
 import { readConfig } from '../src/config';
 import { SignalingServer } from '../src/SignalingServer';
 
@@ -180,5 +180,22 @@ describe('two signaling instances, two media nodes', () => {
     bob.disconnect();
     expect((await producerClosed).producerId).toBe(produced.data.producerId);
     expect((await left).peerId).toBe(bobJoin.data.peerId);
+  });
+
+  it('puts a new room on the media node with fewer rooms', async () => {
+    const busyNode = await redis.get(roomMediaKey(room));
+    const otherRoom = uniqueRoom('scale-b');
+    const { token } = await signJoinToken({ room: otherRoom, name: 'Carol' }, SECRET, 60);
+    const carol: Client = io(`http://127.0.0.1:${signaling[1].port}`, {
+      auth: { token },
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    clients.push(carol);
+    expect(((await request(carol, 'getRouterRtpCapabilities', {})) as { ok: boolean }).ok).toBe(true);
+    const otherNode = await redis.get(roomMediaKey(otherRoom));
+    expect(otherNode).not.toBeNull();
+    expect(otherNode).not.toBe(busyNode);
+    expect(await redis.smembers(nodeRoomsKey(otherNode!))).toContain(otherRoom);
   });
 });
