@@ -52,25 +52,29 @@ export async function benchGrpc(
     samples[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
   };
   try {
-    await media.call('getRouterRtpCapabilities', { roomId }, 'warmup');
+    await media.call('getRouterRtpCapabilities', { roomId }, { correlationId: 'warmup' });
     for (let i = 0; i < 200; i++) {
       await healthCheck(raw);
-      await media.call('getRouterRtpCapabilities', { roomId }, 'warmup');
+      await media.call('getRouterRtpCapabilities', { roomId }, { correlationId: 'warmup' });
     }
     log(`    ${ITERATIONS} interleaved iterations…`);
     for (let i = 0; i < ITERATIONS; i++) {
       await time('health.Check (floor)', () => healthCheck(raw));
       await time('GetRouterRtpCapabilities', () =>
-        media.call('getRouterRtpCapabilities', { roomId }, `bench-${i}`),
+        media.call('getRouterRtpCapabilities', { roomId }, { correlationId: `bench-${i}` }),
       );
       if (i % 4 === 0) {
         await time('CreateWebRtcTransport+Close', async () => {
           const t = await media.call(
             'createWebRtcTransport',
             { roomId, peerId: 'bench-peer', producing: false },
-            `bench-${i}`,
+            { correlationId: `bench-${i}` },
           );
-          await media.call('closeWebRtcTransport', { roomId, transportId: t.transportId }, `bench-${i}`);
+          await media.call(
+            'closeWebRtcTransport',
+            { roomId, transportId: t.transportId },
+            { correlationId: `bench-${i}` },
+          );
         });
       }
     }

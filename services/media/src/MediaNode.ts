@@ -21,6 +21,7 @@ import { client as prom, createRegistry, GRPC_BUCKETS, serveMetrics } from '@swi
 import {
   CORRELATION_ID_METADATA,
   dtlsParametersFromProto,
+  PEER_ID_METADATA,
   iceCandidateToProto,
   iceParametersToProto,
   MEDIA_SERVICE_NAME,
@@ -279,10 +280,11 @@ export class MediaNode {
       const start = process.hrtime.bigint();
       const correlationId = String(call.metadata.get(CORRELATION_ID_METADATA)[0] ?? '') || 'none';
       const request = call.request as Req & { roomId?: string; peerId?: string };
+      const peerId = request.peerId || String(call.metadata.get(PEER_ID_METADATA)[0] ?? '') || undefined;
       const logger = this.#logger.child({
         correlationId,
         roomId: request.roomId || undefined,
-        peerId: request.peerId || undefined,
+        peerId,
         rpc: method,
       });
       const finish = (code: grpc.status) => {

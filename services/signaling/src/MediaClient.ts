@@ -7,6 +7,7 @@ import { fromUnknown } from '@switchboard/errors';
 import type { client as prom } from '@switchboard/metrics';
 import {
   CORRELATION_ID_METADATA,
+  PEER_ID_METADATA,
   MediaServiceClient,
   type WatchRoomEventsResponse,
 } from '@switchboard/proto';
@@ -20,6 +21,13 @@ type Unary<Req, Res> = (
 
 type Req<M> = M extends Unary<infer R, unknown> ? R : never;
 type Res<M> = M extends Unary<never, infer R> ? R : never;
+
+/** Who a call is for: logged by the media node with the request. */
+export interface CallMeta {
+  correlationId: string;
+  /** The peer the call acts for, when there is one. */
+  peerId?: string;
+}
 
 /** The unary RPCs of MediaService (WatchRoomEvents is the one stream). */
 export type UnaryMethod =
@@ -64,11 +72,14 @@ export class MediaClient {
   call<M extends UnaryMethod>(
     method: M,
     request: Req<MediaServiceClient[M]>,
-    correlationId: string,
+    meta: CallMeta,
     timeoutMs = this.#timeoutMs,
   ): Promise<Res<MediaServiceClient[M]>> {
     const metadata = new grpc.Metadata();
-    metadata.set(CORRELATION_ID_METADATA, correlationId);
+    metadata.set(CORRELATION_ID_METADATA, meta.correlationId);
+    if (meta.peerId) {
+      metadata.set(PEER_ID_METADATA, meta.peerId);
+    }
     const start = process.hrtime.bigint();
     const fn = this.#client[method] as unknown as Unary<
       Req<MediaServiceClient[M]>,

@@ -78,6 +78,8 @@ interface RoomSession {
 
 interface RequestContext {
   correlationId: string;
+  /** The requesting peer (travels to the media node as x-peer-id). */
+  peerId: string;
   logger: Logger;
 }
 
@@ -317,7 +319,11 @@ export class SignalingServer {
             const parsed = parseOrThrow(requestSchemas[event], payload ?? {}, `${event} payload`) as z.output<
               (typeof requestSchemas)[E]
             >;
-            const data = await handler(socket, parsed, { correlationId, logger });
+            const data = await handler(socket, parsed, {
+              correlationId,
+              peerId: socket.data.peer.peerId,
+              logger,
+            });
             reply({ ok: true, data }, 'ok');
             logger.info({ ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 }, 'request ok');
           } catch (error) {
@@ -351,7 +357,7 @@ export class SignalingServer {
       throw new UnavailableError('signaling is not ready');
     }
     const media = await directory.clientForRoom(roomId);
-    const { rtpCapabilities } = await media.call('getRouterRtpCapabilities', { roomId }, ctx.correlationId);
+    const { rtpCapabilities } = await media.call('getRouterRtpCapabilities', { roomId }, ctx);
     if (!rtpCapabilities) {
       throw new AppError('INTERNAL', 'media node returned no RTP capabilities');
     }
@@ -513,7 +519,7 @@ export class SignalingServer {
     const response = await media.call(
       'createWebRtcTransport',
       { roomId: peer.roomId, peerId: peer.peerId, producing: payload.producing },
-      ctx.correlationId,
+      ctx,
     );
     if (!response.iceParameters || !response.dtlsParameters) {
       throw new AppError('INTERNAL', 'media node returned an incomplete transport');
@@ -544,7 +550,7 @@ export class SignalingServer {
         transportId: SignalingServer.#owned(peer.transports, payload.transportId, 'transport'),
         dtlsParameters: dtlsParametersToProto(payload.dtlsParameters),
       },
-      ctx.correlationId,
+      ctx,
     );
     return {};
   }
@@ -566,7 +572,7 @@ export class SignalingServer {
         rtpParameters: rtpParametersToProto(payload.rtpParameters),
         paused: payload.paused ?? false,
       },
-      ctx.correlationId,
+      ctx,
     );
     peer.producers.add(producerId);
     const info = { producerId, peerId: peer.peerId, kind: payload.kind, paused: payload.paused ?? false };
@@ -584,7 +590,7 @@ export class SignalingServer {
     const { peer, session } = this.#requireJoined(socket);
     const { media } = await session;
     const producerId = SignalingServer.#owned(peer.producers, payload.producerId, 'producer');
-    await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx.correlationId);
+    await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
     peer.producers.delete(producerId);
     await this.#presence.removeProducer(peer.roomId, producerId);
     socket.to(peer.roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
@@ -600,11 +606,7 @@ export class SignalingServer {
     const { peer, session } = this.#requireJoined(socket);
     const { media } = await session;
     SignalingServer.#owned(peer.producers, producerId, 'producer');
-    await media.call(
-      paused ? 'pauseProducer' : 'resumeProducer',
-      { roomId: peer.roomId, producerId },
-      ctx.correlationId,
-    );
+    await media.call(paused ? 'pauseProducer' : 'resumeProducer', { roomId: peer.roomId, producerId }, ctx);
     await this.#presence.setProducerPaused(peer.roomId, producerId, paused);
     socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
     return {};
@@ -630,7 +632,7 @@ export class SignalingServer {
         producerId: payload.producerId,
         rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
       },
-      ctx.correlationId,
+      ctx,
     );
     if (!response.rtpParameters) {
       throw new AppError('INTERNAL', 'media node returned a consumer without RTP parameters');
@@ -659,7 +661,7 @@ export class SignalingServer {
         roomId: peer.roomId,
         consumerId: SignalingServer.#owned(peer.consumers, payload.consumerId, 'consumer'),
       },
-      ctx.correlationId,
+      ctx,
     );
     return {};
   }
@@ -691,7 +693,11 @@ export class SignalingServer {
       .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
     if (session) {
       await session.media
-        .call('leaveRoom', { roomId: peer.roomId, peerId: peer.peerId }, correlationId)
+        .call(
+          'leaveRoom',
+          { roomId: peer.roomId, peerId: peer.peerId },
+          { correlationId, peerId: peer.peerId },
+        )
         .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
       if (session.peers.size === 0) {
         this.#sessions.delete(peer.roomId);
@@ -699,7 +705,7 @@ export class SignalingServer {
         session.cancelWatch();
         if (remaining === 0) {
           await session.media
-            .call('closeRoom', { roomId: peer.roomId }, correlationId)
+            .call('closeRoom', { roomId: peer.roomId }, { correlationId, peerId: peer.peerId })
             .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
           await this.#directory?.releaseRoom(peer.roomId, session.media.instanceId);
           logger.info('room empty; closed on media node');

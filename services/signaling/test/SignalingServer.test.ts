@@ -214,6 +214,10 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     const entry = lines.find((l) => l.correlationId === 'corr-bob-transport');
     expect(entry).toMatchObject({ service: 'media', roomId: room, rpc: 'CreateWebRtcTransport' });
     expect(entry?.peerId).toMatch(/.+/);
+    // A request without a peer field still names its peer: signaling sends x-peer-id.
+    const caps = lines.find((l) => l.correlationId === 'corr-alice-caps');
+    expect(caps).toMatchObject({ service: 'media', roomId: room, rpc: 'GetRouterRtpCapabilities' });
+    expect(caps?.peerId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('ends the call for its peers when the media worker dies, and the node serves the rejoin', async () => {
