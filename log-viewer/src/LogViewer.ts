@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { AppError, fromUnknown, parseOrThrow } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { client as prom, createRegistry, serveMetrics } from '@switchboard/metrics';
+import { collectedGauge, createRegistry, serveMetrics, type client as prom } from '@switchboard/metrics';
 import type { LogViewerConfig } from './config';
 import { LEVELS, LogStore, matches, type LogEntry, type LogFilter } from './LogStore';
 
@@ -69,23 +69,18 @@ export class LogViewer {
     this.#logger = logger;
     this.#store = store;
     this.#registry = createRegistry('log-viewer');
-    new prom.Gauge({
-      name: 'switchboard_log_viewer_entries',
-      help: 'Log entries held in memory for search',
-      registers: [this.#registry],
-      collect() {
-        this.set(store.size);
-      },
-    });
-    const streams = this.#streams;
-    new prom.Gauge({
-      name: 'switchboard_log_viewer_streams',
-      help: 'Live-tail clients connected',
-      registers: [this.#registry],
-      collect() {
-        this.set(streams.size);
-      },
-    });
+    collectedGauge(
+      this.#registry,
+      'switchboard_log_viewer_entries',
+      'Log entries held in memory for search',
+      () => store.size,
+    );
+    collectedGauge(
+      this.#registry,
+      'switchboard_log_viewer_streams',
+      'Live-tail clients connected',
+      () => this.#streams.size,
+    );
     this.#http = createServer((req, res) => {
       void this.#handle(req, res).catch((error: unknown) => {
         const appError = fromUnknown(error);

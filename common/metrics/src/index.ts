@@ -31,3 +31,20 @@ export async function serveMetrics(
   res.end(body);
   return true;
 }
+
+/** A gauge read at scrape time (no bookkeeping on the hot path). */
+export function collectedGauge(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  read: () => number,
+): client.Gauge {
+  return new client.Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}

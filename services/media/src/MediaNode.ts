@@ -17,7 +17,13 @@ import {
   UnavailableError,
 } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { client as prom, createRegistry, GRPC_BUCKETS, serveMetrics } from '@switchboard/metrics';
+import {
+  client as prom,
+  collectedGauge,
+  createRegistry,
+  GRPC_BUCKETS,
+  serveMetrics,
+} from '@switchboard/metrics';
 import {
   CORRELATION_ID_METADATA,
   dtlsParametersFromProto,
@@ -222,14 +228,7 @@ export class MediaNode {
       return total;
     };
     const gauge = (name: string, help: string, read: () => number) =>
-      new prom.Gauge({
-        name,
-        help,
-        registers: [this.#registry],
-        collect() {
-          this.set(read());
-        },
-      });
+      collectedGauge(this.#registry, name, help, read);
     gauge('switchboard_media_workers', 'mediasoup workers running on this node', () => this.#workers.size);
     gauge('switchboard_media_rooms', 'Rooms (routers) open on this node', () => rooms.size);
     gauge('switchboard_media_transports', 'WebRTC transports open on this node', () => sum('transports'));

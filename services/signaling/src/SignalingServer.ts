@@ -14,7 +14,13 @@ import { ConsulClient, registerHttpService, type Registration } from '@switchboa
 import { createPool, migrate, type Pool } from '@switchboard/db';
 import { AppError, fromUnknown, NotFoundError, parseOrThrow, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { client as prom, createRegistry, GRPC_BUCKETS, serveMetrics } from '@switchboard/metrics';
+import {
+  client as prom,
+  collectedGauge,
+  createRegistry,
+  GRPC_BUCKETS,
+  serveMetrics,
+} from '@switchboard/metrics';
 import {
   dtlsParametersToProto,
   iceCandidateFromProto,
@@ -133,24 +139,18 @@ export class SignalingServer {
       buckets: GRPC_BUCKETS,
       registers: [this.#registry],
     });
-    const io = () => this.#io;
-    new prom.Gauge({
-      name: 'switchboard_signaling_sockets',
-      help: 'Browser sockets connected to this instance',
-      registers: [this.#registry],
-      collect() {
-        this.set(io().engine?.clientsCount ?? 0);
-      },
-    });
-    const sessions = this.#sessions;
-    new prom.Gauge({
-      name: 'switchboard_signaling_rooms',
-      help: 'Rooms with at least one peer on this instance',
-      registers: [this.#registry],
-      collect() {
-        this.set(sessions.size);
-      },
-    });
+    collectedGauge(
+      this.#registry,
+      'switchboard_signaling_sockets',
+      'Browser sockets connected to this instance',
+      () => this.#io.engine?.clientsCount ?? 0,
+    );
+    collectedGauge(
+      this.#registry,
+      'switchboard_signaling_rooms',
+      'Rooms with at least one peer on this instance',
+      () => this.#sessions.size,
+    );
     this.#http = createServer((req, res) => {
       void (async () => {
         if (await serveMetrics(this.#registry, req, res)) {
