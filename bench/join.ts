@@ -4,7 +4,7 @@
  * frame each). Repeated in fresh rooms; the median is the number to watch.
  */
 import { join } from 'node:path';
-import { ROOT, Stack } from '../scripts/stack';
+import { ROOT, Stack } from '../scripts/Stack';
 import { clickJoin, joinTimeline, launchChromium, openRoom, waitForRemoteVideos } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import { summarize } from './stats';

@@ -1,7 +1,7 @@
 /**
  * Docker entrypoint of the nginx image: renders the config from Consul, runs NGINX in the
  * foreground, re-renders and reloads when the passing instances change, and quits gracefully on
- * SIGTERM. (Natively, scripts/stack.ts does the same.)
+ * SIGTERM. (Natively, scripts/Stack.ts does the same.)
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Renders nginx.conf.template with upstreams taken from Consul's passing instances. Used by the
- * native launcher (scripts/stack.ts) and by the Docker image's entrypoint (nginx/entrypoint.ts),
+ * native launcher (scripts/Stack.ts) and by the Docker image's entrypoint (nginx/entrypoint.ts),
  * so NGINX finds ui, gateway, signaling and log-viewer through Consul in both.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';

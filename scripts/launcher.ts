@@ -2,7 +2,7 @@
  * `npm start` (after scripts/prepare.sh): runs the whole native stack until Ctrl-C.
  * Ports and URLs come from the environment (README, "Configuration"); defaults in stack.ts.
  */
-import { DEFAULT_PORTS, Stack, StackError, type StackPorts } from './stack';
+import { DEFAULT_PORTS, Stack, StackError, type StackPorts } from './Stack';
 
 const ENV_PORTS: Record<string, keyof StackPorts> = {
   SWITCHBOARD_HTTP_PORT: 'http',

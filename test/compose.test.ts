@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { REPO_ROOT } from '@switchboard/testing';
-import { DEFAULT_PORTS } from '../scripts/stack';
+import { DEFAULT_PORTS } from '../scripts/Stack';
 
 interface ComposeService {
   build?: { context: string; dockerfile: string };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { REPO_ROOT } from '@switchboard/testing';
-import { Stack } from '../scripts/stack';
+import { Stack } from '../scripts/Stack';
 
 const OBS = join(REPO_ROOT, 'observability');
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl, testRedisUrl, waitFor } from '@switchboard/testing';
 import { portOpen } from '../scripts/backends';
-import { ROOT, Stack, type StackPorts } from '../scripts/stack';
+import { ROOT, Stack, type StackPorts } from '../scripts/Stack';
 
 const PORTS: StackPorts = {
   http: 28080,

@@ -1,4 +1,4 @@
-import type { StackPorts } from '../../scripts/stack';
+import type { StackPorts } from '../../scripts/Stack';
 
 /** Ports of the stack the e2e tests and benchmarks start, apart from a developer's `npm start`. */
 export const E2E_PORTS: StackPorts = {

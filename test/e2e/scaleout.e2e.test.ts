@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, Stack } from '../../scripts/stack';
+import { ROOT, Stack } from '../../scripts/Stack';
 import {
   clickJoin,
   frameCounts,
