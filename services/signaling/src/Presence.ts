@@ -20,19 +20,19 @@ export class Presence {
   }
 
   /** Removes the peer and its producers; returns the producers it had. */
-  async removePeer(
-    roomId: string,
-    peerId: string,
-  ): Promise<{ producers: ProducerInfo[]; remaining: number }> {
+  async removePeer(roomId: string, peerId: string): Promise<{ producers: ProducerInfo[] }> {
     const producers = (await this.producers(roomId)).filter((p) => p.peerId === peerId);
     const multi = this.#redis.multi().hdel(peersKey(roomId), peerId);
     if (producers.length > 0) {
       multi.hdel(producersKey(roomId), ...producers.map((p) => p.producerId));
     }
-    multi.hlen(peersKey(roomId));
-    const results = await multi.exec();
-    const remaining = Number(results?.at(-1)?.[1] ?? 0);
-    return { producers, remaining };
+    await multi.exec();
+    return { producers };
+  }
+
+  /** Peers in the room on every instance. */
+  async count(roomId: string): Promise<number> {
+    return this.#redis.hlen(peersKey(roomId));
   }
 
   async peers(roomId: string): Promise<PeerInfo[]> {

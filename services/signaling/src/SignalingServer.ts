@@ -45,7 +45,7 @@ import {
 import type { z } from 'zod';
 import type { SignalingConfig } from './config';
 import { MediaDirectory } from './MediaDirectory';
-import type { MediaClient } from './MediaClient';
+import type { CallMeta, MediaClient } from './MediaClient';
 import { Presence } from './Presence';
 
 /** What one peer may hold at once; more is a misbehaving client (RESOURCE_EXHAUSTED). */
@@ -77,6 +77,8 @@ interface RoomSession {
   media: MediaClient;
   rtpCapabilities: RtpCapabilities;
   peers: Map<string, SbSocket>;
+  /** Peers here that opened the session (asked for capabilities) but have not joined yet. */
+  pending: Set<string>;
   cancelWatch: () => void;
   /** Set before this instance closes the session itself (so the stream's end is expected). */
   closing: boolean;
@@ -366,6 +368,7 @@ export class SignalingServer {
       media,
       rtpCapabilities: rtpCapabilitiesFromProto(rtpCapabilities),
       peers: new Map(),
+      pending: new Set(),
       cancelWatch: () => {},
       closing: false,
     };
@@ -392,9 +395,7 @@ export class SignalingServer {
       { err: error, mediaNode: session.media.instanceId, peers: session.peers.size },
       'media node ended the room; disconnecting its peers',
     );
-    if (this.#sessions.has(session.roomId)) {
-      this.#sessions.delete(session.roomId);
-    }
+    await this.#forget(session);
     await this.#directory?.releaseRoom(session.roomId, session.media.instanceId).catch(() => {});
     for (const socket of session.peers.values()) {
       socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
@@ -468,7 +469,11 @@ export class SignalingServer {
     socket: SbSocket,
     ctx: RequestContext,
   ): Promise<ResponseMap['getRouterRtpCapabilities']> {
-    const session = await this.#session(socket.data.peer.roomId, ctx);
+    const peer = socket.data.peer;
+    const session = await this.#session(peer.roomId, ctx);
+    if (!peer.joined) {
+      session.pending.add(peer.peerId);
+    }
     return { rtpCapabilities: session.rtpCapabilities };
   }
 
@@ -489,6 +494,7 @@ export class SignalingServer {
     );
     peer.rtpCapabilities = payload.rtpCapabilities;
     peer.joined = true;
+    session.pending.delete(peer.peerId);
     session.peers.set(peer.peerId, socket);
     const info = { peerId: peer.peerId, displayName: peer.displayName };
     await this.#presence.addPeer(peer.roomId, info);
@@ -669,15 +675,20 @@ export class SignalingServer {
   /** Removes the peer everywhere (media node, presence, Postgres); closes the room when it empties. */
   async #leave(socket: SbSocket, reason: string, correlationId: string): Promise<void> {
     const peer = socket.data.peer;
-    if (!peer.joined) {
-      return;
-    }
-    peer.joined = false;
+    const meta = { correlationId, peerId: peer.peerId };
     const logger = this.#logger.child({ roomId: peer.roomId, peerId: peer.peerId, correlationId });
     const sessionPromise = this.#sessions.get(peer.roomId);
     const session = sessionPromise ? await sessionPromise.catch(() => undefined) : undefined;
+    if (!peer.joined) {
+      // It may have opened the room's session (asked for capabilities) without joining.
+      if (session?.pending.delete(peer.peerId)) {
+        await this.#releaseIfIdle(session, meta, logger);
+      }
+      return;
+    }
+    peer.joined = false;
     session?.peers.delete(peer.peerId);
-    const { producers, remaining } = await this.#presence.removePeer(peer.roomId, peer.peerId);
+    const { producers } = await this.#presence.removePeer(peer.roomId, peer.peerId);
     for (const producer of producers) {
       this.#io
         .to(peer.roomId)
@@ -693,26 +704,43 @@ export class SignalingServer {
       .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
     if (session) {
       await session.media
-        .call(
-          'leaveRoom',
-          { roomId: peer.roomId, peerId: peer.peerId },
-          { correlationId, peerId: peer.peerId },
-        )
+        .call('leaveRoom', { roomId: peer.roomId, peerId: peer.peerId }, meta)
         .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
-      if (session.peers.size === 0) {
-        this.#sessions.delete(peer.roomId);
-        session.closing = true;
-        session.cancelWatch();
-        if (remaining === 0) {
-          await session.media
-            .call('closeRoom', { roomId: peer.roomId }, { correlationId, peerId: peer.peerId })
-            .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
-          await this.#directory?.releaseRoom(peer.roomId, session.media.instanceId);
-          logger.info('room empty; closed on media node');
-        }
-      }
+      await this.#releaseIfIdle(session, meta, logger);
     }
     logger.info({ reason }, 'peer left');
+  }
+
+  /** Removes the session from the map unless a newer one for the same room replaced it. */
+  async #forget(session: RoomSession): Promise<void> {
+    const current = this.#sessions.get(session.roomId);
+    if (
+      current &&
+      (await current.catch(() => undefined)) === session &&
+      this.#sessions.get(session.roomId) === current
+    ) {
+      this.#sessions.delete(session.roomId);
+    }
+  }
+
+  /**
+   * Closes this instance's session of a room once no peer here uses it; closes the room on its
+   * media node too when nobody anywhere is in it (presence in Redis counts every instance).
+   */
+  async #releaseIfIdle(session: RoomSession, meta: CallMeta, logger: Logger): Promise<void> {
+    if (session.peers.size > 0 || session.pending.size > 0 || session.closing) {
+      return;
+    }
+    session.closing = true;
+    session.cancelWatch();
+    await this.#forget(session);
+    if ((await this.#presence.count(session.roomId)) === 0) {
+      await session.media
+        .call('closeRoom', { roomId: session.roomId }, meta)
+        .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
+      await this.#directory?.releaseRoom(session.roomId, session.media.instanceId);
+      logger.info('room empty; closed on media node');
+    }
   }
 
   /** Drains: deregisters, says goodbye to every peer here, then closes sockets and pools. */

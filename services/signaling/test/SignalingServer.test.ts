@@ -46,8 +46,8 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     instance: 'test',
   });
 
-  async function connect(name: string, token?: string): Promise<Client> {
-    const auth = { token: token ?? (await signJoinToken({ room, name }, SECRET, 60)).token };
+  async function connect(name: string, token?: string, inRoom = room): Promise<Client> {
+    const auth = { token: token ?? (await signJoinToken({ room: inRoom, name }, SECRET, 60)).token };
     const client: Client = io(`http://127.0.0.1:${signaling.port}`, {
       auth,
       transports: ['websocket'],
@@ -202,6 +202,15 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     const consume = await request(carol, 'consume', { transportId: 'x', producerId: 'missing' });
     expect(consume).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(!consume.ok && consume.error.correlationId).toMatch(/.+/);
+  });
+
+  it('closes the room on the media node when a socket that only asked for capabilities leaves', async () => {
+    const before = media.roomCount;
+    const visitor = await connect('Visitor', undefined, uniqueRoom('idle'));
+    expect((await request(visitor, 'getRouterRtpCapabilities', {})).ok).toBe(true);
+    expect(media.roomCount).toBe(before + 1);
+    visitor.disconnect();
+    await waitFor(() => media.roomCount === before, { what: 'idle room closed' });
   });
 
   it('carries the browser correlation id through gRPC metadata into the media node logs', async () => {
