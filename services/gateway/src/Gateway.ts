@@ -118,17 +118,15 @@ export class Gateway {
       );
     });
     app.setErrorHandler((error, request, reply) => {
-      // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
+      // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode:
+      // keep that status (413, 415, ...) with our error shape.
       const status = (error as { statusCode?: number }).statusCode;
-      const appError =
-        error instanceof AppError
-          ? error
-          : status && status >= 400 && status < 500
-            ? new AppError(
-                status === 413 ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT',
-                (error as Error).message,
-              )
-            : fromUnknown(error);
+      if (!(error instanceof AppError) && status && status >= 400 && status < 500) {
+        const code = status === 413 ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT';
+        void reply.status(status).send({ code, message: (error as Error).message });
+        return;
+      }
+      const appError = fromUnknown(error);
       if (appError.code === 'INTERNAL') {
         request.log.error({ err: error, url: request.url }, 'request failed');
       }

@@ -98,6 +98,16 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect(json.code).toBe('INVALID_ARGUMENT');
       expect(json.message).toMatch(message);
     }
+    const huge = await post('/api/rooms', { name: 'x'.repeat(20_000) });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { code: string }).code).toBe('RESOURCE_EXHAUSTED');
+    const text = await fetch(`${base}/api/rooms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: '<room/>',
+    });
+    expect(text.status).toBe(415);
+    expect(((await text.json()) as { code: string; message: string }).message).toMatch(/content-type/i);
     const missing = await fetch(`${base}/api/rooms/${uniqueRoom('none')}`);
     expect(missing.status).toBe(404);
   });

@@ -117,6 +117,36 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     });
   });
 
+  it('refuses RTP parameters mediasoup cannot use with INVALID_ARGUMENT, not a crash', async () => {
+    const transport = await call<{ transportId: string }>(client, client.createWebRtcTransport, {
+      roomId: 'standup',
+      peerId: 'peer-2',
+      producing: true,
+    });
+    const bogus = {
+      mid: '0',
+      codecs: [
+        { mimeType: 'video/NOPE', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] },
+      ],
+      headerExtensions: [],
+      encodings: [{ ssrc: 1234 }],
+    };
+    await expect(
+      call(client, client.produce, {
+        roomId: 'standup',
+        transportId: transport.transportId,
+        kind: MediaKind.MEDIA_KIND_VIDEO,
+        rtpParameters: bogus,
+        paused: false,
+      }),
+    ).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^produce: /),
+    });
+    // The node is still fine.
+    await expect(call(client, client.getRouterRtpCapabilities, { roomId: 'standup' })).resolves.toBeTruthy();
+  });
+
   it('serves Prometheus metrics with gRPC durations and room gauges', async () => {
     const text = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
     expect(text).toMatch(

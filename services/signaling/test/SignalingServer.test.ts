@@ -204,6 +204,66 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     expect(!consume.ok && consume.error.correlationId).toMatch(/.+/);
   });
 
+  it('answers every event with a clear error for any malformed payload, and keeps serving', async () => {
+    const fuzz = await connect('Fuzz');
+    const caps = await request(fuzz, 'getRouterRtpCapabilities', {});
+    expect(
+      (await request(fuzz, 'join', { rtpCapabilities: caps.ok ? caps.data.rtpCapabilities : {} })).ok,
+    ).toBe(true);
+    // Joined, so payloads reach the media handlers; 'join' and 'leave' last.
+    const events = [
+      'getRouterRtpCapabilities',
+      'createWebRtcTransport',
+      'connectWebRtcTransport',
+      'produce',
+      'closeProducer',
+      'pauseProducer',
+      'resumeProducer',
+      'consume',
+      'resumeConsumer',
+      'join',
+      'leave',
+    ];
+    const payloads: unknown[] = [
+      null,
+      42,
+      'text',
+      [],
+      { correlationId: 7 },
+      { transportId: 5, producerId: {}, consumerId: [] },
+      { rtpCapabilities: { codecs: [{ kind: 'smell', mimeType: 1 }] } },
+      { producing: 'yes' },
+      { dtlsParameters: { fingerprints: [] }, transportId: 'x' },
+      { kind: 'video', rtpParameters: { codecs: [] }, transportId: 'x' },
+      { nested: { deeper: { deepest: 'x'.repeat(10_000) } } },
+    ];
+    const codes = new Set<string>();
+    for (const event of events) {
+      for (const payload of payloads) {
+        const answer = (await request(fuzz, event as 'join', payload as never)) as {
+          ok: boolean;
+          error?: { code: string; message: string };
+        };
+        if (!answer.ok) {
+          codes.add(answer.error!.code);
+          expect(
+            answer.error!.message.length,
+            `${event} ${JSON.stringify(payload).slice(0, 80)}`,
+          ).toBeGreaterThan(5);
+          expect(answer.error!.message).not.toMatch(/\bat .*\.ts:\d+/); // no stack traces
+        }
+      }
+    }
+    expect(
+      [...codes].every((c) => ['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'NOT_FOUND'].includes(c)),
+    ).toBe(true);
+    // Events without an acknowledgement and unknown events are ignored, not fatal.
+    (fuzz.emit as (e: string, p: unknown) => void)('join', { rtpCapabilities: {} });
+    (fuzz.emit as (e: string, p: unknown) => void)('noSuchEvent', {});
+    const still = await request(fuzz, 'getRouterRtpCapabilities', {});
+    expect(still.ok).toBe(true);
+  });
+
   it('closes the room on the media node when a socket that only asked for capabilities leaves', async () => {
     const before = media.roomCount;
     const visitor = await connect('Visitor', undefined, uniqueRoom('idle'));
