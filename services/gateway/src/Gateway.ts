@@ -123,7 +123,11 @@ export class Gateway {
       const status = (error as { statusCode?: number }).statusCode;
       if (!(error instanceof AppError) && status && status >= 400 && status < 500) {
         const code = status === 413 ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT';
-        void reply.status(status).send({ code, message: (error as Error).message });
+        const message =
+          status === 415
+            ? `unsupported content-type ${request.headers['content-type'] ?? '(none)'}: send JSON (application/json)`
+            : (error as Error).message;
+        void reply.status(status).send({ code, message });
         return;
       }
       const appError = fromUnknown(error);
