@@ -27,7 +27,12 @@ describe('a three-party call through every component', () => {
   const room = `e2e-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
-    stack = await Stack.start({ ports: E2E_PORTS, runDir: join(ROOT, '.run/e2e'), log: () => {} });
+    stack = await Stack.start({
+      ports: E2E_PORTS,
+      runDir: join(ROOT, '.run/e2e'),
+      log: () => {},
+      restart: true,
+    });
     browser = await launchChromium();
   }, 240_000);
 
@@ -97,6 +102,7 @@ describe('a three-party call through every component', () => {
     const adaTile = grace.page.locator('.tile', { has: grace.page.locator('video[aria-label="Ada"]') });
     await ada.page.getByRole('button', { name: 'Mute microphone' }).click();
     await expect.poll(() => adaTile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Ada (muted)');
+    await new Promise((r) => setTimeout(r, 700)); // let the receiver's jitter buffer drain
     expect(await remoteAudioPeak(grace, 'Ada', 1500)).toBeLessThan(0.001); // silence while muted
     await ada.page.getByRole('button', { name: 'Turn camera off' }).click();
     await expect
@@ -178,6 +184,24 @@ describe('a three-party call through every component', () => {
     }
     expect(jobs).toMatchObject({ media: 'up', signaling: 'up', gateway: 'up', ui: 'up', 'log-viewer': 'up' });
   }, 30_000);
+
+  it('reconnects everyone on its own when signaling restarts mid-call', async () => {
+    const pid = stack.pid('signaling');
+    process.kill(pid!, 'SIGTERM'); // the launcher's restart policy brings it back
+    await participants[0].page.getByText(/Reconnecting/).waitFor({ timeout: 10_000 });
+    for (const participant of participants) {
+      await waitForRemoteVideos(
+        participant,
+        NAMES.filter((n) => n !== participant.name),
+        45_000,
+      );
+      await participant.page.getByText(/Reconnecting/).waitFor({ state: 'detached', timeout: 10_000 });
+    }
+    expect(stack.pid('signaling')).not.toBe(pid);
+    for (const participant of participants) {
+      expect(await participant.page.locator('.tile').count(), participant.name).toBe(3);
+    }
+  }, 90_000);
 
   it('tells the others when someone leaves', async () => {
     const [ada, grace] = participants;

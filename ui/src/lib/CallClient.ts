@@ -1,7 +1,9 @@
 /**
  * The browser side of a call: gets a join token from the gateway, connects to signaling over
  * socket.io, and sends/receives media through the SFU with mediasoup-client. The UI renders
- * `snapshot()` whenever `onChange` fires.
+ * `snapshot()` whenever `onChange` fires. When the connection is lost (signaling restarted, the
+ * media node lost the room, ICE failed) it rejoins on its own with backoff, keeping the local
+ * tracks and the mute state, and reports `reconnecting` meanwhile.
  */
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
@@ -56,58 +58,50 @@ function newCorrelationId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
-export class CallClient {
-  readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
-  readonly #device = new Device();
-  readonly #onChange: () => void;
-  readonly #participants = new Map<string, RemoteParticipant>();
-  readonly #consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
-  readonly #producers = new Map<'audio' | 'video', types.Producer>();
-  readonly #waitingProducers: ProducerInfo[] = [];
+/** One attempt at being in the call: a socket, a device, two transports and what runs on them. */
+interface Connection {
+  socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  device: Device;
+  send?: types.Transport;
+  recv?: types.Transport;
+  consumers: Map<string, { consumer: types.Consumer; peerId: string }>;
+  producers: Map<'audio' | 'video', types.Producer>;
+  /** Announced before the receiving transport existed: consumed as soon as it does. */
+  waiting: ProducerInfo[];
   /** Producers consumed or being consumed (the join answer and newProducer may both name one). */
-  readonly #consumedProducers = new Set<string>();
-  #sendTransport?: types.Transport;
-  #recvTransport?: types.Transport;
+  consumed: Set<string>;
+  dead: boolean;
+}
+
+export interface CallOptions {
+  room: string;
+  displayName: string;
+  localStream: MediaStream;
+  onChange: () => void;
+}
+
+/** Waits between reconnection attempts (ms); after the last one the call has failed. */
+const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
+
+export class CallClient {
+  readonly #opts: CallOptions;
+  readonly #participants = new Map<string, RemoteParticipant>();
+  readonly #paused = { audio: false, video: false };
+  #conn?: Connection;
   #status: CallSnapshot['status'] = 'connecting';
   #error?: string;
   #selfPeerId?: string;
   #closed = false;
 
-  private constructor(socket: Socket<ServerToClientEvents, ClientToServerEvents>, onChange: () => void) {
-    this.#socket = socket;
-    this.#onChange = onChange;
+  private constructor(opts: CallOptions) {
+    this.#opts = opts;
   }
 
   /** Joins `room` as `displayName`, sending the tracks of `localStream`. */
-  static async join(opts: {
-    room: string;
-    displayName: string;
-    localStream: MediaStream;
-    onChange: () => void;
-  }): Promise<CallClient> {
+  static async join(opts: CallOptions): Promise<CallClient> {
     mark('join');
-    const response = await fetch(`/api/rooms/${encodeURIComponent(opts.room)}/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ displayName: opts.displayName }),
-    });
-    const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
-    if (!response.ok || !body.token) {
-      throw new CallError(body.message ?? `the gateway refused (${response.status})`, 'UNAVAILABLE');
-    }
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
-      path: '/socket.io',
-      transports: ['websocket'],
-      auth: { token: body.token },
-      reconnection: false,
-    });
-    const client = new CallClient(socket, opts.onChange);
-    try {
-      await client.#start(opts.localStream);
-    } catch (error) {
-      client.close();
-      throw error;
-    }
+    const client = new CallClient(opts);
+    await client.#connect();
     return client;
   }
 
@@ -120,14 +114,22 @@ export class CallClient {
     };
   }
 
-  async #request<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<ResponseMap[E]> {
+  #changed(): void {
+    this.#opts.onChange();
+  }
+
+  async #request<E extends RequestName>(
+    conn: Connection,
+    event: E,
+    payload: RequestPayload<E>,
+  ): Promise<ResponseMap[E]> {
     const correlationId = newCorrelationId();
     const response = await new Promise<Ack<ResponseMap[E]>>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new CallError(`${event} timed out`, 'DEADLINE_EXCEEDED', correlationId)),
         10_000,
       );
-      (this.#socket.emit as (e: string, p: unknown, ack: (r: Ack<ResponseMap[E]>) => void) => void)(
+      (conn.socket.emit as (e: string, p: unknown, ack: (r: Ack<ResponseMap[E]>) => void) => void)(
         event,
         { ...payload, correlationId },
         (ack) => {
@@ -146,48 +148,77 @@ export class CallClient {
     return response.data;
   }
 
-  async #start(localStream: MediaStream): Promise<void> {
+  /** Token, socket, join, transports, then sending and receiving. Throws when any step fails. */
+  async #connect(): Promise<void> {
+    const { room, displayName, localStream } = this.#opts;
+    const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ displayName }),
+    });
+    const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
+    if (!response.ok || !body.token) {
+      throw new CallError(body.message ?? `the gateway refused (${response.status})`, 'UNAVAILABLE');
+    }
+    const conn: Connection = {
+      socket: io({
+        path: '/socket.io',
+        transports: ['websocket'],
+        auth: { token: body.token },
+        reconnection: false,
+      }),
+      device: new Device(),
+      consumers: new Map(),
+      producers: new Map(),
+      waiting: [],
+      consumed: new Set(),
+      dead: false,
+    };
+    this.#conn = conn;
+    try {
+      await this.#join(conn, localStream);
+    } catch (error) {
+      this.#teardown(conn);
+      throw error;
+    }
+  }
+
+  async #join(conn: Connection, localStream: MediaStream): Promise<void> {
+    const { socket } = conn;
     await new Promise<void>((resolve, reject) => {
-      this.#socket.once('connect', () => resolve());
-      this.#socket.once('connect_error', (error) => reject(new CallError(error.message, 'UNAUTHENTICATED')));
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (error) => reject(new CallError(error.message, 'UNAUTHENTICATED')));
     });
-    this.#socket.on('disconnect', (reason) => {
-      if (!this.#closed && this.#status !== 'failed') {
-        this.#status = 'failed';
-        this.#error = `Disconnected from the server (${reason}). Rejoin to continue.`;
-        this.#onChange();
-      }
-    });
-    this.#socket.on('callEnded', ({ reason }) => {
-      this.#status = 'failed';
-      this.#error = reason;
-      this.#onChange();
-    });
-    this.#socket.on('peerJoined', (peer) => this.#addParticipant(peer));
-    this.#socket.on('peerLeft', ({ peerId }) => {
+    socket.on('disconnect', (reason) => this.#connectionLost(conn, `disconnected: ${reason}`));
+    socket.on('callEnded', ({ reason }) => this.#connectionLost(conn, reason));
+    socket.on('peerJoined', (peer) => this.#addParticipant(peer));
+    socket.on('peerLeft', ({ peerId }) => {
       this.#participants.delete(peerId);
-      this.#onChange();
+      this.#changed();
     });
-    this.#socket.on('newProducer', (producer) => void this.#consume(producer));
-    this.#socket.on('producerClosed', ({ producerId }) => this.#removeProducer(producerId));
-    this.#socket.on('consumerClosed', ({ producerId }) => this.#removeProducer(producerId));
-    this.#socket.on('producerPaused', ({ producerId, peerId, paused }) => {
+    socket.on('newProducer', (producer) => void this.#consume(conn, producer));
+    socket.on('producerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
+    socket.on('consumerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
+    socket.on('producerPaused', ({ producerId, peerId, paused }) => {
       const participant = this.#participants.get(peerId);
-      const entry = [...this.#consumers.values()].find((c) => c.consumer.producerId === producerId);
+      const entry = [...conn.consumers.values()].find((c) => c.consumer.producerId === producerId);
       if (participant && entry) {
         if (entry.consumer.kind === 'audio') {
           participant.audioMuted = paused;
         } else {
           participant.videoOff = paused;
         }
-        this.#onChange();
+        this.#changed();
       }
     });
 
     mark('connected');
-    const { rtpCapabilities } = await this.#request('getRouterRtpCapabilities', {});
-    await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    const joined = await this.#request('join', { rtpCapabilities: this.#device.rtpCapabilities as never });
+    this.#participants.clear(); // a previous attempt's view of the room is stale
+    const { rtpCapabilities } = await this.#request(conn, 'getRouterRtpCapabilities', {});
+    await conn.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+    const joined = await this.#request(conn, 'join', {
+      rtpCapabilities: conn.device.rtpCapabilities as never,
+    });
     this.#selfPeerId = joined.peerId;
     mark('joined');
     for (const peer of joined.peers) {
@@ -195,24 +226,33 @@ export class CallClient {
     }
     // Both transports at once; then send and receive side by side, so the others' video does not
     // wait for our own DTLS handshake.
-    const [send, recv] = await Promise.all([this.#createTransport(true), this.#createTransport(false)]);
-    this.#sendTransport = send;
-    this.#recvTransport = recv;
+    const [send, recv] = await Promise.all([
+      this.#createTransport(conn, true),
+      this.#createTransport(conn, false),
+    ]);
+    conn.send = send;
+    conn.recv = recv;
     mark('transports');
     this.#status = 'joined';
-    this.#onChange();
-    const waiting = [...joined.producers, ...this.#waitingProducers.splice(0)];
+    this.#error = undefined;
+    this.#changed();
+    const waiting = [...joined.producers, ...conn.waiting.splice(0)];
     await Promise.all([
       ...localStream.getTracks().map(async (track) => {
-        const producer = await send.produce({ track, stopTracks: false });
-        this.#producers.set(producer.kind, producer);
+        const kind = track.kind as 'audio' | 'video';
+        const paused = this.#paused[kind];
+        const producer = await send.produce({ track, stopTracks: false, appData: { paused } });
+        if (paused) {
+          producer.pause();
+        }
+        conn.producers.set(producer.kind, producer);
       }),
-      ...waiting.map((producer) => this.#consume(producer)),
+      ...waiting.map((producer) => this.#consume(conn, producer)),
     ]);
   }
 
-  async #createTransport(producing: boolean): Promise<types.Transport> {
-    const info = await this.#request('createWebRtcTransport', { producing });
+  async #createTransport(conn: Connection, producing: boolean): Promise<types.Transport> {
+    const info = await this.#request(conn, 'createWebRtcTransport', { producing });
     const options = {
       id: info.id,
       iceParameters: info.iceParameters,
@@ -220,10 +260,10 @@ export class CallClient {
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
     };
     const transport = producing
-      ? this.#device.createSendTransport(options)
-      : this.#device.createRecvTransport(options);
+      ? conn.device.createSendTransport(options)
+      : conn.device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.#request('connectWebRtcTransport', {
+      this.#request(conn, 'connectWebRtcTransport', {
         transportId: transport.id,
         dtlsParameters: dtlsParameters as never,
       })
@@ -231,17 +271,20 @@ export class CallClient {
         .catch(errback);
     });
     if (producing) {
-      transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
-        this.#request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never })
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        this.#request(conn, 'produce', {
+          transportId: transport.id,
+          kind,
+          rtpParameters: rtpParameters as never,
+          paused: appData.paused === true,
+        })
           .then(({ producerId }) => callback({ id: producerId }))
           .catch(errback);
       });
     }
     transport.on('connectionstatechange', (state) => {
-      if (state === 'failed' && !this.#closed) {
-        this.#status = 'failed';
-        this.#error = `media connection failed (${producing ? 'sending' : 'receiving'})`;
-        this.#onChange();
+      if (state === 'failed') {
+        this.#connectionLost(conn, `media connection failed (${producing ? 'sending' : 'receiving'})`);
       }
     });
     return transport;
@@ -258,22 +301,21 @@ export class CallClient {
       audioMuted: false,
       videoOff: false,
     });
-    this.#onChange();
+    this.#changed();
   }
 
-  async #consume(producer: ProducerInfo): Promise<void> {
-    const transport = this.#recvTransport;
-    if (producer.peerId === this.#selfPeerId || this.#consumedProducers.has(producer.producerId)) {
+  async #consume(conn: Connection, producer: ProducerInfo): Promise<void> {
+    const transport = conn.recv;
+    if (producer.peerId === this.#selfPeerId || conn.consumed.has(producer.producerId)) {
       return;
     }
     if (!transport) {
-      // Announced before our receiving transport exists: consumed as soon as it does.
-      this.#waitingProducers.push(producer);
+      conn.waiting.push(producer);
       return;
     }
-    this.#consumedProducers.add(producer.producerId);
+    conn.consumed.add(producer.producerId);
     try {
-      const info = await this.#request('consume', {
+      const info = await this.#request(conn, 'consume', {
         transportId: transport.id,
         producerId: producer.producerId,
       });
@@ -283,7 +325,7 @@ export class CallClient {
         kind: info.kind,
         rtpParameters: info.rtpParameters as types.RtpParameters,
       });
-      this.#consumers.set(consumer.id, { consumer, peerId: info.peerId });
+      conn.consumers.set(consumer.id, { consumer, peerId: info.peerId });
       const participant = this.#participants.get(info.peerId);
       if (participant) {
         // A new MediaStream object makes React (and the <video>) pick up the added track.
@@ -294,20 +336,22 @@ export class CallClient {
           participant.videoOff = info.producerPaused;
         }
       }
-      await this.#request('resumeConsumer', { consumerId: consumer.id });
+      await this.#request(conn, 'resumeConsumer', { consumerId: consumer.id });
       mark(`consuming ${info.kind} of ${info.peerId}`);
-      this.#onChange();
+      this.#changed();
     } catch (error) {
-      this.#consumedProducers.delete(producer.producerId);
-      console.warn('could not receive a track', error);
+      conn.consumed.delete(producer.producerId);
+      if (!conn.dead) {
+        console.warn('could not receive a track', error);
+      }
     }
   }
 
-  #removeProducer(producerId: string): void {
-    for (const [id, entry] of this.#consumers) {
+  #removeProducer(conn: Connection, producerId: string): void {
+    for (const [id, entry] of conn.consumers) {
       if (entry.consumer.producerId === producerId) {
         entry.consumer.close();
-        this.#consumers.delete(id);
+        conn.consumers.delete(id);
         const participant = this.#participants.get(entry.peerId);
         if (participant) {
           participant.stream = new MediaStream(
@@ -316,21 +360,64 @@ export class CallClient {
         }
       }
     }
-    this.#consumedProducers.delete(producerId);
-    this.#onChange();
+    conn.consumed.delete(producerId);
+    this.#changed();
+  }
+
+  /** The connection is gone: drop what it carried and rejoin with backoff. */
+  #connectionLost(conn: Connection, reason: string): void {
+    if (this.#closed || conn.dead || conn !== this.#conn) {
+      return;
+    }
+    this.#teardown(conn);
+    this.#participants.clear();
+    this.#status = 'reconnecting';
+    this.#error = `Connection lost (${reason}). Reconnecting…`;
+    this.#changed();
+    void this.#reconnect();
+  }
+
+  async #reconnect(): Promise<void> {
+    let lastError = '';
+    for (const delay of RECONNECT_DELAYS) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.#closed) {
+        return;
+      }
+      try {
+        await this.#connect();
+        mark('reconnected');
+        return;
+      } catch (error) {
+        lastError = (error as Error).message;
+      }
+    }
+    this.#status = 'failed';
+    this.#error = `Could not reconnect (${lastError}).`;
+    this.#changed();
+  }
+
+  #teardown(conn: Connection): void {
+    conn.dead = true;
+    conn.socket.removeAllListeners();
+    conn.socket.disconnect();
+    conn.send?.close();
+    conn.recv?.close();
   }
 
   async #setPaused(kind: 'audio' | 'video', paused: boolean): Promise<void> {
-    const producer = this.#producers.get(kind);
-    if (!producer) {
-      return;
+    this.#paused[kind] = paused;
+    const conn = this.#conn;
+    const producer = conn?.producers.get(kind);
+    if (!conn || conn.dead || !producer) {
+      return; // applied when the connection comes back
     }
     if (paused) {
       producer.pause();
     } else {
       producer.resume();
     }
-    await this.#request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+    await this.#request(conn, paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
   }
 
   setMicrophoneMuted(muted: boolean): Promise<void> {
@@ -347,15 +434,20 @@ export class CallClient {
       return;
     }
     this.#closed = true;
-    if (this.#socket.connected) {
-      this.#socket.emit('leave', { correlationId: newCorrelationId() }, () => this.#socket.disconnect());
-      setTimeout(() => this.#socket.disconnect(), 1000);
-    } else {
-      this.#socket.disconnect();
+    const conn = this.#conn;
+    if (conn && !conn.dead) {
+      conn.dead = true;
+      const { socket } = conn;
+      if (socket.connected) {
+        socket.emit('leave', { correlationId: newCorrelationId() }, () => socket.disconnect());
+        setTimeout(() => socket.disconnect(), 1000);
+      } else {
+        socket.disconnect();
+      }
+      conn.send?.close();
+      conn.recv?.close();
     }
-    this.#sendTransport?.close();
-    this.#recvTransport?.close();
     this.#status = 'left';
-    this.#onChange();
+    this.#changed();
   }
 }
