@@ -199,9 +199,10 @@ export class Gateway {
       if (rows.length === 0) {
         throw new NotFoundError(`room ${room} does not exist`);
       }
-      const peers = Object.values(await this.#redis.hgetall(`sb:room:${room}:peers`)).map(
-        (v) => JSON.parse(v) as unknown,
-      );
+      const peers = Object.values(await this.#redis.hgetall(`sb:room:${room}:peers`)).map((v) => {
+        const { peerId, displayName } = JSON.parse(v) as { peerId: string; displayName: string };
+        return { peerId, displayName };
+      });
       return { ...roomJson(rows[0]), participants: peers };
     });
 

@@ -125,6 +125,13 @@ export class MediaDirectory {
     return candidates[Math.floor(Math.random() * candidates.length)];
   }
 
+  /** The node already serving `roomId`, if it has one that passes; never assigns. */
+  async assignedClient(roomId: string): Promise<MediaClient | undefined> {
+    const mapped = await this.#redis.get(roomMediaKey(roomId));
+    const node = mapped ? this.#watcher.instances.find((n) => n.id === mapped) : undefined;
+    return node ? this.#client(node) : undefined;
+  }
+
   /** Forgets the room's node if it is still `instanceId` (the room closed there). */
   async releaseRoom(roomId: string, instanceId: string): Promise<void> {
     await this.#redis.eval(COMPARE_AND_DELETE, 1, roomMediaKey(roomId), instanceId);

@@ -114,6 +114,9 @@ export class SignalingServer {
   readonly #leaving = new Set<Promise<void>>();
   #directory?: MediaDirectory;
   #registration?: Registration;
+  /** This instance's id (its Consul service id), stored with its peers' presence. */
+  #instanceId = '';
+  #heartbeat?: NodeJS.Timeout;
   #draining = false;
   #closed = false;
 
@@ -246,11 +249,14 @@ export class SignalingServer {
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port }, 'signaling listening');
+    this.#instanceId = this.#config.instanceId ?? `signaling-${advertiseHost}-${this.port}`;
+    await this.#beat();
+    this.#heartbeat = setInterval(() => void this.#beat(), this.#config.heartbeatMs);
     this.#registration = await registerHttpService(
       consul,
       {
         name: 'signaling',
-        instanceId: this.#config.instanceId,
+        instanceId: this.#instanceId,
         advertiseHost,
         port: this.port,
         tags: ['socket.io'],
@@ -497,7 +503,7 @@ export class SignalingServer {
     session.pending.delete(peer.peerId);
     session.peers.set(peer.peerId, socket);
     const info = { peerId: peer.peerId, displayName: peer.displayName };
-    await this.#presence.addPeer(peer.roomId, info);
+    await this.#presence.addPeer(peer.roomId, info, this.#instanceId);
     await socket.join(peer.roomId);
     const [peers, producers] = await Promise.all([
       this.#presence.peers(peer.roomId),
@@ -743,6 +749,51 @@ export class SignalingServer {
     }
   }
 
+  /** Keeps this instance's presence alive, and takes a turn at sweeping crashed instances' peers. */
+  async #beat(): Promise<void> {
+    const ttl = this.#config.heartbeatMs * 3;
+    try {
+      await this.#presence.heartbeat(this.#instanceId, ttl);
+      if (await this.#presence.takeSweeperTurn(this.#instanceId, this.#config.heartbeatMs)) {
+        for (const ghost of await this.#presence.ghosts()) {
+          await this.#removeGhost(ghost.roomId, ghost.peerId);
+        }
+      }
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'presence heartbeat failed');
+    }
+  }
+
+  /**
+   * A peer of a signaling instance that died without saying goodbye: take it out of the room for
+   * everyone (presence, the others' screens, the media node, the session record).
+   */
+  async #removeGhost(roomId: string, peerId: string): Promise<void> {
+    const correlationId = randomUUID();
+    const logger = this.#logger.child({ roomId, peerId, correlationId });
+    const { producers } = await this.#presence.removePeer(roomId, peerId);
+    for (const producer of producers) {
+      this.#io.to(roomId).emit('producerClosed', { producerId: producer.producerId, peerId });
+    }
+    this.#io.to(roomId).emit('peerLeft', { peerId });
+    await this.#pool
+      .query('UPDATE participant_sessions SET left_at = now() WHERE peer_id = $1 AND left_at IS NULL', [
+        peerId,
+      ])
+      .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
+    const media = await this.#directory?.assignedClient(roomId);
+    await media
+      ?.call('leaveRoom', { roomId, peerId }, { correlationId, peerId })
+      .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
+    if (media && !this.#sessions.has(roomId) && (await this.#presence.count(roomId)) === 0) {
+      await media
+        .call('closeRoom', { roomId }, { correlationId, peerId })
+        .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
+      await this.#directory?.releaseRoom(roomId, media.instanceId);
+    }
+    logger.warn('removed a peer whose signaling instance stopped without cleaning up');
+  }
+
   /** Drains: deregisters, says goodbye to every peer here, then closes sockets and pools. */
   async close(): Promise<void> {
     if (this.#closed) {
@@ -764,6 +815,10 @@ export class SignalingServer {
       this.#io.close(() => resolve());
       setTimeout(resolve, 2000).unref();
     });
+    clearInterval(this.#heartbeat);
+    if (this.#instanceId) {
+      await this.#presence.forgetInstance(this.#instanceId).catch(() => {});
+    }
     this.#directory?.close();
     await Promise.allSettled([this.#redis.quit(), this.#redisSub.quit(), this.#pool.end()]);
     this.#logger.info('signaling closed');

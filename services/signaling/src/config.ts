@@ -16,6 +16,8 @@ const schema = z.object({
   SIGNALING_PORT: port(4100),
   SIGNALING_INSTANCE_ID: z.string().optional(),
   MEDIA_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** How often this instance proves it is alive; its peers count as gone after 3 missed beats. */
+  SIGNALING_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Comma-separated browser origins allowed to connect; empty allows same-origin only via NGINX. */
   SIGNALING_CORS_ORIGINS: z.string().default(''),
 });
@@ -28,6 +30,7 @@ export interface SignalingConfig extends CommonConfig {
   redisUrl: string;
   jwtSecret: string;
   mediaRpcTimeoutMs: number;
+  heartbeatMs: number;
   corsOrigins: string[];
 }
 
@@ -42,6 +45,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     jwtSecret: c.JWT_SECRET,
     mediaRpcTimeoutMs: c.MEDIA_RPC_TIMEOUT_MS,
+    heartbeatMs: c.SIGNALING_HEARTBEAT_MS,
     corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

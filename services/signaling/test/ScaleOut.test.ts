@@ -3,6 +3,7 @@
  * room → media node mapping) in front of two media nodes found through Consul. Peers on different
  * instances see each other, land on the same media node and exchange producers.
  */
+import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,9 @@ import { ensureDatabase } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
 import {
+  freePort,
   mediaTestEnv,
+  REPO_ROOT,
   startConsul,
   testDatabaseUrl,
   testRedisUrl,
@@ -78,6 +81,7 @@ describe('two signaling instances, two media nodes', () => {
             DATABASE_URL: testDatabaseUrl(),
             REDIS_URL: testRedisUrl(),
             JWT_SECRET: SECRET,
+            SIGNALING_HEARTBEAT_MS: '300',
           }),
           quiet,
         ),
@@ -198,4 +202,52 @@ describe('two signaling instances, two media nodes', () => {
     expect(otherNode).not.toBe(busyNode);
     expect(await redis.smembers(nodeRoomsKey(otherNode!))).toContain(otherRoom);
   });
+
+  it('takes the peers of a crashed signaling instance out of their rooms', async () => {
+    const ghostRoom = uniqueRoom('ghost');
+    const port = await freePort();
+    const crashing = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/server.ts'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        CONSUL_HTTP_ADDR: consul.addr,
+        SIGNALING_PORT: String(port),
+        DATABASE_URL: testDatabaseUrl(),
+        REDIS_URL: testRedisUrl(),
+        JWT_SECRET: SECRET,
+        SIGNALING_HEARTBEAT_MS: '300',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor(
+        async () => (await consul.client.instances('signaling', { passingOnly: true })).length === 3,
+        {
+          timeoutMs: 30_000,
+          what: 'third signaling instance passing',
+        },
+      );
+      const join = async (url: string, name: string) => {
+        const { token } = await signJoinToken({ room: ghostRoom, name }, SECRET, 60);
+        const client: Client = io(url, { auth: { token }, transports: ['websocket'], reconnection: false });
+        clients.push(client);
+        await joinRoom(client);
+        return client;
+      };
+      const gina = await join(`http://127.0.0.1:${signaling[0].port}`, 'Gina');
+      const frankJoined = new Promise<{ peerId: string }>((resolve) => gina.once('peerJoined', resolve));
+      await join(`http://127.0.0.1:${port}`, 'Frank');
+      const frank = await frankJoined;
+      const left = new Promise<{ peerId: string }>((resolve) => gina.once('peerLeft', resolve));
+      crashing.kill('SIGKILL'); // no goodbye: its heartbeat just stops
+      expect((await left).peerId).toBe(frank.peerId);
+      const remaining = Object.values(await redis.hgetall(`sb:room:${ghostRoom}:peers`)).map(
+        (v) => JSON.parse(v).displayName,
+      );
+      expect(remaining).toEqual(['Gina']);
+    } finally {
+      crashing.kill('SIGKILL');
+    }
+  }, 60_000);
 });
