@@ -10,7 +10,7 @@ cd "$SB_ROOT"
 WITH_TEST=0
 [ "${1:-}" = "--test" ] && WITH_TEST=1
 
-[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "Node.js 20 or newer is required (found $(node -v))"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || die "Node.js 20.19 or newer is required (found $(node -v))"
 
 # Postgres / Redis: use DATABASE_URL / REDIS_URL when given; otherwise the local defaults, installing
 # the Debian packages when nothing answers there.
