@@ -83,6 +83,16 @@ describe('a three-party call through every component', () => {
     });
   }, 120_000);
 
+  it('explains an invalid room name instead of offering to join it', async () => {
+    const page = await participants[0].context.newPage();
+    await page.goto(`${stack.url}/r/Not%20A%20Room`);
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('lowercase letters, digits or dashes');
+    expect(await page.getByRole('button', { name: 'Join' }).count()).toBe(0);
+    await page.close();
+  });
+
   it('shows one tile per participant and the controls', async () => {
     const page = participants[0].page;
     expect(await page.locator('.tile').count()).toBe(3);
