@@ -8,7 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
-import { Server as IoServer, type Socket } from 'socket.io';
+import { Server as IoServer } from 'socket.io';
 import { verifyJoinToken } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { createPool, migrate, type Pool } from '@switchboard/db';
@@ -27,7 +27,6 @@ import {
   iceParametersFromProto,
   mediaKindFromProto,
   mediaKindToProto,
-  rtpCapabilitiesFromProto,
   rtpCapabilitiesToProto,
   rtpParametersFromProto,
   rtpParametersToProto,
@@ -39,50 +38,14 @@ import {
   type ClientToServerEvents,
   type RequestName,
   type ResponseMap,
-  type RtpCapabilities,
   type ServerToClientEvents,
 } from '@switchboard/protocol';
 import type { z } from 'zod';
 import type { SignalingConfig } from './config';
 import { MediaDirectory } from './MediaDirectory';
-import type { CallMeta, MediaClient } from './MediaClient';
+import { checkLimit, owned, type PeerSocket, type PeerState, type SocketData } from './peer';
 import { Presence } from './Presence';
-
-/** What one peer may hold at once; more is a misbehaving client (RESOURCE_EXHAUSTED). */
-export const PEER_LIMITS = { transports: 4, producers: 8, consumers: 400 } as const;
-
-function checkLimit(set: Set<string>, what: keyof typeof PEER_LIMITS): void {
-  if (set.size >= PEER_LIMITS[what]) {
-    throw new AppError('RESOURCE_EXHAUSTED', `a peer may hold at most ${PEER_LIMITS[what]} ${what}`);
-  }
-}
-
-interface PeerState {
-  peerId: string;
-  displayName: string;
-  roomId: string;
-  joined: boolean;
-  rtpCapabilities?: RtpCapabilities;
-  transports: Set<string>;
-  producers: Set<string>;
-  consumers: Set<string>;
-}
-
-type SocketData = { peer: PeerState };
-type SbSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-
-/** A room as seen by this instance: its media node, its event stream and the peers connected here. */
-interface RoomSession {
-  roomId: string;
-  media: MediaClient;
-  rtpCapabilities: RtpCapabilities;
-  peers: Map<string, SbSocket>;
-  /** Peers here that opened the session (asked for capabilities) but have not joined yet. */
-  pending: Set<string>;
-  cancelWatch: () => void;
-  /** Set before this instance closes the session itself (so the stream's end is expected). */
-  closing: boolean;
-}
+import { RoomSessions, type RoomSession } from './RoomSessions';
 
 interface RequestContext {
   correlationId: string;
@@ -92,7 +55,7 @@ interface RequestContext {
 }
 
 type Handler<E extends RequestName> = (
-  socket: SbSocket,
+  socket: PeerSocket,
   payload: z.output<(typeof requestSchemas)[E]>,
   ctx: RequestContext,
 ) => Promise<ResponseMap[E]>;
@@ -109,7 +72,7 @@ export class SignalingServer {
   readonly #registry: prom.Registry;
   readonly #requestDuration: prom.Histogram<'event' | 'outcome'>;
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
-  readonly #sessions = new Map<string, Promise<RoomSession>>();
+  #rooms?: RoomSessions;
   /** Leaves in progress (disconnects); close() waits for them before closing clients and pools. */
   readonly #leaving = new Set<Promise<void>>();
   #directory?: MediaDirectory;
@@ -154,7 +117,7 @@ export class SignalingServer {
       this.#registry,
       'switchboard_signaling_rooms',
       'Rooms with at least one peer on this instance',
-      () => this.#sessions.size,
+      () => this.#rooms?.size ?? 0,
     );
     this.#http = createServer((req, res) => {
       void (async () => {
@@ -217,6 +180,18 @@ export class SignalingServer {
       timeoutMs: this.#config.mediaRpcTimeoutMs,
       histogram: this.#grpcDuration,
     });
+    this.#rooms = new RoomSessions({
+      directory: this.#directory,
+      presence: this.#presence,
+      logger: this.#logger,
+      onEvent: (session, event) => this.#onRoomEvent(session, event),
+      onLost: (session) => {
+        for (const socket of session.peers.values()) {
+          socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
+          socket.disconnect(true);
+        }
+      },
+    });
     this.#io.use((socket, next) => {
       verifyJoinToken((socket.handshake.auth as { token?: unknown }).token, this.#config.jwtSecret)
         .then((claims) => {
@@ -265,7 +240,7 @@ export class SignalingServer {
     );
   }
 
-  #onConnection(socket: SbSocket): void {
+  #onConnection(socket: PeerSocket): void {
     const peer = socket.data.peer;
     const logger = this.#logger.child({ roomId: peer.roomId, peerId: peer.peerId });
     logger.info({ displayName: peer.displayName }, 'socket connected');
@@ -298,7 +273,7 @@ export class SignalingServer {
   }
 
   /** Validates, logs, times and answers one request; a bad payload or failure never throws. */
-  #on<E extends RequestName>(socket: SbSocket, event: E, handler: Handler<E>, peerLogger: Logger): void {
+  #on<E extends RequestName>(socket: PeerSocket, event: E, handler: Handler<E>, peerLogger: Logger): void {
     (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(
       event,
       (...args: unknown[]) => {
@@ -348,65 +323,12 @@ export class SignalingServer {
     );
   }
 
-  /** The room's session on this instance, creating it (media node, router, event stream) once. */
+  /** The room's session on this instance (opened on first use). */
   #session(roomId: string, ctx: RequestContext): Promise<RoomSession> {
-    let session = this.#sessions.get(roomId);
-    if (!session) {
-      session = this.#openSession(roomId, ctx);
-      this.#sessions.set(roomId, session);
-      session.catch(() => this.#sessions.delete(roomId));
-    }
-    return session;
-  }
-
-  async #openSession(roomId: string, ctx: RequestContext): Promise<RoomSession> {
-    const directory = this.#directory;
-    if (!directory) {
+    if (!this.#rooms) {
       throw new UnavailableError('signaling is not ready');
     }
-    const media = await directory.clientForRoom(roomId);
-    const { rtpCapabilities } = await media.call('getRouterRtpCapabilities', { roomId }, ctx);
-    if (!rtpCapabilities) {
-      throw new AppError('INTERNAL', 'media node returned no RTP capabilities');
-    }
-    const session: RoomSession = {
-      roomId,
-      media,
-      rtpCapabilities: rtpCapabilitiesFromProto(rtpCapabilities),
-      peers: new Map(),
-      pending: new Set(),
-      cancelWatch: () => {},
-      closing: false,
-    };
-    session.cancelWatch = media.watchRoomEvents(roomId, ctx.correlationId, {
-      onEvent: (event) => this.#onRoomEvent(session, event),
-      onEnd: (error) => {
-        if (!session.closing) {
-          void this.#endSession(session, error);
-        }
-      },
-    });
-    ctx.logger.info({ mediaNode: media.instanceId }, 'room session opened');
-    return session;
-  }
-
-  /**
-   * The media node ended the room under us (its worker died, the node went away): tell this
-   * instance's peers the call ended and disconnect them, so they can rejoin on a healthy node.
-   */
-  async #endSession(session: RoomSession, error?: Error): Promise<void> {
-    session.closing = true;
-    const logger = this.#logger.child({ roomId: session.roomId });
-    logger.error(
-      { err: error, mediaNode: session.media.instanceId, peers: session.peers.size },
-      'media node ended the room; disconnecting its peers',
-    );
-    await this.#forget(session);
-    await this.#directory?.releaseRoom(session.roomId, session.media.instanceId).catch(() => {});
-    for (const socket of session.peers.values()) {
-      socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
-      socket.disconnect(true);
-    }
+    return this.#rooms.open(roomId, ctx, ctx.logger);
   }
 
   /** Events from the media node; each instance handles those of the peers connected to it. */
@@ -455,24 +377,17 @@ export class SignalingServer {
     }
   }
 
-  #requireJoined(socket: SbSocket): { peer: PeerState; session: Promise<RoomSession> } {
+  #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession> } {
     const peer = socket.data.peer;
-    const session = this.#sessions.get(peer.roomId);
+    const session = this.#rooms?.current(peer.roomId);
     if (!peer.joined || !session) {
       throw new AppError('FAILED_PRECONDITION', 'join the room first');
     }
     return { peer, session };
   }
 
-  static #owned(set: Set<string>, id: string, what: string): string {
-    if (!set.has(id)) {
-      throw new NotFoundError(`${what} ${id} is not one of yours`);
-    }
-    return id;
-  }
-
   async #getRouterRtpCapabilities(
-    socket: SbSocket,
+    socket: PeerSocket,
     ctx: RequestContext,
   ): Promise<ResponseMap['getRouterRtpCapabilities']> {
     const peer = socket.data.peer;
@@ -484,7 +399,7 @@ export class SignalingServer {
   }
 
   async #join(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['join']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['join']> {
@@ -521,7 +436,7 @@ export class SignalingServer {
   }
 
   async #createWebRtcTransport(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['createWebRtcTransport']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['createWebRtcTransport']> {
@@ -549,7 +464,7 @@ export class SignalingServer {
   }
 
   async #connectWebRtcTransport(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['connectWebRtcTransport']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['connectWebRtcTransport']> {
@@ -559,7 +474,7 @@ export class SignalingServer {
       'connectWebRtcTransport',
       {
         roomId: peer.roomId,
-        transportId: SignalingServer.#owned(peer.transports, payload.transportId, 'transport'),
+        transportId: owned(peer.transports, payload.transportId, 'transport'),
         dtlsParameters: dtlsParametersToProto(payload.dtlsParameters),
       },
       ctx,
@@ -568,7 +483,7 @@ export class SignalingServer {
   }
 
   async #produce(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['produce']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['produce']> {
@@ -579,7 +494,7 @@ export class SignalingServer {
       'produce',
       {
         roomId: peer.roomId,
-        transportId: SignalingServer.#owned(peer.transports, payload.transportId, 'transport'),
+        transportId: owned(peer.transports, payload.transportId, 'transport'),
         kind: mediaKindToProto(payload.kind),
         rtpParameters: rtpParametersToProto(payload.rtpParameters),
         paused: payload.paused ?? false,
@@ -595,13 +510,13 @@ export class SignalingServer {
   }
 
   async #closeProducer(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['closeProducer']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['closeProducer']> {
     const { peer, session } = this.#requireJoined(socket);
     const { media } = await session;
-    const producerId = SignalingServer.#owned(peer.producers, payload.producerId, 'producer');
+    const producerId = owned(peer.producers, payload.producerId, 'producer');
     await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
     peer.producers.delete(producerId);
     await this.#presence.removeProducer(peer.roomId, producerId);
@@ -610,14 +525,14 @@ export class SignalingServer {
   }
 
   async #setProducerPaused(
-    socket: SbSocket,
+    socket: PeerSocket,
     producerId: string,
     paused: boolean,
     ctx: RequestContext,
   ): Promise<Record<string, never>> {
     const { peer, session } = this.#requireJoined(socket);
     const { media } = await session;
-    SignalingServer.#owned(peer.producers, producerId, 'producer');
+    owned(peer.producers, producerId, 'producer');
     await media.call(paused ? 'pauseProducer' : 'resumeProducer', { roomId: peer.roomId, producerId }, ctx);
     await this.#presence.setProducerPaused(peer.roomId, producerId, paused);
     socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
@@ -625,7 +540,7 @@ export class SignalingServer {
   }
 
   async #consume(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['consume']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['consume']> {
@@ -640,7 +555,7 @@ export class SignalingServer {
       'consume',
       {
         roomId: peer.roomId,
-        transportId: SignalingServer.#owned(peer.transports, payload.transportId, 'transport'),
+        transportId: owned(peer.transports, payload.transportId, 'transport'),
         producerId: payload.producerId,
         rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
       },
@@ -661,7 +576,7 @@ export class SignalingServer {
   }
 
   async #resumeConsumer(
-    socket: SbSocket,
+    socket: PeerSocket,
     payload: z.output<(typeof requestSchemas)['resumeConsumer']>,
     ctx: RequestContext,
   ): Promise<ResponseMap['resumeConsumer']> {
@@ -671,7 +586,7 @@ export class SignalingServer {
       'resumeConsumer',
       {
         roomId: peer.roomId,
-        consumerId: SignalingServer.#owned(peer.consumers, payload.consumerId, 'consumer'),
+        consumerId: owned(peer.consumers, payload.consumerId, 'consumer'),
       },
       ctx,
     );
@@ -679,16 +594,16 @@ export class SignalingServer {
   }
 
   /** Removes the peer everywhere (media node, presence, Postgres); closes the room when it empties. */
-  async #leave(socket: SbSocket, reason: string, correlationId: string): Promise<void> {
+  async #leave(socket: PeerSocket, reason: string, correlationId: string): Promise<void> {
     const peer = socket.data.peer;
     const meta = { correlationId, peerId: peer.peerId };
     const logger = this.#logger.child({ roomId: peer.roomId, peerId: peer.peerId, correlationId });
-    const sessionPromise = this.#sessions.get(peer.roomId);
+    const sessionPromise = this.#rooms?.current(peer.roomId);
     const session = sessionPromise ? await sessionPromise.catch(() => undefined) : undefined;
     if (!peer.joined) {
       // It may have opened the room's session (asked for capabilities) without joining.
       if (session?.pending.delete(peer.peerId)) {
-        await this.#releaseIfIdle(session, meta, logger);
+        await this.#rooms?.releaseIfIdle(session, meta, logger);
       }
       return;
     }
@@ -712,41 +627,9 @@ export class SignalingServer {
       await session.media
         .call('leaveRoom', { roomId: peer.roomId, peerId: peer.peerId }, meta)
         .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
-      await this.#releaseIfIdle(session, meta, logger);
+      await this.#rooms?.releaseIfIdle(session, meta, logger);
     }
     logger.info({ reason }, 'peer left');
-  }
-
-  /** Removes the session from the map unless a newer one for the same room replaced it. */
-  async #forget(session: RoomSession): Promise<void> {
-    const current = this.#sessions.get(session.roomId);
-    if (
-      current &&
-      (await current.catch(() => undefined)) === session &&
-      this.#sessions.get(session.roomId) === current
-    ) {
-      this.#sessions.delete(session.roomId);
-    }
-  }
-
-  /**
-   * Closes this instance's session of a room once no peer here uses it; closes the room on its
-   * media node too when nobody anywhere is in it (presence in Redis counts every instance).
-   */
-  async #releaseIfIdle(session: RoomSession, meta: CallMeta, logger: Logger): Promise<void> {
-    if (session.peers.size > 0 || session.pending.size > 0 || session.closing) {
-      return;
-    }
-    session.closing = true;
-    session.cancelWatch();
-    await this.#forget(session);
-    if ((await this.#presence.count(session.roomId)) === 0) {
-      await session.media
-        .call('closeRoom', { roomId: session.roomId }, meta)
-        .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
-      await this.#directory?.releaseRoom(session.roomId, session.media.instanceId);
-      logger.info('room empty; closed on media node');
-    }
   }
 
   /** Keeps this instance's presence alive, and takes a turn at sweeping crashed instances' peers. */
@@ -785,7 +668,7 @@ export class SignalingServer {
     await media
       ?.call('leaveRoom', { roomId, peerId }, { correlationId, peerId })
       .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
-    if (media && !this.#sessions.has(roomId) && (await this.#presence.count(roomId)) === 0) {
+    if (media && !this.#rooms?.has(roomId) && (await this.#presence.count(roomId)) === 0) {
       await media
         .call('closeRoom', { roomId }, { correlationId, peerId })
         .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
@@ -805,7 +688,7 @@ export class SignalingServer {
     const sockets = await this.#io.local.fetchSockets().catch(() => []);
     await Promise.all(
       sockets.map((s) =>
-        this.#leave(s as unknown as SbSocket, 'server_shutdown', randomUUID()).catch((error: unknown) =>
+        this.#leave(s as unknown as PeerSocket, 'server_shutdown', randomUUID()).catch((error: unknown) =>
           this.#logger.warn({ err: error }, 'leave during shutdown failed'),
         ),
       ),
