@@ -115,14 +115,27 @@ export class MediaDirectory {
 
   /** The passing node with the fewest rooms (ties broken at random, so instances spread out). */
   async #leastLoaded(nodes: readonly ServiceInstance[]): Promise<ServiceInstance> {
-    const pipeline = this.#redis.pipeline();
-    for (const node of nodes) {
-      pipeline.scard(nodeRoomsKey(node.id));
-    }
-    const counts = ((await pipeline.exec()) ?? []).map(([, count]) => Number(count ?? 0));
+    const counts = await Promise.all(nodes.map((node) => this.#roomCount(node.id)));
     const fewest = Math.min(...counts);
     const candidates = nodes.filter((_, i) => counts[i] === fewest);
     return candidates[Math.floor(Math.random() * candidates.length)];
+  }
+
+  /**
+   * Rooms a node serves: the members of its set that are still mapped to it. Members left behind
+   * (a room that moved, or was never released because an instance crashed) are dropped here.
+   */
+  async #roomCount(nodeId: string): Promise<number> {
+    const rooms = await this.#redis.smembers(nodeRoomsKey(nodeId));
+    if (rooms.length === 0) {
+      return 0;
+    }
+    const mapped = await this.#redis.mget(...rooms.map(roomMediaKey));
+    const stale = rooms.filter((_, i) => mapped[i] !== nodeId);
+    if (stale.length > 0) {
+      await this.#redis.srem(nodeRoomsKey(nodeId), ...stale);
+    }
+    return rooms.length - stale.length;
   }
 
   /** The node already serving `roomId`, if it has one that passes; never assigns. */
