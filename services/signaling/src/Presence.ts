@@ -2,8 +2,9 @@
  * Who is in a room and what they send, across every signaling instance: Redis hashes
  * `sb:room:<id>:peers` (peerId → PeerInfo + the signaling instance holding its socket) and
  * `sb:room:<id>:producers` (producerId → ProducerInfo), the set `sb:rooms` of rooms with peers, and
- * one `sb:signaling:<instance>:alive` key per instance that its heartbeat keeps from expiring. A
- * peer whose instance stopped beating (crashed) is a ghost, for `ghosts()` to find.
+ * `sb:room:<id>:sessions` (the instances that have the room open), and one
+ * `sb:signaling:<instance>:alive` key per instance that its heartbeat keeps from expiring. What an
+ * instance that stopped beating (crashed) left behind is for `sweep()` to find.
  */
 import type { Redis } from 'ioredis';
 import type { PeerInfo, ProducerInfo } from '@switchboard/protocol';
@@ -11,6 +12,7 @@ import type { PeerInfo, ProducerInfo } from '@switchboard/protocol';
 const peersKey = (roomId: string) => `sb:room:${roomId}:peers`;
 const producersKey = (roomId: string) => `sb:room:${roomId}:producers`;
 const ROOMS_KEY = 'sb:rooms';
+const sessionsKey = (roomId: string) => `sb:room:${roomId}:sessions`;
 const aliveKey = (instanceId: string) => `sb:signaling:${instanceId}:alive`;
 const SWEEPER_KEY = 'sb:signaling:sweeper';
 
@@ -48,25 +50,36 @@ export class Presence {
     return (await this.#redis.set(SWEEPER_KEY, instanceId, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  /** Peers whose signaling instance is no longer alive; forgets rooms left without peers. */
-  async ghosts(): Promise<{ roomId: string; peerId: string }[]> {
-    const found: { roomId: string; peerId: string }[] = [];
+  /**
+   * Finds what crashed instances left behind, room by room: their peers (`ghosts`, still to be
+   * removed by the caller) and their open sessions (dropped here). `abandoned` rooms have no live
+   * peer and no live session left once the ghosts are gone: their media room can be closed.
+   * Rooms with nothing at all are forgotten.
+   */
+  async sweep(): Promise<{ roomId: string; ghosts: string[]; abandoned: boolean }[]> {
+    const found: { roomId: string; ghosts: string[]; abandoned: boolean }[] = [];
     for (const roomId of await this.#redis.smembers(ROOMS_KEY)) {
       const peers = Object.values(await this.#redis.hgetall(peersKey(roomId))).map(
         (v) => JSON.parse(v) as StoredPeer,
       );
-      if (peers.length === 0) {
+      const sessions = await this.#redis.smembers(sessionsKey(roomId));
+      if (peers.length === 0 && sessions.length === 0) {
         await this.#redis.srem(ROOMS_KEY, roomId);
         continue;
       }
-      const instances = [...new Set(peers.map((p) => p.instanceId))];
+      const instances = [...new Set([...peers.map((p) => p.instanceId), ...sessions])];
       const alive = await this.#redis.mget(...instances.map(aliveKey));
       const dead = new Set(instances.filter((_, i) => alive[i] === null));
-      for (const peer of peers) {
-        if (dead.has(peer.instanceId)) {
-          found.push({ roomId, peerId: peer.peerId });
-        }
+      if (dead.size === 0) {
+        continue;
       }
+      const deadSessions = sessions.filter((id) => dead.has(id));
+      if (deadSessions.length > 0) {
+        await this.#redis.srem(sessionsKey(roomId), ...deadSessions);
+      }
+      const ghosts = peers.filter((p) => dead.has(p.instanceId)).map((p) => p.peerId);
+      const abandoned = peers.length === ghosts.length && sessions.length === deadSessions.length;
+      found.push({ roomId, ghosts, abandoned });
     }
     return found;
   }
@@ -80,6 +93,19 @@ export class Presence {
     }
     await multi.exec();
     return { producers };
+  }
+
+  /** Records that `instanceId` has the room's session open (its peers may be about to join). */
+  async openSession(roomId: string, instanceId: string): Promise<void> {
+    await this.#redis.multi().sadd(sessionsKey(roomId), instanceId).sadd(ROOMS_KEY, roomId).exec();
+  }
+
+  /** Forgets this instance's session; returns how many instances still have one open. */
+  async closeSession(roomId: string, instanceId: string): Promise<number> {
+    const [, remaining] =
+      (await this.#redis.multi().srem(sessionsKey(roomId), instanceId).scard(sessionsKey(roomId)).exec()) ??
+      [];
+    return Number(remaining?.[1] ?? 0);
   }
 
   /** Peers in the room on every instance. */

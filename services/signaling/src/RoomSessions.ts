@@ -28,6 +28,8 @@ export interface RoomSession {
 
 export interface RoomSessionsOptions {
   directory: MediaDirectory;
+  /** This signaling instance's id (recorded with each open session). */
+  instanceId: () => string;
   presence: Presence;
   logger: Logger;
   /** An event of the room's media node. */
@@ -83,6 +85,7 @@ export class RoomSessions {
       cancelWatch: () => {},
       closing: false,
     };
+    await this.#options.presence.openSession(roomId, this.#options.instanceId());
     session.cancelWatch = media.watchRoomEvents(roomId, meta.correlationId, {
       onEvent: (event) => this.#options.onEvent(session, event),
       onEnd: (error) => {
@@ -102,6 +105,7 @@ export class RoomSessions {
       'media node ended the room; disconnecting its peers',
     );
     await this.#forget(session);
+    await this.#options.presence.closeSession(session.roomId, this.#options.instanceId()).catch(() => 0);
     await this.#options.directory.releaseRoom(session.roomId, session.media.instanceId).catch(() => {});
     this.#options.onLost(session, error);
   }
@@ -129,7 +133,13 @@ export class RoomSessions {
     session.closing = true;
     session.cancelWatch();
     await this.#forget(session);
-    if ((await this.#options.presence.count(session.roomId)) === 0) {
+    // Close the room only when no instance has it open (a peer elsewhere may be joining right now)
+    // and nobody is in it.
+    const openElsewhere = await this.#options.presence.closeSession(
+      session.roomId,
+      this.#options.instanceId(),
+    );
+    if (openElsewhere === 0 && (await this.#options.presence.count(session.roomId)) === 0) {
       await session.media
         .call('closeRoom', { roomId: session.roomId }, meta)
         .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));

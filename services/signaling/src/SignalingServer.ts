@@ -182,6 +182,7 @@ export class SignalingServer {
     });
     this.#rooms = new RoomSessions({
       directory: this.#directory,
+      instanceId: () => this.#instanceId,
       presence: this.#presence,
       logger: this.#logger,
       onEvent: (session, event) => this.#onRoomEvent(session, event),
@@ -638,8 +639,13 @@ export class SignalingServer {
     try {
       await this.#presence.heartbeat(this.#instanceId, ttl);
       if (await this.#presence.takeSweeperTurn(this.#instanceId, this.#config.heartbeatMs)) {
-        for (const ghost of await this.#presence.ghosts()) {
-          await this.#removeGhost(ghost.roomId, ghost.peerId);
+        for (const room of await this.#presence.sweep()) {
+          for (const peerId of room.ghosts) {
+            await this.#removeGhost(room.roomId, peerId);
+          }
+          if (room.abandoned) {
+            await this.#closeAbandonedRoom(room.roomId);
+          }
         }
       }
     } catch (error) {
@@ -668,13 +674,20 @@ export class SignalingServer {
     await media
       ?.call('leaveRoom', { roomId, peerId }, { correlationId, peerId })
       .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
-    if (media && !this.#rooms?.has(roomId) && (await this.#presence.count(roomId)) === 0) {
+    logger.warn('removed a peer whose signaling instance stopped without cleaning up');
+  }
+
+  /** Nobody alive is in the room or has it open any more: close it on its media node. */
+  async #closeAbandonedRoom(roomId: string): Promise<void> {
+    const correlationId = randomUUID();
+    const media = await this.#directory?.assignedClient(roomId);
+    if (media) {
       await media
-        .call('closeRoom', { roomId }, { correlationId, peerId })
-        .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
+        .call('closeRoom', { roomId }, { correlationId })
+        .catch((error: unknown) => this.#logger.warn({ err: error, roomId }, 'media node CloseRoom failed'));
       await this.#directory?.releaseRoom(roomId, media.instanceId);
     }
-    logger.warn('removed a peer whose signaling instance stopped without cleaning up');
+    this.#logger.info({ roomId, correlationId }, 'closed a room only crashed instances had open');
   }
 
   /** Drains: deregisters, says goodbye to every peer here, then closes sockets and pools. */

@@ -206,6 +206,37 @@ describe('two signaling instances, two media nodes', () => {
     expect(await redis.smembers(nodeRoomsKey(otherNode!))).toEqual([otherRoom]);
   });
 
+  it('keeps a room open while another instance has a peer about to join it', async () => {
+    const raceRoom = uniqueRoom('race');
+    const connectTo = async (instance: number, name: string) => {
+      const { token } = await signJoinToken({ room: raceRoom, name }, SECRET, 60);
+      const client: Client = io(`http://127.0.0.1:${signaling[instance].port}`, {
+        auth: { token },
+        transports: ['websocket'],
+        reconnection: false,
+      });
+      clients.push(client);
+      return client;
+    };
+    const henry = await connectTo(1, 'Henry'); // opens the room on instance B, joins later
+    const caps = (await request(henry, 'getRouterRtpCapabilities', {})) as {
+      data: { rtpCapabilities: object };
+    };
+    const ivy = await connectTo(0, 'Ivy'); // the only joined peer, on instance A, leaves
+    await joinRoom(ivy);
+    ivy.disconnect();
+    await waitFor(async () => (await redis.hlen(`sb:room:${raceRoom}:peers`)) === 0, { what: 'Ivy gone' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await redis.get(roomMediaKey(raceRoom)), 'room still assigned').not.toBeNull();
+    const joined = (await request(henry, 'join', { rtpCapabilities: caps.data.rtpCapabilities })) as {
+      ok: boolean;
+    };
+    expect(joined.ok).toBe(true);
+    expect(((await request(henry, 'createWebRtcTransport', { producing: true })) as { ok: boolean }).ok).toBe(
+      true,
+    );
+  });
+
   it('takes the peers of a crashed signaling instance out of their rooms', async () => {
     const ghostRoom = uniqueRoom('ghost');
     const port = await freePort();
