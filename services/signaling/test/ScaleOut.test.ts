@@ -103,9 +103,11 @@ describe('two signaling instances, two media nodes', () => {
     redis?.disconnect();
   });
 
-  async function connect(instance: number, name: string): Promise<Client> {
-    const { token } = await signJoinToken({ room, name }, SECRET, 60);
-    const client: Client = io(`http://127.0.0.1:${signaling[instance].port}`, {
+  /** A socket to a signaling port (or instance index) with a join token for `inRoom`. */
+  async function connect(to: number | { port: number }, name: string, inRoom = room): Promise<Client> {
+    const port = typeof to === 'number' ? signaling[to].port : to.port;
+    const { token } = await signJoinToken({ room: inRoom, name }, SECRET, 60);
+    const client: Client = io(`http://127.0.0.1:${port}`, {
       auth: { token },
       transports: ['websocket'],
       reconnection: false,
@@ -192,13 +194,7 @@ describe('two signaling instances, two media nodes', () => {
     const idleNode = media.map((m) => m.consulId).find((id) => id !== busyNode)!;
     await redis.sadd(nodeRoomsKey(idleNode), uniqueRoom('gone'), uniqueRoom('gone'), uniqueRoom('gone'));
     const otherRoom = uniqueRoom('scale-b');
-    const { token } = await signJoinToken({ room: otherRoom, name: 'Carol' }, SECRET, 60);
-    const carol: Client = io(`http://127.0.0.1:${signaling[1].port}`, {
-      auth: { token },
-      transports: ['websocket'],
-      reconnection: false,
-    });
-    clients.push(carol);
+    const carol = await connect(1, 'Carol', otherRoom);
     expect(((await request(carol, 'getRouterRtpCapabilities', {})) as { ok: boolean }).ok).toBe(true);
     const otherNode = await redis.get(roomMediaKey(otherRoom));
     expect(otherNode).not.toBeNull();
@@ -208,21 +204,11 @@ describe('two signaling instances, two media nodes', () => {
 
   it('keeps a room open while another instance has a peer about to join it', async () => {
     const raceRoom = uniqueRoom('race');
-    const connectTo = async (instance: number, name: string) => {
-      const { token } = await signJoinToken({ room: raceRoom, name }, SECRET, 60);
-      const client: Client = io(`http://127.0.0.1:${signaling[instance].port}`, {
-        auth: { token },
-        transports: ['websocket'],
-        reconnection: false,
-      });
-      clients.push(client);
-      return client;
-    };
-    const henry = await connectTo(1, 'Henry'); // opens the room on instance B, joins later
+    const henry = await connect(1, 'Henry', raceRoom); // opens the room on instance B, joins later
     const caps = (await request(henry, 'getRouterRtpCapabilities', {})) as {
       data: { rtpCapabilities: object };
     };
-    const ivy = await connectTo(0, 'Ivy'); // the only joined peer, on instance A, leaves
+    const ivy = await connect(0, 'Ivy', raceRoom); // the only joined peer, on instance A, leaves
     await joinRoom(ivy);
     ivy.disconnect();
     await waitFor(async () => (await redis.hlen(`sb:room:${raceRoom}:peers`)) === 0, { what: 'Ivy gone' });
@@ -262,16 +248,10 @@ describe('two signaling instances, two media nodes', () => {
           what: 'third signaling instance passing',
         },
       );
-      const join = async (url: string, name: string) => {
-        const { token } = await signJoinToken({ room: ghostRoom, name }, SECRET, 60);
-        const client: Client = io(url, { auth: { token }, transports: ['websocket'], reconnection: false });
-        clients.push(client);
-        await joinRoom(client);
-        return client;
-      };
-      const gina = await join(`http://127.0.0.1:${signaling[0].port}`, 'Gina');
+      const gina = await connect(0, 'Gina', ghostRoom);
+      await joinRoom(gina);
       const frankJoined = new Promise<{ peerId: string }>((resolve) => gina.once('peerJoined', resolve));
-      await join(`http://127.0.0.1:${port}`, 'Frank');
+      await joinRoom(await connect({ port }, 'Frank', ghostRoom));
       const frank = await frankJoined;
       const left = new Promise<{ peerId: string }>((resolve) => gina.once('peerLeft', resolve));
       crashing.kill('SIGKILL'); // no goodbye: its heartbeat just stops
