@@ -41,13 +41,6 @@ export function loadConfig<T extends z.ZodType>(
 /** A TCP port from the environment; 0 means "any free port". */
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
-/** A boolean from the environment ("true"/"false"/"1"/"0"). */
-export const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true' || value === '1');
-
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info');
 
 /** The variables every service shares (their parsed values feed commonConfig()). */

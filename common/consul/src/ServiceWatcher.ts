@@ -29,7 +29,7 @@ export class ServiceWatcher {
     return this.#instances;
   }
 
-  /** Resolves once the first list arrived (or immediately refreshes it once more). */
+  /** Asks Consul for the passing instances now (when the watch has none yet). */
   async refresh(): Promise<readonly ServiceInstance[]> {
     this.#instances = await this.#consul.instances(this.#name, { passingOnly: true });
     return this.#instances;

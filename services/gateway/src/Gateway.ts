@@ -72,11 +72,6 @@ export class Gateway {
     return (this.#app.server.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  /** For tests: the Fastify instance (inject requests without a socket). */
-  get app(): FastifyInstance {
-    return this.#app;
-  }
-
   async #start(): Promise<void> {
     try {
       await this.#redis.connect();

@@ -69,10 +69,6 @@ export class Room extends EventEmitter<RoomEvents> {
     return new Room(opts.id, router, opts.listen, logger);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   get rtpCapabilities(): types.RtpCapabilities {
     return this.#router.rtpCapabilities;
   }
@@ -83,11 +79,6 @@ export class Room extends EventEmitter<RoomEvents> {
       producers: this.#producers.size,
       consumers: this.#consumers.size,
     };
-  }
-
-  /** Peers that still own a transport here. */
-  get peerIds(): Set<string> {
-    return new Set([...this.#transports.values()].map((t) => t.appData.peerId));
   }
 
   async createWebRtcTransport(peerId: string, producing: boolean): Promise<types.WebRtcTransport<PeerOwned>> {

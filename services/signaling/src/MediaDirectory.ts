@@ -49,10 +49,6 @@ export class MediaDirectory {
     return directory;
   }
 
-  get healthyNodes(): readonly ServiceInstance[] {
-    return this.#watcher.instances;
-  }
-
   async #passing(): Promise<readonly ServiceInstance[]> {
     if (this.#watcher.instances.length > 0) {
       return this.#watcher.instances;
