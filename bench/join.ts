@@ -5,7 +5,15 @@
  */
 import { join } from 'node:path';
 import { ROOT, Stack } from '../scripts/Stack';
-import { clickJoin, joinTimeline, launchChromium, openRoom, waitForRemoteVideos } from '../test/e2e/browser';
+import {
+  clickJoin,
+  E2E_BACKENDS,
+  createRoom,
+  joinTimeline,
+  launchChromium,
+  openRoom,
+  waitForRemoteVideos,
+} from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import { summarize } from './stats';
 
@@ -13,6 +21,7 @@ const RUNS = Number(process.env.BENCH_JOIN_RUNS ?? 5);
 
 export async function benchJoin(log: (line: string) => void): Promise<{ runs: number[]; median: number }> {
   const stack = await Stack.start({
+    ...E2E_BACKENDS,
     ports: E2E_PORTS,
     runDir: join(ROOT, '.run/bench'),
     log: () => {},
@@ -23,7 +32,7 @@ export async function benchJoin(log: (line: string) => void): Promise<{ runs: nu
   const runs: number[] = [];
   try {
     for (let run = 1; run <= RUNS; run++) {
-      const room = `bench-${Date.now().toString(36)}-${run}`;
+      const { id: room } = await createRoom(stack.url, { name: `bench ${run}` });
       const first = await openRoom(browser, stack.url, room, 'Ada');
       await clickJoin(first);
       const second = await openRoom(browser, stack.url, room, 'Grace');

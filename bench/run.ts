@@ -1,8 +1,9 @@
 /**
- * npm run bench [-- grpc|join]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * npm run bench [-- grpc|join|auth]: the benchmarks. Results are printed; docs/benchmarks.md keeps
  * the numbers of the last recorded run. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
+import { benchAuth } from './auth';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
 
@@ -17,4 +18,8 @@ if (which === 'all' || which === 'join') {
   log('==> third joiner: click Join → all remote videos playing');
   const { runs, median } = await benchJoin(log);
   log(`    median of ${runs.length}: ${median} ms (runs: ${runs.join(', ')})`);
+}
+if (which === 'all' || which === 'auth') {
+  log('==> sign-in and session refresh latency (gateway, argon2id, Postgres, Redis)');
+  await benchAuth(log);
 }

@@ -13,12 +13,26 @@ const prefix = process.env.NGINX_PREFIX ?? '/var/lib/switchboard-nginx';
 const listen = process.env.NGINX_LISTEN ?? '8080';
 const consul = new ConsulClient(process.env.CONSUL_HTTP_ADDR ?? 'consul:8500');
 const file = join(prefix, 'nginx.conf');
+const refused = new Set<string>();
+const options = {
+  prefix,
+  listen,
+  onRejected: (service: string, address: string, port: number) => {
+    const key = `${service} ${address}:${port}`;
+    if (!refused.has(key)) {
+      refused.add(key);
+      process.stderr.write(
+        `ignoring a ${service} registration at ${JSON.stringify(address)}:${port} (not a plain host/IP and port)\n`,
+      );
+    }
+  },
+};
 
 preparePrefix(prefix);
 let current = '';
 for (;;) {
   try {
-    current = await renderNginxConfig(consul, { prefix, listen });
+    current = await renderNginxConfig(consul, options);
     break;
   } catch (error) {
     process.stderr.write(`waiting for consul: ${(error as Error).message}\n`);
@@ -31,7 +45,7 @@ nginx.on('exit', (code) => process.exit(code ?? 1));
 process.on('SIGTERM', () => nginx.kill('SIGQUIT'));
 process.on('SIGINT', () => nginx.kill('SIGQUIT'));
 setInterval(() => {
-  void renderNginxConfig(consul, { prefix, listen })
+  void renderNginxConfig(consul, options)
     .then((next) => {
       if (next !== current) {
         current = next;

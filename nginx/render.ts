@@ -3,7 +3,7 @@
  * native launcher (scripts/Stack.ts) and by the Docker image's entrypoint (nginx/entrypoint.ts),
  * so NGINX finds ui, gateway, signaling and log-viewer through Consul in both.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConsulClient } from '@switchboard/consul';
 
@@ -22,11 +22,38 @@ export interface RenderOptions {
   prefix: string;
   /** `listen` argument: a port, or address:port. */
   listen: string;
+  /** Told about each registration left out because its address is not a plain host/IP and port. */
+  onRejected?: (service: string, address: string, port: number) => void;
+}
+
+/** Debian's (and the Docker base image's) unprivileged user and group for NGINX workers. */
+const NOBODY = { user: 'nobody', group: 'nogroup', uid: 65534, gid: 65534 };
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
+const IPV6 = /^[0-9a-fA-F:]{2,39}$/;
+
+/**
+ * Anything a service registers in Consul ends up in nginx.conf: only a plain hostname, IPv4 or
+ * IPv6 address and a port in range are accepted, so a registration cannot inject directives.
+ */
+export function upstreamServer(address: string, port: number): string | undefined {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    return undefined;
+  }
+  if (IPV4.test(address) || HOSTNAME.test(address)) {
+    return `${address}:${port}`;
+  }
+  if (IPV6.test(address) && address.includes(':')) {
+    return `[${address}]:${port}`;
+  }
+  return undefined;
 }
 
 export async function renderNginxConfig(consul: ConsulClient, options: RenderOptions): Promise<string> {
   let config = readFileSync(TEMPLATE, 'utf8')
-    .replaceAll('{{USER}}', process.getuid?.() === 0 ? 'user root;' : '')
+    .replaceAll('{{USER}}', process.getuid?.() === 0 ? `user ${NOBODY.user} ${NOBODY.group};` : '')
     .replaceAll('{{PREFIX}}', options.prefix)
     .replaceAll(
       '{{MIME_TYPES}}',
@@ -35,19 +62,31 @@ export async function renderNginxConfig(consul: ConsulClient, options: RenderOpt
     .replaceAll('{{LISTEN}}', options.listen);
   for (const [placeholder, service] of Object.entries(UPSTREAMS)) {
     const instances = await consul.instances(service, { passingOnly: true });
+    const accepted: string[] = [];
+    for (const instance of instances) {
+      const server = upstreamServer(instance.address, instance.port);
+      if (server) {
+        accepted.push(`    server ${server} max_fails=1 fail_timeout=5s;`);
+      } else {
+        options.onRejected?.(service, instance.address, instance.port);
+      }
+    }
     const servers =
-      instances.length === 0
+      accepted.length === 0
         ? // NGINX refuses an empty upstream; this one answers 502 until an instance passes.
           '    server 127.0.0.1:1 down;'
-        : instances.map((i) => `    server ${i.address}:${i.port} max_fails=1 fail_timeout=5s;`).join('\n');
+        : accepted.join('\n');
     config = config.replaceAll(`{{${placeholder}}}`, servers);
   }
   return config;
 }
 
-/** Creates the prefix's temp directories. */
+/** Creates the prefix's temp directories, writable by the (unprivileged) workers. */
 export function preparePrefix(prefix: string): void {
   for (const dir of ['tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) {
     mkdirSync(join(prefix, dir), { recursive: true });
+    if (process.getuid?.() === 0) {
+      chownSync(join(prefix, dir), NOBODY.uid, NOBODY.gid);
+    }
   }
 }

@@ -127,6 +127,8 @@ export class Stack {
   readonly #log: (line: string) => void;
   readonly #children: Child[] = [];
   #nginxUpstreams = '';
+  /** Consul registrations the NGINX renderer refused (reported once each). */
+  readonly #rejectedUpstreams = new Set<string>();
   #watchTimer?: NodeJS.Timeout;
   #targetsTimer?: NodeJS.Timeout;
   #stopping = false;
@@ -450,6 +452,15 @@ export class Stack {
     return renderNginxConfig(this.consul, {
       prefix: join(this.runDir, 'nginx'),
       listen: String(this.ports.http),
+      onRejected: (service, address, port) => {
+        const key = `${service} ${address}:${port}`;
+        if (!this.#rejectedUpstreams.has(key)) {
+          this.#rejectedUpstreams.add(key);
+          this.#log(
+            `    nginx: ignoring a ${service} registration at ${JSON.stringify(address)}:${port} (not a plain host/IP and port)`,
+          );
+        }
+      },
     });
   }
 

@@ -12,5 +12,6 @@ step "fetching Consul from Debian bullseye (private apt config; nothing in /etc/
 apt_download_private "$SB_TOOLS/consul/apt" bullseye consul
 install -D -m755 "$SB_TOOLS/consul/apt/root/usr/bin/consul" "$DEST"
 rm -rf "$SB_TOOLS/consul/apt"
-"$DEST" version | head -1 >&2
+# sed reads all of it: `head -1` could exit first and the SIGPIPE would fail the script (pipefail).
+"$DEST" version | sed -n 1p >&2
 echo "$DEST"

@@ -92,7 +92,8 @@ stack!.onUnexpectedExit((name, code, output) => {
 const p = { ...DEFAULT_PORTS, ...ports };
 process.stdout.write(`
 Switchboard is running: ${stack!.url}
-  logs        ${stack!.url}/logs/
+  first time? create an account there: the first account is the operator (it may open the logs)
+  logs        ${stack!.url}/logs/  (operators only)
   API health  ${stack!.url}/api/health
   consul      http://127.0.0.1:${p.consulHttp}/ui
   log files   ${stack!.logDir}

@@ -89,8 +89,16 @@ describe('docker-compose.yml', () => {
       `${DEFAULT_PORTS.rtcMin}-${DEFAULT_PORTS.rtcMax}:${DEFAULT_PORTS.rtcMin}-${DEFAULT_PORTS.rtcMax}/udp`,
     );
     expect(services.nginx.ports).toContain(`${DEFAULT_PORTS.http}:${DEFAULT_PORTS.http}`);
-    expect(services.consul.ports).toContain(`${DEFAULT_PORTS.consulHttp}:${DEFAULT_PORTS.consulHttp}`);
-    expect(services.prometheus.ports).toContain(`${DEFAULT_PORTS.prometheus}:${DEFAULT_PORTS.prometheus}`);
+    // Consul's API is never published; Prometheus and Grafana only on the host's loopback.
+    expect(services.consul.ports).toBeUndefined();
+    expect(services.prometheus.ports).toEqual([
+      `127.0.0.1:${DEFAULT_PORTS.prometheus}:${DEFAULT_PORTS.prometheus}`,
+    ]);
+    expect(services.grafana.ports).toEqual(['127.0.0.1:3001:3000']);
+    // The token secret has no default: compose refuses to start without one.
+    expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toMatch(
+      /JWT_SECRET: \$\{JWT_SECRET:\?/,
+    );
   });
 
   it('points every service at Consul, and Prometheus at the repository config', () => {

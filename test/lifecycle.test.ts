@@ -110,4 +110,16 @@ describe('service processes', () => {
     expect(s.output()).toMatch(/GATEWAY_PORT: /);
     expect(s.output()).toMatch(/JWT_SECRET: must be at least 16 characters/);
   });
+
+  it('refuses to start with a published default secret (the old compose default)', async () => {
+    for (const path of ['services/gateway/src/server.ts', 'services/signaling/src/server.ts']) {
+      const s = startProcess(path, {
+        CONSUL_HTTP_ADDR: consul.addr,
+        JWT_SECRET: 'change-me-to-a-long-random-secret',
+      });
+      started.push(s);
+      expect(await s.exit, path).toBe(78);
+      expect(s.output()).toMatch(/JWT_SECRET: is a published default; generate one/);
+    }
+  });
 });

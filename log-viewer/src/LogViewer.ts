@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { AppError, fromUnknown, parseOrThrow } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { collectedGauge, createRegistry, serveMetrics, type client as prom } from '@switchboard/metrics';
+import { collectedGauge, createRegistry, type client as prom } from '@switchboard/metrics';
+import { serveOps } from '@switchboard/runtime';
 import type { LogViewerConfig } from './config';
 import { LEVELS, LogStore, matches, type LogEntry, type LogFilter } from './LogStore';
 
@@ -132,7 +133,7 @@ export class LogViewer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (await serveMetrics(this.#registry, req, res)) {
+    if (await serveOps(this.#registry, req, res, () => ({ ok: !this.#closed }))) {
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -141,9 +142,6 @@ export class LogViewer {
     }
     const query = Object.fromEntries(url.searchParams);
     switch (url.pathname) {
-      case '/healthz':
-        sendJson(res, 200, { status: 'ok' });
-        return;
       case BASE_PATH:
         res.writeHead(301, { location: `${BASE_PATH}/${url.search}` }).end();
         return;

@@ -3,6 +3,7 @@
  * Shared by the end-to-end tests and the join-time benchmark.
  */
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ApiClient, newAccount, randomAddress, testDatabaseUrl, testRedisUrl } from '@switchboard/testing';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -139,3 +140,69 @@ export async function joinTimeline(participant: Participant, from = 'sb:join'): 
     return marks.map((m) => [m.name.slice(3), Math.round(m.startTime - t0)] as [string, number]);
   }, from);
 }
+
+/** The operator account of the end-to-end stacks (listed in SWITCHBOARD_OPERATOR_EMAILS). */
+export const E2E_OPERATOR = {
+  email: 'operator@e2e.switchboard.test',
+  password: 'e2e-operator-password',
+  displayName: 'Operator',
+};
+
+/** Environment for an end-to-end Stack: the operator account above. */
+export const E2E_ENV = { SWITCHBOARD_OPERATOR_EMAILS: E2E_OPERATOR.email };
+
+/** A REST client signed in as the e2e operator (registered on first use). */
+export async function operatorClient(baseUrl: string): Promise<ApiClient> {
+  const api = new ApiClient(baseUrl, { address: randomAddress() });
+  const registered = await api.request('POST', '/api/auth/register', E2E_OPERATOR);
+  if (registered.status !== 201) {
+    const login = await api.request('POST', '/api/auth/login', {
+      email: E2E_OPERATOR.email,
+      password: E2E_OPERATOR.password,
+    });
+    if (login.status !== 200) {
+      throw new Error(`operator login failed: ${login.status} ${await login.text()}`);
+    }
+  }
+  return api;
+}
+
+/** Signs up a new host through the API and creates a room; returns its id and the host's client. */
+export async function createRoom(
+  baseUrl: string,
+  options: { name?: string; policy?: 'open' | 'lobby' | 'locked' } = {},
+): Promise<{ id: string; host: ApiClient }> {
+  const host = new ApiClient(baseUrl, { address: randomAddress() });
+  const signup = await host.json('POST', '/api/auth/register', newAccount('Host'));
+  if (signup.status !== 201) {
+    throw new Error(`sign-up failed: ${signup.status} ${JSON.stringify(signup.body)}`);
+  }
+  const room = await host.json<{ id: string }>('POST', '/api/rooms', options);
+  if (room.status !== 201) {
+    throw new Error(`room creation failed: ${room.status} ${JSON.stringify(room.body)}`);
+  }
+  return { id: room.body.id, host };
+}
+
+/** A browser context signed in through the UI's sign-in page. */
+export async function signedInContext(
+  browser: Browser,
+  baseUrl: string,
+  account: { email: string; password: string },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/signin`);
+  await page.getByLabel('Email').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${baseUrl}/`);
+  await page.close();
+  return context;
+}
+
+/**
+ * The databases end-to-end stacks and benchmarks use: the test ones, never a developer's
+ * `switchboard` database (whose first account becomes its operator).
+ */
+export const E2E_BACKENDS = { databaseUrl: testDatabaseUrl(), redisUrl: testRedisUrl() };

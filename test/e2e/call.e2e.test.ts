@@ -9,9 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Stack } from '../../scripts/Stack';
 import {
   clickJoin,
+  E2E_BACKENDS,
+  createRoom,
+  E2E_ENV,
+  E2E_OPERATOR,
   frameCounts,
   launchChromium,
   openRoom,
+  operatorClient,
+  signedInContext,
   remoteAudioPeak,
   waitForRemoteVideos,
   type Participant,
@@ -24,16 +30,19 @@ describe('a three-party call through every component', () => {
   let stack: Stack;
   let browser: Browser;
   const participants: Participant[] = [];
-  const room = `e2e-${Date.now().toString(36)}`;
+  let room: string;
 
   beforeAll(async () => {
     stack = await Stack.start({
+      ...E2E_BACKENDS,
       ports: E2E_PORTS,
       runDir: join(ROOT, '.run/e2e'),
       log: () => {},
       restart: true,
+      env: E2E_ENV,
     });
     browser = await launchChromium();
+    room = (await createRoom(stack.url, { name: 'E2E call' })).id;
   }, 240_000);
 
   afterAll(async () => {
@@ -89,6 +98,10 @@ describe('a three-party call through every component', () => {
     // (Next.js adds a route announcer with role=alert too, hence the text match.)
     await page.getByText(/must be 1-64 lowercase letters, digits or dashes/).waitFor({ timeout: 10_000 });
     expect(await page.getByRole('button', { name: 'Join' }).count()).toBe(0);
+    // A well-formed link that no meeting has is explained too (anonymous users cannot create rooms).
+    await page.goto(`${stack.url}/r/no-such-meeting-here`);
+    await page.getByText(/no meeting has this link/i).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('button', { name: 'Join' }).count()).toBe(0);
     await page.close();
   });
 
@@ -128,7 +141,8 @@ describe('a three-party call through every component', () => {
   });
 
   it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {
-    const response = await fetch(`${stack.url}/logs/api/search?q=${room}&limit=2000`);
+    const operator = await operatorClient(stack.url);
+    const response = await operator.request('GET', `/logs/api/search?q=${room}&limit=2000`);
     expect(response.status).toBe(200);
     const { entries } = (await response.json()) as {
       entries: { service: string; data: Record<string, unknown> }[];
@@ -145,7 +159,9 @@ describe('a three-party call through every component', () => {
   });
 
   it('lets an operator live-tail and filter the logs in the browser, with filters in the URL', async () => {
-    const page = await participants[0].context.newPage();
+    await operatorClient(stack.url); // the account exists
+    const operatorContext = await signedInContext(browser, stack.url, E2E_OPERATOR);
+    const page = await operatorContext.newPage();
     await page.goto(`${stack.url}/logs/?service=media&q=${room}`);
     await expect.poll(() => page.locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     const services = await page.locator('tbody td.svc').allTextContents();
@@ -164,7 +180,7 @@ describe('a three-party call through every component', () => {
     await participants[2].page.getByRole('button', { name: 'Mute microphone' }).click();
     await expect.poll(() => page.locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(before);
     await participants[2].page.getByRole('button', { name: 'Unmute microphone' }).click();
-    await page.close();
+    await operatorContext.close();
   });
 
   it('reports every service passing in Consul and through GET /api/health', async () => {

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Stack } from '../../scripts/Stack';
 import {
   clickJoin,
+  E2E_BACKENDS,
+  createRoom,
   frameCounts,
   launchChromium,
   openRoom,
@@ -29,10 +31,11 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
   let stack: Stack;
   let browser: Browser;
   const participants: Participant[] = [];
-  const room = `scale-${Date.now().toString(36)}`;
+  let room: string;
 
   beforeAll(async () => {
     stack = await Stack.start({
+      ...E2E_BACKENDS,
       ports: SCALE_PORTS,
       runDir: join(ROOT, '.run/e2e-scale'),
       mediaNodes: 2,
@@ -42,6 +45,7 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
       log: () => {},
     });
     browser = await launchChromium();
+    room = (await createRoom(stack.url)).id;
   }, 240_000);
 
   afterAll(async () => {

@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import next from 'next';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import type { Logger } from '@switchboard/logger';
-import { client as prom, createRegistry, serveMetrics } from '@switchboard/metrics';
+import { client as prom, createRegistry } from '@switchboard/metrics';
+import { serveOps } from '@switchboard/runtime';
 import type { UiConfig } from './config';
 
 export class UiServer {
@@ -35,11 +36,8 @@ export class UiServer {
     });
     const http = createServer((req, res) => {
       void (async () => {
-        if (await serveMetrics(registry, req, res)) {
-          return;
-        }
-        if (req.url === '/healthz') {
-          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        // The pages are built and served in-process: up is healthy, until it closes.
+        if (await serveOps(registry, req, res, () => ({ ok: !server.#closed }))) {
           return;
         }
         res.on('finish', () => requests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` }));

@@ -52,12 +52,34 @@ export const commonEnv = {
   ADVERTISE_HOST: z.string().default('127.0.0.1'),
 };
 
+/**
+ * Secrets that appear in examples, templates and old defaults: anyone can read them, so a service
+ * refuses to start with one.
+ */
+export const KNOWN_DEFAULT_SECRETS: readonly string[] = [
+  'change-me-to-a-long-random-secret',
+  'change-me',
+  'changeme',
+  'secret',
+  'your-secret',
+  'your-256-bit-secret',
+  'supersecret',
+  'switchboard',
+  'development-secret',
+];
+
 /** The variables of the services that keep state (signaling, gateway). */
 export const backendEnv = {
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  /** Signs (gateway) and verifies (signaling) join tokens. */
-  JWT_SECRET: z.string().min(16, 'must be at least 16 characters (the same value in gateway and signaling)'),
+  /** Signs (gateway) and verifies (signaling) join and access tokens. */
+  JWT_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters (the same value in gateway and signaling)')
+    .refine(
+      (value) => !KNOWN_DEFAULT_SECRETS.includes(value.toLowerCase()),
+      'is a published default; generate one, e.g. `openssl rand -base64 48`',
+    ),
 };
 
 /** The settings every service has, from the variables of `commonEnv`. */

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Logger } from '@switchboard/logger';
 
 export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
 
 /** Ordered migrations; never edit one that has shipped, append a new one. */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -28,7 +29,78 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX participant_sessions_room ON participant_sessions (room_name, joined_at);
     `,
   },
+  {
+    version: 2,
+    name: 'accounts, login sessions, room owners, policies and members',
+    // Nothing here turns into a login when leaked: passwords are argon2id hashes, refresh tokens
+    // are stored as SHA-256 digests of 256-bit random values.
+    sql: `
+      CREATE TABLE users (
+        id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        email          text NOT NULL,
+        password_hash  text NOT NULL,
+        display_name   text NOT NULL,
+        is_operator    boolean NOT NULL DEFAULT false,
+        created_at     timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE UNIQUE INDEX users_email ON users (lower(email));
+
+      CREATE TABLE refresh_tokens (
+        id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        family_id   uuid NOT NULL,
+        user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        token_hash  bytea NOT NULL UNIQUE,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        expires_at  timestamptz NOT NULL,
+        used_at     timestamptz,
+        revoked_at  timestamptz
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+      CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+
+      ALTER TABLE rooms RENAME COLUMN name TO id;
+      ALTER TABLE rooms ADD COLUMN name text;
+      UPDATE rooms SET name = id;
+      ALTER TABLE rooms ALTER COLUMN name SET NOT NULL;
+      ALTER TABLE rooms ADD COLUMN owner_id uuid REFERENCES users(id) ON DELETE SET NULL;
+      ALTER TABLE rooms ADD COLUMN policy text NOT NULL DEFAULT 'open'
+        CHECK (policy IN ('open', 'lobby', 'locked'));
+      CREATE INDEX rooms_owner ON rooms (owner_id, created_at DESC);
+
+      CREATE TABLE room_members (
+        room_id   text NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        user_id   uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role      text NOT NULL CHECK (role IN ('host', 'participant')),
+        added_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (room_id, user_id)
+      );
+      CREATE INDEX room_members_user ON room_members (user_id, added_at DESC);
+
+      ALTER TABLE participant_sessions RENAME COLUMN room_name TO room_id;
+      ALTER TABLE participant_sessions ADD COLUMN subject text;
+      ALTER TABLE participant_sessions ADD COLUMN role text;
+    `,
+  },
 ];
+
+/** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
 
 const LOCK_KEY = 0x5b0a4d; // arbitrary, constant: "switchboard migrations"
 
@@ -104,3 +176,5 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
     await client.end();
   }
 }
+
+export { newRoomId, RoomStore, type RoomRecord } from './RoomStore';

@@ -35,11 +35,14 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
 
 export class AppError extends Error {
   readonly code: ErrorCode;
+  /** For RESOURCE_EXHAUSTED: when trying again may succeed (HTTP Retry-After). */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   get httpStatus(): number {
@@ -51,8 +54,10 @@ export class AppError extends Error {
   }
 
   /** The shape a client sees (HTTP body, socket ack). */
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message };
+  toJSON(): { code: ErrorCode; message: string; retryAfterSeconds?: number } {
+    return this.retryAfterSeconds === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, retryAfterSeconds: this.retryAfterSeconds };
   }
 
   /** A gRPC ServiceError for a server handler's callback. */
@@ -82,6 +87,19 @@ export class UnavailableError extends AppError {
 export class UnauthenticatedError extends AppError {
   constructor(message: string) {
     super('UNAUTHENTICATED', message);
+  }
+}
+
+export class PermissionDeniedError extends AppError {
+  constructor(message: string) {
+    super('PERMISSION_DENIED', message);
+  }
+}
+
+/** Too many requests: the message says what, `retryAfterSeconds` when to try again. */
+export class RateLimitedError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RESOURCE_EXHAUSTED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
   }
 }
 

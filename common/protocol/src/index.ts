@@ -20,51 +20,121 @@ import {
 
 export * from './rtp';
 
-/** Room names: lowercase letters, digits and dashes, 1–64 characters, no leading/trailing dash. */
-export const roomNameSchema = z
+/**
+ * Room ids: the key of a room and the last part of its link (`/r/<id>`). New rooms get 24 random
+ * base32 characters (120 bits, unguessable); rooms made before accounts existed keep their old
+ * name as id. Lowercase letters, digits and dashes, 1–64 characters.
+ */
+export const roomIdSchema = z
   .string()
   .regex(
     /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/,
     'must be 1-64 lowercase letters, digits or dashes, not starting or ending with a dash',
   );
 
+const noControlChars = (value: string) =>
+  ![...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
 export const displayNameSchema = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
-  .refine(
-    (value) => ![...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f),
-    'must not contain control characters',
-  );
+  .refine(noControlChars, 'must not contain control characters');
 
-/** The claims of a join token (a JWT signed by the gateway, checked by signaling). */
-export interface JoinTokenClaims {
+/** A room's name is a label people read (the id is the key). */
+export const roomLabelSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(80, 'must be at most 80 characters')
+  .refine(noControlChars, 'must not contain control characters');
+
+/** What people call each kind of media in messages ("a host muted your microphone"). */
+export const MEDIA_KIND_NAMES: Record<MediaKind, string> = { audio: 'microphone', video: 'camera' };
+
+/** Who may join: anyone with the link, guests after a host admits them, or nobody new. */
+export const roomPolicySchema = z.enum(['open', 'lobby', 'locked']);
+export type RoomPolicy = z.infer<typeof roomPolicySchema>;
+
+/** A participant's role in one room. */
+export const roleSchema = z.enum(['host', 'participant', 'guest']);
+export type Role = z.infer<typeof roleSchema>;
+
+/** What a join token grants: one identity, one room, one role. */
+export interface JoinGrants {
+  /** The room id. */
   room: string;
+  /** `user:<uuid>` for an account, `guest:<uuid>` for a guest. */
+  sub: string;
   name: string;
+  role: Role;
+  canPublish: boolean;
+  canSubscribe: boolean;
 }
 
-/** Every request may carry the browser's correlation id; the server makes one when absent. */
+/** State-changing REST requests carry this header (with any value): a cross-site form cannot. */
+export const CSRF_HEADER = 'x-switchboard-request';
+
+/** REST bodies of the account API (the gateway validates them; the UI's forms match). */
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email('must be an email address'));
+export const passwordSchema = z
+  .string()
+  .min(10, 'must be at least 10 characters')
+  .max(256, 'must be at most 256 characters');
+
+/**
+ * Every request may carry the browser's correlation id; the server makes one when absent. Request
+ * payloads are strict: an unknown key is an error, never silently dropped.
+ */
 const base = { correlationId: z.string().min(1).max(64).optional() };
 
 export const requestSchemas = {
-  getRouterRtpCapabilities: z.object({ ...base }),
-  join: z.object({ ...base, rtpCapabilities: rtpCapabilitiesSchema }),
-  createWebRtcTransport: z.object({ ...base, producing: z.boolean() }),
-  connectWebRtcTransport: z.object({ ...base, transportId: idSchema, dtlsParameters: dtlsParametersSchema }),
-  produce: z.object({
+  getRouterRtpCapabilities: z.strictObject({ ...base }),
+  join: z.strictObject({ ...base, rtpCapabilities: rtpCapabilitiesSchema }),
+  createWebRtcTransport: z.strictObject({ ...base, producing: z.boolean() }),
+  connectWebRtcTransport: z.strictObject({
+    ...base,
+    transportId: idSchema,
+    dtlsParameters: dtlsParametersSchema,
+  }),
+  produce: z.strictObject({
     ...base,
     transportId: idSchema,
     kind: mediaKindSchema,
     rtpParameters: rtpParametersSchema,
     paused: z.boolean().optional(),
   }),
-  closeProducer: z.object({ ...base, producerId: idSchema }),
-  pauseProducer: z.object({ ...base, producerId: idSchema }),
-  resumeProducer: z.object({ ...base, producerId: idSchema }),
-  consume: z.object({ ...base, transportId: idSchema, producerId: idSchema }),
-  resumeConsumer: z.object({ ...base, consumerId: idSchema }),
-  leave: z.object({ ...base }),
+  closeProducer: z.strictObject({ ...base, producerId: idSchema }),
+  pauseProducer: z.strictObject({ ...base, producerId: idSchema }),
+  resumeProducer: z.strictObject({ ...base, producerId: idSchema }),
+  consume: z.strictObject({ ...base, transportId: idSchema, producerId: idSchema }),
+  resumeConsumer: z.strictObject({ ...base, consumerId: idSchema }),
+  leave: z.strictObject({ ...base }),
+  // Host controls: refused (PERMISSION_DENIED) unless the sender is a host of the room.
+  /** Pauses a participant's microphone or camera on the media node; they may unmute unless disabled. */
+  hostMute: z.strictObject({
+    ...base,
+    peerId: idSchema,
+    kind: mediaKindSchema,
+    disableUnmute: z.boolean().optional(),
+  }),
+  /** Lets a participant unmute again after `hostMute` with `disableUnmute`. */
+  hostAllowUnmute: z.strictObject({ ...base, peerId: idSchema, kind: mediaKindSchema }),
+  /** Removes a participant: their socket closes and their join token stops working. */
+  removePeer: z.strictObject({ ...base, peerId: idSchema }),
+  admit: z.strictObject({ ...base, peerId: idSchema }),
+  deny: z.strictObject({ ...base, peerId: idSchema }),
+  /** `locked` refuses new joins, `lobby` makes guests wait, `open` lets anyone with the link in. */
+  setPolicy: z.strictObject({ ...base, policy: roomPolicySchema }),
+  promote: z.strictObject({ ...base, peerId: idSchema }),
+  /** Ends the meeting for everyone in it. */
+  endMeeting: z.strictObject({ ...base }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -73,6 +143,7 @@ export type RequestPayload<E extends RequestName> = z.input<(typeof requestSchem
 export interface PeerInfo {
   peerId: string;
   displayName: string;
+  role: Role;
 }
 
 export interface ProducerInfo {
@@ -99,17 +170,31 @@ export interface ConsumerInfo {
 }
 
 export interface JoinResult {
+  status: 'joined';
   roomId: string;
   peerId: string;
   displayName: string;
+  role: Role;
+  policy: RoomPolicy;
+  canPublish: boolean;
+  canSubscribe: boolean;
   peers: PeerInfo[];
   producers: ProducerInfo[];
+  /** Who waits in the lobby (hosts only; empty for everyone else). */
+  lobby: PeerInfo[];
+}
+
+/** The room's lobby holds this peer until a host admits it (`admitted`, then `join` again) or not. */
+export interface LobbyWait {
+  status: 'lobby';
+  roomId: string;
+  peerId: string;
 }
 
 /** What each request answers with. */
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: RtpCapabilities };
-  join: JoinResult;
+  join: JoinResult | LobbyWait;
   createWebRtcTransport: TransportInfo;
   connectWebRtcTransport: Record<string, never>;
   produce: { producerId: string };
@@ -119,6 +204,14 @@ export interface ResponseMap {
   consume: ConsumerInfo;
   resumeConsumer: Record<string, never>;
   leave: Record<string, never>;
+  hostMute: Record<string, never>;
+  hostAllowUnmute: Record<string, never>;
+  removePeer: Record<string, never>;
+  admit: Record<string, never>;
+  deny: Record<string, never>;
+  setPolicy: Record<string, never>;
+  promote: Record<string, never>;
+  endMeeting: Record<string, never>;
 }
 
 export interface AckError {
@@ -140,8 +233,26 @@ export interface ServerToClientEvents {
   producerClosed: (event: { producerId: string; peerId: string }) => void;
   producerPaused: (event: { producerId: string; peerId: string; paused: boolean }) => void;
   consumerClosed: (event: { consumerId: string; producerId: string }) => void;
-  /** The call cannot go on here (its media node lost the room); the socket closes next. */
-  callEnded: (event: { reason: string }) => void;
+  /**
+   * The call cannot go on here; the socket closes next. `final` when a host ended the meeting (do
+   * not rejoin); otherwise the media node lost the room (rejoin).
+   */
+  callEnded: (event: { reason: string; final?: boolean }) => void;
+  /** To hosts: someone is waiting in the lobby. */
+  lobbyRequest: (event: PeerInfo) => void;
+  /** To hosts: someone left the lobby (admitted, denied, or gone). */
+  lobbyLeft: (event: { peerId: string; outcome: 'admitted' | 'denied' | 'left' }) => void;
+  /** To the waiting peer: a host let it in; send `join` again. */
+  admitted: (event: Record<string, never>) => void;
+  /** To the waiting peer: a host said no; the socket closes next. */
+  denied: (event: { reason: string }) => void;
+  /** To the participant a host muted. `canUnmute` false until `unmuteAllowed`. */
+  mutedByHost: (event: { kind: MediaKind; canUnmute: boolean }) => void;
+  unmuteAllowed: (event: { kind: MediaKind }) => void;
+  /** To a participant a host removed; the socket closes next and its token no longer works. */
+  removed: (event: { reason: string }) => void;
+  roleChanged: (event: { peerId: string; role: Role }) => void;
+  policyChanged: (event: { policy: RoomPolicy }) => void;
 }
 
 /** Socket.io handshake `auth` payload. */

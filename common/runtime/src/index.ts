@@ -61,3 +61,7 @@ export async function runService(
     await service.close();
   }
 }
+
+export { takePoint } from './rateLimit';
+export { timedRequest, type TimedOutcome } from './timedRequest';
+export { serveOps, type Health } from './ops';

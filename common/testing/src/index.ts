@@ -2,11 +2,13 @@
  * Test harness helpers: real components on free ports. Used by integration tests only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConsulClient } from '@switchboard/consul';
+import type { JoinGrants, RoomPolicy } from '@switchboard/protocol';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -135,5 +137,125 @@ export function mediaTestEnv(consulAddr: string, extra: Record<string, string> =
     // The worker the test scripts built (mediasoup reads the variable from the process itself).
     MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? '',
     ...extra,
+  };
+}
+
+/** Makes sure a room with this id exists in Postgres (joins need one), with the given policy. */
+export async function ensureRoom(
+  pool: { query(sql: string, values: unknown[]): Promise<unknown> },
+  id: string,
+  policy: RoomPolicy = 'open',
+  ownerId: string | null = null,
+): Promise<string> {
+  await pool.query(
+    `INSERT INTO rooms (id, name, policy, owner_id) VALUES ($1, $1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET policy = EXCLUDED.policy`,
+    [id, policy, ownerId],
+  );
+  return id;
+}
+
+/** The grants of a join token for tests: a guest who may send and receive, unless overridden. */
+export function testGrants(room: string, name: string, extra: Partial<JoinGrants> = {}): JoinGrants {
+  return {
+    room,
+    name,
+    sub: `guest:${randomUUID()}`,
+    role: 'guest',
+    canPublish: true,
+    canSubscribe: true,
+    ...extra,
+  };
+}
+
+/**
+ * A REST client for tests that behaves like the browser: keeps cookies (honouring their Path),
+ * sends the CSRF header on state changes, and can pose as a given client address behind a trusted
+ * proxy (X-Forwarded-For / X-Real-IP), so throttles keyed by address do not leak between tests.
+ */
+export class ApiClient {
+  readonly base: string;
+  readonly address?: string;
+  readonly #cookies = new Map<string, { value: string; path: string }>();
+
+  constructor(base: string, options: { address?: string } = {}) {
+    this.base = base;
+    this.address = options.address;
+  }
+
+  cookie(name: string): string | undefined {
+    return this.#cookies.get(name)?.value;
+  }
+
+  setCookie(name: string, value: string, path = '/'): void {
+    this.#cookies.set(name, { value, path });
+  }
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { csrf?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+    }
+    if (method !== 'GET' && method !== 'HEAD' && options.csrf !== false) {
+      headers['x-switchboard-request'] = '1';
+    }
+    if (this.address) {
+      headers['x-forwarded-for'] = this.address;
+      headers['x-real-ip'] = this.address;
+    }
+    const cookies = [...this.#cookies]
+      .filter(([, c]) => path.startsWith(c.path))
+      .map(([name, c]) => `${name}=${c.value}`);
+    if (cookies.length > 0) {
+      headers.cookie = cookies.join('; ');
+    }
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      redirect: 'manual',
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+      const [name, ...rest] = pair.split('=');
+      const value = rest.join('=');
+      const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='));
+      const expired = attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || value === '';
+      if (expired) {
+        this.#cookies.delete(name);
+      } else {
+        this.#cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) : '/' });
+      }
+    }
+    return response;
+  }
+
+  async json<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const response = await this.request(method, path, body);
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+  }
+}
+
+/** A random address in 10.0.0.0/8 (for ApiClient's `address`). */
+export function randomAddress(): string {
+  return `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+}
+
+/** A fresh, valid account for tests. */
+export function newAccount(name = 'Tester'): { email: string; password: string; displayName: string } {
+  return {
+    email: `${name.toLowerCase().replace(/\W/g, '')}-${randomUUID().slice(0, 8)}@example.test`,
+    password: `pw-${randomUUID()}`,
+    displayName: name,
   };
 }

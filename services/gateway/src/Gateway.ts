@@ -1,32 +1,34 @@
 /**
- * The REST API: rooms (Postgres), join tokens (JWT for signaling) and platform health (Consul).
- * Every body and parameter is validated; errors are JSON `{ code, message }` with an HTTP status.
+ * The REST API: accounts and login sessions, rooms (Postgres), join tokens (JWT for signaling)
+ * and platform health (Consul). Every body and parameter is validated; errors are JSON
+ * `{ code, message }` with an HTTP status. State-changing requests need the CSRF header; every
+ * /api/ route is rate limited per client address (Redis, shared by all gateway instances).
  */
 import type { AddressInfo } from 'node:net';
+import fastifyCookie from '@fastify/cookie';
+import { Emitter } from '@socket.io/redis-emitter';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { z } from 'zod';
-import { signJoinToken } from '@switchboard/auth';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { createPool, migrate, type Pool } from '@switchboard/db';
-import { AppError, fromUnknown, NotFoundError, parseOrThrow, UnavailableError } from '@switchboard/errors';
+import { createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import { AppError, fromUnknown, PermissionDeniedError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
-import { displayNameSchema, roomNameSchema } from '@switchboard/protocol';
+import { CSRF_HEADER } from '@switchboard/protocol';
+import { takePoint } from '@switchboard/runtime';
+import { Accounts } from './Accounts';
+import { authRoutes } from './authRoutes';
 import type { GatewayConfig } from './config';
-import { randomRoomName } from './roomNames';
+import { DEFAULT_THROTTLE, LoginThrottle } from './LoginThrottle';
+import { roomRoutes } from './roomRoutes';
 
 /** The services whose health GET /api/health reports. */
 export const PLATFORM_SERVICES = ['media', 'signaling', 'gateway', 'ui', 'log-viewer'] as const;
 
-const createRoomBody = z.object({ name: roomNameSchema.optional() }).strict();
-const createTokenBody = z.object({ displayName: displayNameSchema }).strict();
-const roomParams = z.object({ room: roomNameSchema });
-
-interface RoomRow {
-  name: string;
-  created_at: Date;
-}
+/** Routes with their own, stricter rate limit (password guessing, token churn). */
+const AUTH_ROUTES = new Set(['/api/auth/register', '/api/auth/login', '/api/auth/refresh']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class Gateway {
   readonly #config: GatewayConfig;
@@ -36,6 +38,7 @@ export class Gateway {
   readonly #redis: Redis;
   readonly #consul: ConsulClient;
   readonly #registry: prom.Registry;
+  readonly #accounts: Accounts;
   #registration?: Registration;
   #draining = false;
   #closed = false;
@@ -48,12 +51,27 @@ export class Gateway {
     this.#redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
     this.#consul = new ConsulClient(config.consulAddr);
     this.#registry = createRegistry('gateway');
+    this.#accounts = new Accounts({
+      pool: this.#pool,
+      redis: this.#redis,
+      secret: config.jwtSecret,
+      accessTtlSeconds: config.accessTtlSeconds,
+      refreshTtlSeconds: config.refreshTtlSeconds,
+      operatorEmails: config.operatorEmails,
+      throttle: new LoginThrottle(this.#redis, {
+        ...DEFAULT_THROTTLE,
+        ipThreshold: config.loginIpLockThreshold,
+      }),
+      logger,
+    });
     this.#app = Fastify({
       loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
       // Requests are measured in a histogram; per-request log lines would drown the rest.
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 16 * 1024,
+      trustProxy: config.trustProxy,
     });
+    void this.#app.register(fastifyCookie);
     this.#routes();
   }
 
@@ -95,6 +113,7 @@ export class Gateway {
 
   #routes(): void {
     const app = this.#app;
+    this.#guards(app);
     const requests = new prom.Histogram({
       name: 'switchboard_http_request_seconds',
       help: 'Gateway HTTP request duration by route and status',
@@ -128,6 +147,9 @@ export class Gateway {
       const appError = fromUnknown(error);
       if (appError.code === 'INTERNAL') {
         request.log.error({ err: error, url: request.url }, 'request failed');
+      }
+      if (appError.retryAfterSeconds !== undefined) {
+        void reply.header('retry-after', String(appError.retryAfterSeconds));
       }
       void reply.status(appError.httpStatus).send(appError.toJSON());
     });
@@ -172,47 +194,38 @@ export class Gateway {
       return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'degraded', services });
     });
 
-    app.post('/api/rooms', async (request, reply) => {
-      const body = parseOrThrow(createRoomBody, request.body ?? {}, 'body');
-      const name = body.name ?? randomRoomName();
-      const { rows } = await this.#pool.query<RoomRow>(
-        'INSERT INTO rooms (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING name, created_at',
-        [name],
-      );
-      if (rows.length === 0) {
-        throw new AppError('ALREADY_EXISTS', `room ${name} already exists`);
-      }
-      this.#logger.info({ roomId: name }, 'room created');
-      return reply.status(201).send(roomJson(rows[0]));
+    authRoutes(app, this.#accounts);
+    roomRoutes(app, {
+      accounts: this.#accounts,
+      rooms: new RoomStore(this.#pool),
+      redis: this.#redis,
+      emitter: new Emitter(this.#redis, { key: 'sb:io' }),
+      secret: this.#config.jwtSecret,
+      tokenTtlSeconds: this.#config.tokenTtlSeconds,
+      logger: this.#logger,
     });
+  }
 
-    app.get('/api/rooms/:room', async (request) => {
-      const { room } = parseOrThrow(roomParams, request.params, 'room name');
-      const { rows } = await this.#pool.query<RoomRow>('SELECT name, created_at FROM rooms WHERE name = $1', [
-        room,
-      ]);
-      if (rows.length === 0) {
-        throw new NotFoundError(`room ${room} does not exist`);
+  /** CSRF header on state changes, then the per-address rate limits, before any /api/ route. */
+  #guards(app: FastifyInstance): void {
+    const limiter = (name: string, points: number) =>
+      new RateLimiterRedis({ storeClient: this.#redis, keyPrefix: `sb:rl:${name}`, points, duration: 60 });
+    const api = limiter('api', this.#config.apiRatePerMinute);
+    const auth = limiter('auth', this.#config.authRatePerMinute);
+    app.addHook('onRequest', async (request) => {
+      const path = request.url.split('?')[0];
+      if (!path.startsWith('/api/')) {
+        return;
       }
-      const peers = Object.values(await this.#redis.hgetall(`sb:room:${room}:peers`)).map((v) => {
-        const { peerId, displayName } = JSON.parse(v) as { peerId: string; displayName: string };
-        return { peerId, displayName };
-      });
-      return { ...roomJson(rows[0]), participants: peers };
-    });
-
-    app.post('/api/rooms/:room/tokens', async (request, reply) => {
-      const { room } = parseOrThrow(roomParams, request.params, 'room name');
-      const { displayName } = parseOrThrow(createTokenBody, request.body ?? {}, 'body');
-      // Joining a room by a name that does not exist yet creates it (as in Jitsi).
-      await this.#pool.query('INSERT INTO rooms (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [room]);
-      const { token, expiresAt } = await signJoinToken(
-        { room, name: displayName },
-        this.#config.jwtSecret,
-        this.#config.tokenTtlSeconds,
-      );
-      this.#logger.info({ roomId: room, displayName }, 'join token issued');
-      return reply.status(201).send({ token, expiresAt: expiresAt.toISOString(), room, displayName });
+      if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] === undefined) {
+        throw new PermissionDeniedError(
+          `state-changing requests need the ${CSRF_HEADER} header (any value): it protects signed-in users from cross-site requests`,
+        );
+      }
+      const limiters = AUTH_ROUTES.has(path) ? [api, auth] : [api];
+      for (const rl of limiters) {
+        await takePoint(rl, request.ip, 'too many requests from your address; slow down', this.#logger);
+      }
     });
   }
 
@@ -227,8 +240,4 @@ export class Gateway {
     await Promise.allSettled([this.#redis.quit(), this.#pool.end()]);
     this.#logger.info('gateway closed');
   }
-}
-
-function roomJson(row: RoomRow) {
-  return { name: row.name, createdAt: row.created_at.toISOString(), path: `/r/${row.name}` };
 }

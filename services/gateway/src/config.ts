@@ -1,5 +1,6 @@
 /** The gateway's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
+import { MAX_ACCESS_TTL_SECONDS } from '@switchboard/auth';
 import {
   backendEnv,
   commonConfig,
@@ -16,6 +17,23 @@ const schema = z.object({
   GATEWAY_PORT: port(4000),
   GATEWAY_INSTANCE_ID: z.string().optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(MAX_ACCESS_TTL_SECONDS).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 86_400)
+    .default(30 * 86_400),
+  /** Comma-separated emails that are operators (besides the first account ever created). */
+  SWITCHBOARD_OPERATOR_EMAILS: z.string().default(''),
+  /** Which proxies' X-Forwarded-For to believe (proxy-addr syntax: IPs, CIDRs, loopback, uniquelocal). */
+  GATEWAY_TRUST_PROXY: z.string().default('loopback,uniquelocal'),
+  /** REST requests per client address per minute (every /api/ route). */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Register / login / refresh requests per client address per minute. */
+  AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Failed sign-ins in a row before an address is locked out (accounts: 5). */
+  LOGIN_IP_LOCK_THRESHOLD: z.coerce.number().int().min(1).default(20),
 });
 
 export interface GatewayConfig extends CommonConfig {
@@ -26,6 +44,13 @@ export interface GatewayConfig extends CommonConfig {
   redisUrl: string;
   jwtSecret: string;
   tokenTtlSeconds: number;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  operatorEmails: string[];
+  trustProxy: string;
+  apiRatePerMinute: number;
+  authRatePerMinute: number;
+  loginIpLockThreshold: number;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
@@ -39,5 +64,14 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     jwtSecret: c.JWT_SECRET,
     tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
+    accessTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+    operatorEmails: c.SWITCHBOARD_OPERATOR_EMAILS.split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+    trustProxy: c.GATEWAY_TRUST_PROXY,
+    apiRatePerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+    authRatePerMinute: c.AUTH_RATE_LIMIT_PER_MINUTE,
+    loginIpLockThreshold: c.LOGIN_IP_LOCK_THRESHOLD,
   };
 }

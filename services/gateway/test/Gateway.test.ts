@@ -1,13 +1,16 @@
 /** Integration: the gateway against real Postgres, Redis and a real Consul agent. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyJoinToken } from '@switchboard/auth';
+import { signAccessToken, signJoinToken, verifyJoinToken } from '@switchboard/auth';
 import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import {
+  ApiClient,
+  newAccount,
+  randomAddress,
   startConsul,
   testDatabaseUrl,
+  testGrants,
   testRedisUrl,
-  uniqueRoom,
   waitFor,
   type ConsulAgent,
 } from '@switchboard/testing';
@@ -15,28 +18,45 @@ import { readConfig } from '../src/config';
 import { Gateway } from '../src/Gateway';
 
 const SECRET = 'gateway-test-secret-0123456789';
+const quiet = createLogger({ service: 'gateway', level: 'warn' }).logger;
+
+interface Session {
+  user: { id: string; email: string; displayName: string; operator: boolean };
+  accessToken: string;
+}
+interface RoomBody {
+  id: string;
+  name: string;
+  policy: string;
+  path: string;
+  role?: string;
+  participants?: unknown[];
+}
 
 describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
   let consul: ConsulAgent;
   let gateway: Gateway;
   let pool: Pool;
   let base: string;
+  const operatorEmail = `ops-${Date.now()}@example.test`;
+
+  const config = (extra: Record<string, string> = {}) =>
+    readConfig({
+      CONSUL_HTTP_ADDR: consul.addr,
+      GATEWAY_PORT: '0',
+      DATABASE_URL: testDatabaseUrl(),
+      REDIS_URL: testRedisUrl(),
+      JWT_SECRET: SECRET,
+      TOKEN_TTL_SECONDS: '120',
+      SWITCHBOARD_OPERATOR_EMAILS: operatorEmail,
+      ...extra,
+    });
 
   beforeAll(async () => {
     consul = await startConsul();
     await ensureDatabase(testDatabaseUrl());
     pool = createPool(testDatabaseUrl());
-    gateway = await Gateway.create(
-      readConfig({
-        CONSUL_HTTP_ADDR: consul.addr,
-        GATEWAY_PORT: '0',
-        DATABASE_URL: testDatabaseUrl(),
-        REDIS_URL: testRedisUrl(),
-        JWT_SECRET: SECRET,
-        TOKEN_TTL_SECONDS: '120',
-      }),
-      createLogger({ service: 'gateway', level: 'warn' }).logger,
-    );
+    gateway = await Gateway.create(config(), quiet);
     base = `http://127.0.0.1:${gateway.port}`;
   });
 
@@ -46,70 +66,393 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
     await pool?.end();
   });
 
-  const post = (path: string, body: unknown, raw = false) =>
-    fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: raw ? (body as string) : JSON.stringify(body),
+  /** A browser-like client from its own address (throttles are per address). */
+  const client = () => new ApiClient(base, { address: randomAddress() });
+
+  async function signedUp(name = 'Host'): Promise<{ api: ApiClient; session: Session; password: string }> {
+    const api = client();
+    const account = newAccount(name);
+    const { status, body } = await api.json<Session>('POST', '/api/auth/register', account);
+    expect(status).toBe(201);
+    return { api, session: body, password: account.password };
+  }
+
+  describe('accounts and sessions', () => {
+    it('registers, signs in with httpOnly SameSite cookies, answers /api/me, and stores no usable secret', async () => {
+      const api = client();
+      const account = newAccount('Ada');
+      const response = await api.request('POST', '/api/auth/register', {
+        ...account,
+        email: ` ${account.email.toUpperCase()} `,
+      });
+      expect(response.status).toBe(201);
+      const cookies = response.headers.getSetCookie();
+      expect(cookies.find((c) => c.startsWith('sb_refresh='))).toMatch(
+        /HttpOnly.*SameSite=Strict|SameSite=Strict.*HttpOnly/,
+      );
+      expect(cookies.find((c) => c.startsWith('sb_refresh='))).toMatch(/Path=\/api\/auth/);
+      expect(cookies.find((c) => c.startsWith('sb_at='))).toMatch(/HttpOnly/);
+      const me = await api.json<{ user: Session['user'] }>('GET', '/api/me');
+      expect(me.status).toBe(200);
+      expect(me.body.user).toMatchObject({ email: account.email, displayName: 'Ada' });
+
+      const { rows } = await pool.query<{ password_hash: string }>(
+        'SELECT password_hash FROM users WHERE lower(email) = $1',
+        [account.email],
+      );
+      expect(rows[0].password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+      const stored = await pool.query<{ token_hash: Buffer }>(
+        'SELECT token_hash FROM refresh_tokens WHERE user_id = $1',
+        [me.body.user.id],
+      );
+      expect(stored.rows.length).toBe(1);
+      expect(stored.rows[0].token_hash.toString('base64url')).not.toBe(api.cookie('sb_refresh'));
+
+      const again = await client().json('POST', '/api/auth/register', account);
+      expect(again.status).toBe(409);
+
+      const login = await client().json<Session>('POST', '/api/auth/login', {
+        email: account.email,
+        password: account.password,
+      });
+      expect(login.status).toBe(200);
+      expect(login.body.user.email).toBe(account.email);
+      const wrong = await client().json('POST', '/api/auth/login', {
+        email: account.email,
+        password: 'nope-nope-nope',
+      });
+      expect(wrong).toEqual({
+        status: 401,
+        body: { code: 'UNAUTHENTICATED', message: 'wrong email or password' },
+      });
+      const unknown = await client().json('POST', '/api/auth/login', {
+        email: `nobody-${crypto.randomUUID()}@example.test`,
+        password: 'x',
+      });
+      expect(unknown.body).toEqual(wrong.body); // no account enumeration
     });
 
-  it('creates a room by name, refuses a duplicate, and invents a name when none is given', async () => {
-    const name = uniqueRoom('gw');
-    const created = await post('/api/rooms', { name });
-    expect(created.status).toBe(201);
-    expect(await created.json()).toMatchObject({ name, path: `/r/${name}` });
-    const again = await post('/api/rooms', { name });
-    expect(again.status).toBe(409);
-    expect(await again.json()).toEqual({ code: 'ALREADY_EXISTS', message: `room ${name} already exists` });
-    const anonymous = await post('/api/rooms', {});
-    expect(anonymous.status).toBe(201);
-    expect((await anonymous.json()).name).toMatch(/^[a-z]+-[a-z]+-\d{4}$/);
-    const { rowCount } = await pool.query('SELECT 1 FROM rooms WHERE name = $1', [name]);
-    expect(rowCount).toBe(1);
-  });
+    it('rotates the refresh token on every use; reusing a spent one revokes the whole family', async () => {
+      const { api } = await signedUp('Rotator');
+      const first = api.cookie('sb_refresh')!;
+      const refreshed = await api.json<Session>('POST', '/api/auth/refresh');
+      expect(refreshed.status).toBe(200);
+      const second = api.cookie('sb_refresh')!;
+      expect(second).not.toBe(first);
 
-  it('issues a signed, short-lived join token and creates the room on first join', async () => {
-    const room = uniqueRoom('gw-join');
-    const response = await post(`/api/rooms/${room}/tokens`, { displayName: '  Ada Lovelace ' });
-    expect(response.status).toBe(201);
-    const body = (await response.json()) as { token: string; expiresAt: string };
-    expect(await verifyJoinToken(body.token, SECRET)).toEqual({ room, name: 'Ada Lovelace' });
-    const ttl = new Date(body.expiresAt).getTime() - Date.now();
-    expect(ttl).toBeGreaterThan(100_000);
-    expect(ttl).toBeLessThanOrEqual(120_000);
-    const info = await fetch(`${base}/api/rooms/${room}`);
-    expect(info.status).toBe(200);
-    expect(await info.json()).toMatchObject({ name: room, participants: [] });
-  });
-
-  it('answers bad input with 400 and a message saying what is wrong', async () => {
-    const cases: [string, unknown, boolean, RegExp][] = [
-      ['/api/rooms/Bad Room!/tokens', { displayName: 'x' }, false, /room name: room: must be 1-64 lowercase/],
-      [`/api/rooms/${uniqueRoom()}/tokens`, { displayName: '' }, false, /displayName: must not be empty/],
-      [`/api/rooms/${uniqueRoom()}/tokens`, {}, false, /displayName: /],
-      [`/api/rooms/${uniqueRoom()}/tokens`, { displayName: 'x', admin: true }, false, /Unrecognized key/],
-      ['/api/rooms', '{"name":', true, /JSON/],
-      ['/api/rooms', { name: '-x-' }, false, /name: must be 1-64 lowercase/],
-    ];
-    for (const [path, body, raw, message] of cases) {
-      const response = await post(encodeURI(path), body, raw);
-      expect(response.status, path).toBe(400);
-      const json = (await response.json()) as { code: string; message: string };
-      expect(json.code).toBe('INVALID_ARGUMENT');
-      expect(json.message).toMatch(message);
-    }
-    const huge = await post('/api/rooms', { name: 'x'.repeat(20_000) });
-    expect(huge.status).toBe(413);
-    expect(((await huge.json()) as { code: string }).code).toBe('RESOURCE_EXHAUSTED');
-    const text = await fetch(`${base}/api/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/xml' },
-      body: '<room/>',
+      // An attacker replays the spent first token: refused, and the family (this session) dies.
+      const thief = client();
+      thief.setCookie('sb_refresh', first, '/api/auth');
+      const replay = await thief.json('POST', '/api/auth/refresh');
+      expect(replay.status).toBe(401);
+      expect(replay.body).toMatchObject({ message: expect.stringMatching(/already used.*revoked/) });
+      const legit = await api.json('POST', '/api/auth/refresh');
+      expect(legit.status).toBe(401);
+      // The access token of the revoked session stops working at once.
+      expect((await api.json('GET', '/api/me')).status).toBe(401);
     });
-    expect(text.status).toBe(415);
-    expect(((await text.json()) as { code: string; message: string }).message).toMatch(/content-type/i);
-    const missing = await fetch(`${base}/api/rooms/${uniqueRoom('none')}`);
-    expect(missing.status).toBe(404);
+
+    it('logs out: the refresh token and the access token stop working', async () => {
+      const { api, session } = await signedUp('Leaver');
+      const refresh = api.cookie('sb_refresh')!;
+      const out = await api.request('POST', '/api/auth/logout');
+      expect(out.status).toBe(204);
+      expect(api.cookie('sb_refresh')).toBeUndefined();
+      const bearer = await client().json('GET', '/api/me', undefined);
+      expect(bearer.status).toBe(401);
+      const withHeader = await fetch(`${base}/api/me`, {
+        headers: { authorization: `Bearer ${session.accessToken}` },
+      });
+      expect(withHeader.status).toBe(401);
+      const replay = client();
+      replay.setCookie('sb_refresh', refresh, '/api/auth');
+      expect((await replay.json('POST', '/api/auth/refresh')).status).toBe(401);
+    });
+
+    it('refuses forged, expired and wrong-audience access tokens', async () => {
+      const { session } = await signedUp('Forger');
+      const claims = {
+        userId: session.user.id,
+        displayName: 'x',
+        operator: true,
+        sessionId: crypto.randomUUID(),
+      };
+      const forged = (await signAccessToken(claims, 'another-secret-0123456789', 60)).token;
+      const expired = (await signAccessToken(claims, SECRET, -5)).token;
+      const joinToken = (await signJoinToken(testGrants('some-room', 'x'), SECRET, 60)).token;
+      const alg = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${session.accessToken.split('.')[1]}.`;
+      for (const token of [forged, expired, joinToken, alg, 'garbage']) {
+        const response = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status, token.slice(0, 20)).toBe(401);
+      }
+    });
+
+    it('backs off failed logins per account (429 with Retry-After), even from other addresses', async () => {
+      const { password, session } = await signedUp('Target');
+      for (let i = 0; i < 4; i++) {
+        const r = await client().json('POST', '/api/auth/login', {
+          email: session.user.email,
+          password: 'wrong-password',
+        });
+        expect(r.status).toBe(401);
+      }
+      const fifth = await client().request('POST', '/api/auth/login', {
+        email: session.user.email,
+        password: 'wrong-password',
+      });
+      expect(fifth.status).toBe(429);
+      expect(Number(fifth.headers.get('retry-after'))).toBeGreaterThanOrEqual(55);
+      expect(((await fifth.json()) as { message: string }).message).toMatch(
+        /too many failed sign-ins; try again in \d+ seconds/,
+      );
+      // Locked even with the right password, from anywhere, until the wait is over.
+      const right = await client().json('POST', '/api/auth/login', { email: session.user.email, password });
+      expect(right.status).toBe(429);
+    });
+
+    it('backs off per address across accounts', async () => {
+      const gw = await Gateway.create(config({ LOGIN_IP_LOCK_THRESHOLD: '3' }), quiet);
+      try {
+        const api = new ApiClient(`http://127.0.0.1:${gw.port}`, { address: randomAddress() });
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          statuses.push(
+            (
+              await api.json('POST', '/api/auth/login', {
+                email: `guess${i}-${crypto.randomUUID()}@example.test`,
+                password: 'x',
+              })
+            ).status,
+          );
+        }
+        expect(statuses).toEqual([401, 401, 429, 429]);
+      } finally {
+        await gw.close();
+      }
+    });
+
+    it('makes the first account of a new deployment an operator, and listed emails', async () => {
+      const url = new URL(testDatabaseUrl());
+      url.pathname = `/sb_first_${Date.now().toString(36)}`;
+      await ensureDatabase(url.toString());
+      const gw = await Gateway.create(config({ DATABASE_URL: url.toString() }), quiet);
+      try {
+        const api = () => new ApiClient(`http://127.0.0.1:${gw.port}`, { address: randomAddress() });
+        const first = await api().json<Session>('POST', '/api/auth/register', newAccount('First'));
+        const second = await api().json<Session>('POST', '/api/auth/register', newAccount('Second'));
+        const listed = await api().json<Session>('POST', '/api/auth/register', {
+          ...newAccount('Ops'),
+          email: operatorEmail,
+        });
+        expect([first.body.user.operator, second.body.user.operator, listed.body.user.operator]).toEqual([
+          true,
+          false,
+          true,
+        ]);
+      } finally {
+        await gw.close();
+        const admin = createPool(testDatabaseUrl());
+        await admin.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`);
+        await admin.end();
+      }
+    });
+
+    it('answers the operator check (NGINX auth_request) with 204, 401 or 403', async () => {
+      expect((await client().request('GET', '/api/auth/operator')).status).toBe(401);
+      const { api } = await signedUp('Plain');
+      expect((await api.request('GET', '/api/auth/operator')).status).toBe(403);
+      const ops = client();
+      const registered = await ops.json<Session>('POST', '/api/auth/register', {
+        ...newAccount('Ops'),
+        email: operatorEmail,
+      });
+      expect(registered.body.user.operator).toBe(true);
+      expect((await ops.request('GET', '/api/auth/operator')).status).toBe(204);
+    });
+
+    it('refuses state changes without the CSRF header', async () => {
+      const { api } = await signedUp('Csrf');
+      const response = await api.request('POST', '/api/rooms', { name: 'x' }, { csrf: false });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { message: string }).message).toMatch(/x-switchboard-request/);
+      expect((await api.request('POST', '/api/auth/logout', undefined, { csrf: false })).status).toBe(403);
+    });
+  });
+
+  describe('rooms and join tokens', () => {
+    it('lets a signed-in user create a room with an unguessable id and lists it under my meetings', async () => {
+      const { api } = await signedUp('Owner');
+      const created = await api.json<RoomBody>('POST', '/api/rooms', {
+        name: 'Weekly sync',
+        policy: 'lobby',
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ name: 'Weekly sync', policy: 'lobby', role: 'host' });
+      expect(created.body.id).toMatch(/^[a-z2-7]{24}$/); // 120 bits
+      expect(created.body.path).toBe(`/r/${created.body.id}`);
+      const plain = await api.json<RoomBody>('POST', '/api/rooms', {});
+      expect(plain.body.policy).toBe('open');
+      expect(plain.body.name).toBe("Owner's meeting");
+      const mine = await api.json<{ rooms: RoomBody[] }>('GET', '/api/rooms');
+      expect(mine.body.rooms.map((r) => r.id)).toEqual([plain.body.id, created.body.id]);
+      expect((await client().json('POST', '/api/rooms', { name: 'x' })).status).toBe(401);
+    });
+
+    it('shows anonymous visitors the label and policy only; members also see who is in', async () => {
+      const { api } = await signedUp('Owner');
+      const { body: room } = await api.json<RoomBody>('POST', '/api/rooms', { name: 'Private' });
+      const anonymous = await client().json<RoomBody>('GET', `/api/rooms/${room.id}`);
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body).toEqual({
+        id: room.id,
+        name: 'Private',
+        policy: 'open',
+        path: room.path,
+        createdAt: expect.any(String),
+      });
+      const member = await api.json<RoomBody>('GET', `/api/rooms/${room.id}`);
+      expect(member.body).toMatchObject({ role: 'host', participants: [] });
+      const stranger = await (await signedUp('Stranger')).api.json<RoomBody>('GET', `/api/rooms/${room.id}`);
+      expect(stranger.body.participants).toBeUndefined();
+      expect((await client().json('GET', '/api/rooms/no-such-room-here')).status).toBe(404);
+    });
+
+    it('grants host, participant and guest roles in join tokens, pinned to the room', async () => {
+      const owner = await signedUp('Owner');
+      const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', { name: 'Roles' });
+      const hostToken = await owner.api.json<{ token: string; role: string }>(
+        'POST',
+        `/api/rooms/${room.id}/tokens`,
+        {},
+      );
+      expect(hostToken.status).toBe(201);
+      const hostClaims = await verifyJoinToken(hostToken.body.token, SECRET);
+      expect(hostClaims).toMatchObject({
+        room: room.id,
+        sub: `user:${owner.session.user.id}`,
+        name: 'Owner',
+        role: 'host',
+        canPublish: true,
+        canSubscribe: true,
+      });
+      expect(hostClaims.exp * 1000 - Date.now()).toBeLessThanOrEqual(120_000);
+
+      const other = await signedUp('Member');
+      const participant = await other.api.json<{ token: string }>('POST', `/api/rooms/${room.id}/tokens`, {
+        displayName: 'Mem',
+      });
+      expect(await verifyJoinToken(participant.body.token, SECRET)).toMatchObject({
+        role: 'participant',
+        name: 'Mem',
+      });
+
+      const guest = await client().json<{ token: string; role: string }>(
+        'POST',
+        `/api/rooms/${room.id}/tokens`,
+        {
+          displayName: '  Guest One ',
+        },
+      );
+      expect(guest.body.role).toBe('guest');
+      const guestClaims = await verifyJoinToken(guest.body.token, SECRET);
+      expect(guestClaims).toMatchObject({ role: 'guest', name: 'Guest One', room: room.id });
+      expect(guestClaims.sub).toMatch(/^guest:[0-9a-f-]{36}$/);
+
+      // Anonymous users can only join links that exist.
+      expect(
+        (await client().json('POST', '/api/rooms/made-up-name/tokens', { displayName: 'x' })).status,
+      ).toBe(404);
+    });
+
+    it('refuses tokens for a locked room except to hosts; only hosts may change the policy', async () => {
+      const owner = await signedUp('Owner');
+      const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', {});
+      const other = await signedUp('Other');
+      const denied = await other.api.json('PATCH', `/api/rooms/${room.id}`, { policy: 'locked' });
+      expect(denied.status).toBe(403);
+      const locked = await owner.api.json<RoomBody>('PATCH', `/api/rooms/${room.id}`, { policy: 'locked' });
+      expect(locked.body.policy).toBe('locked');
+      const guest = await client().json('POST', `/api/rooms/${room.id}/tokens`, { displayName: 'Late' });
+      expect(guest).toEqual({
+        status: 403,
+        body: { code: 'PERMISSION_DENIED', message: 'this meeting is locked: no one new can join' },
+      });
+      expect((await other.api.json('POST', `/api/rooms/${room.id}/tokens`, {})).status).toBe(403);
+      expect((await owner.api.json('POST', `/api/rooms/${room.id}/tokens`, {})).status).toBe(201);
+    });
+
+    it('answers every malformed REST body with a 4xx and a message, never accepting one', async () => {
+      const owner = await signedUp('Fuzzer');
+      const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', {});
+      const routes: [string, string, ApiClient][] = [
+        ['POST', '/api/auth/register', client()],
+        ['POST', '/api/auth/login', client()],
+        ['POST', '/api/rooms', owner.api],
+        ['PATCH', `/api/rooms/${room.id}`, owner.api],
+        ['POST', `/api/rooms/${room.id}/tokens`, client()],
+      ];
+      const bodies: unknown[] = [
+        '{"email":',
+        '[]',
+        '42',
+        '"text"',
+        'null',
+        { email: 'not-an-email', password: 'long-enough-password', displayName: 'X' },
+        { email: 'a@b.test', password: 'short', displayName: 'X' },
+        { email: 'a@b.test', password: 'long-enough-password', displayName: '' },
+        { email: 'a@b.test', password: 'long-enough-password', displayName: 'X', admin: true },
+        { email: 7, password: [] },
+        { name: '' },
+        { name: 'x'.repeat(81) },
+        { name: 'ok', policy: 'everyone' },
+        { policy: 'open', owner: 'me' },
+        { displayName: 'a\u0000b' },
+        { displayName: 'x'.repeat(65) },
+        { displayName: 'x', role: 'host' },
+      ];
+      const accepted: string[] = [];
+      for (const [method, path, api] of routes) {
+        for (const body of bodies) {
+          const response = await api.request(method, path, body);
+          const text = await response.text();
+          if (response.status < 400 || response.status >= 500) {
+            accepted.push(`${method} ${path} ${JSON.stringify(body)} → ${response.status}`);
+            continue;
+          }
+          const json = JSON.parse(text) as { code: string; message: string };
+          expect(json.message.length, `${path} ${JSON.stringify(body)}`).toBeGreaterThan(5);
+        }
+      }
+      // A few bodies are valid for some routes (e.g. `{ name: 'ok' }` lacks a policy error only
+      // on PATCH): list them explicitly so nothing malformed is ever accepted by accident.
+      expect(accepted).toEqual([]);
+      const huge = await owner.api.request('POST', '/api/rooms', { name: 'x'.repeat(20_000) });
+      expect(huge.status).toBe(413);
+      const xml = await owner.api.request('POST', '/api/rooms', '<room/>', {
+        headers: { 'content-type': 'application/xml' },
+      });
+      expect(xml.status).toBe(415);
+    });
+
+    it('rate limits /api/ per address with 429 and Retry-After; other addresses are unaffected', async () => {
+      const gw = await Gateway.create(config({ API_RATE_LIMIT_PER_MINUTE: '5' }), quiet);
+      try {
+        const gwBase = `http://127.0.0.1:${gw.port}`;
+        const noisy = new ApiClient(gwBase, { address: randomAddress() });
+        const statuses: number[] = [];
+        for (let i = 0; i < 7; i++) {
+          statuses.push((await noisy.request('GET', '/api/rooms/no-such-room')).status);
+        }
+        expect(statuses).toEqual([404, 404, 404, 404, 404, 429, 429]);
+        const limited = await noisy.request('GET', '/api/rooms/no-such-room');
+        expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(((await limited.json()) as { message: string }).message).toMatch(/too many requests/);
+        const quietOne = new ApiClient(gwBase, { address: randomAddress() });
+        expect((await quietOne.request('GET', '/api/rooms/no-such-room')).status).toBe(404);
+      } finally {
+        await gw.close();
+      }
+    });
   });
 
   it('reports each service health from Consul and registers itself with a passing check', async () => {

@@ -17,13 +17,8 @@ import {
   UnavailableError,
 } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import {
-  client as prom,
-  collectedGauge,
-  createRegistry,
-  GRPC_BUCKETS,
-  serveMetrics,
-} from '@switchboard/metrics';
+import { serveOps, timedRequest } from '@switchboard/runtime';
+import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
 import {
   CORRELATION_ID_METADATA,
   dtlsParametersFromProto,
@@ -117,9 +112,13 @@ export class MediaNode {
     this.#health.addToServer(this.#grpcServer);
     this.#grpcServer.addService(MediaServiceService, this.#handlers());
     this.#metricsServer = createServer((req, res) => {
-      void serveMetrics(this.#registry, req, res).then((served) => {
+      const health = () => {
+        const workers = this.workerPids.length;
+        return { ok: !this.#draining && workers > 0, workers, draining: this.#draining };
+      };
+      void serveOps(this.#registry, req, res, health).then((served) => {
         if (!served) {
-          res.writeHead(req.url === '/healthz' ? 200 : 404).end(req.url === '/healthz' ? 'ok' : 'not found');
+          res.writeHead(404).end('not found');
         }
       });
     });
@@ -243,6 +242,12 @@ export class MediaNode {
     }
     let creating = this.#roomsCreating.get(roomId);
     if (!creating) {
+      if (this.#rooms.size + this.#roomsCreating.size >= this.#config.maxRooms) {
+        throw new AppError(
+          'RESOURCE_EXHAUSTED',
+          `this media node is full: at most ${this.#config.maxRooms} rooms; try again later`,
+        );
+      }
       creating = Room.create({
         id: roomId,
         workers: this.#workers,
@@ -276,7 +281,6 @@ export class MediaNode {
     handler: (request: Req, ctx: CallContext) => Promise<Res> | Res,
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      const start = process.hrtime.bigint();
       const correlationId = String(call.metadata.get(CORRELATION_ID_METADATA)[0] ?? '') || 'none';
       const request = call.request as Req & { roomId?: string; peerId?: string };
       const peerId = request.peerId || String(call.metadata.get(PEER_ID_METADATA)[0] ?? '') || undefined;
@@ -286,29 +290,22 @@ export class MediaNode {
         peerId,
         rpc: method,
       });
-      const finish = (code: grpc.status) => {
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        this.#grpcDuration.observe({ method, code: grpc.status[code] }, seconds);
-        return seconds;
-      };
       void (async () => {
-        try {
+        const outcome = await timedRequest(method, logger, async () => {
           if (this.#draining) {
             throw new UnavailableError('media node is shutting down');
           }
-          const response = await handler(call.request, { correlationId, logger });
-          const seconds = finish(grpc.status.OK);
-          logger.info({ ms: Math.round(seconds * 1e4) / 10 }, 'rpc ok');
-          callback(null, response);
-        } catch (error) {
-          const appError = fromUnknown(error);
-          finish(appError.grpcStatus);
-          if (appError.code === 'INTERNAL') {
-            logger.error({ err: error }, 'rpc failed');
-          } else {
-            logger.info({ code: appError.code, reason: appError.message }, 'rpc refused');
-          }
-          callback(appError.toGrpc() as grpc.ServiceError);
+          return handler(call.request, { correlationId, logger });
+        });
+        if (outcome.ok) {
+          this.#grpcDuration.observe({ method, code: 'OK' }, outcome.seconds);
+          callback(null, outcome.value);
+        } else {
+          this.#grpcDuration.observe(
+            { method, code: grpc.status[outcome.error.grpcStatus] },
+            outcome.seconds,
+          );
+          callback(outcome.error.toGrpc() as grpc.ServiceError);
         }
       })();
     };

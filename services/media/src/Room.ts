@@ -26,6 +26,8 @@ export interface TransportListenOptions {
   announcedAddress?: string;
   rtcMinPort: number;
   rtcMaxPort: number;
+  /** Transports the room may hold at once (counted with those being created). */
+  maxTransportsPerRoom: number;
 }
 
 type PeerOwned = {
@@ -46,6 +48,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #transports = new Map<string, types.WebRtcTransport<PeerOwned>>();
   readonly #producers = new Map<string, types.Producer<PeerOwned>>();
   readonly #consumers = new Map<string, types.Consumer<PeerOwned>>();
+  /** Transports being created (reserved against the cap before awaiting the worker). */
+  #creatingTransports = 0;
   #closed = false;
 
   private constructor(id: string, router: types.Router, listen: TransportListenOptions, logger: Logger) {
@@ -82,19 +86,31 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async createWebRtcTransport(peerId: string, producing: boolean): Promise<types.WebRtcTransport<PeerOwned>> {
-    const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort } = this.#listen;
+    const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort, maxTransportsPerRoom } = this.#listen;
+    if (this.#transports.size + this.#creatingTransports >= maxTransportsPerRoom) {
+      throw new AppError(
+        'RESOURCE_EXHAUSTED',
+        `room ${this.id} is full: at most ${maxTransportsPerRoom} transports per room on this node`,
+      );
+    }
     const portRange = { min: rtcMinPort, max: rtcMaxPort };
-    const transport = await this.#router.createWebRtcTransport<PeerOwned>({
-      listenInfos: [
-        { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
-        { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
-      ],
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: 1_000_000,
-      appData: { peerId },
-    });
+    this.#creatingTransports++;
+    let transport: types.WebRtcTransport<PeerOwned>;
+    try {
+      transport = await this.#router.createWebRtcTransport<PeerOwned>({
+        listenInfos: [
+          { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
+          { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
+        ],
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        initialAvailableOutgoingBitrate: 1_000_000,
+        appData: { peerId },
+      });
+    } finally {
+      this.#creatingTransports--;
+    }
     const logger = this.#logger.child({ peerId, transportId: transport.id });
     this.#transports.set(transport.id, transport);
     transport.on('dtlsstatechange', (state) => {

@@ -19,6 +19,10 @@ const schema = z
     MEDIA_RTC_MAX_PORT: port(40100),
     MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
     MEDIA_INSTANCE_ID: z.string().optional(),
+    /** Rooms (routers) this node accepts; beyond, creating one is RESOURCE_EXHAUSTED. */
+    MEDIA_MAX_ROOMS: z.coerce.number().int().min(1).default(500),
+    /** WebRTC transports one room may hold (two per participant). */
+    MEDIA_MAX_TRANSPORTS_PER_ROOM: z.coerce.number().int().min(1).default(500),
     /** Read by mediasoup itself; checked here so a missing worker is a clear startup error. */
     MEDIASOUP_WORKER_BIN: z
       .string()
@@ -50,6 +54,8 @@ export interface MediaConfig extends CommonConfig {
   rtcMaxPort: number;
   workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
   instanceId?: string;
+  maxRooms: number;
+  maxTransportsPerRoom: number;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): MediaConfig {
@@ -66,5 +72,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
     workerLogLevel: c.MEDIA_WORKER_LOG_LEVEL,
     instanceId: c.MEDIA_INSTANCE_ID,
+    maxRooms: c.MEDIA_MAX_ROOMS,
+    maxTransportsPerRoom: c.MEDIA_MAX_TRANSPORTS_PER_ROOM,
   };
 }

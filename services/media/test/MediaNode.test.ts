@@ -154,6 +154,58 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     );
     expect(text).toMatch(/switchboard_media_rooms\{service="media"\} 1/);
     expect(text).toContain('process_cpu_seconds_total');
+    const health = await fetch(`http://127.0.0.1:${node.metricsPort}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', workers: 1, draining: false });
+  });
+
+  it('caps rooms per node and transports per room, even under parallel requests', async () => {
+    const capped = await MediaNode.create(
+      readConfig(
+        mediaTestEnv(consul.addr, {
+          MEDIA_RTC_MIN_PORT: '41200',
+          MEDIA_RTC_MAX_PORT: '41300',
+          MEDIA_MAX_ROOMS: '2',
+          MEDIA_MAX_TRANSPORTS_PER_ROOM: '3',
+        }),
+      ),
+      createLogger({ service: 'media', level: 'warn' }).logger,
+    );
+    const cappedClient = new MediaServiceClient(
+      `127.0.0.1:${capped.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    try {
+      const rooms = await Promise.allSettled(
+        ['r1', 'r2', 'r3', 'r4', 'r5'].map((roomId) =>
+          call(cappedClient, cappedClient.getRouterRtpCapabilities, { roomId }),
+        ),
+      );
+      expect(rooms.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const refused of rooms.filter((r) => r.status === 'rejected')) {
+        expect(refused.reason).toMatchObject({
+          code: grpc.status.RESOURCE_EXHAUSTED,
+          details: 'this media node is full: at most 2 rooms; try again later',
+        });
+      }
+      const roomId = ['r1', 'r2', 'r3', 'r4', 'r5'][rooms.findIndex((r) => r.status === 'fulfilled')];
+      const transports = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          call(cappedClient, cappedClient.createWebRtcTransport, {
+            roomId,
+            peerId: `p${i}`,
+            producing: false,
+          }),
+        ),
+      );
+      expect(transports.filter((t) => t.status === 'fulfilled')).toHaveLength(3);
+      expect(transports.find((t) => t.status === 'rejected')).toMatchObject({
+        reason: { code: grpc.status.RESOURCE_EXHAUSTED },
+      });
+    } finally {
+      cappedClient.close();
+      await capped.close();
+    }
   });
 
   it('deregisters from Consul on close', async () => {

@@ -16,8 +16,12 @@ const sessionsKey = (roomId: string) => `sb:room:${roomId}:sessions`;
 const aliveKey = (instanceId: string) => `sb:signaling:${instanceId}:alive`;
 const SWEEPER_KEY = 'sb:signaling:sweeper';
 
-interface StoredPeer extends PeerInfo {
+/** A peer as presence keeps it: what everyone sees, plus what host controls need. */
+export interface StoredPeer extends PeerInfo {
   instanceId: string;
+  /** The join token's subject and id (a removal bans both). */
+  sub: string;
+  jti: string;
 }
 
 export class Presence {
@@ -27,11 +31,10 @@ export class Presence {
     this.#redis = redis;
   }
 
-  async addPeer(roomId: string, peer: PeerInfo, instanceId: string): Promise<void> {
-    const stored: StoredPeer = { ...peer, instanceId };
+  async addPeer(roomId: string, peer: StoredPeer): Promise<void> {
     await this.#redis
       .multi()
-      .hset(peersKey(roomId), peer.peerId, JSON.stringify(stored))
+      .hset(peersKey(roomId), peer.peerId, JSON.stringify(peer))
       .sadd(ROOMS_KEY, roomId)
       .exec();
   }
@@ -115,9 +118,24 @@ export class Presence {
 
   async peers(roomId: string): Promise<PeerInfo[]> {
     return Object.values(await this.#redis.hgetall(peersKey(roomId))).map((v) => {
-      const { peerId, displayName } = JSON.parse(v) as StoredPeer;
-      return { peerId, displayName };
+      const { peerId, displayName, role } = JSON.parse(v) as StoredPeer;
+      return { peerId, displayName, role };
     });
+  }
+
+  async peer(roomId: string, peerId: string): Promise<StoredPeer | undefined> {
+    const value = await this.#redis.hget(peersKey(roomId), peerId);
+    return value ? (JSON.parse(value) as StoredPeer) : undefined;
+  }
+
+  /** Changes a peer's role (a host promoted it); false when it is no longer in the room. */
+  async setRole(roomId: string, peerId: string, role: PeerInfo['role']): Promise<boolean> {
+    const peer = await this.peer(roomId, peerId);
+    if (!peer) {
+      return false;
+    }
+    await this.#redis.hset(peersKey(roomId), peerId, JSON.stringify({ ...peer, role }));
+    return true;
   }
 
   async addProducer(roomId: string, producer: ProducerInfo): Promise<void> {

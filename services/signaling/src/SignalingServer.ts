@@ -9,50 +9,34 @@ import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
-import { verifyJoinToken } from '@switchboard/auth';
+import { verifyJoinToken, wasRemoved } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { createPool, migrate, type Pool } from '@switchboard/db';
-import { AppError, fromUnknown, NotFoundError, parseOrThrow, UnavailableError } from '@switchboard/errors';
+import { createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import {
+  AppError,
+  fromUnknown,
+  parseOrThrow,
+  PermissionDeniedError,
+  UnavailableError,
+} from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import {
-  client as prom,
-  collectedGauge,
-  createRegistry,
-  GRPC_BUCKETS,
-  serveMetrics,
-} from '@switchboard/metrics';
-import {
-  dtlsParametersToProto,
-  iceCandidateFromProto,
-  iceParametersFromProto,
-  mediaKindFromProto,
-  mediaKindToProto,
-  rtpCapabilitiesToProto,
-  rtpParametersFromProto,
-  rtpParametersToProto,
-  type WatchRoomEventsResponse,
-} from '@switchboard/proto';
-import {
-  requestSchemas,
-  type Ack,
-  type ClientToServerEvents,
-  type RequestName,
-  type ResponseMap,
-  type ServerToClientEvents,
-} from '@switchboard/protocol';
+import { serveOps, timedRequest } from '@switchboard/runtime';
+import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
+import type { WatchRoomEventsResponse } from '@switchboard/proto';
+import { requestSchemas, type Ack, type RequestName, type ResponseMap } from '@switchboard/protocol';
 import type { z } from 'zod';
-import type { SignalingConfig } from './config';
+import { clientAddress, type SignalingConfig } from './config';
+import { HostControls, hostsRoom, peerRoom } from './HostControls';
+import type { CallMeta, MediaClient } from './MediaClient';
 import { MediaDirectory } from './MediaDirectory';
-import { checkLimit, owned, type PeerSocket, type PeerState, type SocketData } from './peer';
+import { MediaRequests, type RequestContext } from './MediaRequests';
+import type { ClosingNotice, PeerSocket, SignalingIo } from './peer';
 import { Presence } from './Presence';
+import { RoomAccess } from './RoomAccess';
+import { ParticipantSessions } from './ParticipantSessions';
 import { RoomSessions, type RoomSession } from './RoomSessions';
-
-interface RequestContext {
-  correlationId: string;
-  /** The requesting peer (travels to the media node as x-peer-id). */
-  peerId: string;
-  logger: Logger;
-}
+import { SocketLimits } from './SocketLimits';
+import { Sweeper } from './Sweeper';
 
 type Handler<E extends RequestName> = (
   socket: PeerSocket,
@@ -64,11 +48,18 @@ export class SignalingServer {
   readonly #config: SignalingConfig;
   readonly #logger: Logger;
   readonly #http: HttpServer;
-  readonly #io: IoServer<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  readonly #io: SignalingIo;
   readonly #redis: Redis;
   readonly #redisSub: Redis;
   readonly #pool: Pool;
   readonly #presence: Presence;
+  readonly #access: RoomAccess;
+  readonly #roomStore: RoomStore;
+  readonly #limits: SocketLimits;
+  readonly #hostControls: HostControls;
+  readonly #requests: MediaRequests;
+  /** Sockets connected to this instance, by peer id (joined or not). */
+  readonly #localPeers = new Map<string, PeerSocket>();
   readonly #registry: prom.Registry;
   readonly #requestDuration: prom.Histogram<'event' | 'outcome'>;
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
@@ -77,9 +68,14 @@ export class SignalingServer {
   readonly #leaving = new Set<Promise<void>>();
   #directory?: MediaDirectory;
   #registration?: Registration;
-  /** This instance's id (its Consul service id), stored with its peers' presence. */
+  /**
+   * This process's id in presence (its peers, open sessions, heartbeat): the Consul service id plus
+   * a per-boot suffix, so a process restarted on the same host and port (the launcher's crash
+   * restart) never passes for the one that crashed, whose peers the sweeper must remove.
+   */
   #instanceId = '';
-  #heartbeat?: NodeJS.Timeout;
+  #sweeper?: Sweeper;
+  readonly #participants: ParticipantSessions;
   #draining = false;
   #closed = false;
 
@@ -92,6 +88,10 @@ export class SignalingServer {
     this.#redisSub.on('error', (error) => logger.warn({ err: error }, 'redis (subscriber) error'));
     this.#pool = createPool(config.databaseUrl);
     this.#presence = new Presence(this.#redis);
+    this.#access = new RoomAccess(this.#redis);
+    this.#roomStore = new RoomStore(this.#pool);
+    this.#participants = new ParticipantSessions(this.#pool);
+    this.#limits = new SocketLimits(this.#redis, config.socketLimits, logger);
     this.#registry = createRegistry('signaling');
     this.#requestDuration = new prom.Histogram({
       name: 'switchboard_socket_request_seconds',
@@ -121,13 +121,12 @@ export class SignalingServer {
     );
     this.#http = createServer((req, res) => {
       void (async () => {
-        if (await serveMetrics(this.#registry, req, res)) {
-          return;
-        }
-        if (req.url === '/healthz') {
-          const healthy = !this.#draining && this.#redis.status === 'ready';
-          res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: healthy ? 'ok' : 'unavailable', redis: this.#redis.status }));
+        const health = () => ({
+          ok: !this.#draining && this.#redis.status === 'ready',
+          redis: this.#redis.status,
+          draining: this.#draining,
+        });
+        if (await serveOps(this.#registry, req, res, health)) {
           return;
         }
         res.writeHead(404).end('not found');
@@ -138,6 +137,38 @@ export class SignalingServer {
       serveClient: false,
       cors: config.corsOrigins.length > 0 ? { origin: config.corsOrigins } : undefined,
       maxHttpBufferSize: 256 * 1024,
+    });
+    this.#hostControls = new HostControls({
+      io: this.#io,
+      presence: this.#presence,
+      access: this.#access,
+      rooms: this.#roomStore,
+      removals: this.#redis,
+      media: async (roomId) => {
+        const session = this.#rooms?.current(roomId);
+        if (!session) {
+          throw new AppError('FAILED_PRECONDITION', 'join the room first');
+        }
+        return (await session).media;
+      },
+      closePeer: (peerId, notice) => {
+        this.#closeLocalPeer(peerId, notice);
+        this.#io.serverSideEmit('closePeer', peerId, notice);
+      },
+      endRoom: (roomId, notice) => {
+        this.#endLocalRoom(roomId, notice);
+        this.#io.serverSideEmit('endRoom', roomId, notice);
+      },
+    });
+    this.#requests = new MediaRequests({
+      io: this.#io,
+      presence: this.#presence,
+      access: this.#access,
+      roomStore: this.#roomStore,
+      participants: this.#participants,
+      hostControls: this.#hostControls,
+      rooms: () => this.#rooms,
+      instanceId: () => this.#instanceId,
     });
   }
 
@@ -195,15 +226,31 @@ export class SignalingServer {
     });
     this.#io.use((socket, next) => {
       verifyJoinToken((socket.handshake.auth as { token?: unknown }).token, this.#config.jwtSecret)
-        .then((claims) => {
+        .then(async (claims) => {
+          if (await wasRemoved(this.#redis, claims.room, claims)) {
+            throw new PermissionDeniedError('a host removed you from this meeting');
+          }
+          const address = clientAddress(
+            socket.handshake.address,
+            socket.handshake.headers['x-real-ip'],
+            this.#config.trustProxy,
+          );
           socket.data.peer = {
             peerId: randomUUID(),
             displayName: claims.name,
             roomId: claims.room,
+            role: claims.role,
+            sub: claims.sub,
+            jti: claims.jti,
+            canPublish: claims.canPublish,
+            canSubscribe: claims.canSubscribe,
+            clientKey: claims.sub.startsWith('user:') ? claims.sub : `ip:${address}`,
             joined: false,
+            inLobby: false,
             transports: new Set(),
             producers: new Set(),
             consumers: new Set(),
+            reserved: { transports: 0, producers: 0, consumers: 0 },
           };
           next();
         })
@@ -217,6 +264,8 @@ export class SignalingServer {
         });
     });
     this.#io.on('connection', (socket) => this.#onConnection(socket));
+    this.#io.on('closePeer', (peerId, notice) => this.#closeLocalPeer(peerId, notice));
+    this.#io.on('endRoom', (roomId, notice) => this.#endLocalRoom(roomId, notice));
     const { host, port, advertiseHost } = this.#config;
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', (error) =>
@@ -225,14 +274,22 @@ export class SignalingServer {
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port }, 'signaling listening');
-    this.#instanceId = this.#config.instanceId ?? `signaling-${advertiseHost}-${this.port}`;
-    await this.#beat();
-    this.#heartbeat = setInterval(() => void this.#beat(), this.#config.heartbeatMs);
+    const serviceId = this.#config.instanceId ?? `signaling-${advertiseHost}-${this.port}`;
+    this.#instanceId = `${serviceId}#${randomUUID().slice(0, 8)}`;
+    this.#logger.info({ instanceId: this.#instanceId }, 'presence instance id for this boot');
+    this.#sweeper = await Sweeper.start({
+      presence: this.#presence,
+      instanceId: this.#instanceId,
+      heartbeatMs: this.#config.heartbeatMs,
+      logger: this.#logger,
+      onGhost: (roomId, peerId) => this.#removeGhost(roomId, peerId),
+      onAbandoned: (roomId) => this.#closeAbandonedRoom(roomId),
+    });
     this.#registration = await registerHttpService(
       consul,
       {
         name: 'signaling',
-        instanceId: this.#instanceId,
+        instanceId: serviceId,
         advertiseHost,
         port: this.port,
         tags: ['socket.io'],
@@ -246,26 +303,38 @@ export class SignalingServer {
     const logger = this.#logger.child({ roomId: peer.roomId, peerId: peer.peerId });
     logger.info({ displayName: peer.displayName }, 'socket connected');
     const handlers: { [E in RequestName]: Handler<E> } = {
-      getRouterRtpCapabilities: (s, _p, ctx) => this.#getRouterRtpCapabilities(s, ctx),
-      join: (s, p, ctx) => this.#join(s, p, ctx),
-      createWebRtcTransport: (s, p, ctx) => this.#createWebRtcTransport(s, p, ctx),
-      connectWebRtcTransport: (s, p, ctx) => this.#connectWebRtcTransport(s, p, ctx),
-      produce: (s, p, ctx) => this.#produce(s, p, ctx),
-      closeProducer: (s, p, ctx) => this.#closeProducer(s, p, ctx),
-      pauseProducer: (s, p, ctx) => this.#setProducerPaused(s, p.producerId, true, ctx),
-      resumeProducer: (s, p, ctx) => this.#setProducerPaused(s, p.producerId, false, ctx),
-      consume: (s, p, ctx) => this.#consume(s, p, ctx),
-      resumeConsumer: (s, p, ctx) => this.#resumeConsumer(s, p, ctx),
+      getRouterRtpCapabilities: (s, _p, ctx) => this.#requests.getRouterRtpCapabilities(s, ctx),
+      join: (s, p, ctx) => this.#requests.join(s, p, ctx),
+      createWebRtcTransport: (s, p, ctx) => this.#requests.createWebRtcTransport(s, p, ctx),
+      connectWebRtcTransport: (s, p, ctx) => this.#requests.connectWebRtcTransport(s, p, ctx),
+      produce: (s, p, ctx) => this.#requests.produce(s, p, ctx),
+      closeProducer: (s, p, ctx) => this.#requests.closeProducer(s, p, ctx),
+      pauseProducer: (s, p, ctx) => this.#requests.setProducerPaused(s, p.producerId, true, ctx),
+      resumeProducer: (s, p, ctx) => this.#requests.setProducerPaused(s, p.producerId, false, ctx),
+      consume: (s, p, ctx) => this.#requests.consume(s, p, ctx),
+      resumeConsumer: (s, p, ctx) => this.#requests.resumeConsumer(s, p, ctx),
       leave: async (s, _p, ctx) => {
         await this.#leave(s, 'requested', ctx.correlationId);
         return {};
       },
+      hostMute: async (s, p, ctx) => (await this.#hostControls.mute(s, p, ctx, ctx.logger), {}),
+      hostAllowUnmute: async (s, p) => (await this.#hostControls.allowUnmute(s, p), {}),
+      removePeer: async (s, p, ctx) => (await this.#hostControls.remove(s, p, ctx.logger), {}),
+      admit: async (s, p, ctx) => (await this.#hostControls.admit(s, p, ctx.logger), {}),
+      deny: async (s, p, ctx) => (await this.#hostControls.deny(s, p, ctx.logger), {}),
+      setPolicy: async (s, p, ctx) => (await this.#hostControls.setPolicy(s, p, ctx.logger), {}),
+      promote: async (s, p, ctx) => (await this.#hostControls.promote(s, p, ctx.logger), {}),
+      endMeeting: async (s, _p, ctx) => (await this.#hostControls.endMeeting(s, ctx.logger), {}),
     };
+    this.#localPeers.set(peer.peerId, socket);
+    void socket.join(peerRoom(peer.peerId));
     for (const event of Object.keys(handlers) as RequestName[]) {
       this.#on(socket, event, handlers[event] as Handler<typeof event>, logger);
     }
     socket.on('disconnect', (reason) => {
       logger.info({ reason }, 'socket disconnected');
+      this.#localPeers.delete(peer.peerId);
+      this.#limits.forget(socket.id);
       const leaving = this.#leave(socket, reason, randomUUID())
         .catch((error: unknown) => logger.error({ err: error }, 'cleanup after disconnect failed'))
         .finally(() => this.#leaving.delete(leaving));
@@ -279,57 +348,43 @@ export class SignalingServer {
       event,
       (...args: unknown[]) => {
         const ack = args.at(-1);
+        // No payload at all counts as `{}`; anything sent (null included) is validated as it is.
         const payload = args.length > 1 ? args[0] : {};
-        const start = process.hrtime.bigint();
         const given = (payload as { correlationId?: unknown } | null)?.correlationId;
         const correlationId =
           typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
         const logger = peerLogger.child({ correlationId, event });
-        const reply = (response: Ack<ResponseMap[E]>, outcome: string) => {
-          this.#requestDuration.observe({ event, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
-          if (typeof ack === 'function') {
-            ack(response);
-          }
-        };
         if (typeof ack !== 'function') {
           logger.warn('request without an acknowledgement callback ignored');
           return;
         }
+        const reply = (response: Ack<ResponseMap[E]>, outcome: string, seconds: number) => {
+          this.#requestDuration.observe({ event, outcome }, seconds);
+          ack(response);
+        };
         void (async () => {
-          try {
+          const outcome = await timedRequest(event, logger, async () => {
             if (this.#draining) {
               throw new UnavailableError('signaling instance is shutting down; reconnect');
             }
-            const parsed = parseOrThrow(requestSchemas[event], payload ?? {}, `${event} payload`) as z.output<
+            await this.#limits.consume(socket.id, socket.data.peer.clientKey);
+            const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
               (typeof requestSchemas)[E]
             >;
-            const data = await handler(socket, parsed, {
-              correlationId,
-              peerId: socket.data.peer.peerId,
-              logger,
-            });
-            reply({ ok: true, data }, 'ok');
-            logger.info({ ms: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 }, 'request ok');
-          } catch (error) {
-            const appError = fromUnknown(error);
-            if (appError.code === 'INTERNAL') {
-              logger.error({ err: error }, 'request failed');
-            } else {
-              logger.info({ code: appError.code, reason: appError.message }, 'request refused');
-            }
-            reply({ ok: false, error: { ...appError.toJSON(), correlationId } }, appError.code);
+            return handler(socket, parsed, { correlationId, peerId: socket.data.peer.peerId, logger });
+          });
+          if (outcome.ok) {
+            reply({ ok: true, data: outcome.value }, 'ok', outcome.seconds);
+          } else {
+            reply(
+              { ok: false, error: { ...outcome.error.toJSON(), correlationId } },
+              outcome.error.code,
+              outcome.seconds,
+            );
           }
         })();
       },
     );
-  }
-
-  /** The room's session on this instance (opened on first use). */
-  #session(roomId: string, ctx: RequestContext): Promise<RoomSession> {
-    if (!this.#rooms) {
-      throw new UnavailableError('signaling is not ready');
-    }
-    return this.#rooms.open(roomId, ctx, ctx.logger);
   }
 
   /** Events from the media node; each instance handles those of the peers connected to it. */
@@ -378,222 +433,6 @@ export class SignalingServer {
     }
   }
 
-  #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession> } {
-    const peer = socket.data.peer;
-    const session = this.#rooms?.current(peer.roomId);
-    if (!peer.joined || !session) {
-      throw new AppError('FAILED_PRECONDITION', 'join the room first');
-    }
-    return { peer, session };
-  }
-
-  async #getRouterRtpCapabilities(
-    socket: PeerSocket,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['getRouterRtpCapabilities']> {
-    const peer = socket.data.peer;
-    const session = await this.#session(peer.roomId, ctx);
-    if (!peer.joined) {
-      session.pending.add(peer.peerId);
-    }
-    return { rtpCapabilities: session.rtpCapabilities };
-  }
-
-  async #join(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['join']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['join']> {
-    const peer = socket.data.peer;
-    if (peer.joined) {
-      throw new AppError('FAILED_PRECONDITION', 'already joined');
-    }
-    const session = await this.#session(peer.roomId, ctx);
-    await this.#pool.query(
-      `WITH room AS (INSERT INTO rooms (name) VALUES ($1) ON CONFLICT (name) DO NOTHING)
-       INSERT INTO participant_sessions (room_name, peer_id, display_name) VALUES ($1, $2, $3)`,
-      [peer.roomId, peer.peerId, peer.displayName],
-    );
-    peer.rtpCapabilities = payload.rtpCapabilities;
-    peer.joined = true;
-    session.pending.delete(peer.peerId);
-    session.peers.set(peer.peerId, socket);
-    const info = { peerId: peer.peerId, displayName: peer.displayName };
-    await this.#presence.addPeer(peer.roomId, info, this.#instanceId);
-    await socket.join(peer.roomId);
-    const [peers, producers] = await Promise.all([
-      this.#presence.peers(peer.roomId),
-      this.#presence.producers(peer.roomId),
-    ]);
-    socket.to(peer.roomId).emit('peerJoined', info);
-    ctx.logger.info({ displayName: peer.displayName, others: peers.length - 1 }, 'peer joined');
-    return {
-      roomId: peer.roomId,
-      peerId: peer.peerId,
-      displayName: peer.displayName,
-      peers: peers.filter((p) => p.peerId !== peer.peerId),
-      producers: producers.filter((p) => p.peerId !== peer.peerId),
-    };
-  }
-
-  async #createWebRtcTransport(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['createWebRtcTransport']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['createWebRtcTransport']> {
-    const { peer, session } = this.#requireJoined(socket);
-    checkLimit(peer.transports, 'transports');
-    const { media } = await session;
-    const response = await media.call(
-      'createWebRtcTransport',
-      { roomId: peer.roomId, peerId: peer.peerId, producing: payload.producing },
-      ctx,
-    );
-    if (!response.iceParameters || !response.dtlsParameters) {
-      throw new AppError('INTERNAL', 'media node returned an incomplete transport');
-    }
-    peer.transports.add(response.transportId);
-    return {
-      id: response.transportId,
-      iceParameters: iceParametersFromProto(response.iceParameters),
-      iceCandidates: response.iceCandidates.map(iceCandidateFromProto),
-      dtlsParameters: {
-        role: response.dtlsParameters.role as 'auto' | 'client' | 'server',
-        fingerprints: response.dtlsParameters.fingerprints,
-      },
-    };
-  }
-
-  async #connectWebRtcTransport(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['connectWebRtcTransport']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['connectWebRtcTransport']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
-    await media.call(
-      'connectWebRtcTransport',
-      {
-        roomId: peer.roomId,
-        transportId: owned(peer.transports, payload.transportId, 'transport'),
-        dtlsParameters: dtlsParametersToProto(payload.dtlsParameters),
-      },
-      ctx,
-    );
-    return {};
-  }
-
-  async #produce(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['produce']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['produce']> {
-    const { peer, session } = this.#requireJoined(socket);
-    checkLimit(peer.producers, 'producers');
-    const { media } = await session;
-    const { producerId } = await media.call(
-      'produce',
-      {
-        roomId: peer.roomId,
-        transportId: owned(peer.transports, payload.transportId, 'transport'),
-        kind: mediaKindToProto(payload.kind),
-        rtpParameters: rtpParametersToProto(payload.rtpParameters),
-        paused: payload.paused ?? false,
-      },
-      ctx,
-    );
-    peer.producers.add(producerId);
-    const info = { producerId, peerId: peer.peerId, kind: payload.kind, paused: payload.paused ?? false };
-    await this.#presence.addProducer(peer.roomId, info);
-    socket.to(peer.roomId).emit('newProducer', info);
-    ctx.logger.info({ producerId, kind: payload.kind }, 'producing');
-    return { producerId };
-  }
-
-  async #closeProducer(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['closeProducer']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['closeProducer']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
-    const producerId = owned(peer.producers, payload.producerId, 'producer');
-    await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
-    peer.producers.delete(producerId);
-    await this.#presence.removeProducer(peer.roomId, producerId);
-    socket.to(peer.roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
-    return {};
-  }
-
-  async #setProducerPaused(
-    socket: PeerSocket,
-    producerId: string,
-    paused: boolean,
-    ctx: RequestContext,
-  ): Promise<Record<string, never>> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
-    owned(peer.producers, producerId, 'producer');
-    await media.call(paused ? 'pauseProducer' : 'resumeProducer', { roomId: peer.roomId, producerId }, ctx);
-    await this.#presence.setProducerPaused(peer.roomId, producerId, paused);
-    socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
-    return {};
-  }
-
-  async #consume(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['consume']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['consume']> {
-    const { peer, session } = this.#requireJoined(socket);
-    checkLimit(peer.consumers, 'consumers');
-    const { media } = await session;
-    const producer = await this.#presence.producer(peer.roomId, payload.producerId);
-    if (!producer) {
-      throw new NotFoundError(`producer ${payload.producerId} is not in room ${peer.roomId}`);
-    }
-    const response = await media.call(
-      'consume',
-      {
-        roomId: peer.roomId,
-        transportId: owned(peer.transports, payload.transportId, 'transport'),
-        producerId: payload.producerId,
-        rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
-      },
-      ctx,
-    );
-    if (!response.rtpParameters) {
-      throw new AppError('INTERNAL', 'media node returned a consumer without RTP parameters');
-    }
-    peer.consumers.add(response.consumerId);
-    return {
-      consumerId: response.consumerId,
-      producerId: response.producerId,
-      peerId: producer.peerId,
-      kind: mediaKindFromProto(response.kind) ?? producer.kind,
-      rtpParameters: rtpParametersFromProto(response.rtpParameters),
-      producerPaused: response.producerPaused,
-    };
-  }
-
-  async #resumeConsumer(
-    socket: PeerSocket,
-    payload: z.output<(typeof requestSchemas)['resumeConsumer']>,
-    ctx: RequestContext,
-  ): Promise<ResponseMap['resumeConsumer']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
-    await media.call(
-      'resumeConsumer',
-      {
-        roomId: peer.roomId,
-        consumerId: owned(peer.consumers, payload.consumerId, 'consumer'),
-      },
-      ctx,
-    );
-    return {};
-  }
-
   /** Removes the peer everywhere (media node, presence, Postgres); closes the room when it empties. */
   async #leave(socket: PeerSocket, reason: string, correlationId: string): Promise<void> {
     const peer = socket.data.peer;
@@ -602,6 +441,12 @@ export class SignalingServer {
     const sessionPromise = this.#rooms?.current(peer.roomId);
     const session = sessionPromise ? await sessionPromise.catch(() => undefined) : undefined;
     if (!peer.joined) {
+      if (peer.inLobby) {
+        peer.inLobby = false;
+        if (await this.#access.leaveLobby(peer.roomId, peer.peerId)) {
+          this.#io.to(hostsRoom(peer.roomId)).emit('lobbyLeft', { peerId: peer.peerId, outcome: 'left' });
+        }
+      }
       // It may have opened the room's session (asked for capabilities) without joining.
       if (session?.pending.delete(peer.peerId)) {
         await this.#rooms?.releaseIfIdle(session, meta, logger);
@@ -610,46 +455,62 @@ export class SignalingServer {
     }
     peer.joined = false;
     session?.peers.delete(peer.peerId);
-    const { producers } = await this.#presence.removePeer(peer.roomId, peer.peerId);
-    for (const producer of producers) {
-      this.#io
-        .to(peer.roomId)
-        .emit('producerClosed', { producerId: producer.producerId, peerId: peer.peerId });
-    }
-    this.#io.to(peer.roomId).emit('peerLeft', { peerId: peer.peerId });
-    void socket.leave(peer.roomId);
+    void socket.leave(hostsRoom(peer.roomId));
     peer.transports.clear();
     peer.producers.clear();
     peer.consumers.clear();
-    await this.#pool
-      .query('UPDATE participant_sessions SET left_at = now() WHERE peer_id = $1', [peer.peerId])
-      .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
+    await this.#removePeer(peer.roomId, peer.peerId, session?.media, meta, logger);
+    void socket.leave(peer.roomId);
     if (session) {
-      await session.media
-        .call('leaveRoom', { roomId: peer.roomId, peerId: peer.peerId }, meta)
-        .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
       await this.#rooms?.releaseIfIdle(session, meta, logger);
     }
     logger.info({ reason }, 'peer left');
   }
 
-  /** Keeps this instance's presence alive, and takes a turn at sweeping crashed instances' peers. */
-  async #beat(): Promise<void> {
-    const ttl = this.#config.heartbeatMs * 3;
-    try {
-      await this.#presence.heartbeat(this.#instanceId, ttl);
-      if (await this.#presence.takeSweeperTurn(this.#instanceId, this.#config.heartbeatMs)) {
-        for (const room of await this.#presence.sweep()) {
-          for (const peerId of room.ghosts) {
-            await this.#removeGhost(room.roomId, peerId);
-          }
-          if (room.abandoned) {
-            await this.#closeAbandonedRoom(room.roomId);
-          }
-        }
+  /**
+   * Takes a peer out of its room for everyone, whether it left, disconnected or its signaling
+   * instance crashed: presence, the others' screens (producerClosed, peerLeft), its session record,
+   * and the media node (its transports close there).
+   */
+  async #removePeer(
+    roomId: string,
+    peerId: string,
+    media: MediaClient | undefined,
+    meta: CallMeta,
+    logger: Logger,
+  ): Promise<void> {
+    const { producers } = await this.#presence.removePeer(roomId, peerId);
+    for (const producer of producers) {
+      this.#io.to(roomId).emit('producerClosed', { producerId: producer.producerId, peerId });
+    }
+    this.#io.to(roomId).emit('peerLeft', { peerId });
+    await this.#participants
+      .left(peerId)
+      .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
+    await media
+      ?.call('leaveRoom', { roomId, peerId }, meta)
+      .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
+  }
+
+  /** Tells a peer connected here why, then closes its socket (its disconnect cleans up). */
+  #closeLocalPeer(peerId: string, notice: ClosingNotice): void {
+    const socket = this.#localPeers.get(peerId);
+    if (!socket) {
+      return;
+    }
+    const { event, ...payload } = notice;
+    socket.emit(event, payload as never);
+    // Next turn of the loop, so a request that caused this (a host ending the meeting for
+    // everyone, themselves included) still gets its acknowledgement first.
+    setImmediate(() => socket.disconnect(true));
+  }
+
+  /** Ends the call for the room's sockets on this instance (joined and waiting alike). */
+  #endLocalRoom(roomId: string, notice: ClosingNotice): void {
+    for (const [peerId, socket] of this.#localPeers) {
+      if (socket.data.peer.roomId === roomId) {
+        this.#closeLocalPeer(peerId, notice);
       }
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'presence heartbeat failed');
     }
   }
 
@@ -660,20 +521,8 @@ export class SignalingServer {
   async #removeGhost(roomId: string, peerId: string): Promise<void> {
     const correlationId = randomUUID();
     const logger = this.#logger.child({ roomId, peerId, correlationId });
-    const { producers } = await this.#presence.removePeer(roomId, peerId);
-    for (const producer of producers) {
-      this.#io.to(roomId).emit('producerClosed', { producerId: producer.producerId, peerId });
-    }
-    this.#io.to(roomId).emit('peerLeft', { peerId });
-    await this.#pool
-      .query('UPDATE participant_sessions SET left_at = now() WHERE peer_id = $1 AND left_at IS NULL', [
-        peerId,
-      ])
-      .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
     const media = await this.#directory?.assignedClient(roomId);
-    await media
-      ?.call('leaveRoom', { roomId, peerId }, { correlationId, peerId })
-      .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
+    await this.#removePeer(roomId, peerId, media, { correlationId, peerId }, logger);
     logger.warn('removed a peer whose signaling instance stopped without cleaning up');
   }
 
@@ -711,10 +560,7 @@ export class SignalingServer {
       this.#io.close(() => resolve());
       setTimeout(resolve, 2000).unref();
     });
-    clearInterval(this.#heartbeat);
-    if (this.#instanceId) {
-      await this.#presence.forgetInstance(this.#instanceId).catch(() => {});
-    }
+    await this.#sweeper?.close();
     this.#directory?.close();
     await Promise.allSettled([this.#redis.quit(), this.#redisSub.quit(), this.#pool.end()]);
     this.#logger.info('signaling closed');

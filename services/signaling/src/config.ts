@@ -20,6 +20,12 @@ const schema = z.object({
   SIGNALING_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Comma-separated browser origins allowed to connect; empty allows same-origin only via NGINX. */
   SIGNALING_CORS_ORIGINS: z.string().default(''),
+  /** Socket events one connection may send per 10 s (beyond: RESOURCE_EXHAUSTED acks). */
+  SIGNALING_SOCKET_EVENTS_PER_10S: z.coerce.number().int().min(1).default(300),
+  /** Socket events one client (an account, or a guest's address) may send per 10 s over all its sockets. */
+  SIGNALING_CLIENT_EVENTS_PER_10S: z.coerce.number().int().min(1).default(1200),
+  /** Believe X-Real-IP from a proxy on a loopback or private address (NGINX in front). */
+  SIGNALING_TRUST_PROXY: z.enum(['true', 'false']).default('true'),
 });
 
 export interface SignalingConfig extends CommonConfig {
@@ -32,6 +38,8 @@ export interface SignalingConfig extends CommonConfig {
   mediaRpcTimeoutMs: number;
   heartbeatMs: number;
   corsOrigins: string[];
+  socketLimits: { perSocket: number; perClient: number; windowSeconds: number };
+  trustProxy: boolean;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): SignalingConfig {
@@ -49,5 +57,26 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    socketLimits: {
+      perSocket: c.SIGNALING_SOCKET_EVENTS_PER_10S,
+      perClient: c.SIGNALING_CLIENT_EVENTS_PER_10S,
+      windowSeconds: 10,
+    },
+    trustProxy: c.SIGNALING_TRUST_PROXY === 'true',
   };
+}
+
+const PRIVATE_OR_LOOPBACK = /^(::1|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd][0-9a-f]{2}:)/i;
+
+/** The browser's address: the proxy's X-Real-IP when the connection comes from a trusted proxy. */
+export function clientAddress(
+  address: string,
+  realIp: string | string[] | undefined,
+  trustProxy: boolean,
+): string {
+  const direct = address.replace(/^::ffff:/, '');
+  if (trustProxy && typeof realIp === 'string' && realIp.length <= 64 && PRIVATE_OR_LOOPBACK.test(direct)) {
+    return realIp;
+  }
+  return direct;
 }

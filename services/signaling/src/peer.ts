@@ -1,33 +1,81 @@
-/** A browser peer as this signaling instance holds it: its socket and what it owns on the SFU. */
-import type { Socket } from 'socket.io';
+/** A browser peer as this signaling instance holds it: its socket, grants and what it owns on the SFU. */
+import type { Server, Socket } from 'socket.io';
 import { AppError, NotFoundError } from '@switchboard/errors';
-import type { ClientToServerEvents, RtpCapabilities, ServerToClientEvents } from '@switchboard/protocol';
+import type {
+  ClientToServerEvents,
+  Role,
+  RtpCapabilities,
+  ServerToClientEvents,
+} from '@switchboard/protocol';
 
 export interface PeerState {
   peerId: string;
   displayName: string;
   roomId: string;
+  /** The role the join token granted (a host may promote the peer later: see Presence). */
+  role: Role;
+  /** `user:<uuid>` or `guest:<uuid>`, and the join token's id (what a removal bans). */
+  sub: string;
+  jti: string;
+  canPublish: boolean;
+  canSubscribe: boolean;
+  /** Where rate limits count this peer's client: its account, or its address for guests. */
+  clientKey: string;
   joined: boolean;
+  /** Waiting in the room's lobby for a host. */
+  inLobby: boolean;
   rtpCapabilities?: RtpCapabilities;
   transports: Set<string>;
   producers: Set<string>;
   consumers: Set<string>;
+  /** Slots reserved by requests still talking to the media node (counted against the limits). */
+  reserved: Record<LimitKind, number>;
 }
 
 export type SocketData = { peer: PeerState };
-export type PeerSocket = Socket<
-  ClientToServerEvents,
-  ServerToClientEvents,
-  Record<string, never>,
-  SocketData
->;
+
+/** A notice a peer gets just before the server closes its socket. */
+export type ClosingNotice =
+  | { event: 'removed'; reason: string }
+  | { event: 'denied'; reason: string }
+  | { event: 'callEnded'; reason: string; final: boolean };
+
+/** Messages between signaling instances (through the socket.io Redis adapter). */
+export interface InterServerEvents {
+  /** Close a peer's socket after telling it why (the instance that holds it acts). */
+  closePeer: (peerId: string, notice: ClosingNotice) => void;
+  /** Close every socket of the room (joined or waiting) on the receiving instance. */
+  endRoom: (roomId: string, notice: ClosingNotice) => void;
+}
+
+export type PeerSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type SignalingIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** What one peer may hold at once; more is a misbehaving client (RESOURCE_EXHAUSTED). */
 export const PEER_LIMITS = { transports: 4, producers: 8, consumers: 400 } as const;
+export type LimitKind = keyof typeof PEER_LIMITS;
 
-export function checkLimit(set: Set<string>, what: keyof typeof PEER_LIMITS): void {
-  if (set.size >= PEER_LIMITS[what]) {
+/**
+ * Creates one `what` for the peer within its limit. The slot is reserved before `create` awaits
+ * anything, so parallel requests cannot all pass the check and then all create something; the
+ * created id (`idOf`) joins the peer's set, and the reservation ends either way.
+ */
+export async function createWithinLimit<T>(
+  peer: PeerState,
+  what: LimitKind,
+  create: () => Promise<T>,
+  idOf: (created: T) => string,
+): Promise<T> {
+  if (peer[what].size + peer.reserved[what] >= PEER_LIMITS[what]) {
     throw new AppError('RESOURCE_EXHAUSTED', `a peer may hold at most ${PEER_LIMITS[what]} ${what}`);
+  }
+  peer.reserved[what]++;
+  try {
+    const created = await create();
+    peer[what].add(idOf(created));
+    return created;
+  } finally {
+    peer.reserved[what]--;
   }
 }
 

@@ -4,29 +4,27 @@
  * instances see each other, land on the same media node and exchange producers.
  */
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJoinToken } from '@switchboard/auth';
-import { ensureDatabase } from '@switchboard/db';
-import { createLogger } from '@switchboard/logger';
+import type { Pool } from '@switchboard/db';
 import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
 import {
+  ensureRoom,
   freePort,
-  mediaTestEnv,
   REPO_ROOT,
-  startConsul,
   testDatabaseUrl,
+  testGrants,
   testRedisUrl,
   uniqueRoom,
   waitFor,
   type ConsulAgent,
 } from '@switchboard/testing';
-import { readConfig as readMediaConfig } from '../../media/src/config';
-import { MediaNode } from '../../media/src/MediaNode';
+import type { MediaNode } from '../../media/src/MediaNode';
 import { nodeRoomsKey, roomMediaKey } from '../src/MediaDirectory';
-import { readConfig } from '../src/config';
-import { SignalingServer } from '../src/SignalingServer';
+import type { SignalingServer } from '../src/SignalingServer';
+import { startHarness, type Harness } from './harness';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 const SECRET = 'scale-out-test-secret-0123456789';
@@ -53,60 +51,37 @@ const VP8_RTP_PARAMETERS = {
 };
 
 describe('two signaling instances, two media nodes', () => {
+  let h: Harness;
   let consul: ConsulAgent;
-  const media: MediaNode[] = [];
-  const signaling: SignalingServer[] = [];
+  let media: MediaNode[];
+  let signaling: SignalingServer[];
   const clients: Client[] = [];
   let redis: Redis;
+  let pool: Pool;
   const room = uniqueRoom('scale');
 
   beforeAll(async () => {
-    consul = await startConsul();
-    await ensureDatabase(testDatabaseUrl());
-    redis = new Redis(testRedisUrl());
-    const quiet = createLogger({ service: 'test', level: 'warn', stdout: false }).logger;
-    for (let i = 0; i < 2; i++) {
-      media.push(await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), quiet));
-    }
-    await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length === 2, {
-      timeoutMs: 15_000,
-      what: 'both media nodes passing',
+    h = await startHarness({
+      secret: SECRET,
+      mediaNodes: 2,
+      signalingInstances: 2,
+      signalingEnv: { SIGNALING_HEARTBEAT_MS: '300' },
     });
-    for (let i = 0; i < 2; i++) {
-      signaling.push(
-        await SignalingServer.create(
-          readConfig({
-            CONSUL_HTTP_ADDR: consul.addr,
-            SIGNALING_PORT: '0',
-            DATABASE_URL: testDatabaseUrl(),
-            REDIS_URL: testRedisUrl(),
-            JWT_SECRET: SECRET,
-            SIGNALING_HEARTBEAT_MS: '300',
-          }),
-          quiet,
-        ),
-      );
-    }
+    ({ consul, media, signaling, redis, pool } = h);
   });
 
   afterAll(async () => {
     for (const client of clients) {
       client.disconnect();
     }
-    for (const server of signaling) {
-      await server.close();
-    }
-    for (const node of media) {
-      await node.close();
-    }
-    await consul?.close();
-    redis?.disconnect();
+    await h?.close();
   });
 
   /** A socket to a signaling port (or instance index) with a join token for `inRoom`. */
   async function connect(to: number | { port: number }, name: string, inRoom = room): Promise<Client> {
     const port = typeof to === 'number' ? signaling[to].port : to.port;
-    const { token } = await signJoinToken({ room: inRoom, name }, SECRET, 60);
+    await ensureRoom(pool, inRoom);
+    const { token } = await signJoinToken(testGrants(inRoom, name), SECRET, 60);
     const client: Client = io(`http://127.0.0.1:${port}`, {
       auth: { token },
       transports: ['websocket'],
@@ -223,10 +198,13 @@ describe('two signaling instances, two media nodes', () => {
     );
   });
 
-  it('takes the peers of a crashed signaling instance out of their rooms', async () => {
-    const ghostRoom = uniqueRoom('ghost');
-    const port = await freePort();
-    const crashing = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/server.ts'], {
+  /** Processes the tests started; afterAll kills any left (a timed-out test never reaches its finally). */
+  const spawned: ReturnType<typeof spawn>[] = [];
+  afterAll(() => spawned.forEach((child) => child.kill('SIGKILL')));
+
+  /** A signaling server as its own process (to be SIGKILLed), on `port`. */
+  const spawnSignaling = (port: number, heartbeatMs = 300) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/server.ts'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
@@ -235,25 +213,49 @@ describe('two signaling instances, two media nodes', () => {
         DATABASE_URL: testDatabaseUrl(),
         REDIS_URL: testRedisUrl(),
         JWT_SECRET: SECRET,
-        SIGNALING_HEARTBEAT_MS: '300',
+        SIGNALING_HEARTBEAT_MS: String(heartbeatMs),
         LOG_LEVEL: 'warn',
       },
       stdio: 'ignore',
     });
+    spawned.push(child);
+    return child;
+  };
+
+  /** Waits until the signaling process on `port` answers and passes its Consul check. */
+  const passingSignaling = async (port: number) => {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, {
+      timeoutMs: 30_000,
+      what: `signaling on port ${port} healthy`,
+    });
+    await waitFor(
+      async () =>
+        (await consul.client.instances('signaling', { passingOnly: true })).some((i) => i.port === port),
+      { timeoutMs: 30_000, what: `signaling on port ${port} passing in Consul` },
+    );
+  };
+
+  /**
+   * Gina joins `room` on an in-process instance, Frank on the process on `port`; resolves with
+   * Frank (as Gina saw him join) and a promise of the next peerLeft Gina hears.
+   */
+  async function ginaAndFrank(room: string, port: number) {
+    await passingSignaling(port);
+    const gina = await connect(0, 'Gina', room);
+    await joinRoom(gina);
+    const frankJoined = new Promise<{ peerId: string }>((resolve) => gina.once('peerJoined', resolve));
+    await joinRoom(await connect({ port }, 'Frank', room));
+    const frank = await frankJoined;
+    const left = new Promise<{ peerId: string }>((resolve) => gina.once('peerLeft', resolve));
+    return { frank, left };
+  }
+
+  it('takes the peers of a crashed signaling instance out of their rooms', async () => {
+    const ghostRoom = uniqueRoom('ghost');
+    const port = await freePort();
+    const crashing = spawnSignaling(port);
     try {
-      await waitFor(
-        async () => (await consul.client.instances('signaling', { passingOnly: true })).length === 3,
-        {
-          timeoutMs: 30_000,
-          what: 'third signaling instance passing',
-        },
-      );
-      const gina = await connect(0, 'Gina', ghostRoom);
-      await joinRoom(gina);
-      const frankJoined = new Promise<{ peerId: string }>((resolve) => gina.once('peerJoined', resolve));
-      await joinRoom(await connect({ port }, 'Frank', ghostRoom));
-      const frank = await frankJoined;
-      const left = new Promise<{ peerId: string }>((resolve) => gina.once('peerLeft', resolve));
+      const { frank, left } = await ginaAndFrank(ghostRoom, port);
       crashing.kill('SIGKILL'); // no goodbye: its heartbeat just stops
       expect((await left).peerId).toBe(frank.peerId);
       const remaining = Object.values(await redis.hgetall(`sb:room:${ghostRoom}:peers`)).map(
@@ -262,6 +264,38 @@ describe('two signaling instances, two media nodes', () => {
       expect(remaining).toEqual(['Gina']);
     } finally {
       crashing.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('removes the peers of a crashed instance even when it is restarted at once on the same port', async () => {
+    const ghostRoom = uniqueRoom('restart');
+    const port = await freePort();
+    // A heartbeat long enough that the restart comes back well before the crashed process's
+    // presence expires (3 beats): the case where the new process must not adopt its peers.
+    const first = spawnSignaling(port, 3000);
+    let second: ReturnType<typeof spawnSignaling> | undefined;
+    try {
+      const { frank, left } = await ginaAndFrank(ghostRoom, port);
+      // What npm start's supervisor does after a crash: the same command, host and port, at once.
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+      second = spawnSignaling(port, 3000);
+      // Removed once the crashed process's presence expires (3 beats of 3 s), not adopted.
+      const removed = await Promise.race([
+        left,
+        new Promise<undefined>((resolve) => setTimeout(resolve, 30_000, undefined)),
+      ]);
+      expect(removed?.peerId, 'the crashed peer left the room for the others').toBe(frank.peerId);
+      await waitFor(async () => (await redis.hlen(`sb:room:${ghostRoom}:peers`)) === 1, {
+        what: 'only Gina left in presence',
+      });
+      // The restarted process serves the room again.
+      await passingSignaling(port);
+      const frankAgain = await connect({ port }, 'Frank', ghostRoom);
+      expect((await joinRoom(frankAgain)).ok).toBe(true);
+    } finally {
+      first.kill('SIGKILL');
+      second?.kill('SIGKILL');
     }
   }, 60_000);
 });

@@ -5,32 +5,23 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJoinToken } from '@switchboard/auth';
-import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
+import type { Pool } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
-import {
-  mediaTestEnv,
-  startConsul,
-  testDatabaseUrl,
-  testRedisUrl,
-  uniqueRoom,
-  waitFor,
-  type ConsulAgent,
-} from '@switchboard/testing';
-import { readConfig as readMediaConfig } from '../../media/src/config';
-import { MediaNode } from '../../media/src/MediaNode';
-import { readConfig } from '../src/config';
-import { SignalingServer } from '../src/SignalingServer';
+import { ensureRoom, testGrants, uniqueRoom, waitFor } from '@switchboard/testing';
+import type { MediaNode } from '../../media/src/MediaNode';
+import type { SignalingServer } from '../src/SignalingServer';
+import { startHarness, type Harness } from './harness';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 const SECRET = 'integration-test-secret-0123456789';
 
 describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
-  let consul: ConsulAgent;
+  let h: Harness;
   let media: MediaNode;
   let signaling: SignalingServer;
   let pool: Pool;
@@ -47,7 +38,8 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
   });
 
   async function connect(name: string, token?: string, inRoom = room): Promise<Client> {
-    const auth = { token: token ?? (await signJoinToken({ room: inRoom, name }, SECRET, 60)).token };
+    await ensureRoom(pool, inRoom);
+    const auth = { token: token ?? (await signJoinToken(testGrants(inRoom, name), SECRET, 60)).token };
     const client: Client = io(`http://127.0.0.1:${signaling.port}`, {
       auth,
       transports: ['websocket'],
@@ -70,42 +62,35 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
   }
 
   beforeAll(async () => {
-    consul = await startConsul();
-    await ensureDatabase(testDatabaseUrl());
-    pool = createPool(testDatabaseUrl());
-    redis = new Redis(testRedisUrl());
-    media = await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), mediaRoot.logger);
-    await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length > 0, {
-      timeoutMs: 15_000,
-      what: 'media passing',
+    h = await startHarness({
+      secret: SECRET,
+      mediaLogger: mediaRoot.logger,
+      signalingLogger: createLogger({ service: 'signaling', level: 'warn' }).logger,
     });
-    signaling = await SignalingServer.create(
-      readConfig({
-        CONSUL_HTTP_ADDR: consul.addr,
-        SIGNALING_PORT: '0',
-        DATABASE_URL: testDatabaseUrl(),
-        REDIS_URL: testRedisUrl(),
-        JWT_SECRET: SECRET,
-      }),
-      createLogger({ service: 'signaling', level: 'warn' }).logger,
-    );
+    ({ pool, redis } = h);
+    [media] = h.media;
+    [signaling] = h.signaling;
   });
 
   afterAll(async () => {
     for (const client of clients) {
       client.disconnect();
     }
-    await signaling?.close();
-    await media?.close();
-    await consul?.close();
-    await pool?.end();
-    redis?.disconnect();
+    await h?.close();
+  });
+
+  it('answers /healthz with its dependencies and serves /metrics on the socket.io port', async () => {
+    const health = await fetch(`http://127.0.0.1:${signaling.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', redis: 'ready', draining: false });
+    const metrics = await (await fetch(`http://127.0.0.1:${signaling.port}/metrics`)).text();
+    expect(metrics).toContain('switchboard_signaling_sockets');
   });
 
   it('refuses a socket without a token, with a forged one and with an expired one', async () => {
     const reasons: string[] = [];
-    const forged = (await signJoinToken({ room, name: 'x' }, 'another-secret-0123456789', 60)).token;
-    const expired = (await signJoinToken({ room, name: 'x' }, SECRET, -10)).token;
+    const forged = (await signJoinToken(testGrants(room, 'x'), 'another-secret-0123456789', 60)).token;
+    const expired = (await signJoinToken(testGrants(room, 'x'), SECRET, -10)).token;
     for (const token of ['', 'not-a-jwt', forged, expired]) {
       const client = await connect('x', token);
       reasons.push(
@@ -113,10 +98,10 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       );
     }
     expect(reasons).toEqual([
-      'a join token is required (handshake auth.token)',
+      'a join token is required',
       'join token is invalid',
       'join token is invalid',
-      'join token expired; ask the gateway for a new one',
+      'join token expired',
     ]);
   });
 
@@ -132,7 +117,9 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     const joined = new Promise<{ displayName: string }>((resolve) => alice.once('peerJoined', resolve));
     await request(bob, 'getRouterRtpCapabilities', {});
     const bobJoin = await request(bob, 'join', { rtpCapabilities });
-    expect(bobJoin.ok && bobJoin.data.peers.map((p) => p.displayName)).toEqual(['Alice']);
+    expect(
+      bobJoin.ok && bobJoin.data.status === 'joined' && bobJoin.data.peers.map((p) => p.displayName),
+    ).toEqual(['Alice']);
     expect((await joined).displayName).toBe('Bob');
 
     const transport = await request(bob, 'createWebRtcTransport', {
@@ -148,7 +135,7 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
         .sort(),
     ).toEqual(['Alice', 'Bob']);
     const { rows } = await pool.query(
-      'SELECT display_name FROM participant_sessions WHERE room_name = $1 ORDER BY joined_at',
+      'SELECT display_name FROM participant_sessions WHERE room_id = $1 ORDER BY joined_at',
       [room],
     );
     expect(rows.map((r) => r.display_name)).toEqual(['Alice', 'Bob']);
@@ -164,7 +151,7 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       async () =>
         (
           await pool.query(
-            'SELECT 1 FROM participant_sessions WHERE display_name = $1 AND room_name = $2 AND left_at IS NOT NULL',
+            'SELECT 1 FROM participant_sessions WHERE display_name = $1 AND room_id = $2 AND left_at IS NOT NULL',
             ['Bob', room],
           )
         ).rowCount === 1,
@@ -282,6 +269,9 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const entry = lines.find((l) => l.correlationId === 'corr-bob-transport');
     expect(entry).toMatchObject({ service: 'media', roomId: room, rpc: 'CreateWebRtcTransport' });
+    // The request's line names the RPC and its duration: a row in the log viewer reads as what happened.
+    const done = lines.filter((l) => l.correlationId === 'corr-bob-transport' && l.ms !== undefined);
+    expect(done.map((l) => l.msg)).toEqual([expect.stringMatching(/^CreateWebRtcTransport ok \d+\.\d ms$/)]);
     expect(entry?.peerId).toMatch(/.+/);
     // A request without a peer field still names its peer: signaling sends x-peer-id.
     const caps = lines.find((l) => l.correlationId === 'corr-alice-caps');

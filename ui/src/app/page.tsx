@@ -1,82 +1,210 @@
 'use client';
 
+import { Copy, LogOut, Plus, ScrollText, Video } from 'lucide-react';
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import type { RoomPolicy } from '@switchboard/protocol';
+import { api, currentUser, errorMessage, type Me } from '@/lib/api';
 
-/** Home: create a room (the gateway picks a name) or join one by name. */
+interface MyRoom {
+  id: string;
+  name: string;
+  policy: RoomPolicy;
+  path: string;
+  role: string;
+  createdAt: string;
+}
+
+/** A pasted link or bare id → the room id, or undefined. */
+function roomFromLink(text: string): string | undefined {
+  const match = /(?:\/r\/)?([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\/?(?:[?#].*)?$/.exec(text.trim());
+  return match?.[1];
+}
+
+/** Home: signed out, sign in or open a link; signed in, create meetings and see "my meetings". */
 export default function Home() {
   const router = useRouter();
-  const [room, setRoom] = useState('');
+  const [me, setMe] = useState<Me | null>();
+  const [rooms, setRooms] = useState<MyRoom[]>([]);
   const [name, setName] = useState('');
+  const [policy, setPolicy] = useState<RoomPolicy>('open');
+  const [link, setLink] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [copied, setCopied] = useState('');
 
-  const go = (roomName: string) => {
-    const query = name.trim() ? `?name=${encodeURIComponent(name.trim())}` : '';
-    router.push(`/r/${encodeURIComponent(roomName)}${query}`);
-  };
+  useEffect(() => {
+    void (async () => {
+      const user = await currentUser();
+      setMe(user ?? null);
+      if (user) {
+        const response = await api('/api/rooms');
+        if (response.ok) {
+          setRooms(((await response.json()) as { rooms: MyRoom[] }).rooms);
+        }
+      }
+    })();
+  }, []);
 
-  const create = async () => {
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
     setBusy(true);
     setError('');
-    try {
-      const response = await fetch('/api/rooms', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(room.trim() ? { name: room.trim().toLowerCase() } : {}),
-      });
-      const body = (await response.json()) as { name?: string; message?: string };
-      if (!response.ok || !body.name) {
-        throw new Error(body.message ?? `could not create the room (${response.status})`);
-      }
-      go(body.name);
-    } catch (e) {
-      setError((e as Error).message);
+    const response = await api('/api/rooms', {
+      method: 'POST',
+      body: { ...(name.trim() ? { name: name.trim() } : {}), policy },
+    });
+    if (!response.ok) {
+      setError(await errorMessage(response));
       setBusy(false);
-    }
-  };
-
-  const join = (event: FormEvent) => {
-    event.preventDefault();
-    const roomName = room.trim().toLowerCase();
-    if (!/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(roomName)) {
-      setError('Room names are 1-64 lowercase letters, digits or dashes.');
       return;
     }
-    go(roomName);
+    const room = (await response.json()) as MyRoom;
+    router.push(room.path);
   };
+
+  const open = (event: FormEvent) => {
+    event.preventDefault();
+    const id = roomFromLink(link);
+    if (!id) {
+      setError('Paste a meeting link like https://…/r/abc123, or its last part.');
+      return;
+    }
+    router.push(`/r/${id}`);
+  };
+
+  const signOut = async () => {
+    await api('/api/auth/logout', { method: 'POST' });
+    setMe(null);
+    setRooms([]);
+  };
+
+  const copy = (room: MyRoom) => {
+    void navigator.clipboard
+      ?.writeText(`${window.location.origin}${room.path}`)
+      .then(() => setCopied(room.id));
+  };
+
+  const joinByLink = (
+    <form className="card" onSubmit={open}>
+      <h2>Join with a link</h2>
+      <label>
+        Meeting link
+        <input value={link} onChange={(e) => setLink(e.target.value)} placeholder="https://…/r/…" />
+      </label>
+      <button type="submit" className="secondary" disabled={!link.trim()}>
+        <Video size={16} aria-hidden /> Open meeting
+      </button>
+    </form>
+  );
+
+  if (me === undefined) {
+    return (
+      <main>
+        <div className="center">
+          <p role="status">Loading…</p>
+        </div>
+      </main>
+    );
+  }
+
+  if (me === null) {
+    return (
+      <main>
+        <div className="center">
+          <h1>Switchboard</h1>
+          <p className="muted">
+            Video meetings you host yourself. Sign in to create meetings; guests join with a link.
+          </p>
+          <div className="row">
+            <a className="button" href="/signin">
+              Sign in
+            </a>
+            <a className="button secondary" href="/signup">
+              Create account
+            </a>
+          </div>
+          {joinByLink}
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+        </div>
+      </main>
+    );
+  }
 
   return (
     <main>
-      <form className="center" onSubmit={join}>
-        <h1>Switchboard</h1>
-        <label>
-          Your name
-          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Ada" maxLength={64} />
-        </label>
-        <label>
-          Room name
-          <input
-            value={room}
-            onChange={(e) => setRoom(e.target.value)}
-            placeholder="team-standup"
-            maxLength={64}
-          />
-        </label>
+      <div className="center wide">
         <div className="row">
-          <button type="submit" disabled={busy || !room.trim()}>
-            Join room
-          </button>
-          <button type="button" className="secondary" onClick={() => void create()} disabled={busy}>
-            Create new room
+          <h1>Hello, {me.displayName}</h1>
+          <span className="spacer" />
+          {me.operator && (
+            <a className="button secondary" href="/logs/">
+              <ScrollText size={16} aria-hidden /> Logs
+            </a>
+          )}
+          <button type="button" className="secondary" onClick={() => void signOut()}>
+            <LogOut size={16} aria-hidden /> Sign out
           </button>
         </div>
+        <form className="card" onSubmit={(e) => void create(e)}>
+          <h2>New meeting</h2>
+          <label>
+            Meeting name
+            <input
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="Team standup"
+              maxLength={80}
+            />
+          </label>
+          <label>
+            Who can join
+            <select value={policy} onChange={(e) => setPolicy(e.target.value as RoomPolicy)}>
+              <option value="open">Anyone with the link</option>
+              <option value="lobby">Guests wait in a lobby until a host admits them</option>
+              <option value="locked">Nobody new (locked)</option>
+            </select>
+          </label>
+          <button type="submit" disabled={busy}>
+            <Plus size={16} aria-hidden /> Create meeting
+          </button>
+        </form>
         {error && (
           <p className="error" role="alert">
             {error}
           </p>
         )}
-      </form>
+        <section className="card" aria-label="My meetings">
+          <h2>My meetings</h2>
+          {rooms.length === 0 ? (
+            <p className="muted">No meetings yet. Create one above and share its link.</p>
+          ) : (
+            <ul className="rooms">
+              {rooms.map((room) => (
+                <li key={room.id}>
+                  <a href={room.path}>{room.name}</a>
+                  <span className="badge">{room.policy}</span>
+                  <span className="badge">{room.role}</span>
+                  <button
+                    type="button"
+                    className="icon"
+                    aria-label={`Copy the link of ${room.name}`}
+                    onClick={() => copy(room)}
+                  >
+                    <Copy size={16} aria-hidden />
+                  </button>
+                  {copied === room.id && <span className="muted">Copied</span>}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+        {joinByLink}
+      </div>
     </main>
   );
 }

@@ -8,30 +8,52 @@
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
-import type {
-  Ack,
-  ClientToServerEvents,
-  PeerInfo,
-  ProducerInfo,
-  RequestName,
-  RequestPayload,
-  ResponseMap,
-  ServerToClientEvents,
+import {
+  MEDIA_KIND_NAMES,
+  type Ack,
+  type ClientToServerEvents,
+  type MediaKind,
+  type PeerInfo,
+  type ProducerInfo,
+  type RequestName,
+  type RequestPayload,
+  type ResponseMap,
+  type Role,
+  type RoomPolicy,
+  type ServerToClientEvents,
 } from '@switchboard/protocol';
+import { api } from './api';
 
 export interface RemoteParticipant {
   peerId: string;
   displayName: string;
+  role: Role;
   stream: MediaStream;
   audioMuted: boolean;
   videoOff: boolean;
 }
 
 export interface CallSnapshot {
-  status: 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
+  /**
+   * `lobby`: waiting for a host; `ended`: the call is over for this participant (removed, denied,
+   * ended by a host, refused) and will not reconnect by itself.
+   */
+  status: 'connecting' | 'lobby' | 'joined' | 'reconnecting' | 'left' | 'ended' | 'failed';
   error?: string;
+  /** Why the call ended (status `ended`). */
+  endedReason?: string;
   selfPeerId?: string;
+  role: Role;
+  policy?: RoomPolicy;
   participants: RemoteParticipant[];
+  /** People waiting in the lobby (hosts see them). */
+  lobby: PeerInfo[];
+  micMuted: boolean;
+  cameraOff: boolean;
+  /** A host muted this and did not allow unmuting. */
+  unmuteLocked: Record<MediaKind, boolean>;
+  /** The latest notice from a host ("A host muted your microphone"). */
+  notice?: string;
 }
 
 export class CallError extends Error {
@@ -83,35 +105,75 @@ export interface CallOptions {
 /** Waits between reconnection attempts (ms); after the last one the call has failed. */
 const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
 
+/** A join token is reused while it has this long left (an admitted guest stays admitted). */
+const TOKEN_MARGIN_MS = 30_000;
+
 export class CallClient {
   readonly #opts: CallOptions;
   readonly #participants = new Map<string, RemoteParticipant>();
+  readonly #lobby = new Map<string, PeerInfo>();
   readonly #paused = { audio: false, video: false };
+  readonly #unmuteLocked = { audio: false, video: false };
+  #token?: { token: string; expiresAt: number };
   #conn?: Connection;
   #status: CallSnapshot['status'] = 'connecting';
   #error?: string;
+  #endedReason?: string;
+  #notice?: string;
   #selfPeerId?: string;
+  #role: Role = 'guest';
+  #policy?: RoomPolicy;
   #closed = false;
 
   private constructor(opts: CallOptions) {
     this.#opts = opts;
   }
 
-  /** Joins `room` as `displayName`, sending the tracks of `localStream`. */
-  static async join(opts: CallOptions): Promise<CallClient> {
+  /** A client for `room` as `displayName`, sending the tracks of `localStream`; `start()` joins. */
+  static create(opts: CallOptions): CallClient {
+    return new CallClient(opts);
+  }
+
+  /** Connects and joins (waiting in the lobby first when the room has one). */
+  async start(): Promise<void> {
     mark('join');
-    const client = new CallClient(opts);
-    await client.#connect();
-    return client;
+    await this.#connect();
   }
 
   snapshot(): CallSnapshot {
     return {
       status: this.#status,
       error: this.#error,
+      endedReason: this.#endedReason,
       selfPeerId: this.#selfPeerId,
+      role: this.#role,
+      policy: this.#policy,
       participants: [...this.#participants.values()],
+      lobby: [...this.#lobby.values()],
+      micMuted: this.#paused.audio,
+      cameraOff: this.#paused.video,
+      unmuteLocked: { ...this.#unmuteLocked },
+      notice: this.#notice,
     };
+  }
+
+  /** A host control (mute, remove, admit, deny, lock, promote, end); throws with the server's reason. */
+  async host<
+    E extends
+      | 'hostMute'
+      | 'hostAllowUnmute'
+      | 'removePeer'
+      | 'admit'
+      | 'deny'
+      | 'setPolicy'
+      | 'promote'
+      | 'endMeeting',
+  >(event: E, payload: RequestPayload<E>): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || conn.dead) {
+      throw new CallError('not connected', 'UNAVAILABLE');
+    }
+    await this.#request(conn, event, payload);
   }
 
   #changed(): void {
@@ -148,23 +210,39 @@ export class CallClient {
     return response.data;
   }
 
+  /** A join token: the last one while it is fresh, else a new one from the gateway. */
+  async #joinToken(): Promise<string> {
+    if (this.#token && this.#token.expiresAt - Date.now() > TOKEN_MARGIN_MS) {
+      return this.#token.token;
+    }
+    const { room, displayName } = this.#opts;
+    const response = await api(`/api/rooms/${encodeURIComponent(room)}/tokens`, {
+      method: 'POST',
+      body: { displayName },
+    });
+    const body = (await response.json().catch(() => ({}))) as {
+      token?: string;
+      expiresAt?: string;
+      message?: string;
+      code?: string;
+    };
+    if (!response.ok || !body.token) {
+      const message = body.message ?? `the gateway refused (${response.status})`;
+      throw new CallError(message.charAt(0).toUpperCase() + message.slice(1), body.code ?? 'UNAVAILABLE');
+    }
+    this.#token = { token: body.token, expiresAt: new Date(body.expiresAt ?? 0).getTime() };
+    return body.token;
+  }
+
   /** Token, socket, join, transports, then sending and receiving. Throws when any step fails. */
   async #connect(): Promise<void> {
-    const { room, displayName, localStream } = this.#opts;
-    const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ displayName }),
-    });
-    const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
-    if (!response.ok || !body.token) {
-      throw new CallError(body.message ?? `the gateway refused (${response.status})`, 'UNAVAILABLE');
-    }
+    const { localStream } = this.#opts;
+    const token = await this.#joinToken();
     const conn: Connection = {
       socket: io({
         path: '/socket.io',
         transports: ['websocket'],
-        auth: { token: body.token },
+        auth: { token },
         reconnection: false,
       }),
       device: new Device(),
@@ -187,10 +265,56 @@ export class CallClient {
     const { socket } = conn;
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => reject(new CallError(error.message, 'UNAUTHENTICATED')));
+      socket.once('connect_error', (error) => {
+        const code = (error as { data?: { code?: string } }).data?.code ?? 'UNAUTHENTICATED';
+        if (code === 'UNAUTHENTICATED') {
+          this.#token = undefined; // expired or invalid: ask for a new one next time
+        }
+        reject(new CallError(error.message, code));
+      });
     });
     socket.on('disconnect', (reason) => this.#connectionLost(conn, `disconnected: ${reason}`));
-    socket.on('callEnded', ({ reason }) => this.#connectionLost(conn, reason));
+    socket.on('callEnded', ({ reason, final }) =>
+      final ? this.#end(conn, reason) : this.#connectionLost(conn, reason),
+    );
+    socket.on('removed', ({ reason }) => this.#end(conn, reason));
+    socket.on('denied', ({ reason }) => this.#end(conn, reason));
+    socket.on('lobbyRequest', (peer) => {
+      this.#lobby.set(peer.peerId, peer);
+      this.#changed();
+    });
+    socket.on('lobbyLeft', ({ peerId }) => {
+      this.#lobby.delete(peerId);
+      this.#changed();
+    });
+    socket.on('policyChanged', ({ policy }) => {
+      this.#policy = policy;
+      this.#changed();
+    });
+    socket.on('roleChanged', ({ peerId, role }) => {
+      if (peerId === this.#selfPeerId) {
+        this.#role = role;
+      }
+      const participant = this.#participants.get(peerId);
+      if (participant) {
+        participant.role = role;
+      }
+      this.#changed();
+    });
+    socket.on('mutedByHost', ({ kind, canUnmute }) => {
+      this.#paused[kind] = true;
+      this.#unmuteLocked[kind] = !canUnmute;
+      conn.producers.get(kind)?.pause();
+      this.#notice = canUnmute
+        ? `A host muted your ${MEDIA_KIND_NAMES[kind]}.`
+        : `A host muted your ${MEDIA_KIND_NAMES[kind]}; you can turn it back on when a host allows it.`;
+      this.#changed();
+    });
+    socket.on('unmuteAllowed', ({ kind }) => {
+      this.#unmuteLocked[kind] = false;
+      this.#notice = `A host allowed you to turn your ${MEDIA_KIND_NAMES[kind]} back on.`;
+      this.#changed();
+    });
     socket.on('peerJoined', (peer) => this.#addParticipant(peer));
     socket.on('peerLeft', ({ peerId }) => {
       this.#participants.delete(peerId);
@@ -216,10 +340,27 @@ export class CallClient {
     this.#participants.clear(); // a previous attempt's view of the room is stale
     const { rtpCapabilities } = await this.#request(conn, 'getRouterRtpCapabilities', {});
     await conn.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    const joined = await this.#request(conn, 'join', {
-      rtpCapabilities: conn.device.rtpCapabilities as never,
-    });
+    const rtpCaps = { rtpCapabilities: conn.device.rtpCapabilities as never };
+    let joined = await this.#request(conn, 'join', rtpCaps);
+    while (joined.status === 'lobby') {
+      this.#selfPeerId = joined.peerId;
+      this.#status = 'lobby';
+      this.#changed();
+      await new Promise<void>((resolve, reject) => {
+        socket.once('admitted', () => resolve());
+        socket.once('denied', ({ reason }) => reject(new CallError(reason, 'PERMISSION_DENIED')));
+        socket.once('callEnded', ({ reason }) => reject(new CallError(reason, 'UNAVAILABLE')));
+        socket.once('disconnect', () => reject(new CallError('disconnected while waiting', 'UNAVAILABLE')));
+      });
+      joined = await this.#request(conn, 'join', rtpCaps);
+    }
     this.#selfPeerId = joined.peerId;
+    this.#role = joined.role;
+    this.#policy = joined.policy;
+    this.#lobby.clear();
+    for (const peer of joined.lobby) {
+      this.#lobby.set(peer.peerId, peer);
+    }
     mark('joined');
     for (const peer of joined.peers) {
       this.#addParticipant(peer);
@@ -297,6 +438,7 @@ export class CallClient {
     this.#participants.set(peer.peerId, {
       peerId: peer.peerId,
       displayName: peer.displayName,
+      role: peer.role,
       stream: new MediaStream(),
       audioMuted: false,
       videoOff: false,
@@ -364,6 +506,20 @@ export class CallClient {
     this.#changed();
   }
 
+  /** The call is over for us (removed, denied, ended by a host): no reconnecting. */
+  #end(conn: Connection, reason: string): void {
+    if (this.#closed || conn !== this.#conn) {
+      return;
+    }
+    this.#closed = true;
+    this.#teardown(conn);
+    this.#participants.clear();
+    this.#lobby.clear();
+    this.#status = 'ended';
+    this.#endedReason = reason;
+    this.#changed();
+  }
+
   /** The connection is gone: drop what it carried and rejoin with backoff. */
   #connectionLost(conn: Connection, reason: string): void {
     if (this.#closed || conn.dead || conn !== this.#conn) {
@@ -390,6 +546,9 @@ export class CallClient {
         return;
       } catch (error) {
         lastError = (error as Error).message;
+        if (error instanceof CallError && ['PERMISSION_DENIED', 'NOT_FOUND'].includes(error.code)) {
+          break; // removed, locked out or the meeting is gone: retrying cannot help
+        }
       }
     }
     this.#status = 'failed';
@@ -406,7 +565,14 @@ export class CallClient {
   }
 
   async #setPaused(kind: 'audio' | 'video', paused: boolean): Promise<void> {
+    if (!paused && this.#unmuteLocked[kind]) {
+      this.#notice = `A host muted your ${MEDIA_KIND_NAMES[kind]}; ask a host to let you turn it back on.`;
+      this.#changed();
+      return;
+    }
     this.#paused[kind] = paused;
+    this.#notice = undefined;
+    this.#changed();
     const conn = this.#conn;
     const producer = conn?.producers.get(kind);
     if (!conn || conn.dead || !producer) {

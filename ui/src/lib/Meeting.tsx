@@ -1,7 +1,25 @@
 'use client';
 
+import {
+  Check,
+  Crown,
+  Link as LinkIcon,
+  Lock,
+  LockOpen,
+  Mic,
+  MicOff,
+  PhoneOff,
+  Power,
+  UserX,
+  Users,
+  Video as VideoIcon,
+  VideoOff,
+  X,
+} from 'lucide-react';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { CallClient, type CallSnapshot } from './CallClient';
+import type { RoomPolicy } from '@switchboard/protocol';
+import { CallClient, type CallSnapshot, type RemoteParticipant } from './CallClient';
+import { Notice } from './Notice';
 
 const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
   width: { ideal: 640 },
@@ -29,8 +47,25 @@ function Video({
   return <video ref={ref} className={className} autoPlay playsInline muted={muted} aria-label={label} />;
 }
 
-/** The meeting page: pre-join (camera preview, name) and the call (grid of tiles, controls). */
-export function Meeting({ room, initialName }: { room: string; initialName: string }) {
+const POLICY_LABELS: Record<RoomPolicy, string> = {
+  open: 'Open: anyone with the link',
+  lobby: 'Lobby: guests wait for a host',
+  locked: 'Locked: no one new can join',
+};
+
+/** The meeting page: pre-join (camera preview, name), lobby, the call (grid, controls, people). */
+export function Meeting({
+  room,
+  roomName,
+  policy,
+  initialName,
+}: {
+  room: string;
+  roomName?: string;
+  /** The room's policy when the page opened (the pre-join screen says what to expect). */
+  policy?: RoomPolicy;
+  initialName: string;
+}) {
   const [name, setName] = useState(initialName);
   const [localStream, setLocalStream] = useState<MediaStream>();
   const [mediaError, setMediaError] = useState('');
@@ -38,8 +73,18 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
   const [snapshot, setSnapshot] = useState<CallSnapshot>();
   const [joining, setJoining] = useState(false);
   const [joinError, setJoinError] = useState('');
-  const [micMuted, setMicMuted] = useState(false);
-  const [cameraOff, setCameraOff] = useState(false);
+  const [showPeople, setShowPeople] = useState(false);
+  const [actionError, setActionError] = useState('');
+  const [copied, setCopied] = useState(false);
+  /** The policy to go back to when a host unlocks the meeting. */
+  const [unlockedPolicy, setUnlockedPolicy] = useState<RoomPolicy>(policy === 'lobby' ? 'lobby' : 'open');
+  const title = roomName ?? room;
+
+  useEffect(() => {
+    if (initialName && !name) {
+      setName(initialName);
+    }
+  }, [initialName, name]);
 
   useEffect(() => {
     let stream: MediaStream | undefined;
@@ -89,19 +134,23 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
       }
       setJoining(true);
       setJoinError('');
+      // onChange may fire before start() returns; it reads the client through this holder.
+      const holder: { client?: CallClient } = {};
+      const client = CallClient.create({
+        room,
+        displayName: name.trim(),
+        localStream,
+        onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
+      });
+      holder.client = client;
+      setCall(client);
+      setSnapshot(client.snapshot());
       try {
-        // onChange may fire before join() returns; it reads the client through this holder.
-        const holder: { client?: CallClient } = {};
-        const client = await CallClient.join({
-          room,
-          displayName: name.trim(),
-          localStream,
-          onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
-        });
-        holder.client = client;
-        setCall(client);
-        setSnapshot(client.snapshot());
+        await client.start();
       } catch (error) {
+        client.close();
+        setCall(undefined);
+        setSnapshot(undefined);
         setJoinError((error as Error).message);
       } finally {
         setJoining(false);
@@ -110,22 +159,58 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
     [localStream, name, room],
   );
 
-  if (!call || snapshot?.status === 'left') {
-    if (snapshot?.status === 'left') {
-      return (
-        <main>
-          <div className="center">
-            <h1>You left {room}</h1>
-            <a href={`/r/${room}?name=${encodeURIComponent(name)}`}>Rejoin</a>
-            <a href="/">Home</a>
-          </div>
-        </main>
-      );
-    }
+  const act = (action: () => Promise<void>) => {
+    setActionError('');
+    action().catch((error: unknown) => setActionError((error as Error).message));
+  };
+
+  const shareLink = () => {
+    const url = `${window.location.origin}/r/${room}`;
+    void navigator.clipboard
+      ?.writeText(url)
+      .then(() => setCopied(true))
+      .catch(() => setCopied(false));
+    setTimeout(() => setCopied(false), 2500);
+  };
+
+  if (snapshot?.status === 'ended') {
+    return <Notice title="The meeting is over for you" message={snapshot.endedReason} />;
+  }
+  if (snapshot?.status === 'left') {
+    return (
+      <Notice title={`You left ${title}`}>
+        <a href={`/r/${room}?name=${encodeURIComponent(name)}`}>Rejoin</a>
+        <a href="/">Home</a>
+      </Notice>
+    );
+  }
+  if (snapshot?.status === 'lobby') {
+    return (
+      <main>
+        <div className="center" aria-live="polite">
+          <h1>{title}</h1>
+          {localStream && (
+            <Video stream={localStream} muted label="Your camera preview" className="preview" />
+          )}
+          <p className="waiting" role="status">
+            Waiting for a host to let you in…
+          </p>
+          <button type="button" className="secondary" onClick={() => call?.close()}>
+            Cancel
+          </button>
+        </div>
+      </main>
+    );
+  }
+  if (!call || !snapshot || snapshot.status === 'connecting') {
     return (
       <main>
         <form className="center" onSubmit={(e) => void join(e)}>
-          <h1>{room}</h1>
+          <h1>{title}</h1>
+          {policy === 'lobby' && (
+            <p className="muted">A host lets guests in: you may wait a moment after joining.</p>
+          )}
+          {policy === 'locked' && <p className="muted">This meeting is locked: only its hosts can join.</p>}
           {localStream ? (
             <Video stream={localStream} muted label="Your camera preview" className="preview" />
           ) : (
@@ -153,59 +238,215 @@ export function Meeting({ room, initialName }: { room: string; initialName: stri
     );
   }
 
-  const toggleMic = () => {
-    const next = !micMuted;
-    setMicMuted(next);
-    void call.setMicrophoneMuted(next);
-  };
-  const toggleCamera = () => {
-    const next = !cameraOff;
-    setCameraOff(next);
-    void call.setCameraOff(next);
-  };
+  const isHost = snapshot.role === 'host';
+  const self = name.trim();
+  /** A host's controls for one participant; the people panel (`full`) adds keep-muted and allow-unmute. */
+  const hostMenu = (p: RemoteParticipant, full = false) =>
+    isHost && (
+      <span className="host-actions">
+        <button
+          type="button"
+          className="icon"
+          title={`Mute ${p.displayName}`}
+          aria-label={`Mute ${p.displayName}`}
+          disabled={p.audioMuted}
+          onClick={() => act(() => call.host('hostMute', { peerId: p.peerId, kind: 'audio' }))}
+        >
+          <MicOff size={16} aria-hidden />
+        </button>
+        <button
+          type="button"
+          className="icon"
+          title={`Turn off ${p.displayName}'s camera`}
+          aria-label={`Turn off ${p.displayName}'s camera`}
+          disabled={p.videoOff}
+          onClick={() => act(() => call.host('hostMute', { peerId: p.peerId, kind: 'video' }))}
+        >
+          <VideoOff size={16} aria-hidden />
+        </button>
+        {p.role !== 'host' && (
+          <button
+            type="button"
+            className="icon"
+            title={`Make ${p.displayName} a host`}
+            aria-label={`Make ${p.displayName} a host`}
+            onClick={() => act(() => call.host('promote', { peerId: p.peerId }))}
+          >
+            <Crown size={16} aria-hidden />
+          </button>
+        )}
+        <button
+          type="button"
+          className="icon danger"
+          title={`Remove ${p.displayName}`}
+          aria-label={`Remove ${p.displayName}`}
+          onClick={() => act(() => call.host('removePeer', { peerId: p.peerId }))}
+        >
+          <UserX size={16} aria-hidden />
+        </button>
+        {full && (
+          <>
+            <button
+              type="button"
+              className="icon"
+              title={`Mute ${p.displayName} and keep them muted`}
+              aria-label={`Mute ${p.displayName} and keep them muted`}
+              onClick={() =>
+                act(() => call.host('hostMute', { peerId: p.peerId, kind: 'audio', disableUnmute: true }))
+              }
+            >
+              <Lock size={16} aria-hidden />
+            </button>
+            <button
+              type="button"
+              className="icon"
+              title={`Let ${p.displayName} unmute`}
+              aria-label={`Let ${p.displayName} unmute`}
+              onClick={() => act(() => call.host('hostAllowUnmute', { peerId: p.peerId, kind: 'audio' }))}
+            >
+              <Mic size={16} aria-hidden />
+            </button>
+          </>
+        )}
+      </span>
+    );
 
   return (
-    <main>
-      <div className="grid" data-testid="grid">
-        <div className="tile local">
-          {localStream && <Video stream={localStream} muted label={`${name.trim()} (you)`} />}
-          <span className="name">{name.trim()} (you)</span>
-        </div>
-        {snapshot?.participants.map((p) => (
-          <div className="tile" key={p.peerId} data-peer-id={p.peerId}>
-            <Video stream={p.stream} muted={false} label={p.displayName} />
+    <main className="meeting">
+      <header className="topbar">
+        <h1 className="room-title">{title}</h1>
+        {snapshot.policy && <span className="badge">{POLICY_LABELS[snapshot.policy]}</span>}
+        <span className="spacer" />
+        <button type="button" className="secondary" onClick={shareLink}>
+          <LinkIcon size={16} aria-hidden /> {copied ? 'Link copied' : 'Copy link'}
+        </button>
+        {isHost && (
+          <>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => {
+                if (snapshot.policy !== 'locked') {
+                  setUnlockedPolicy(snapshot.policy === 'lobby' ? 'lobby' : 'open');
+                }
+                act(() =>
+                  call.host('setPolicy', {
+                    policy: snapshot.policy === 'locked' ? unlockedPolicy : 'locked',
+                  }),
+                );
+              }}
+            >
+              {snapshot.policy === 'locked' ? (
+                <>
+                  <LockOpen size={16} aria-hidden /> Unlock meeting
+                </>
+              ) : (
+                <>
+                  <Lock size={16} aria-hidden /> Lock meeting
+                </>
+              )}
+            </button>
+            <button type="button" className="danger" onClick={() => act(() => call.host('endMeeting', {}))}>
+              <Power size={16} aria-hidden /> End for all
+            </button>
+          </>
+        )}
+      </header>
+      {isHost && snapshot.lobby.length > 0 && (
+        <section className="lobby-prompt" role="alertdialog" aria-label="Waiting in the lobby">
+          {snapshot.lobby.map((w) => (
+            <div key={w.peerId} className="lobby-row">
+              <span>
+                <strong>{w.displayName}</strong> wants to join
+              </span>
+              <button type="button" onClick={() => act(() => call.host('admit', { peerId: w.peerId }))}>
+                <Check size={16} aria-hidden /> Admit {w.displayName}
+              </button>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => act(() => call.host('deny', { peerId: w.peerId }))}
+              >
+                <X size={16} aria-hidden /> Deny {w.displayName}
+              </button>
+            </div>
+          ))}
+        </section>
+      )}
+      <div className="stage">
+        <div className="grid" data-testid="grid" data-count={snapshot.participants.length + 1}>
+          <div className="tile local">
+            {localStream && <Video stream={localStream} muted label={`${self} (you)`} />}
             <span className="name">
-              {p.displayName}
-              {p.audioMuted ? ' (muted)' : ''}
-              {p.videoOff ? ' (camera off)' : ''}
+              {self} (you){snapshot.micMuted ? ' (muted)' : ''}
             </span>
           </div>
-        ))}
+          {snapshot.participants.map((p) => (
+            <div className="tile" key={p.peerId} data-peer-id={p.peerId}>
+              <Video stream={p.stream} muted={false} label={p.displayName} />
+              <span className="name">
+                {p.displayName}
+                {p.audioMuted ? ' (muted)' : ''}
+                {p.videoOff ? ' (camera off)' : ''}
+              </span>
+              {hostMenu(p)}
+            </div>
+          ))}
+        </div>
+        {showPeople && (
+          <aside className="people" aria-label="Participants">
+            <h2>People ({snapshot.participants.length + 1})</h2>
+            <ul>
+              <li>
+                {self} (you){snapshot.role === 'host' ? ' · host' : ''}
+              </li>
+              {snapshot.participants.map((p) => (
+                <li key={p.peerId}>
+                  <span>
+                    {p.displayName}
+                    {p.role === 'host' ? ' · host' : p.role === 'guest' ? ' · guest' : ''}
+                  </span>
+                  {hostMenu(p, true)}
+                </li>
+              ))}
+            </ul>
+          </aside>
+        )}
       </div>
-      {snapshot?.error && (
+      {(snapshot.error || snapshot.notice || actionError) && (
         <p className="status error" role="alert">
-          {snapshot.error}
+          {actionError || snapshot.notice || snapshot.error}
         </p>
       )}
       <div className="controls">
         <button
           type="button"
-          aria-pressed={micMuted}
-          onClick={toggleMic}
+          aria-pressed={snapshot.micMuted}
+          onClick={() => void call.setMicrophoneMuted(!snapshot.micMuted)}
           disabled={!localStream?.getAudioTracks().length}
         >
-          {micMuted ? 'Unmute microphone' : 'Mute microphone'}
+          {snapshot.micMuted ? <MicOff size={18} aria-hidden /> : <Mic size={18} aria-hidden />}
+          {snapshot.micMuted ? 'Unmute microphone' : 'Mute microphone'}
         </button>
         <button
           type="button"
-          aria-pressed={cameraOff}
-          onClick={toggleCamera}
+          aria-pressed={snapshot.cameraOff}
+          onClick={() => void call.setCameraOff(!snapshot.cameraOff)}
           disabled={!localStream?.getVideoTracks().length}
         >
-          {cameraOff ? 'Turn camera on' : 'Turn camera off'}
+          {snapshot.cameraOff ? <VideoOff size={18} aria-hidden /> : <VideoIcon size={18} aria-hidden />}
+          {snapshot.cameraOff ? 'Turn camera on' : 'Turn camera off'}
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          aria-pressed={showPeople}
+          onClick={() => setShowPeople((v) => !v)}
+        >
+          <Users size={18} aria-hidden /> People
         </button>
         <button type="button" className="danger" onClick={() => call.close()}>
-          Leave
+          <PhoneOff size={18} aria-hidden /> Leave
         </button>
       </div>
     </main>

@@ -1,5 +1,6 @@
-import { roomNameSchema } from '@switchboard/protocol';
-import { Meeting } from '@/lib/Meeting';
+import { roomIdSchema } from '@switchboard/protocol';
+import { Notice } from '@/lib/Notice';
+import { RoomGate } from '@/lib/RoomGate';
 
 export default async function RoomPage({
   params,
@@ -10,20 +11,10 @@ export default async function RoomPage({
 }) {
   const { room } = await params;
   const { name } = await searchParams;
-  const roomName = decodeURIComponent(room);
-  const valid = roomNameSchema.safeParse(roomName);
+  const roomId = decodeURIComponent(room);
+  const valid = roomIdSchema.safeParse(roomId);
   if (!valid.success) {
-    return (
-      <main>
-        <div className="center">
-          <h1>No such room name</h1>
-          <p className="error" role="alert">
-            “{roomName}” {valid.error.issues[0]?.message}.
-          </p>
-          <a href="/">Pick another room</a>
-        </div>
-      </main>
-    );
+    return <Notice title="No such meeting link" message={`“${roomId}” ${valid.error.issues[0]?.message}.`} />;
   }
-  return <Meeting room={roomName} initialName={typeof name === 'string' ? name : ''} />;
+  return <RoomGate room={roomId} initialName={typeof name === 'string' ? name : ''} />;
 }

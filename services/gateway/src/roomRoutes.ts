@@ -1,0 +1,187 @@
+/**
+ * Rooms: signed-in users create them (and host them), list theirs, change their policy; anyone
+ * with a link asks for a join token, whose grants depend on who asks and the room's policy.
+ * Signaling enforces the same policy (lobby, locked, removals) on the socket.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Emitter } from '@socket.io/redis-emitter';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { signJoinToken, wasRemoved, type AccessClaims } from '@switchboard/auth';
+import type { RoomRecord, RoomStore } from '@switchboard/db';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  parseOrThrow,
+  PermissionDeniedError,
+} from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import {
+  displayNameSchema,
+  roomIdSchema,
+  roomLabelSchema,
+  roomPolicySchema,
+  type JoinGrants,
+  type Role,
+} from '@switchboard/protocol';
+import { parseBody } from './parseBody';
+import type { Accounts } from './Accounts';
+import { requestUser, requireUser } from './authRoutes';
+
+const createRoomBody = z
+  .object({ name: roomLabelSchema.optional(), policy: roomPolicySchema.optional() })
+  .strict();
+const updateRoomBody = z
+  .object({ name: roomLabelSchema.optional(), policy: roomPolicySchema.optional() })
+  .strict()
+  .refine((body) => body.name !== undefined || body.policy !== undefined, 'give name or policy');
+const tokenBody = z.object({ displayName: displayNameSchema.optional() }).strict();
+const roomParams = z.object({ room: roomIdSchema });
+
+export interface RoomRoutesDeps {
+  accounts: Accounts;
+  rooms: RoomStore;
+  redis: Redis;
+  /** Tells the room's sockets (on any signaling instance) about a change. */
+  emitter: Emitter;
+  secret: string;
+  tokenTtlSeconds: number;
+  logger: Logger;
+}
+
+export function roomJson(room: RoomRecord) {
+  return {
+    id: room.id,
+    name: room.name,
+    policy: room.policy,
+    path: `/r/${room.id}`,
+    createdAt: room.createdAt.toISOString(),
+  };
+}
+
+/** The role an account has in a room (the owner and promoted members host). */
+async function roleOf(rooms: RoomStore, room: RoomRecord, user: AccessClaims): Promise<Role | undefined> {
+  if (room.ownerId === user.userId) {
+    return 'host';
+  }
+  return rooms.memberRole(room.id, user.userId);
+}
+
+export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
+  const { accounts, rooms } = deps;
+
+  const load = async (params: unknown): Promise<RoomRecord> => {
+    const { room } = parseOrThrow(roomParams, params, 'room id');
+    const record = await rooms.get(room);
+    if (!record) {
+      throw new NotFoundError('no meeting has this link; check it with whoever sent it');
+    }
+    return record;
+  };
+
+  app.post('/api/rooms', async (request, reply) => {
+    const user = await requireUser(accounts, request);
+    const body = parseBody(createRoomBody, request);
+    const room = await rooms.create({
+      name: body.name ?? `${user.displayName}'s meeting`,
+      policy: body.policy ?? 'open',
+      ownerId: user.userId,
+    });
+    deps.logger.info({ roomId: room.id, userId: user.userId, policy: room.policy }, 'room created');
+    return reply.status(201).send({ ...roomJson(room), role: 'host' });
+  });
+
+  app.get('/api/rooms', async (request) => {
+    const user = await requireUser(accounts, request);
+    const list = await rooms.listFor(user.userId);
+    return { rooms: list.map((room) => ({ ...roomJson(room), role: room.role })) };
+  });
+
+  // Anyone with the link sees the label and policy; only members see who is in the room.
+  app.get('/api/rooms/:room', async (request) => {
+    const room = await load(request.params);
+    const user = await requestUser(accounts, request).catch(() => undefined);
+    const role = user && (await roleOf(rooms, room, user));
+    if (!role) {
+      return roomJson(room);
+    }
+    const participants = Object.values(await deps.redis.hgetall(`sb:room:${room.id}:peers`)).map((v) => {
+      const {
+        peerId,
+        displayName,
+        role: peerRole,
+      } = JSON.parse(v) as {
+        peerId: string;
+        displayName: string;
+        role?: Role;
+      };
+      return { peerId, displayName, role: peerRole ?? 'participant' };
+    });
+    return { ...roomJson(room), role, participants };
+  });
+
+  app.patch('/api/rooms/:room', async (request) => {
+    const room = await load(request.params);
+    const user = await requireUser(accounts, request);
+    if ((await roleOf(rooms, room, user)) !== 'host') {
+      throw new PermissionDeniedError('only a host of this meeting can change it');
+    }
+    const body = parseBody(updateRoomBody, request);
+    const updated = (await rooms.update(room.id, body)) ?? room;
+    if (body.policy) {
+      deps.emitter.to(room.id).emit('policyChanged', { policy: updated.policy });
+    }
+    deps.logger.info({ roomId: room.id, userId: user.userId, ...body }, 'room updated');
+    return { ...roomJson(updated), role: 'host' };
+  });
+
+  app.post('/api/rooms/:room/tokens', async (request, reply) => {
+    const room = await load(request.params);
+    const body = parseBody(tokenBody, request);
+    const user = await requestUser(accounts, request);
+    let grants: JoinGrants;
+    if (user) {
+      const role = await roleOf(rooms, room, user);
+      grants = {
+        room: room.id,
+        sub: `user:${user.userId}`,
+        name: body.displayName ?? user.displayName,
+        role: role === 'host' ? 'host' : 'participant',
+        canPublish: true,
+        canSubscribe: true,
+      };
+    } else {
+      if (!body.displayName) {
+        throw new InvalidArgumentError('invalid body: displayName: required to join as a guest');
+      }
+      grants = {
+        room: room.id,
+        sub: `guest:${randomUUID()}`,
+        name: body.displayName,
+        role: 'guest',
+        canPublish: true,
+        canSubscribe: true,
+      };
+    }
+    if (room.policy === 'locked' && grants.role !== 'host') {
+      throw new PermissionDeniedError('this meeting is locked: no one new can join');
+    }
+    if (await wasRemoved(deps.redis, room.id, { sub: grants.sub })) {
+      throw new PermissionDeniedError('a host removed you from this meeting');
+    }
+    const { token, expiresAt } = await signJoinToken(grants, deps.secret, deps.tokenTtlSeconds);
+    deps.logger.info({ roomId: room.id, role: grants.role, displayName: grants.name }, 'join token issued');
+    return reply.status(201).send({
+      token,
+      expiresAt: expiresAt.toISOString(),
+      room: room.id,
+      roomName: room.name,
+      policy: room.policy,
+      displayName: grants.name,
+      role: grants.role,
+      canPublish: grants.canPublish,
+      canSubscribe: grants.canSubscribe,
+    });
+  });
+}

@@ -1,0 +1,208 @@
+/**
+ * What a room's hosts may do to the others, enforced here (never only by the UI) and seen by
+ * everyone: mute a microphone or camera (the producer is paused on the media node), let them
+ * unmute again, remove them (socket closed, token banned), admit or deny lobby waiters, change the
+ * room's policy, promote to host, end the meeting. Targets may be connected to any signaling
+ * instance: state lives in Redis and Postgres, notices travel through the socket.io adapter.
+ */
+import { recordRemoval, type RemovalStore } from '@switchboard/auth';
+import type { RoomStore } from '@switchboard/db';
+import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import { MEDIA_KIND_NAMES, type MediaKind, type RoomPolicy } from '@switchboard/protocol';
+import type { CallMeta, MediaClient } from './MediaClient';
+import type { ClosingNotice, PeerSocket, SignalingIo } from './peer';
+import type { Presence, StoredPeer } from './Presence';
+import type { RoomAccess } from './RoomAccess';
+
+export interface HostControlsOptions {
+  io: SignalingIo;
+  presence: Presence;
+  access: RoomAccess;
+  rooms: RoomStore;
+  /** Where removals are recorded (Redis). */
+  removals: RemovalStore;
+  /** The media node of a room this instance has a session for (the host's own). */
+  media: (roomId: string) => Promise<MediaClient>;
+  /** Sends the notice to the peer and closes its socket, wherever it is connected. */
+  closePeer: (peerId: string, notice: ClosingNotice) => void;
+  /** Ends the call for every peer of the room, wherever connected. */
+  endRoom: (roomId: string, notice: ClosingNotice) => void;
+}
+
+export const hostsRoom = (roomId: string) => `hosts:${roomId}`;
+export const peerRoom = (peerId: string) => `peer:${peerId}`;
+
+export class HostControls {
+  readonly #o: HostControlsOptions;
+
+  constructor(options: HostControlsOptions) {
+    this.#o = options;
+  }
+
+  /** The sender must be in the room and a host there now (roles change: presence has the truth). */
+  async requireHost(socket: PeerSocket): Promise<void> {
+    const peer = socket.data.peer;
+    if (!peer.joined) {
+      throw new AppError('FAILED_PRECONDITION', 'join the room first');
+    }
+    const stored = await this.#o.presence.peer(peer.roomId, peer.peerId);
+    if (stored?.role !== 'host') {
+      throw new PermissionDeniedError('only a host of this meeting can do that');
+    }
+  }
+
+  async #target(roomId: string, peerId: string): Promise<StoredPeer> {
+    const target = await this.#o.presence.peer(roomId, peerId);
+    if (!target) {
+      throw new NotFoundError(`participant ${peerId} is not in this meeting`);
+    }
+    return target;
+  }
+
+  async mute(
+    socket: PeerSocket,
+    p: { peerId: string; kind: MediaKind; disableUnmute?: boolean },
+    meta: CallMeta,
+    logger: Logger,
+  ): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    await this.#target(roomId, p.peerId);
+    if (p.disableUnmute) {
+      await this.#o.access.lockMute(roomId, p.peerId, p.kind);
+    }
+    const producers = (await this.#o.presence.producers(roomId)).filter(
+      (producer) => producer.peerId === p.peerId && producer.kind === p.kind,
+    );
+    const media = await this.#o.media(roomId);
+    for (const producer of producers) {
+      await media.call('pauseProducer', { roomId, producerId: producer.producerId }, meta);
+      await this.#o.presence.setProducerPaused(roomId, producer.producerId, true);
+      this.#o.io
+        .to(roomId)
+        .emit('producerPaused', { producerId: producer.producerId, peerId: p.peerId, paused: true });
+    }
+    this.#o.io.to(peerRoom(p.peerId)).emit('mutedByHost', { kind: p.kind, canUnmute: !p.disableUnmute });
+    logger.info(
+      { target: p.peerId, kind: p.kind, disableUnmute: !!p.disableUnmute, producers: producers.length },
+      'host muted a participant',
+    );
+  }
+
+  async allowUnmute(socket: PeerSocket, p: { peerId: string; kind: MediaKind }): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    await this.#o.access.unlockMute(roomId, p.peerId, p.kind);
+    this.#o.io.to(peerRoom(p.peerId)).emit('unmuteAllowed', { kind: p.kind });
+  }
+
+  /** Refuses to resume a producer a host muted without allowing unmute. */
+  async checkUnmute(roomId: string, peerId: string, kind: MediaKind): Promise<void> {
+    if (await this.#o.access.isMuteLocked(roomId, peerId, kind)) {
+      throw new PermissionDeniedError(
+        `a host muted your ${MEDIA_KIND_NAMES[kind]}; ask a host to let you turn it back on`,
+      );
+    }
+  }
+
+  async remove(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId, peerId } = socket.data.peer;
+    if (p.peerId === peerId) {
+      throw new AppError('FAILED_PRECONDITION', 'to leave, use leave (hosts cannot remove themselves)');
+    }
+    const target = await this.#target(roomId, p.peerId);
+    await recordRemoval(this.#o.removals, roomId, { sub: target.sub, jti: target.jti });
+    this.#o.closePeer(p.peerId, { event: 'removed', reason: 'A host removed you from this meeting.' });
+    logger.info({ target: p.peerId }, 'host removed a participant');
+  }
+
+  async admit(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    const entry = await this.#o.access.leaveLobby(roomId, p.peerId);
+    if (!entry) {
+      throw new NotFoundError(`nobody with id ${p.peerId} is waiting in the lobby`);
+    }
+    await this.#letIn(roomId, entry);
+    logger.info({ target: p.peerId }, 'host admitted a participant');
+  }
+
+  async #letIn(roomId: string, entry: { peerId: string; sub: string }): Promise<void> {
+    await this.#o.access.admit(roomId, entry.sub);
+    if (entry.sub.startsWith('user:')) {
+      // An admitted account is a member from now on: next time it passes the lobby.
+      await this.#o.rooms.addMember(roomId, entry.sub.slice(5), 'participant');
+    }
+    this.#o.io.to(peerRoom(entry.peerId)).emit('admitted', {});
+    this.#o.io.to(hostsRoom(roomId)).emit('lobbyLeft', { peerId: entry.peerId, outcome: 'admitted' });
+  }
+
+  async deny(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    const entry = await this.#o.access.leaveLobby(roomId, p.peerId);
+    if (!entry) {
+      throw new NotFoundError(`nobody with id ${p.peerId} is waiting in the lobby`);
+    }
+    this.#o.io.to(hostsRoom(roomId)).emit('lobbyLeft', { peerId: p.peerId, outcome: 'denied' });
+    this.#o.closePeer(p.peerId, { event: 'denied', reason: 'A host declined your request to join.' });
+    logger.info({ target: p.peerId }, 'host denied a lobby request');
+  }
+
+  async setPolicy(socket: PeerSocket, p: { policy: RoomPolicy }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    await this.#o.rooms.update(roomId, { policy: p.policy });
+    this.#o.io.to(roomId).emit('policyChanged', { policy: p.policy });
+    if (p.policy === 'open') {
+      // Opening the room lets everyone who was waiting in.
+      for (const entry of await this.#o.access.waiting(roomId)) {
+        if (await this.#o.access.leaveLobby(roomId, entry.peerId)) {
+          await this.#letIn(roomId, entry);
+        }
+      }
+    }
+    logger.info({ policy: p.policy }, 'host changed the room policy');
+  }
+
+  async promote(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    const target = await this.#target(roomId, p.peerId);
+    if (target.role === 'host') {
+      return;
+    }
+    await this.#o.presence.setRole(roomId, p.peerId, 'host');
+    if (target.sub.startsWith('user:')) {
+      await this.#o.rooms.addMember(roomId, target.sub.slice(5), 'host');
+    }
+    this.#o.io.in(peerRoom(p.peerId)).socketsJoin(hostsRoom(roomId));
+    this.#o.io.to(roomId).emit('roleChanged', { peerId: p.peerId, role: 'host' });
+    // The new host sees who is waiting.
+    for (const entry of await this.#o.access.waiting(roomId)) {
+      this.#o.io.to(peerRoom(p.peerId)).emit('lobbyRequest', {
+        peerId: entry.peerId,
+        displayName: entry.displayName,
+        role: entry.role,
+      });
+    }
+    logger.info({ target: p.peerId }, 'host promoted a participant to host');
+  }
+
+  async endMeeting(socket: PeerSocket, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    for (const entry of await this.#o.access.waiting(roomId)) {
+      await this.#o.access.leaveLobby(roomId, entry.peerId);
+      this.#o.closePeer(entry.peerId, { event: 'denied', reason: 'A host ended the meeting.' });
+    }
+    this.#o.endRoom(roomId, {
+      event: 'callEnded',
+      reason: 'A host ended the meeting for everyone.',
+      final: true,
+    });
+    logger.info('host ended the meeting');
+  }
+}

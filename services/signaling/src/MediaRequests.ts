@@ -1,0 +1,366 @@
+/**
+ * The media requests of a peer: capabilities, join (with the room's policy and lobby), transports,
+ * producers and consumers, each checked against the peer's grants and limits and passed to the
+ * room's media node over gRPC. The handler map in SignalingServer routes socket events here.
+ */
+import { AppError, NotFoundError, PermissionDeniedError, UnavailableError } from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import type { RoomStore } from '@switchboard/db';
+import {
+  dtlsParametersToProto,
+  iceCandidateFromProto,
+  iceParametersFromProto,
+  mediaKindFromProto,
+  mediaKindToProto,
+  rtpCapabilitiesToProto,
+  rtpParametersFromProto,
+  rtpParametersToProto,
+} from '@switchboard/proto';
+import type { requestSchemas, ResponseMap } from '@switchboard/protocol';
+import type { z } from 'zod';
+import { hostsRoom, type HostControls } from './HostControls';
+import type { CallMeta } from './MediaClient';
+import type { ParticipantSessions } from './ParticipantSessions';
+import { createWithinLimit, owned, type PeerSocket, type PeerState, type SignalingIo } from './peer';
+import type { Presence } from './Presence';
+import type { RoomAccess } from './RoomAccess';
+import type { RoomSession, RoomSessions } from './RoomSessions';
+
+/** What a request runs with: its correlation id and peer (sent to the media node) and logger. */
+export interface RequestContext extends CallMeta {
+  correlationId: string;
+  peerId: string;
+  logger: Logger;
+}
+
+type Payload<E extends keyof typeof requestSchemas> = z.output<(typeof requestSchemas)[E]>;
+
+export interface MediaRequestsOptions {
+  io: SignalingIo;
+  presence: Presence;
+  access: RoomAccess;
+  roomStore: RoomStore;
+  participants: ParticipantSessions;
+  hostControls: HostControls;
+  /** The room sessions (undefined until the server has started). */
+  rooms: () => RoomSessions | undefined;
+  /** This process's presence id. */
+  instanceId: () => string;
+}
+
+export class MediaRequests {
+  readonly #o: MediaRequestsOptions;
+
+  constructor(options: MediaRequestsOptions) {
+    this.#o = options;
+  }
+
+  /** The room's session on this instance (opened on first use). */
+  #session(roomId: string, ctx: RequestContext): Promise<RoomSession> {
+    const rooms = this.#o.rooms();
+    if (!rooms) {
+      throw new UnavailableError('signaling is not ready');
+    }
+    return rooms.open(roomId, ctx, ctx.logger);
+  }
+
+  #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession> } {
+    const peer = socket.data.peer;
+    const session = this.#o.rooms()?.current(peer.roomId);
+    if (!peer.joined || !session) {
+      throw new AppError('FAILED_PRECONDITION', 'join the room first');
+    }
+    return { peer, session };
+  }
+
+  async getRouterRtpCapabilities(
+    socket: PeerSocket,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['getRouterRtpCapabilities']> {
+    const peer = socket.data.peer;
+    const session = await this.#session(peer.roomId, ctx);
+    if (!peer.joined) {
+      session.pending.add(peer.peerId);
+    }
+    return { rtpCapabilities: session.rtpCapabilities };
+  }
+
+  async join(
+    socket: PeerSocket,
+    payload: Payload<'join'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['join']> {
+    const peer = socket.data.peer;
+    if (peer.joined) {
+      throw new AppError('FAILED_PRECONDITION', 'already joined');
+    }
+    const room = await this.#o.roomStore.get(peer.roomId);
+    if (!room) {
+      throw new NotFoundError('this meeting no longer exists');
+    }
+    if (room.policy === 'locked' && peer.role !== 'host') {
+      throw new PermissionDeniedError('this meeting is locked: no one new can join');
+    }
+    if (room.policy === 'lobby' && !(await this.#passesLobby(peer))) {
+      if (!peer.inLobby) {
+        peer.inLobby = true;
+        const entry = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
+        await this.#o.access.wait(peer.roomId, { ...entry, sub: peer.sub });
+        this.#o.io.to(hostsRoom(peer.roomId)).emit('lobbyRequest', entry);
+        ctx.logger.info({ displayName: peer.displayName }, 'waiting in the lobby');
+      }
+      return { status: 'lobby', roomId: peer.roomId, peerId: peer.peerId };
+    }
+    peer.inLobby = false;
+    const session = await this.#session(peer.roomId, ctx);
+    await this.#o.participants.joined({
+      roomId: peer.roomId,
+      peerId: peer.peerId,
+      displayName: peer.displayName,
+      subject: peer.sub,
+      role: peer.role,
+    });
+    peer.rtpCapabilities = payload.rtpCapabilities;
+    peer.joined = true;
+    session.pending.delete(peer.peerId);
+    session.peers.set(peer.peerId, socket);
+    const info = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
+    await this.#o.presence.addPeer(peer.roomId, {
+      ...info,
+      instanceId: this.#o.instanceId(),
+      sub: peer.sub,
+      jti: peer.jti,
+    });
+    await socket.join(peer.roomId);
+    if (peer.role === 'host') {
+      await socket.join(hostsRoom(peer.roomId));
+    }
+    const [peers, producers, lobby] = await Promise.all([
+      this.#o.presence.peers(peer.roomId),
+      this.#o.presence.producers(peer.roomId),
+      peer.role === 'host' ? this.#o.access.waiting(peer.roomId) : [],
+    ]);
+    socket.to(peer.roomId).emit('peerJoined', info);
+    ctx.logger.info(
+      { displayName: peer.displayName, role: peer.role, others: peers.length - 1 },
+      'peer joined',
+    );
+    return {
+      status: 'joined',
+      roomId: peer.roomId,
+      peerId: peer.peerId,
+      displayName: peer.displayName,
+      role: peer.role,
+      policy: room.policy,
+      canPublish: peer.canPublish,
+      canSubscribe: peer.canSubscribe,
+      peers: peers.filter((p) => p.peerId !== peer.peerId),
+      producers: producers.filter((p) => p.peerId !== peer.peerId),
+      lobby: lobby.map(({ peerId, displayName, role }) => ({ peerId, displayName, role })),
+    };
+  }
+
+  /** In a lobby room, hosts, members (accounts a host admitted before) and admitted tokens pass. */
+  async #passesLobby(peer: PeerState): Promise<boolean> {
+    if (peer.role === 'host' || (await this.#o.access.isAdmitted(peer.roomId, peer.sub))) {
+      return true;
+    }
+    return (
+      peer.sub.startsWith('user:') && !!(await this.#o.roomStore.memberRole(peer.roomId, peer.sub.slice(5)))
+    );
+  }
+
+  async createWebRtcTransport(
+    socket: PeerSocket,
+    payload: Payload<'createWebRtcTransport'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['createWebRtcTransport']> {
+    const { peer, session } = this.#requireJoined(socket);
+    if (payload.producing && !peer.canPublish) {
+      throw new PermissionDeniedError('your join token does not allow sending media');
+    }
+    const response = await createWithinLimit(
+      peer,
+      'transports',
+      async () =>
+        (await session).media.call(
+          'createWebRtcTransport',
+          { roomId: peer.roomId, peerId: peer.peerId, producing: payload.producing },
+          ctx,
+        ),
+      (created) => created.transportId,
+    );
+    if (!response.iceParameters || !response.dtlsParameters) {
+      throw new AppError('INTERNAL', 'media node returned an incomplete transport');
+    }
+    return {
+      id: response.transportId,
+      iceParameters: iceParametersFromProto(response.iceParameters),
+      iceCandidates: response.iceCandidates.map(iceCandidateFromProto),
+      dtlsParameters: {
+        role: response.dtlsParameters.role as 'auto' | 'client' | 'server',
+        fingerprints: response.dtlsParameters.fingerprints,
+      },
+    };
+  }
+
+  async connectWebRtcTransport(
+    socket: PeerSocket,
+    payload: Payload<'connectWebRtcTransport'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['connectWebRtcTransport']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    await media.call(
+      'connectWebRtcTransport',
+      {
+        roomId: peer.roomId,
+        transportId: owned(peer.transports, payload.transportId, 'transport'),
+        dtlsParameters: dtlsParametersToProto(payload.dtlsParameters),
+      },
+      ctx,
+    );
+    return {};
+  }
+
+  async produce(
+    socket: PeerSocket,
+    payload: Payload<'produce'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['produce']> {
+    const { peer, session } = this.#requireJoined(socket);
+    if (!peer.canPublish) {
+      throw new PermissionDeniedError('your join token does not allow sending media');
+    }
+    const transportId = owned(peer.transports, payload.transportId, 'transport');
+    const { producerId, paused } = await createWithinLimit(
+      peer,
+      'producers',
+      async () => {
+        // What a host muted without allowing unmute starts paused.
+        const startPaused =
+          (payload.paused ?? false) ||
+          (await this.#o.access.isMuteLocked(peer.roomId, peer.peerId, payload.kind));
+        const { media } = await session;
+        const created = await media.call(
+          'produce',
+          {
+            roomId: peer.roomId,
+            transportId,
+            kind: mediaKindToProto(payload.kind),
+            rtpParameters: rtpParametersToProto(payload.rtpParameters),
+            paused: startPaused,
+          },
+          ctx,
+        );
+        return { producerId: created.producerId, paused: startPaused };
+      },
+      (created) => created.producerId,
+    );
+    const info = { producerId, peerId: peer.peerId, kind: payload.kind, paused };
+    await this.#o.presence.addProducer(peer.roomId, info);
+    socket.to(peer.roomId).emit('newProducer', info);
+    ctx.logger.info({ producerId, kind: payload.kind }, 'producing');
+    return { producerId };
+  }
+
+  async closeProducer(
+    socket: PeerSocket,
+    payload: Payload<'closeProducer'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['closeProducer']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    const producerId = owned(peer.producers, payload.producerId, 'producer');
+    await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
+    peer.producers.delete(producerId);
+    await this.#o.presence.removeProducer(peer.roomId, producerId);
+    socket.to(peer.roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
+    return {};
+  }
+
+  async setProducerPaused(
+    socket: PeerSocket,
+    producerId: string,
+    paused: boolean,
+    ctx: RequestContext,
+  ): Promise<Record<string, never>> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    owned(peer.producers, producerId, 'producer');
+    if (!paused) {
+      const producer = await this.#o.presence.producer(peer.roomId, producerId);
+      if (producer) {
+        await this.#o.hostControls.checkUnmute(peer.roomId, peer.peerId, producer.kind);
+      }
+    }
+    await media.call(paused ? 'pauseProducer' : 'resumeProducer', { roomId: peer.roomId, producerId }, ctx);
+    await this.#o.presence.setProducerPaused(peer.roomId, producerId, paused);
+    socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
+    return {};
+  }
+
+  async consume(
+    socket: PeerSocket,
+    payload: Payload<'consume'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['consume']> {
+    const { peer, session } = this.#requireJoined(socket);
+    if (!peer.canSubscribe) {
+      throw new PermissionDeniedError('your join token does not allow receiving media');
+    }
+    const transportId = owned(peer.transports, payload.transportId, 'transport');
+    const { producer, response } = await createWithinLimit(
+      peer,
+      'consumers',
+      async () => {
+        const { media } = await session;
+        const found = await this.#o.presence.producer(peer.roomId, payload.producerId);
+        if (!found) {
+          throw new NotFoundError(`producer ${payload.producerId} is not in room ${peer.roomId}`);
+        }
+        const created = await media.call(
+          'consume',
+          {
+            roomId: peer.roomId,
+            transportId,
+            producerId: payload.producerId,
+            rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
+          },
+          ctx,
+        );
+        return { producer: found, response: created };
+      },
+      (created) => created.response.consumerId,
+    );
+    if (!response.rtpParameters) {
+      throw new AppError('INTERNAL', 'media node returned a consumer without RTP parameters');
+    }
+    return {
+      consumerId: response.consumerId,
+      producerId: response.producerId,
+      peerId: producer.peerId,
+      kind: mediaKindFromProto(response.kind) ?? producer.kind,
+      rtpParameters: rtpParametersFromProto(response.rtpParameters),
+      producerPaused: response.producerPaused,
+    };
+  }
+
+  async resumeConsumer(
+    socket: PeerSocket,
+    payload: Payload<'resumeConsumer'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['resumeConsumer']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    await media.call(
+      'resumeConsumer',
+      {
+        roomId: peer.roomId,
+        consumerId: owned(peer.consumers, payload.consumerId, 'consumer'),
+      },
+      ctx,
+    );
+    return {};
+  }
+}

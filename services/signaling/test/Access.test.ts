@@ -1,0 +1,497 @@
+/**
+ * Integration: who may join and what hosts may do, enforced by signaling against the real media
+ * node (mediasoup), Consul, Redis and Postgres — lobby, locked rooms, removal, host-only events,
+ * grants, per-peer limits under a parallel burst and per-socket rate limits.
+ */
+import type { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJoinToken } from '@switchboard/auth';
+import type { Pool } from '@switchboard/db';
+import type {
+  ClientToServerEvents,
+  JoinGrants,
+  RequestName,
+  ServerToClientEvents,
+} from '@switchboard/protocol';
+import { ensureRoom, testGrants, uniqueRoom, waitFor } from '@switchboard/testing';
+import type { MediaNode } from '../../media/src/MediaNode';
+import type { SignalingServer } from '../src/SignalingServer';
+import { startHarness, type Harness } from './harness';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+type Answer =
+  | { ok: true; data: Record<string, unknown> }
+  | { ok: false; error: { code: string; message: string; retryAfterSeconds?: number } };
+const SECRET = 'access-test-secret-0123456789';
+const PER_SOCKET = 120;
+
+const OPUS = {
+  mid: '0',
+  codecs: [
+    {
+      mimeType: 'audio/opus',
+      payloadType: 111,
+      clockRate: 48000,
+      channels: 2,
+      parameters: {},
+      rtcpFeedback: [],
+    },
+  ],
+  headerExtensions: [],
+  encodings: [{ ssrc: 22222222 }],
+  rtcp: { cname: 'access', reducedSize: true },
+};
+
+const VP8 = {
+  mid: '1',
+  codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
+  headerExtensions: [],
+  encodings: [{ ssrc: 33333333 }],
+  rtcp: { cname: 'access', reducedSize: true },
+};
+
+describe('room access and host controls (real media node, Consul, Redis, Postgres)', () => {
+  let h: Harness;
+  let pool: Pool;
+  let redis: Redis;
+  let media: MediaNode;
+  let signaling: SignalingServer;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness({
+      secret: SECRET,
+      signalingEnv: {
+        SIGNALING_SOCKET_EVENTS_PER_10S: String(PER_SOCKET),
+        SIGNALING_CLIENT_EVENTS_PER_10S: '100000',
+      },
+    });
+    ({ pool, redis } = h);
+    [media] = h.media;
+    [signaling] = h.signaling;
+  });
+
+  afterAll(async () => {
+    for (const client of clients) {
+      client.disconnect();
+    }
+    await h?.close();
+  });
+
+  async function token(room: string, name: string, extra: Partial<JoinGrants> = {}): Promise<string> {
+    return (await signJoinToken(testGrants(room, name, extra), SECRET, 60)).token;
+  }
+
+  /** A connected socket, or the connect_error message when the server refuses it. */
+  async function connect(auth: string): Promise<Client> {
+    const client: Client = io(`http://127.0.0.1:${signaling.port}`, {
+      auth: { token: auth },
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    clients.push(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('connect_error', (error) => reject(error));
+    });
+    return client;
+  }
+
+  function request(client: Client, event: RequestName, payload: object): Promise<Answer> {
+    return new Promise((resolve) =>
+      (client.emit as (e: string, p: object, a: (r: Answer) => void) => void)(event, payload, resolve),
+    );
+  }
+
+  async function join(client: Client): Promise<Answer> {
+    const caps = await request(client, 'getRouterRtpCapabilities', {});
+    if (!caps.ok) {
+      return caps;
+    }
+    return request(client, 'join', { rtpCapabilities: caps.data.rtpCapabilities as object });
+  }
+
+  async function joined(client: Client): Promise<{ peerId: string; lobby: { peerId: string }[] }> {
+    const answer = await join(client);
+    expect(answer).toMatchObject({ ok: true, data: { status: 'joined' } });
+    return (answer as unknown as { data: { peerId: string; lobby: { peerId: string }[] } }).data;
+  }
+
+  /** The next `event` the client receives (a server event, or socket.io's `disconnect`). */
+  function next<E extends keyof ServerToClientEvents>(
+    client: Client,
+    event: E,
+  ): Promise<Parameters<ServerToClientEvents[E]>[0]>;
+  function next(client: Client, event: 'disconnect'): Promise<string>;
+  function next(client: Client, event: string): Promise<unknown> {
+    return new Promise((resolve) =>
+      (client.once as (e: string, l: (v: unknown) => void) => void)(event, resolve),
+    );
+  }
+
+  /** Creates a sending transport and produces audio (opus) and video (VP8) on it. */
+  async function produceMedia(client: Client): Promise<{ audio: string; video: string }> {
+    const send = await request(client, 'createWebRtcTransport', { producing: true });
+    expect(send.ok).toBe(true);
+    const transportId = (send as unknown as { data: { id: string } }).data.id;
+    const ids: Record<string, string> = {};
+    for (const [kind, rtpParameters] of [
+      ['audio', OPUS],
+      ['video', VP8],
+    ] as const) {
+      const produced = await request(client, 'produce', { transportId, kind, rtpParameters });
+      expect(produced.ok, kind).toBe(true);
+      ids[kind] = (produced as unknown as { data: { producerId: string } }).data.producerId;
+    }
+    return { audio: ids.audio, video: ids.video };
+  }
+
+  it('refuses forged tokens, bad grants and rooms that do not exist', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('acc'));
+    const forged = (
+      await signJoinToken(testGrants(room, 'x', { role: 'host' }), 'not-the-secret-0123456789', 60)
+    ).token;
+    await expect(connect(forged)).rejects.toThrow('join token is invalid');
+    const badRole = await token(room, 'x', { role: 'admin' as never });
+    await expect(connect(badRole)).rejects.toThrow('join token has invalid grants');
+    const expired = (await signJoinToken(testGrants(room, 'x'), SECRET, -5)).token;
+    await expect(connect(expired)).rejects.toThrow('join token expired');
+    // A valid token for a room that is not (or no longer) in Postgres cannot join anything.
+    const ghost = await connect(await token(uniqueRoom('never-created'), 'x'));
+    expect(await join(ghost)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  it('keeps a guest in the lobby until a host admits them; denied guests are sent away', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('lobby'), 'lobby');
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+
+    const guest = await connect(await token(room, 'Guest'));
+    const request1 = next(host, 'lobbyRequest');
+    expect(await join(guest)).toMatchObject({ ok: true, data: { status: 'lobby' } });
+    const waiting = await request1;
+    expect(waiting).toMatchObject({ displayName: 'Guest', role: 'guest' });
+    // Waiting is not being in: no transports, not among the peers.
+    expect(await request(guest, 'createWebRtcTransport', { producing: false })).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION' },
+    });
+    expect(Object.keys(await redis.hgetall(`sb:room:${room}:peers`))).toHaveLength(1);
+
+    const admitted = next(guest, 'admitted');
+    const left = next(host, 'lobbyLeft');
+    expect((await request(host, 'admit', { peerId: waiting.peerId })).ok).toBe(true);
+    await admitted;
+    expect(await left).toEqual({ peerId: waiting.peerId, outcome: 'admitted' });
+    const peerJoined = next(host, 'peerJoined');
+    await joined(guest);
+    expect((await peerJoined).displayName).toBe('Guest');
+
+    // A second guest is denied: told why, then disconnected.
+    const other = await connect(await token(room, 'Other'));
+    const request2 = next(host, 'lobbyRequest');
+    await join(other);
+    const denied = next(other, 'denied');
+    const gone = next(other, 'disconnect');
+    expect((await request(host, 'deny', { peerId: (await request2).peerId })).ok).toBe(true);
+    expect((await denied).reason).toMatch(/declined/);
+    expect(await gone).toBe('io server disconnect');
+  });
+
+  it('lets accounts a host admitted before, and hosts, pass the lobby', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('lobby-member'), 'lobby');
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO users (email, password_hash, display_name) VALUES ($1, 'x', 'Member') RETURNING id`,
+      [`member-${room}@example.test`],
+    );
+    await pool.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'participant')`, [
+      room,
+      rows[0].id,
+    ]);
+    const member = await connect(
+      await token(room, 'Member', { role: 'participant', sub: `user:${rows[0].id}` }),
+    );
+    await joined(member);
+    const stranger = await connect(
+      await token(room, 'Stranger', { role: 'participant', sub: `user:${crypto.randomUUID()}` }),
+    );
+    expect(await join(stranger)).toMatchObject({ ok: true, data: { status: 'lobby' } });
+  });
+
+  it('refuses new joins to a locked room (hosts still get in), and a host can lock from the call', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('locked'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const policy = next(host, 'policyChanged');
+    expect((await request(host, 'setPolicy', { policy: 'locked' })).ok).toBe(true);
+    expect(await policy).toEqual({ policy: 'locked' });
+    const { rows } = await pool.query<{ policy: string }>('SELECT policy FROM rooms WHERE id = $1', [room]);
+    expect(rows[0].policy).toBe('locked');
+    const late = await connect(await token(room, 'Late'));
+    expect(await join(late)).toEqual({
+      ok: false,
+      error: expect.objectContaining({
+        code: 'PERMISSION_DENIED',
+        message: 'this meeting is locked: no one new can join',
+      }),
+    });
+    const cohost = await connect(await token(room, 'Cohost', { role: 'host' }));
+    await joined(cohost);
+  });
+
+  it("gives a host of one room no power over another room's participants", async () => {
+    const roomA = await ensureRoom(pool, uniqueRoom('room-a'));
+    const roomB = await ensureRoom(pool, uniqueRoom('room-b'));
+    const hostA = await connect(await token(roomA, 'HostA', { role: 'host' }));
+    await joined(hostA);
+    const peerB = await connect(await token(roomB, 'PeerB'));
+    const { peerId: peerBId } = await joined(peerB);
+    for (const [event, payload] of [
+      ['removePeer', { peerId: peerBId }],
+      ['hostMute', { peerId: peerBId, kind: 'audio' }],
+      ['promote', { peerId: peerBId }],
+    ] as const) {
+      expect(await request(hostA, event, payload), event).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND', message: `participant ${peerBId} is not in this meeting` },
+      });
+    }
+    expect(peerB.connected).toBe(true);
+    expect(await redis.hexists(`sb:room:${roomB}:peers`, peerBId)).toBe(1);
+  });
+
+  it('refuses every host control from a participant or guest', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('nohost'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    const { peerId: hostId } = await joined(host);
+    for (const role of ['participant', 'guest'] as const) {
+      const peer = await connect(await token(room, `P-${role}`, { role }));
+      await joined(peer);
+      const attempts: [RequestName, object][] = [
+        ['hostMute', { peerId: hostId, kind: 'audio' }],
+        ['hostAllowUnmute', { peerId: hostId, kind: 'audio' }],
+        ['removePeer', { peerId: hostId }],
+        ['admit', { peerId: hostId }],
+        ['deny', { peerId: hostId }],
+        ['setPolicy', { policy: 'locked' }],
+        ['promote', { peerId: hostId }],
+        ['endMeeting', {}],
+      ];
+      for (const [event, payload] of attempts) {
+        expect(await request(peer, event, payload), `${role} ${event}`).toMatchObject({
+          ok: false,
+          error: { code: 'PERMISSION_DENIED', message: 'only a host of this meeting can do that' },
+        });
+      }
+    }
+    // Nothing happened: the host is still in, the room still open.
+    expect(await redis.hexists(`sb:room:${room}:peers`, hostId)).toBe(1);
+    const { rows } = await pool.query<{ policy: string }>('SELECT policy FROM rooms WHERE id = $1', [room]);
+    expect(rows[0].policy).toBe('open');
+  });
+
+  it('mutes a participant on the media node; with unmute disabled they cannot resume until allowed', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('mute'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const guest = await connect(await token(room, 'Guest'));
+    const { peerId: guestId } = await joined(guest);
+    const { audio: producerId, video: videoId } = await produceMedia(guest);
+
+    const told = next(guest, 'mutedByHost');
+    const seen = next(host, 'producerPaused');
+    expect(
+      (await request(host, 'hostMute', { peerId: guestId, kind: 'audio', disableUnmute: true })).ok,
+    ).toBe(true);
+    expect(await told).toEqual({ kind: 'audio', canUnmute: false });
+    expect(await seen).toEqual({ producerId, peerId: guestId, paused: true });
+    // The media node has it paused: a new consumer starts with producerPaused.
+    const recv = await request(host, 'createWebRtcTransport', { producing: false });
+    const consumed = await request(host, 'consume', {
+      transportId: (recv as unknown as { data: { id: string } }).data.id,
+      producerId,
+    });
+    expect(consumed).toMatchObject({ ok: true, data: { producerPaused: true } });
+
+    expect(await request(guest, 'resumeProducer', { producerId })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED', message: expect.stringMatching(/a host muted your microphone/) },
+    });
+    const allowed = next(guest, 'unmuteAllowed');
+    expect((await request(host, 'hostAllowUnmute', { peerId: guestId, kind: 'audio' })).ok).toBe(true);
+    expect(await allowed).toEqual({ kind: 'audio' });
+    const resumed = next(host, 'producerPaused');
+    expect((await request(guest, 'resumeProducer', { producerId })).ok).toBe(true);
+    expect(await resumed).toEqual({ producerId, peerId: guestId, paused: false });
+
+    // The camera too: only the video producer is paused, and the guest may turn it back on.
+    const cameraTold = next(guest, 'mutedByHost');
+    const cameraSeen = next(host, 'producerPaused');
+    expect((await request(host, 'hostMute', { peerId: guestId, kind: 'video' })).ok).toBe(true);
+    expect(await cameraTold).toEqual({ kind: 'video', canUnmute: true });
+    expect(await cameraSeen).toEqual({ producerId: videoId, peerId: guestId, paused: true });
+    const producers = JSON.parse((await redis.hget(`sb:room:${room}:producers`, producerId)) ?? '{}') as {
+      paused: boolean;
+    };
+    expect(producers.paused).toBe(false); // the microphone stayed on
+    expect((await request(guest, 'resumeProducer', { producerId: videoId })).ok).toBe(true);
+  });
+
+  it('removes a participant: told, disconnected, seen leaving, and their token no longer connects', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('remove'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const guestToken = await token(room, 'Guest');
+    const guest = await connect(guestToken);
+    const { peerId: guestId } = await joined(guest);
+    const removed = next(guest, 'removed');
+    const gone = next(guest, 'disconnect');
+    const left = next(host, 'peerLeft');
+    expect((await request(host, 'removePeer', { peerId: guestId })).ok).toBe(true);
+    expect((await removed).reason).toMatch(/removed you/);
+    expect(await gone).toBe('io server disconnect');
+    expect(await left).toEqual({ peerId: guestId });
+    await expect(connect(guestToken)).rejects.toThrow('a host removed you from this meeting');
+    expect(await request(host, 'removePeer', { peerId: guestId })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
+  });
+
+  it('promotes a participant to host, who can then use host controls; a host ends the meeting for all', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('promote'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const guest = await connect(await token(room, 'Guest'));
+    const { peerId: guestId } = await joined(guest);
+    const changed = next(guest, 'roleChanged');
+    expect((await request(host, 'promote', { peerId: guestId })).ok).toBe(true);
+    expect(await changed).toEqual({ peerId: guestId, role: 'host' });
+    expect((await request(guest, 'setPolicy', { policy: 'lobby' })).ok).toBe(true);
+
+    const ended = [next(host, 'callEnded'), next(guest, 'callEnded')];
+    expect((await request(guest, 'endMeeting', {})).ok).toBe(true);
+    for (const notice of await Promise.all(ended)) {
+      expect(notice).toEqual({ reason: 'A host ended the meeting for everyone.', final: true });
+    }
+    await waitFor(async () => (await redis.hlen(`sb:room:${room}:peers`)) === 0, { what: 'room emptied' });
+  });
+
+  it('enforces canPublish and canSubscribe from the join token', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('grants'));
+    const viewer = await connect(await token(room, 'Viewer', { canPublish: false }));
+    await joined(viewer);
+    expect(await request(viewer, 'createWebRtcTransport', { producing: true })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED', message: 'your join token does not allow sending media' },
+    });
+    const speaker = await connect(await token(room, 'Speaker', { canSubscribe: false }));
+    await joined(speaker);
+    const { audio: producerId } = await produceMedia(speaker);
+    const recv = await request(speaker, 'createWebRtcTransport', { producing: false });
+    expect(
+      await request(speaker, 'consume', {
+        transportId: (recv as unknown as { data: { id: string } }).data.id,
+        producerId,
+      }),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED', message: 'your join token does not allow receiving media' },
+    });
+  });
+
+  it('refuses every malformed payload of every event, host controls included, and accepts none', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('fuzz'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const guest = await connect(await token(room, 'Guest'));
+    const { peerId: guestId } = await joined(guest);
+    const events = Object.keys((await import('@switchboard/protocol')).requestSchemas) as RequestName[];
+    expect(events.length).toBeGreaterThanOrEqual(19);
+    const payloads: unknown[] = [
+      null,
+      42,
+      'text',
+      [],
+      true,
+      { correlationId: 7 },
+      { correlationId: 'x'.repeat(65) },
+      { unknownKey: 1 },
+      { peerId: 5 },
+      { peerId: guestId, kind: 'smell' },
+      { peerId: guestId, kind: 'audio', disableUnmute: 'yes' },
+      { peerId: guestId, admin: true },
+      { policy: 'everyone' },
+      { policy: 'locked', extra: 1 },
+      { nested: { deeper: { deepest: 'x'.repeat(10_000) } } },
+    ];
+    const accepted: string[] = [];
+    for (const event of events.filter((e) => e !== 'leave')) {
+      // A host socket per event, so the per-socket rate limit never answers before validation.
+      const sender = await connect(await token(room, 'Host', { role: 'host' }));
+      await joined(sender);
+      for (const payload of payloads) {
+        const answer = await request(sender, event, payload as object);
+        if (answer.ok) {
+          accepted.push(`${event} ${JSON.stringify(payload)}`);
+        } else {
+          expect(answer.error.code, `${event} ${JSON.stringify(payload)}`).toBe('INVALID_ARGUMENT');
+          expect(answer.error.message).toMatch(new RegExp(`^invalid ${event} payload: `));
+        }
+      }
+    }
+    expect(accepted).toEqual([]);
+    // Nothing the fuzz sent did anything: everyone is still in, the room still open.
+    expect(await redis.hlen(`sb:room:${room}:peers`)).toBe(events.length + 1);
+    expect(guest.connected).toBe(true);
+  }, 60_000);
+
+  it('creates at most the per-peer limit of transports under a burst of 200 parallel requests', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('burst'));
+    const peer = await connect(await token(room, 'Burst'));
+    await joined(peer);
+    const metric = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${media.metricsPort}/metrics`)).text();
+      return Number(/^switchboard_media_transports\{[^}]*\} (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await metric();
+    await new Promise((r) => setTimeout(r, 10_000)); // a fresh rate-limit window for this socket's client
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => request(peer, 'createWebRtcTransport', { producing: false })),
+    );
+    const ok = answers.filter((a) => a.ok).length;
+    const limited = answers.filter(
+      (a) => !a.ok && a.error.message === 'a peer may hold at most 4 transports',
+    );
+    expect(ok).toBe(4);
+    expect(limited.length).toBeGreaterThan(PER_SOCKET - 10); // the per-peer limit did the refusing
+    expect(answers.every((a) => a.ok || a.error.code === 'RESOURCE_EXHAUSTED')).toBe(true);
+    expect((await metric()) - before).toBe(4);
+  }, 30_000);
+
+  it('limits a socket flooding events while another socket in the same room is unaffected', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('flood'));
+    const flooder = await connect(await token(room, 'Flooder'));
+    const calm = await connect(await token(room, 'Calm'));
+    await joined(flooder);
+    await joined(calm);
+    const flood = Array.from({ length: 400 }, () => request(flooder, 'getRouterRtpCapabilities', {}));
+    const calmAnswers: Answer[] = [];
+    for (let i = 0; i < 20; i++) {
+      calmAnswers.push(await request(calm, 'getRouterRtpCapabilities', {}));
+    }
+    const floodAnswers = await Promise.all(flood);
+    const refused = floodAnswers.filter((a) => !a.ok);
+    expect(refused.length).toBeGreaterThanOrEqual(400 - PER_SOCKET);
+    expect(refused[0]).toMatchObject({
+      ok: false,
+      error: { code: 'RESOURCE_EXHAUSTED', message: 'this connection sends too many requests; slow down' },
+    });
+    expect((refused[0] as { error: { retryAfterSeconds: number } }).error.retryAfterSeconds).toBeGreaterThan(
+      0,
+    );
+    expect(calmAnswers.filter((a) => a.ok)).toHaveLength(20);
+    expect(flooder.connected).toBe(true); // limited, not dropped
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * The real components signaling's integration tests run against: a Consul agent, media nodes with
+ * a mediasoup worker each, signaling servers, and the Postgres pool and Redis client the tests use
+ * to look at what was stored. close() stops everything in reverse order.
+ */
+import { Redis } from 'ioredis';
+import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
+import { createLogger, type Logger } from '@switchboard/logger';
+import {
+  mediaTestEnv,
+  startConsul,
+  testDatabaseUrl,
+  testRedisUrl,
+  waitFor,
+  type ConsulAgent,
+} from '@switchboard/testing';
+import { readConfig as readMediaConfig } from '../../media/src/config';
+import { MediaNode } from '../../media/src/MediaNode';
+import { readConfig } from '../src/config';
+import { SignalingServer } from '../src/SignalingServer';
+
+export interface HarnessOptions {
+  secret: string;
+  mediaNodes?: number;
+  signalingInstances?: number;
+  /** Extra signaling environment (limits, heartbeat). */
+  signalingEnv?: Record<string, string>;
+  mediaLogger?: Logger;
+  signalingLogger?: Logger;
+}
+
+export interface Harness {
+  consul: ConsulAgent;
+  media: MediaNode[];
+  signaling: SignalingServer[];
+  pool: Pool;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const consul = await startConsul();
+  await ensureDatabase(testDatabaseUrl());
+  const harness: Harness = {
+    consul,
+    media: [],
+    signaling: [],
+    pool: createPool(testDatabaseUrl()),
+    redis: new Redis(testRedisUrl()),
+    async close() {
+      for (const server of harness.signaling) {
+        await server.close();
+      }
+      for (const node of harness.media) {
+        await node.close();
+      }
+      await consul.close();
+      await harness.pool.end();
+      harness.redis.disconnect();
+    },
+  };
+  try {
+    await startServers(harness, options);
+  } catch (error) {
+    await harness.close().catch(() => {});
+    throw error;
+  }
+  return harness;
+}
+
+async function startServers(harness: Harness, options: HarnessOptions): Promise<void> {
+  const quiet = createLogger({ service: 'test', level: 'warn', stdout: false }).logger;
+  const { consul } = harness;
+  const mediaNodes = options.mediaNodes ?? 1;
+  for (let i = 0; i < mediaNodes; i++) {
+    harness.media.push(
+      await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), options.mediaLogger ?? quiet),
+    );
+  }
+  await waitFor(
+    async () => (await consul.client.instances('media', { passingOnly: true })).length === mediaNodes,
+    { timeoutMs: 15_000, what: 'media nodes passing' },
+  );
+  for (let i = 0; i < (options.signalingInstances ?? 1); i++) {
+    harness.signaling.push(
+      await SignalingServer.create(
+        readConfig({
+          CONSUL_HTTP_ADDR: consul.addr,
+          SIGNALING_PORT: '0',
+          DATABASE_URL: testDatabaseUrl(),
+          REDIS_URL: testRedisUrl(),
+          JWT_SECRET: options.secret,
+          ...options.signalingEnv,
+        }),
+        options.signalingLogger ?? quiet,
+      ),
+    );
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The edge as a browser or an attacker meets it: the native stack's real NGINX in front of the real
+ * services. Operator-only locations (log viewer, its API and live stream, metrics) ask the gateway
+ * (auth_request); every response carries the security headers; NGINX hides its version, its
+ * workers do not run as root, and it rate limits at the edge. The config renderer refuses Consul
+ * registrations whose address could inject directives.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ApiClient,
+  newAccount,
+  randomAddress,
+  startConsul,
+  testDatabaseUrl,
+  testRedisUrl,
+} from '@switchboard/testing';
+import { renderNginxConfig, upstreamServer } from '../nginx/render';
+import { ROOT, Stack, type StackPorts } from '../scripts/Stack';
+
+// Below the kernel's ephemeral range (32768+), where a test's fixed port could be taken by any
+// outgoing connection or by another suite's free-port pick running in parallel.
+const PORTS: StackPorts = {
+  http: 26080,
+  consulHttp: 26500,
+  consulDns: 26600,
+  consulSerfLan: 26301,
+  consulServer: 26300,
+  consulGrpc: 26502,
+  ui: 26030,
+  gateway: 26040,
+  signaling: 26041,
+  logViewer: 26042,
+  mediaGrpc: 26051,
+  mediaMetrics: 26101,
+  rtcMin: 43200,
+  rtcMax: 43299,
+  prometheus: 26090,
+};
+/** The status of a GET to the edge from a given local (loopback) source address. */
+function statusFrom(localAddress: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: PORTS.http, path, localAddress }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const OPERATOR = `edge-ops-${Date.now().toString(36)}@example.test`;
+const OPERATOR_ONLY = ['/logs/', '/logs/api/search?q=x', '/logs/api/stream', '/metrics'];
+
+describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start({
+      ports: PORTS,
+      runDir: join(ROOT, '.run/edge-test'),
+      databaseUrl: testDatabaseUrl(),
+      redisUrl: testRedisUrl(),
+      prometheus: false,
+      mediaWorkers: 1,
+      log: () => {},
+      env: { SWITCHBOARD_OPERATOR_EMAILS: OPERATOR },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  }, 60_000);
+
+  const client = () => new ApiClient(stack.url, { address: randomAddress() });
+
+  it('answers operator-only locations with 401 without a session and 403 for other accounts', async () => {
+    const anonymous = client();
+    for (const path of OPERATOR_ONLY) {
+      const response = await anonymous.request('GET', path);
+      expect(response.status, path).toBe(401);
+      expect(await response.text(), path).toContain('/signin?next=/logs/');
+    }
+    const member = client();
+    expect((await member.request('POST', '/api/auth/register', newAccount('Member'))).status).toBe(201);
+    for (const path of OPERATOR_ONLY) {
+      const response = await member.request('GET', path);
+      expect(response.status, path).toBe(403);
+      expect(await response.text()).toContain('not an operator');
+    }
+    // A forged cookie is no session.
+    const forger = client();
+    forger.setCookie('sb_at', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.');
+    expect((await forger.request('GET', '/logs/api/search?q=x')).status).toBe(401);
+  });
+
+  it('serves the log viewer, its API and metrics to an operator', async () => {
+    const ops = client();
+    expect(
+      (await ops.request('POST', '/api/auth/register', { ...newAccount('Ops'), email: OPERATOR })).status,
+    ).toBe(201);
+    const page = await ops.request('GET', '/logs/');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>');
+    const search = await ops.request('GET', '/logs/api/search?q=gateway&limit=5');
+    expect(search.status).toBe(200);
+    expect(((await search.json()) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
+    const metrics = await ops.request('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('switchboard_ui_requests_total');
+    // After logout the same cookies open nothing.
+    await ops.request('POST', '/api/auth/logout');
+    expect((await ops.request('GET', '/logs/')).status).toBe(401);
+  });
+
+  it('sends the security headers on pages, API answers and refusals, and hides its version', async () => {
+    for (const path of ['/', '/signin', '/api/health', '/api/rooms/no-such-room', '/logs/']) {
+      const response = await fetch(`${stack.url}${path}`);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain("default-src 'self'");
+      expect(csp, path).toContain("object-src 'none'");
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('server'), path).toBe('nginx'); // server_tokens off: no version
+    }
+  });
+
+  it('runs the NGINX workers as an unprivileged user', () => {
+    const master = stack.pid('nginx');
+    expect(master).toBeGreaterThan(0);
+    const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(master)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    expect(workers.length).toBeGreaterThan(0);
+    for (const pid of workers) {
+      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      expect(Number(uid), `worker ${pid}`).not.toBe(0);
+    }
+  });
+
+  it('rate limits a burst at the edge with 429 while another client is served', async () => {
+    const burst = Promise.all(
+      Array.from({ length: 300 }, () => fetch(`${stack.url}/api/rooms/no-such-room`).then((r) => r.status)),
+    );
+    // NGINX limits by the connecting address: a client connecting from 127.0.0.2 during the burst
+    // is served.
+    const other = await statusFrom('127.0.0.2', '/api/rooms/no-such-room');
+    const statuses = await burst;
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(100);
+    expect(statuses.filter((s) => s === 404).length).toBeGreaterThan(50);
+    expect(other).toBe(404);
+  }, 30_000);
+});
+
+describe('the NGINX config renderer', () => {
+  it('accepts only plain hostnames, IPv4/IPv6 addresses and ports in range', () => {
+    expect(upstreamServer('127.0.0.1', 4000)).toBe('127.0.0.1:4000');
+    expect(upstreamServer('gateway', 4000)).toBe('gateway:4000');
+    expect(upstreamServer('media-1.internal', 50051)).toBe('media-1.internal:50051');
+    expect(upstreamServer('::1', 4000)).toBe('[::1]:4000');
+    for (const [address, port] of [
+      ['127.0.0.1;\n}\nserver { listen 81; root /', 4000],
+      ['evil.example include /etc/passwd', 80],
+      ['127.0.0.1', 0],
+      ['127.0.0.1', 70_000],
+      ['', 80],
+      ['a'.repeat(300), 80],
+      ['host_with_underscore', 80],
+      ['127.0.0.1:80', 81],
+    ] as const) {
+      expect(upstreamServer(address, port), JSON.stringify(address)).toBeUndefined();
+    }
+  });
+
+  it('leaves a rogue Consul registration out of nginx.conf and reports it', async () => {
+    const consul = await startConsul();
+    try {
+      const rogue = '127.0.0.1:1; } server { listen 8081; location / { proxy_pass http://attacker';
+      for (const [id, address] of [
+        ['ui-ok', '127.0.0.1'],
+        ['ui-rogue', rogue],
+      ]) {
+        const response = await fetch(`http://${consul.addr}/v1/agent/service/register`, {
+          method: 'PUT',
+          body: JSON.stringify({
+            ID: id,
+            Name: 'ui',
+            Address: address,
+            Port: 3000,
+            Check: { TTL: '60s', Status: 'passing' },
+          }),
+        });
+        expect(response.status).toBe(200);
+      }
+      const rejected: string[] = [];
+      const config = await renderNginxConfig(consul.client, {
+        prefix: '/tmp/sb-render-test',
+        listen: '8080',
+        onRejected: (service, address) => rejected.push(`${service} ${address}`),
+      });
+      expect(config).toContain('server 127.0.0.1:3000 max_fails=1 fail_timeout=5s;');
+      expect(config).not.toContain('attacker');
+      expect(rejected).toEqual([`ui ${rogue}`]);
+    } finally {
+      await consul.close();
+    }
+  });
+});

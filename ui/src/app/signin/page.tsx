@@ -1,0 +1,10 @@
+import { Suspense } from 'react';
+import { AuthForm } from '@/lib/AuthForm';
+
+export default function Page() {
+  return (
+    <Suspense>
+      <AuthForm mode="signin" />
+    </Suspense>
+  );
+}

@@ -1,0 +1,101 @@
+'use client';
+
+import { useSearchParams } from 'next/navigation';
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, errorMessage, refreshSession } from './api';
+
+/** Sign in or sign up; afterwards goes to `?next=` (same-site paths only) or home. */
+export function AuthForm({ mode }: { mode: 'signin' | 'signup' }) {
+  const params = useSearchParams();
+  const requested = params.get('next') ?? '/';
+  const next = requested.startsWith('/') && !requested.startsWith('//') ? requested : '/';
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  // Already signed in (a refresh cookie): go on.
+  useEffect(() => {
+    if (mode === 'signin') {
+      void refreshSession().then((ok) => ok && window.location.assign(next));
+    }
+  }, [mode, next]);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError('');
+    const response = await api(mode === 'signin' ? '/api/auth/login' : '/api/auth/register', {
+      method: 'POST',
+      body: mode === 'signin' ? { email, password } : { email, password, displayName },
+    });
+    if (!response.ok) {
+      setError(await errorMessage(response));
+      setBusy(false);
+      return;
+    }
+    window.location.assign(next);
+  };
+
+  return (
+    <main>
+      <form className="center" onSubmit={(e) => void submit(e)}>
+        <h1>{mode === 'signin' ? 'Sign in' : 'Create your account'}</h1>
+        {mode === 'signup' && (
+          <label>
+            Your name
+            <input
+              value={displayName}
+              onChange={(e) => setDisplayName(e.target.value)}
+              maxLength={64}
+              required
+              autoComplete="name"
+            />
+          </label>
+        )}
+        <label>
+          Email
+          <input
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+            autoComplete="email"
+          />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            minLength={mode === 'signup' ? 10 : 1}
+            required
+            autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+          />
+        </label>
+        {mode === 'signup' && <p className="muted">At least 10 characters.</p>}
+        <button type="submit" disabled={busy}>
+          {mode === 'signin' ? 'Sign in' : 'Create account'}
+        </button>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <p className="muted">
+          {mode === 'signin' ? (
+            <>
+              No account? <a href={`/signup?next=${encodeURIComponent(next)}`}>Create one</a>
+            </>
+          ) : (
+            <>
+              Have an account? <a href={`/signin?next=${encodeURIComponent(next)}`}>Sign in</a>
+            </>
+          )}
+        </p>
+      </form>
+    </main>
+  );
+}
