@@ -81,6 +81,36 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE participant_sessions ADD COLUMN role text;
     `,
   },
+  {
+    version: 3,
+    name: 'chat messages',
+    // rooms.chat_rev counts a room's chat changes; taking the next one locks the room's row, so a
+    // room's messages commit in sequence order. (room_id, client_id) makes a retried send a no-op.
+    sql: `
+      ALTER TABLE rooms ADD COLUMN chat_rev bigint NOT NULL DEFAULT 0;
+      CREATE TABLE chat_messages (
+        room_id         text NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        seq             bigint NOT NULL,
+        rev             bigint NOT NULL,
+        client_id       uuid NOT NULL,
+        sender_sub      text NOT NULL,
+        sender_peer_id  text NOT NULL,
+        sender_name     text NOT NULL,
+        recipient_sub   text,
+        recipient_peer_id text,
+        recipient_name  text,
+        body            text NOT NULL,
+        sent_at         timestamptz NOT NULL DEFAULT now(),
+        edited_at       timestamptz,
+        deleted_at      timestamptz,
+        search          tsvector GENERATED ALWAYS AS (to_tsvector('english', body)) STORED,
+        PRIMARY KEY (room_id, seq),
+        UNIQUE (room_id, client_id)
+      );
+      CREATE UNIQUE INDEX chat_messages_rev ON chat_messages (room_id, rev);
+      CREATE INDEX chat_messages_search ON chat_messages USING GIN (search);
+    `,
+  },
 ];
 
 /** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */
@@ -178,3 +208,4 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
 }
 
 export { newRoomId, RoomStore, type RoomRecord } from './RoomStore';
+export { ChatStore, type ChatReader } from './ChatStore';

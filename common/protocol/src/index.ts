@@ -88,6 +88,29 @@ export const passwordSchema = z
   .min(10, 'must be at least 10 characters')
   .max(256, 'must be at most 256 characters');
 
+/** The longest chat message, in characters. */
+export const CHAT_MAX_CHARS = 4000;
+
+/**
+ * A chat message's text: trimmed, 1 to CHAT_MAX_CHARS characters, no control characters but
+ * newlines and tabs. Rendered as text everywhere (never as HTML).
+ */
+export const chatBodySchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(CHAT_MAX_CHARS, `must be at most ${CHAT_MAX_CHARS} characters`)
+  .refine(
+    (value) =>
+      ![...value].some(
+        (c) => (c.charCodeAt(0) < 0x20 && c !== '\n' && c !== '\t') || c.charCodeAt(0) === 0x7f,
+      ),
+    'must not contain control characters',
+  );
+
+/** A message's place in its room: 1, 2, 3, ... (the order everyone sees). */
+export const chatSeqSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
 /**
  * Every request may carry the browser's correlation id; the server makes one when absent. Request
  * payloads are strict: an unknown key is an error, never silently dropped.
@@ -135,6 +158,42 @@ export const requestSchemas = {
   promote: z.strictObject({ ...base, peerId: idSchema }),
   /** Ends the meeting for everyone in it. */
   endMeeting: z.strictObject({ ...base }),
+  // Chat (docs/signaling-protocol.md#chat): acknowledged only after the message is in Postgres.
+  /**
+   * Sends a message to the room, or privately to one participant (`to`: their peer id). `clientId`
+   * is the sender's own id for the message (a UUID, v7 in our UI): sending it again is answered
+   * with the stored message, never stored twice.
+   */
+  chatSend: z.strictObject({
+    ...base,
+    clientId: z.uuid('must be a UUID'),
+    body: chatBodySchema,
+    to: idSchema.optional(),
+  }),
+  /** Replaces the text of one of your messages. */
+  chatEdit: z.strictObject({ ...base, seq: chatSeqSchema, body: chatBodySchema }),
+  /** Deletes one of your messages (everyone sees that it was deleted). */
+  chatDelete: z.strictObject({ ...base, seq: chatSeqSchema }),
+  /** The newest messages (at most `limit`), or those before `before`: scroll back by sequence. */
+  chatHistory: z.strictObject({
+    ...base,
+    before: chatSeqSchema.optional(),
+    limit: z.number().int().min(1).max(100).optional(),
+  }),
+  /** Every change after revision `after` you may see (new, edited, deleted): fills a gap. */
+  chatSync: z.strictObject({
+    ...base,
+    after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    limit: z.number().int().min(1).max(500).optional(),
+  }),
+  /** Full-text search of the messages you may see (web-search syntax: "quotes", or, -word). */
+  chatSearch: z.strictObject({
+    ...base,
+    q: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    limit: z.number().int().min(1).max(50).optional(),
+  }),
+  /** "I am typing" (to the room, or to the participant `to`); repeated at most every 2 s. */
+  chatTyping: z.strictObject({ ...base, to: idSchema.optional() }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -191,6 +250,51 @@ export interface LobbyWait {
   peerId: string;
 }
 
+/** Who sent or receives a chat message. */
+export interface ChatParty {
+  /** The account or guest identity (`user:<uuid>` / `guest:<uuid>`, the join token's `sub`). */
+  sub: string;
+  /** The connection it was sent from / to (changes on every reconnect). */
+  peerId: string;
+  displayName: string;
+}
+
+/**
+ * A chat message as everyone who may see it sees it. `seq` orders a room's messages; `rev` is the
+ * room's change counter at its last change (sending, editing or deleting takes the next one), so
+ * a client that tracks the revisions it has seen can tell when it missed one and ask `chatSync`.
+ */
+export interface ChatMessage {
+  roomId: string;
+  seq: number;
+  rev: number;
+  clientId: string;
+  from: ChatParty;
+  /** Private messages: the one recipient (only sender and recipient ever see the message). */
+  to: ChatParty | null;
+  /** Empty once deleted. */
+  body: string;
+  sentAt: string;
+  editedAt: string | null;
+  deleted: boolean;
+}
+
+/** A page of messages and the room's revision they bring the reader up to. */
+export interface ChatPage {
+  messages: ChatMessage[];
+  /** Everything up to this revision that the reader may see is in this page or before it. */
+  rev: number;
+  /** There is more (older for history, newer for sync): ask again. */
+  more: boolean;
+}
+
+/** A search result: the message and its matching passage, split into text and matched words. */
+export interface ChatSearchHit {
+  message: ChatMessage;
+  snippet: { text: string; match: boolean }[];
+  rank: number;
+}
+
 /** What each request answers with. */
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: RtpCapabilities };
@@ -212,6 +316,17 @@ export interface ResponseMap {
   setPolicy: Record<string, never>;
   promote: Record<string, never>;
   endMeeting: Record<string, never>;
+  /** `duplicate`: this clientId was stored before (a retry); the stored message is returned. */
+  chatSend: { message: ChatMessage; duplicate: boolean };
+  chatEdit: { message: ChatMessage };
+  chatDelete: { message: ChatMessage };
+  /** Oldest first. */
+  chatHistory: ChatPage;
+  /** By revision. */
+  chatSync: ChatPage;
+  chatSearch: { results: ChatSearchHit[] };
+  /** `sent` false when dropped by the throttle (too soon after the last one). */
+  chatTyping: { sent: boolean };
 }
 
 export interface AckError {
@@ -253,6 +368,11 @@ export interface ServerToClientEvents {
   removed: (event: { reason: string }) => void;
   roleChanged: (event: { peerId: string; role: Role }) => void;
   policyChanged: (event: { policy: RoomPolicy }) => void;
+  /** A new, edited or deleted chat message you may see. */
+  chatMessage: (event: ChatMessage) => void;
+  /** The room's chat moved to `rev` with a change you may not see (others' private message). */
+  chatRev: (event: { rev: number }) => void;
+  chatTyping: (event: { peerId: string; displayName: string; private: boolean }) => void;
 }
 
 /** Socket.io handshake `auth` payload. */

@@ -239,8 +239,9 @@ export class ApiClient {
     method: string,
     path: string,
     body?: unknown,
+    options: { headers?: Record<string, string> } = {},
   ): Promise<{ status: number; body: T }> {
-    const response = await this.request(method, path, body);
+    const response = await this.request(method, path, body, options);
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
   }

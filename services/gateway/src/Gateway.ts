@@ -11,7 +11,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import { AppError, fromUnknown, PermissionDeniedError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
@@ -19,6 +19,7 @@ import { CSRF_HEADER } from '@switchboard/protocol';
 import { takePoint } from '@switchboard/runtime';
 import { Accounts } from './Accounts';
 import { authRoutes } from './authRoutes';
+import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
 import { DEFAULT_THROTTLE, LoginThrottle } from './LoginThrottle';
 import { roomRoutes } from './roomRoutes';
@@ -195,14 +196,22 @@ export class Gateway {
     });
 
     authRoutes(app, this.#accounts);
+    const rooms = new RoomStore(this.#pool);
     roomRoutes(app, {
       accounts: this.#accounts,
-      rooms: new RoomStore(this.#pool),
+      rooms,
       redis: this.#redis,
       emitter: new Emitter(this.#redis, { key: 'sb:io' }),
       secret: this.#config.jwtSecret,
       tokenTtlSeconds: this.#config.tokenTtlSeconds,
       logger: this.#logger,
+    });
+    chatRoutes(app, {
+      accounts: this.#accounts,
+      rooms,
+      chat: new ChatStore(this.#pool),
+      redis: this.#redis,
+      secret: this.#config.jwtSecret,
     });
   }
 

@@ -1,7 +1,9 @@
 /** Integration: the gateway against real Postgres, Redis and a real Consul agent. */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken, signJoinToken, verifyJoinToken } from '@switchboard/auth';
-import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
+import { ChatStore, createPool, ensureDatabase, type Pool } from '@switchboard/db';
+import type { ChatPage, ChatSearchHit as SearchHit } from '@switchboard/protocol';
 import { createLogger } from '@switchboard/logger';
 import {
   ApiClient,
@@ -452,6 +454,147 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       } finally {
         await gw.close();
       }
+    });
+  });
+
+  describe('chat history and search (members only)', () => {
+    /** A room owned by a new account, two guests' join tokens, and a few stored messages. */
+    async function chatRoom() {
+      const owner = await signedUp('Owner');
+      const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', { name: 'Chat' });
+      const ownerSub = `user:${owner.session.user.id}`;
+      const guest = async (name: string) => {
+        const grants = testGrants(room.id, name);
+        return { sub: grants.sub, token: (await signJoinToken(grants, SECRET, 120)).token };
+      };
+      const [ada, linus] = [await guest('Ada'), await guest('Linus')];
+      const store = new ChatStore(pool);
+      const say = (from: { sub: string }, body: string, to?: { sub: string }) =>
+        store.send({
+          roomId: room.id,
+          clientId: randomUUID(),
+          from: { sub: from.sub, peerId: randomUUID(), displayName: 'x' },
+          to: to ? { sub: to.sub, peerId: randomUUID(), displayName: 'y' } : null,
+          body,
+        });
+      return { owner, room, ownerSub, ada, linus, store, say };
+    }
+    const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+    it('answers 401 to strangers, 403 to non-members and other rooms, and pages history by sequence', async () => {
+      const { owner, room, ada, say } = await chatRoom();
+      for (let i = 1; i <= 7; i++) {
+        await say(ada, `m${i}`);
+      }
+      const path = `/api/rooms/${room.id}/messages`;
+      expect((await client().json('GET', path)).status).toBe(401);
+      const stranger = await signedUp('Stranger');
+      expect((await stranger.api.json('GET', path)).status).toBe(403);
+      const other = await (await signedUp('Other')).api.json<RoomBody>('POST', '/api/rooms', {});
+      const otherToken = (await signJoinToken(testGrants(other.body.id, 'Ada'), SECRET, 60)).token;
+      expect((await client().json('GET', path, undefined, bearer(otherToken))).status).toBe(403);
+      const forged = (await signJoinToken(testGrants(room.id, 'Ada'), 'not-the-secret-0123456789', 60)).token;
+      expect((await client().json('GET', path, undefined, bearer(forged))).status).toBe(401);
+
+      const asOwner = await owner.api.json<ChatPage>('GET', `${path}?limit=3`);
+      expect(asOwner.status).toBe(200);
+      expect(asOwner.body.messages.map((m) => m.body)).toEqual(['m5', 'm6', 'm7']);
+      expect(asOwner.body).toMatchObject({ rev: 7, more: true });
+      const older = await client().json<ChatPage>(
+        'GET',
+        `${path}?before=5&limit=3`,
+        undefined,
+        bearer(ada.token),
+      );
+      expect(older.body.messages.map((m) => m.body)).toEqual(['m2', 'm3', 'm4']);
+      const oldest = await client().json<ChatPage>('GET', `${path}?before=2`, undefined, bearer(ada.token));
+      expect(oldest.body).toMatchObject({ messages: [{ body: 'm1', seq: 1 }], more: false });
+    });
+
+    it('keeps private messages between their sender and recipient, in history and in search', async () => {
+      const { owner, room, ownerSub, ada, linus, say } = await chatRoom();
+      await say(ada, 'secret plans for friday', { sub: ownerSub });
+      await say(linus, 'public plans for friday');
+      const history = `/api/rooms/${room.id}/messages`;
+      const search = `/api/rooms/${room.id}/messages/search?q=plans`;
+      const bodies = (page: { messages: { body: string }[] }) => page.messages.map((m) => m.body);
+      expect(bodies((await owner.api.json<ChatPage>('GET', history)).body)).toEqual([
+        'secret plans for friday',
+        'public plans for friday',
+      ]);
+      const asLinus = await client().json<ChatPage>('GET', history, undefined, bearer(linus.token));
+      expect(bodies(asLinus.body)).toEqual(['public plans for friday']);
+      const found = async (token: string) =>
+        (
+          await client().json<{ results: SearchHit[] }>('GET', search, undefined, bearer(token))
+        ).body.results.map((r) => r.message.body);
+      expect(await found(linus.token)).toEqual(['public plans for friday']);
+      expect((await found(ada.token)).sort()).toEqual(['public plans for friday', 'secret plans for friday']);
+    });
+
+    it('searches with stemming, phrases and exclusions, best match first, with highlighted snippets', async () => {
+      const { room, ada, say, store } = await chatRoom();
+      await say(ada, 'the budget');
+      await say(ada, 'budget, budget and more budget: the budget is the whole budget meeting');
+      await say(ada, 'draft of the quarterly budget');
+      await say(ada, 'lunch orders');
+      const deleted = await say(ada, 'budget to delete');
+      await store.change({ roomId: room.id, sub: ada.sub }, deleted.message.seq, null);
+      const search = async (q: string) =>
+        (
+          await client().json<{ results: SearchHit[] }>(
+            'GET',
+            `/api/rooms/${room.id}/messages/search?q=${encodeURIComponent(q)}`,
+            undefined,
+            bearer(ada.token),
+          )
+        ).body.results;
+      const budget = await search('budgets');
+      expect(budget.map((r) => r.message.body)).toHaveLength(3); // stemmed; the deleted one is gone
+      expect(budget[0].message.body).toMatch(/^budget, budget/); // the densest match ranks first
+      expect(budget[0].rank).toBeGreaterThan(budget[2].rank);
+      const snippet = budget.find((r) => r.message.body === 'the budget')?.snippet;
+      expect(snippet).toEqual([
+        { text: 'the ', match: false },
+        { text: 'budget', match: true },
+      ]);
+      expect((await search('"quarterly budget"')).map((r) => r.message.body)).toEqual([
+        'draft of the quarterly budget',
+      ]);
+      expect((await search('budget -draft')).map((r) => r.message.body)).not.toContain(
+        'draft of the quarterly budget',
+      );
+      expect(await search('nothing-like-this')).toEqual([]);
+    });
+
+    it('answers malformed queries with 400 and a message', async () => {
+      const { room, ada } = await chatRoom();
+      for (const query of [
+        'messages?before=0',
+        'messages?before=abc',
+        'messages?before=1.5',
+        'messages?limit=1000',
+        'messages?limit=0',
+        'messages?sort=asc',
+        'messages/search',
+        'messages/search?q=',
+        'messages/search?q=%20%20',
+        `messages/search?q=${'x'.repeat(201)}`,
+        'messages/search?q=a&limit=51',
+      ]) {
+        const answer = await client().json<{ code: string; message: string }>(
+          'GET',
+          `/api/rooms/${room.id}/${query}`,
+          undefined,
+          bearer(ada.token),
+        );
+        expect(answer.status, query).toBe(400);
+        expect(answer.body.code).toBe('INVALID_ARGUMENT');
+        expect(answer.body.message).toMatch(/^invalid query: /);
+      }
+      expect(
+        (await client().json('GET', '/api/rooms/NOT_AN_ID/messages', undefined, bearer(ada.token))).status,
+      ).toBe(400);
     });
   });
 

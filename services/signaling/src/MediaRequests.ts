@@ -18,6 +18,7 @@ import {
 } from '@switchboard/proto';
 import type { requestSchemas, ResponseMap } from '@switchboard/protocol';
 import type { z } from 'zod';
+import type { Chat } from './Chat';
 import { hostsRoom, type HostControls } from './HostControls';
 import type { CallMeta } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
@@ -46,6 +47,7 @@ export interface MediaRequestsOptions {
   rooms: () => RoomSessions | undefined;
   /** This process's presence id. */
   instanceId: () => string;
+  chat: Chat;
 }
 
 export class MediaRequests {
@@ -132,6 +134,7 @@ export class MediaRequests {
       jti: peer.jti,
     });
     await socket.join(peer.roomId);
+    await this.#o.chat.joined(socket);
     if (peer.role === 'host') {
       await socket.join(hostsRoom(peer.roomId));
     }

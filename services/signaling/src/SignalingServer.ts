@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
 import { verifyJoinToken, wasRemoved } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import {
   AppError,
   fromUnknown,
@@ -25,6 +25,7 @@ import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@s
 import type { WatchRoomEventsResponse } from '@switchboard/proto';
 import { requestSchemas, type Ack, type RequestName, type ResponseMap } from '@switchboard/protocol';
 import type { z } from 'zod';
+import { Chat, identityRoom } from './Chat';
 import { clientAddress, type SignalingConfig } from './config';
 import { HostControls, hostsRoom, peerRoom } from './HostControls';
 import type { CallMeta, MediaClient } from './MediaClient';
@@ -58,6 +59,7 @@ export class SignalingServer {
   readonly #limits: SocketLimits;
   readonly #hostControls: HostControls;
   readonly #requests: MediaRequests;
+  readonly #chat: Chat;
   /** Sockets connected to this instance, by peer id (joined or not). */
   readonly #localPeers = new Map<string, PeerSocket>();
   readonly #registry: prom.Registry;
@@ -160,6 +162,15 @@ export class SignalingServer {
         this.#io.serverSideEmit('endRoom', roomId, notice);
       },
     });
+    this.#chat = new Chat({
+      io: this.#io,
+      store: new ChatStore(this.#pool),
+      presence: this.#presence,
+      redis: this.#redis,
+      messagesPerWindow: config.chatLimit.messages,
+      windowSeconds: config.chatLimit.windowSeconds,
+      logger,
+    });
     this.#requests = new MediaRequests({
       io: this.#io,
       presence: this.#presence,
@@ -169,6 +180,7 @@ export class SignalingServer {
       hostControls: this.#hostControls,
       rooms: () => this.#rooms,
       instanceId: () => this.#instanceId,
+      chat: this.#chat,
     });
   }
 
@@ -325,6 +337,13 @@ export class SignalingServer {
       setPolicy: async (s, p, ctx) => (await this.#hostControls.setPolicy(s, p, ctx.logger), {}),
       promote: async (s, p, ctx) => (await this.#hostControls.promote(s, p, ctx.logger), {}),
       endMeeting: async (s, _p, ctx) => (await this.#hostControls.endMeeting(s, ctx.logger), {}),
+      chatSend: (s, p, ctx) => this.#chat.send(s, p, ctx.logger),
+      chatEdit: (s, p, ctx) => this.#chat.edit(s, p, ctx.logger),
+      chatDelete: (s, p, ctx) => this.#chat.delete(s, p, ctx.logger),
+      chatHistory: (s, p) => this.#chat.history(s, p),
+      chatSync: (s, p) => this.#chat.sync(s, p),
+      chatSearch: (s, p) => this.#chat.search(s, p),
+      chatTyping: (s, p) => this.#chat.typing(s, p),
     };
     this.#localPeers.set(peer.peerId, socket);
     void socket.join(peerRoom(peer.peerId));
@@ -456,6 +475,7 @@ export class SignalingServer {
     peer.joined = false;
     session?.peers.delete(peer.peerId);
     void socket.leave(hostsRoom(peer.roomId));
+    void socket.leave(identityRoom(peer.roomId, peer.sub));
     peer.transports.clear();
     peer.producers.clear();
     peer.consumers.clear();

@@ -24,6 +24,8 @@ const schema = z.object({
   SIGNALING_SOCKET_EVENTS_PER_10S: z.coerce.number().int().min(1).default(300),
   /** Socket events one client (an account, or a guest's address) may send per 10 s over all its sockets. */
   SIGNALING_CLIENT_EVENTS_PER_10S: z.coerce.number().int().min(1).default(1200),
+  /** Chat messages (and edits) one identity may send per 10 s over all its sockets. */
+  SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
   /** Believe X-Real-IP from a proxy on a loopback or private address (NGINX in front). */
   SIGNALING_TRUST_PROXY: z.enum(['true', 'false']).default('true'),
 });
@@ -39,6 +41,7 @@ export interface SignalingConfig extends CommonConfig {
   heartbeatMs: number;
   corsOrigins: string[];
   socketLimits: { perSocket: number; perClient: number; windowSeconds: number };
+  chatLimit: { messages: number; windowSeconds: number };
   trustProxy: boolean;
 }
 
@@ -62,6 +65,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
       perClient: c.SIGNALING_CLIENT_EVENTS_PER_10S,
       windowSeconds: 10,
     },
+    chatLimit: { messages: c.SIGNALING_CHAT_MESSAGES_PER_10S, windowSeconds: 10 },
     trustProxy: c.SIGNALING_TRUST_PROXY === 'true',
   };
 }

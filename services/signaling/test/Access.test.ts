@@ -4,25 +4,15 @@
  * grants, per-peer limits under a parallel burst and per-socket rate limits.
  */
 import type { Redis } from 'ioredis';
-import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJoinToken } from '@switchboard/auth';
 import type { Pool } from '@switchboard/db';
-import type {
-  ClientToServerEvents,
-  JoinGrants,
-  RequestName,
-  ServerToClientEvents,
-} from '@switchboard/protocol';
+import type { JoinGrants, RequestName } from '@switchboard/protocol';
 import { ensureRoom, testGrants, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
 import type { SignalingServer } from '../src/SignalingServer';
+import { join, joined, next, request, TestClients, type Answer, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
-
-type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
-type Answer =
-  | { ok: true; data: Record<string, unknown> }
-  | { ok: false; error: { code: string; message: string; retryAfterSeconds?: number } };
 const SECRET = 'access-test-secret-0123456789';
 const PER_SOCKET = 120;
 
@@ -57,7 +47,7 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
   let redis: Redis;
   let media: MediaNode;
   let signaling: SignalingServer;
-  const clients: Client[] = [];
+  const clients = new TestClients(SECRET);
 
   beforeAll(async () => {
     h = await startHarness({
@@ -73,62 +63,13 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
   });
 
   afterAll(async () => {
-    for (const client of clients) {
-      client.disconnect();
-    }
+    clients.closeAll();
     await h?.close();
   });
 
-  async function token(room: string, name: string, extra: Partial<JoinGrants> = {}): Promise<string> {
-    return (await signJoinToken(testGrants(room, name, extra), SECRET, 60)).token;
-  }
-
-  /** A connected socket, or the connect_error message when the server refuses it. */
-  async function connect(auth: string): Promise<Client> {
-    const client: Client = io(`http://127.0.0.1:${signaling.port}`, {
-      auth: { token: auth },
-      transports: ['websocket'],
-      reconnection: false,
-    });
-    clients.push(client);
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('connect_error', (error) => reject(error));
-    });
-    return client;
-  }
-
-  function request(client: Client, event: RequestName, payload: object): Promise<Answer> {
-    return new Promise((resolve) =>
-      (client.emit as (e: string, p: object, a: (r: Answer) => void) => void)(event, payload, resolve),
-    );
-  }
-
-  async function join(client: Client): Promise<Answer> {
-    const caps = await request(client, 'getRouterRtpCapabilities', {});
-    if (!caps.ok) {
-      return caps;
-    }
-    return request(client, 'join', { rtpCapabilities: caps.data.rtpCapabilities as object });
-  }
-
-  async function joined(client: Client): Promise<{ peerId: string; lobby: { peerId: string }[] }> {
-    const answer = await join(client);
-    expect(answer).toMatchObject({ ok: true, data: { status: 'joined' } });
-    return (answer as unknown as { data: { peerId: string; lobby: { peerId: string }[] } }).data;
-  }
-
-  /** The next `event` the client receives (a server event, or socket.io's `disconnect`). */
-  function next<E extends keyof ServerToClientEvents>(
-    client: Client,
-    event: E,
-  ): Promise<Parameters<ServerToClientEvents[E]>[0]>;
-  function next(client: Client, event: 'disconnect'): Promise<string>;
-  function next(client: Client, event: string): Promise<unknown> {
-    return new Promise((resolve) =>
-      (client.once as (e: string, l: (v: unknown) => void) => void)(event, resolve),
-    );
-  }
+  const token = (room: string, name: string, extra: Partial<JoinGrants> = {}) =>
+    clients.token(room, name, extra);
+  const connect = (auth: string) => clients.connect(signaling.port, auth);
 
   /** Creates a sending transport and produces audio (opus) and video (VP8) on it. */
   async function produceMedia(client: Client): Promise<{ audio: string; video: string }> {

@@ -23,6 +23,7 @@ import {
   type ServerToClientEvents,
 } from '@switchboard/protocol';
 import { api } from './api';
+import { ChatClient, type ChatSnapshot } from './ChatClient';
 
 export interface RemoteParticipant {
   peerId: string;
@@ -54,6 +55,7 @@ export interface CallSnapshot {
   unmuteLocked: Record<MediaKind, boolean>;
   /** The latest notice from a host ("A host muted your microphone"). */
   notice?: string;
+  chat: ChatSnapshot;
 }
 
 export class CallError extends Error {
@@ -70,6 +72,16 @@ export class CallError extends Error {
 function mark(name: string): void {
   if (typeof performance !== 'undefined') {
     performance.mark(`sb:${name}`);
+  }
+}
+
+/** The `sub` claim of a JWT (the browser only reads it; the server verifies the token). */
+function subjectOf(token: string | undefined): string {
+  try {
+    const payload = token?.split('.')[1]?.replace(/-/g, '+').replace(/_/g, '/') ?? '';
+    return (JSON.parse(atob(payload)) as { sub?: string }).sub ?? '';
+  } catch {
+    return '';
   }
 }
 
@@ -102,6 +114,11 @@ export interface CallOptions {
   onChange: () => void;
 }
 
+interface KeptToken {
+  token: string;
+  expiresAt: number;
+}
+
 /** Waits between reconnection attempts (ms); after the last one the call has failed. */
 const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
 
@@ -114,7 +131,7 @@ export class CallClient {
   readonly #lobby = new Map<string, PeerInfo>();
   readonly #paused = { audio: false, video: false };
   readonly #unmuteLocked = { audio: false, video: false };
-  #token?: { token: string; expiresAt: number };
+  #token?: KeptToken;
   #conn?: Connection;
   #status: CallSnapshot['status'] = 'connecting';
   #error?: string;
@@ -124,9 +141,12 @@ export class CallClient {
   #role: Role = 'guest';
   #policy?: RoomPolicy;
   #closed = false;
+  /** The room's chat; it outlives connections (its outbox waits for the next one). */
+  readonly chat: ChatClient;
 
   private constructor(opts: CallOptions) {
     this.#opts = opts;
+    this.chat = new ChatClient(opts.room, () => this.#changed());
   }
 
   /** A client for `room` as `displayName`, sending the tracks of `localStream`; `start()` joins. */
@@ -154,6 +174,7 @@ export class CallClient {
       cameraOff: this.#paused.video,
       unmuteLocked: { ...this.#unmuteLocked },
       notice: this.#notice,
+      chat: this.chat.snapshot(),
     };
   }
 
@@ -210,8 +231,21 @@ export class CallClient {
     return response.data;
   }
 
+  /** Where this tab keeps its join token, so a reload stays the same guest (chat identity, lobby). */
+  get #tokenKey(): string {
+    return `sb:token:${this.#opts.room}:${this.#opts.displayName}`;
+  }
+
   /** A join token: the last one while it is fresh, else a new one from the gateway. */
   async #joinToken(): Promise<string> {
+    if (!this.#token) {
+      try {
+        const kept = JSON.parse(sessionStorage.getItem(this.#tokenKey) ?? 'null') as KeptToken | null;
+        this.#token = kept ?? undefined;
+      } catch {
+        // no storage (or garbage in it): ask for a new token
+      }
+    }
     if (this.#token && this.#token.expiresAt - Date.now() > TOKEN_MARGIN_MS) {
       return this.#token.token;
     }
@@ -231,6 +265,11 @@ export class CallClient {
       throw new CallError(message.charAt(0).toUpperCase() + message.slice(1), body.code ?? 'UNAVAILABLE');
     }
     this.#token = { token: body.token, expiresAt: new Date(body.expiresAt ?? 0).getTime() };
+    try {
+      sessionStorage.setItem(this.#tokenKey, JSON.stringify(this.#token));
+    } catch {
+      // storage full or disabled: this page keeps it in memory
+    }
     return body.token;
   }
 
@@ -267,8 +306,9 @@ export class CallClient {
       socket.once('connect', () => resolve());
       socket.once('connect_error', (error) => {
         const code = (error as { data?: { code?: string } }).data?.code ?? 'UNAUTHENTICATED';
-        if (code === 'UNAUTHENTICATED') {
-          this.#token = undefined; // expired or invalid: ask for a new one next time
+        if (code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED') {
+          this.#token = undefined; // expired, invalid or banned: ask for a new one next time
+          sessionStorage.removeItem(this.#tokenKey);
         }
         reject(new CallError(error.message, code));
       });
@@ -362,6 +402,11 @@ export class CallClient {
       this.#lobby.set(peer.peerId, peer);
     }
     mark('joined');
+    this.chat.attach({
+      request: (event, payload) => this.#request(conn, event, payload),
+      on: (event, listener) => conn.socket.on(event, listener as never),
+      sub: subjectOf(this.#token?.token),
+    });
     for (const peer of joined.peers) {
       this.#addParticipant(peer);
     }
@@ -557,6 +602,7 @@ export class CallClient {
   }
 
   #teardown(conn: Connection): void {
+    this.chat.detach();
     conn.dead = true;
     conn.socket.removeAllListeners();
     conn.socket.disconnect();
@@ -600,6 +646,7 @@ export class CallClient {
       return;
     }
     this.#closed = true;
+    this.chat.close();
     const conn = this.#conn;
     if (conn && !conn.dead) {
       conn.dead = true;

@@ -6,6 +6,7 @@ import {
   Link as LinkIcon,
   Lock,
   LockOpen,
+  MessageSquare,
   Mic,
   MicOff,
   PhoneOff,
@@ -19,6 +20,7 @@ import {
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { RoomPolicy } from '@switchboard/protocol';
 import { CallClient, type CallSnapshot, type RemoteParticipant } from './CallClient';
+import { ChatPanel } from './ChatPanel';
 import { Notice } from './Notice';
 
 const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
@@ -74,6 +76,7 @@ export function Meeting({
   const [joining, setJoining] = useState(false);
   const [joinError, setJoinError] = useState('');
   const [showPeople, setShowPeople] = useState(false);
+  const [showChat, setShowChat] = useState(false);
   const [actionError, setActionError] = useState('');
   const [copied, setCopied] = useState(false);
   /** The policy to go back to when a host unlocks the meeting. */
@@ -393,6 +396,14 @@ export function Meeting({
             </div>
           ))}
         </div>
+        {showChat && (
+          <ChatPanel
+            chat={call.chat}
+            snapshot={snapshot.chat}
+            participants={snapshot.participants}
+            onClose={() => setShowChat(false)}
+          />
+        )}
         {showPeople && (
           <aside className="people" aria-label="Participants">
             <h2>People ({snapshot.participants.length + 1})</h2>
@@ -444,6 +455,19 @@ export function Meeting({
           onClick={() => setShowPeople((v) => !v)}
         >
           <Users size={18} aria-hidden /> People
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          aria-pressed={showChat}
+          onClick={() => setShowChat((v) => !v)}
+        >
+          <MessageSquare size={18} aria-hidden /> Chat
+          {snapshot.chat.unread > 0 && (
+            <span className="count" aria-label={`${snapshot.chat.unread} unread`}>
+              {snapshot.chat.unread}
+            </span>
+          )}
         </button>
         <button type="button" className="danger" onClick={() => call.close()}>
           <PhoneOff size={18} aria-hidden /> Leave
