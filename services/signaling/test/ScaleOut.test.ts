@@ -3,24 +3,13 @@
  * room → media node mapping) in front of two media nodes found through Consul. Peers on different
  * instances see each other, land on the same media node and exchange producers.
  */
-import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJoinToken } from '@switchboard/auth';
 import type { Pool } from '@switchboard/db';
 import type { ClientToServerEvents, ServerToClientEvents } from '@switchboard/protocol';
-import {
-  ensureRoom,
-  freePort,
-  REPO_ROOT,
-  testDatabaseUrl,
-  testGrants,
-  testRedisUrl,
-  uniqueRoom,
-  waitFor,
-  type ConsulAgent,
-} from '@switchboard/testing';
+import { ensureRoom, freePort, testGrants, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
 import { nodeRoomsKey, roomMediaKey } from '../src/MediaDirectory';
 import type { SignalingServer } from '../src/SignalingServer';
@@ -52,7 +41,6 @@ const VP8_RTP_PARAMETERS = {
 
 describe('two signaling instances, two media nodes', () => {
   let h: Harness;
-  let consul: ConsulAgent;
   let media: MediaNode[];
   let signaling: SignalingServer[];
   const clients: Client[] = [];
@@ -67,7 +55,7 @@ describe('two signaling instances, two media nodes', () => {
       signalingInstances: 2,
       signalingEnv: { SIGNALING_HEARTBEAT_MS: '300' },
     });
-    ({ consul, media, signaling, redis, pool } = h);
+    ({ media, signaling, redis, pool } = h);
   });
 
   afterAll(async () => {
@@ -198,42 +186,9 @@ describe('two signaling instances, two media nodes', () => {
     );
   });
 
-  /** Processes the tests started; afterAll kills any left (a timed-out test never reaches its finally). */
-  const spawned: ReturnType<typeof spawn>[] = [];
-  afterAll(() => spawned.forEach((child) => child.kill('SIGKILL')));
-
-  /** A signaling server as its own process (to be SIGKILLed), on `port`. */
-  const spawnSignaling = (port: number, heartbeatMs = 300) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/server.ts'], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        CONSUL_HTTP_ADDR: consul.addr,
-        SIGNALING_PORT: String(port),
-        DATABASE_URL: testDatabaseUrl(),
-        REDIS_URL: testRedisUrl(),
-        JWT_SECRET: SECRET,
-        SIGNALING_HEARTBEAT_MS: String(heartbeatMs),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
-    });
-    spawned.push(child);
-    return child;
-  };
-
-  /** Waits until the signaling process on `port` answers and passes its Consul check. */
-  const passingSignaling = async (port: number) => {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, {
-      timeoutMs: 30_000,
-      what: `signaling on port ${port} healthy`,
-    });
-    await waitFor(
-      async () =>
-        (await consul.client.instances('signaling', { passingOnly: true })).some((i) => i.port === port),
-      { timeoutMs: 30_000, what: `signaling on port ${port} passing in Consul` },
-    );
-  };
+  const spawnSignaling = (port: number, heartbeatMs = 300) =>
+    h.spawnSignaling(port, { SIGNALING_HEARTBEAT_MS: String(heartbeatMs) });
+  const passingSignaling = (port: number) => h.passingSignaling(port);
 
   /**
    * Gina joins `room` on an in-process instance, Frank on the process on `port`; resolves with

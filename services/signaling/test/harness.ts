@@ -3,11 +3,13 @@
  * a mediasoup worker each, signaling servers, and the Postgres pool and Redis client the tests use
  * to look at what was stored. close() stops everything in reverse order.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import { createLogger, type Logger } from '@switchboard/logger';
 import {
   mediaTestEnv,
+  REPO_ROOT,
   startConsul,
   testDatabaseUrl,
   testRedisUrl,
@@ -35,19 +37,60 @@ export interface Harness {
   signaling: SignalingServer[];
   pool: Pool;
   redis: Redis;
+  /**
+   * A signaling server as its own process (so a test can SIGKILL it) on `port`, using this
+   * harness's Consul, Postgres, Redis and secret; close() kills any still running.
+   */
+  spawnSignaling(port: number, env?: Record<string, string>): ChildProcess;
+  /** Waits until the signaling process on `port` answers /healthz and passes in Consul. */
+  passingSignaling(port: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const consul = await startConsul();
   await ensureDatabase(testDatabaseUrl());
+  const spawned: ChildProcess[] = [];
   const harness: Harness = {
     consul,
     media: [],
     signaling: [],
     pool: createPool(testDatabaseUrl()),
     redis: new Redis(testRedisUrl()),
+    spawnSignaling(port, env = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'services/signaling/src/server.ts'], {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          CONSUL_HTTP_ADDR: consul.addr,
+          SIGNALING_PORT: String(port),
+          DATABASE_URL: testDatabaseUrl(),
+          REDIS_URL: testRedisUrl(),
+          JWT_SECRET: options.secret,
+          LOG_LEVEL: 'warn',
+          ...options.signalingEnv,
+          ...env,
+        },
+        stdio: 'ignore',
+      });
+      spawned.push(child);
+      return child;
+    },
+    async passingSignaling(port) {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, {
+        timeoutMs: 30_000,
+        what: `signaling on port ${port} healthy`,
+      });
+      await waitFor(
+        async () =>
+          (await consul.client.instances('signaling', { passingOnly: true })).some((i) => i.port === port),
+        { timeoutMs: 30_000, what: `signaling on port ${port} passing in Consul` },
+      );
+    },
     async close() {
+      for (const child of spawned) {
+        child.kill('SIGKILL');
+      }
       for (const server of harness.signaling) {
         await server.close();
       }
