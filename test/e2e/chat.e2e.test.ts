@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@switchboard/db';
 import { testDatabaseUrl } from '@switchboard/testing';
@@ -50,7 +50,7 @@ async function waitForBody(page: Page, text: string): Promise<void> {
     .waitFor({ timeout: 15_000 });
 }
 
-describe('chat in the browser: three participants, private messages, reload mid-send, history, search', () => {
+describe('chat and presence in the browser: three participants, private messages, reload mid-send, away, reconnecting, history, search', () => {
   let stack: Stack;
   let browser: Browser;
   let pool: Pool;
@@ -134,6 +134,10 @@ describe('chat in the browser: three participants, private messages, reload mid-
     await grace.page.screenshot({ path: join(ROOT, 'docs/screens/chat.png') });
   }, 60_000);
 
+  /** Linus's sockets, through the test's WebSocket proxy (set up below): to cut them. */
+  const connections: { page: WebSocketRoute; server: WebSocketRoute }[] = [];
+  let blocking = false;
+
   it('sends outboxed messages once after the page reloads mid-send (lost on the way, or its ack lost)', async () => {
     const linus = people[2];
     const lostAck = 'stored, but my page never heard back';
@@ -142,7 +146,12 @@ describe('chat in the browser: three participants, private messages, reload mid-
     // acknowledgement (and fan-out) of another on the way back: both stay in the outbox.
     let dropping = true;
     await linus.page.routeWebSocket(/\/socket\.io\//, (ws) => {
+      if (blocking) {
+        void ws.close(); // the network is down: no connection gets through
+        return;
+      }
       const server = ws.connectToServer();
+      connections.push({ page: ws, server });
       ws.onMessage((message) => {
         if (!(dropping && typeof message === 'string' && message.includes(neverSent))) {
           server.send(message);
@@ -188,6 +197,41 @@ describe('chat in the browser: three participants, private messages, reload mid-
       [room, [lostAck, neverSent]],
     );
     expect(rows.map((r) => r.body)).toEqual([lostAck, neverSent]);
+  }, 90_000);
+
+  it('shows the others who is away, and who lost their connection until they are back', async () => {
+    const [ada, grace, linus] = people;
+    const graceTile = ada.page.locator('.tile', { has: ada.page.getByLabel('Grace', { exact: true }) });
+    const setHidden = (hidden: boolean) =>
+      grace.page.evaluate((h) => {
+        Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+        Object.defineProperty(document, 'visibilityState', {
+          value: h ? 'hidden' : 'visible',
+          configurable: true,
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await graceTile.getByText('· away').waitFor({ timeout: 10_000 });
+    await setHidden(false);
+    await graceTile.getByText('· away').waitFor({ state: 'detached', timeout: 10_000 });
+
+    // Linus's network drops (his socket is cut and new ones fail for a few seconds): the others
+    // see him reconnecting, then back, without anyone clicking anything.
+    blocking = true;
+    const current = connections.at(-1);
+    await current?.page.close();
+    await current?.server.close();
+    await ada.page.getByText('Linus is reconnecting…').waitFor({ timeout: 10_000 });
+    await linus.page
+      .getByText(/Reconnecting/)
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await ada.page.screenshot({ path: join(ROOT, 'docs/screens/presence-reconnecting.png') });
+    blocking = false;
+    await waitForRemoteVideos(ada, ['Linus'], 30_000);
+    await ada.page.getByText('Linus is reconnecting…').waitFor({ state: 'detached' });
+    expect(await ada.page.locator('.tile[data-presence="reconnecting"]').count()).toBe(0);
   }, 90_000);
 
   it('shows a late joiner the history at once, and finds a message by search', async () => {

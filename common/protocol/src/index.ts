@@ -57,6 +57,10 @@ export const MEDIA_KIND_NAMES: Record<MediaKind, string> = { audio: 'microphone'
 export const roomPolicySchema = z.enum(['open', 'lobby', 'locked']);
 export type RoomPolicy = z.infer<typeof roomPolicySchema>;
 
+/** Where a participant's attention is: in the call, or away (tab hidden, idle). */
+export const presenceStateSchema = z.enum(['active', 'away']);
+export type PresenceState = z.infer<typeof presenceStateSchema>;
+
 /** A participant's role in one room. */
 export const roleSchema = z.enum(['host', 'participant', 'guest']);
 export type Role = z.infer<typeof roleSchema>;
@@ -158,6 +162,8 @@ export const requestSchemas = {
   promote: z.strictObject({ ...base, peerId: idSchema }),
   /** Ends the meeting for everyone in it. */
   endMeeting: z.strictObject({ ...base }),
+  /** Tells the room whether you are in the call or away (tab hidden, idle). */
+  setPresence: z.strictObject({ ...base, state: presenceStateSchema }),
   // Chat (docs/signaling-protocol.md#chat): acknowledged only after the message is in Postgres.
   /**
    * Sends a message to the room, or privately to one participant (`to`: their peer id). `clientId`
@@ -199,10 +205,20 @@ export const requestSchemas = {
 export type RequestName = keyof typeof requestSchemas;
 export type RequestPayload<E extends RequestName> = z.input<(typeof requestSchemas)[E]>;
 
+/**
+ * Why a participant left: `left` on purpose (or was removed), `disconnected` when the connection
+ * dropped (show them as reconnecting for a while: they usually come back as a new peer with the
+ * same `sub`).
+ */
+export type LeaveReason = 'left' | 'disconnected';
+
 export interface PeerInfo {
   peerId: string;
   displayName: string;
   role: Role;
+  /** The identity (`user:<uuid>` / `guest:<uuid>`): the same person across reconnects. */
+  sub?: string;
+  presence?: PresenceState;
 }
 
 export interface ProducerInfo {
@@ -316,6 +332,7 @@ export interface ResponseMap {
   setPolicy: Record<string, never>;
   promote: Record<string, never>;
   endMeeting: Record<string, never>;
+  setPresence: Record<string, never>;
   /** `duplicate`: this clientId was stored before (a retry); the stored message is returned. */
   chatSend: { message: ChatMessage; duplicate: boolean };
   chatEdit: { message: ChatMessage };
@@ -343,7 +360,8 @@ export type ClientToServerEvents = {
 
 export interface ServerToClientEvents {
   peerJoined: (event: PeerInfo) => void;
-  peerLeft: (event: { peerId: string }) => void;
+  peerLeft: (event: { peerId: string; reason: LeaveReason }) => void;
+  presenceChanged: (event: { peerId: string; state: PresenceState }) => void;
   newProducer: (event: ProducerInfo) => void;
   producerClosed: (event: { producerId: string; peerId: string }) => void;
   producerPaused: (event: { producerId: string; peerId: string; paused: boolean }) => void;

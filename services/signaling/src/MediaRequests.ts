@@ -16,7 +16,7 @@ import {
   rtpParametersFromProto,
   rtpParametersToProto,
 } from '@switchboard/proto';
-import type { requestSchemas, ResponseMap } from '@switchboard/protocol';
+import type { PeerInfo, requestSchemas, ResponseMap } from '@switchboard/protocol';
 import type { z } from 'zod';
 import type { Chat } from './Chat';
 import { hostsRoom, type HostControls } from './HostControls';
@@ -126,7 +126,13 @@ export class MediaRequests {
     peer.joined = true;
     session.pending.delete(peer.peerId);
     session.peers.set(peer.peerId, socket);
-    const info = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
+    const info: PeerInfo = {
+      peerId: peer.peerId,
+      displayName: peer.displayName,
+      role: peer.role,
+      sub: peer.sub,
+      presence: 'active',
+    };
     await this.#o.presence.addPeer(peer.roomId, {
       ...info,
       instanceId: this.#o.instanceId(),

@@ -7,7 +7,7 @@
  * instance that stopped beating (crashed) left behind is for `sweep()` to find.
  */
 import type { Redis } from 'ioredis';
-import type { PeerInfo, ProducerInfo } from '@switchboard/protocol';
+import type { PeerInfo, PresenceState, ProducerInfo } from '@switchboard/protocol';
 
 const peersKey = (roomId: string) => `sb:room:${roomId}:peers`;
 const producersKey = (roomId: string) => `sb:room:${roomId}:producers`;
@@ -21,6 +21,7 @@ export interface StoredPeer extends PeerInfo {
   instanceId: string;
   /** The join token's subject and id (a removal bans both). */
   sub: string;
+  presence?: PresenceState;
   jti: string;
 }
 
@@ -118,8 +119,8 @@ export class Presence {
 
   async peers(roomId: string): Promise<PeerInfo[]> {
     return Object.values(await this.#redis.hgetall(peersKey(roomId))).map((v) => {
-      const { peerId, displayName, role } = JSON.parse(v) as StoredPeer;
-      return { peerId, displayName, role };
+      const { peerId, displayName, role, sub, presence } = JSON.parse(v) as StoredPeer;
+      return { peerId, displayName, role, sub, presence: presence ?? 'active' };
     });
   }
 
@@ -130,11 +131,20 @@ export class Presence {
 
   /** Changes a peer's role (a host promoted it); false when it is no longer in the room. */
   async setRole(roomId: string, peerId: string, role: PeerInfo['role']): Promise<boolean> {
+    return this.#update(roomId, peerId, { role });
+  }
+
+  /** Records whether the peer is in the call or away; false when it is no longer in the room. */
+  async setState(roomId: string, peerId: string, presence: PresenceState): Promise<boolean> {
+    return this.#update(roomId, peerId, { presence });
+  }
+
+  async #update(roomId: string, peerId: string, changes: Partial<StoredPeer>): Promise<boolean> {
     const peer = await this.peer(roomId, peerId);
     if (!peer) {
       return false;
     }
-    await this.#redis.hset(peersKey(roomId), peerId, JSON.stringify({ ...peer, role }));
+    await this.#redis.hset(peersKey(roomId), peerId, JSON.stringify({ ...peer, ...changes }));
     return true;
   }
 

@@ -23,7 +23,14 @@ import type { Logger } from '@switchboard/logger';
 import { serveOps, timedRequest } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
 import type { WatchRoomEventsResponse } from '@switchboard/proto';
-import { requestSchemas, type Ack, type RequestName, type ResponseMap } from '@switchboard/protocol';
+import {
+  requestSchemas,
+  type Ack,
+  type LeaveReason,
+  type PresenceState,
+  type RequestName,
+  type ResponseMap,
+} from '@switchboard/protocol';
 import type { z } from 'zod';
 import { Chat, identityRoom } from './Chat';
 import { clientAddress, type SignalingConfig } from './config';
@@ -337,6 +344,7 @@ export class SignalingServer {
       setPolicy: async (s, p, ctx) => (await this.#hostControls.setPolicy(s, p, ctx.logger), {}),
       promote: async (s, p, ctx) => (await this.#hostControls.promote(s, p, ctx.logger), {}),
       endMeeting: async (s, _p, ctx) => (await this.#hostControls.endMeeting(s, ctx.logger), {}),
+      setPresence: (s, p) => this.#setPresence(s, p),
       chatSend: (s, p, ctx) => this.#chat.send(s, p, ctx.logger),
       chatEdit: (s, p, ctx) => this.#chat.edit(s, p, ctx.logger),
       chatDelete: (s, p, ctx) => this.#chat.delete(s, p, ctx.logger),
@@ -404,6 +412,18 @@ export class SignalingServer {
         })();
       },
     );
+  }
+
+  /** In the call or away: recorded in presence and shown to the room. */
+  async #setPresence(socket: PeerSocket, p: { state: PresenceState }): Promise<Record<string, never>> {
+    const peer = socket.data.peer;
+    if (!peer.joined) {
+      throw new AppError('FAILED_PRECONDITION', 'join the room first');
+    }
+    if (await this.#presence.setState(peer.roomId, peer.peerId, p.state)) {
+      this.#io.to(peer.roomId).emit('presenceChanged', { peerId: peer.peerId, state: p.state });
+    }
+    return {};
   }
 
   /** Events from the media node; each instance handles those of the peers connected to it. */
@@ -479,7 +499,7 @@ export class SignalingServer {
     peer.transports.clear();
     peer.producers.clear();
     peer.consumers.clear();
-    await this.#removePeer(peer.roomId, peer.peerId, session?.media, meta, logger);
+    await this.#removePeer(peer.roomId, peer.peerId, leaveReason(reason), session?.media, meta, logger);
     void socket.leave(peer.roomId);
     if (session) {
       await this.#rooms?.releaseIfIdle(session, meta, logger);
@@ -495,6 +515,7 @@ export class SignalingServer {
   async #removePeer(
     roomId: string,
     peerId: string,
+    reason: LeaveReason,
     media: MediaClient | undefined,
     meta: CallMeta,
     logger: Logger,
@@ -503,7 +524,7 @@ export class SignalingServer {
     for (const producer of producers) {
       this.#io.to(roomId).emit('producerClosed', { producerId: producer.producerId, peerId });
     }
-    this.#io.to(roomId).emit('peerLeft', { peerId });
+    this.#io.to(roomId).emit('peerLeft', { peerId, reason });
     await this.#participants
       .left(peerId)
       .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
@@ -542,7 +563,7 @@ export class SignalingServer {
     const correlationId = randomUUID();
     const logger = this.#logger.child({ roomId, peerId, correlationId });
     const media = await this.#directory?.assignedClient(roomId);
-    await this.#removePeer(roomId, peerId, media, { correlationId, peerId }, logger);
+    await this.#removePeer(roomId, peerId, 'disconnected', media, { correlationId, peerId }, logger);
     logger.warn('removed a peer whose signaling instance stopped without cleaning up');
   }
 
@@ -585,6 +606,22 @@ export class SignalingServer {
     await Promise.allSettled([this.#redis.quit(), this.#redisSub.quit(), this.#pool.end()]);
     this.#logger.info('signaling closed');
   }
+}
+
+/**
+ * What the others are told about a departure: `left` when the peer meant it (it asked, its page
+ * disconnected on purpose, or a host removed it), `disconnected` when the connection dropped or
+ * this instance is shutting down (it will be back: show it as reconnecting).
+ */
+function leaveReason(reason: string): LeaveReason {
+  return [
+    'requested',
+    'client namespace disconnect',
+    'io server disconnect',
+    'server namespace disconnect',
+  ].includes(reason)
+    ? 'left'
+    : 'disconnected';
 }
 
 /** Hides the password of a connection URL for messages. */

@@ -292,7 +292,7 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
     expect((await request(host, 'removePeer', { peerId: guestId })).ok).toBe(true);
     expect((await removed).reason).toMatch(/removed you/);
     expect(await gone).toBe('io server disconnect');
-    expect(await left).toEqual({ peerId: guestId });
+    expect(await left).toEqual({ peerId: guestId, reason: 'left' }); // gone, not reconnecting
     await expect(connect(guestToken)).rejects.toThrow('a host removed you from this meeting');
     expect(await request(host, 'removePeer', { peerId: guestId })).toMatchObject({
       ok: false,

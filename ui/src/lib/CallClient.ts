@@ -14,6 +14,7 @@ import {
   type ClientToServerEvents,
   type MediaKind,
   type PeerInfo,
+  type PresenceState,
   type ProducerInfo,
   type RequestName,
   type RequestPayload,
@@ -29,6 +30,10 @@ export interface RemoteParticipant {
   peerId: string;
   displayName: string;
   role: Role;
+  /** The same person across reconnects (a new peer id each time). */
+  sub?: string;
+  /** In the call, away (tab hidden, idle), or its connection dropped and it is expected back. */
+  presence: PresenceState | 'reconnecting';
   stream: MediaStream;
   audioMuted: boolean;
   videoOff: boolean;
@@ -119,6 +124,9 @@ interface KeptToken {
   expiresAt: number;
 }
 
+/** How long someone whose connection dropped is shown as reconnecting before their tile goes. */
+const RECONNECTING_SHOWN_MS = 20_000;
+
 /** Waits between reconnection attempts (ms); after the last one the call has failed. */
 const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
 
@@ -139,6 +147,7 @@ export class CallClient {
   #notice?: string;
   #selfPeerId?: string;
   #role: Role = 'guest';
+  #presence: PresenceState = 'active';
   #policy?: RoomPolicy;
   #closed = false;
   /** The room's chat; it outlives connections (its outbox waits for the next one). */
@@ -356,9 +365,28 @@ export class CallClient {
       this.#changed();
     });
     socket.on('peerJoined', (peer) => this.#addParticipant(peer));
-    socket.on('peerLeft', ({ peerId }) => {
-      this.#participants.delete(peerId);
+    socket.on('peerLeft', ({ peerId, reason }) => {
+      const participant = this.#participants.get(peerId);
+      if (participant && reason === 'disconnected') {
+        // Shown as reconnecting until it is back (as a new peer, same identity) or gives up.
+        participant.presence = 'reconnecting';
+        setTimeout(() => {
+          if (this.#participants.get(peerId)?.presence === 'reconnecting') {
+            this.#participants.delete(peerId);
+            this.#changed();
+          }
+        }, RECONNECTING_SHOWN_MS);
+      } else {
+        this.#participants.delete(peerId);
+      }
       this.#changed();
+    });
+    socket.on('presenceChanged', ({ peerId, state }) => {
+      const participant = this.#participants.get(peerId);
+      if (participant && participant.presence !== 'reconnecting') {
+        participant.presence = state;
+        this.#changed();
+      }
     });
     socket.on('newProducer', (producer) => void this.#consume(conn, producer));
     socket.on('producerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
@@ -420,6 +448,9 @@ export class CallClient {
     conn.recv = recv;
     mark('transports');
     this.#status = 'joined';
+    if (this.#presence === 'away') {
+      this.#request(conn, 'setPresence', { state: 'away' }).catch(() => {});
+    }
     this.#error = undefined;
     this.#changed();
     const waiting = [...joined.producers, ...conn.waiting.splice(0)];
@@ -480,15 +511,36 @@ export class CallClient {
     if (peer.peerId === this.#selfPeerId || this.#participants.has(peer.peerId)) {
       return;
     }
+    // Back after a dropped connection: the new peer takes the reconnecting one's place.
+    for (const [peerId, other] of this.#participants) {
+      if (peer.sub && other.sub === peer.sub && other.presence === 'reconnecting') {
+        this.#participants.delete(peerId);
+      }
+    }
     this.#participants.set(peer.peerId, {
       peerId: peer.peerId,
       displayName: peer.displayName,
       role: peer.role,
+      sub: peer.sub,
+      presence: peer.presence ?? 'active',
       stream: new MediaStream(),
       audioMuted: false,
       videoOff: false,
     });
     this.#changed();
+  }
+
+  /** This participant's own presence: sent now when connected, and after every (re)join. */
+  setAway(away: boolean): void {
+    const state: PresenceState = away ? 'away' : 'active';
+    if (state === this.#presence) {
+      return;
+    }
+    this.#presence = state;
+    const conn = this.#conn;
+    if (conn && !conn.dead && this.#status === 'joined') {
+      this.#request(conn, 'setPresence', { state }).catch(() => {});
+    }
   }
 
   async #consume(conn: Connection, producer: ProducerInfo): Promise<void> {

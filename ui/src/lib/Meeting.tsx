@@ -49,6 +49,15 @@ function Video({
   return <video ref={ref} className={className} autoPlay playsInline muted={muted} aria-label={label} />;
 }
 
+/** No pointer or key for this long counts as away. */
+const IDLE_MS = 3 * 60_000;
+
+const PRESENCE_LABELS: Record<RemoteParticipant['presence'], string> = {
+  active: '',
+  away: 'away',
+  reconnecting: 'reconnecting…',
+};
+
 const POLICY_LABELS: Record<RoomPolicy, string> = {
   open: 'Open: anyone with the link',
   lobby: 'Lobby: guests wait for a host',
@@ -127,7 +136,49 @@ export function Meeting({
     };
   }, []);
 
-  useEffect(() => () => call?.close(), [call]);
+  useEffect(() => {
+    if (!call) {
+      return;
+    }
+    // Closing or reloading the tab is leaving (the others see "left", not "reconnecting").
+    const leave = () => call.close();
+    window.addEventListener('pagehide', leave);
+    return () => {
+      window.removeEventListener('pagehide', leave);
+      call.close();
+    };
+  }, [call]);
+
+  // Away while the tab is hidden or nobody touched it for IDLE_MS; the others see it on the tile.
+  useEffect(() => {
+    if (!call) {
+      return;
+    }
+    let idle = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const update = () => call.setAway(document.hidden || idle);
+    const active = () => {
+      clearTimeout(timer);
+      if (idle) {
+        idle = false;
+        update();
+      }
+      timer = setTimeout(() => {
+        idle = true;
+        update();
+      }, IDLE_MS);
+    };
+    const events = ['pointermove', 'pointerdown', 'keydown', 'wheel'] as const;
+    events.forEach((e) => window.addEventListener(e, active, { passive: true }));
+    document.addEventListener('visibilitychange', update);
+    active();
+    update();
+    return () => {
+      clearTimeout(timer);
+      events.forEach((e) => window.removeEventListener(e, active));
+      document.removeEventListener('visibilitychange', update);
+    };
+  }, [call]);
 
   const join = useCallback(
     async (event: FormEvent) => {
@@ -385,14 +436,21 @@ export function Meeting({
             </span>
           </div>
           {snapshot.participants.map((p) => (
-            <div className="tile" key={p.peerId} data-peer-id={p.peerId}>
-              <Video stream={p.stream} muted={false} label={p.displayName} />
+            <div className="tile" key={p.peerId} data-peer-id={p.peerId} data-presence={p.presence}>
+              {p.presence === 'reconnecting' ? (
+                <div className="tile-state" role="status">
+                  {p.displayName} is reconnecting…
+                </div>
+              ) : (
+                <Video stream={p.stream} muted={false} label={p.displayName} />
+              )}
               <span className="name">
                 {p.displayName}
                 {p.audioMuted ? ' (muted)' : ''}
                 {p.videoOff ? ' (camera off)' : ''}
+                {p.presence === 'away' && <span className="presence"> · away</span>}
               </span>
-              {hostMenu(p)}
+              {p.presence !== 'reconnecting' && hostMenu(p)}
             </div>
           ))}
         </div>
@@ -416,8 +474,11 @@ export function Meeting({
                   <span>
                     {p.displayName}
                     {p.role === 'host' ? ' · host' : p.role === 'guest' ? ' · guest' : ''}
+                    {PRESENCE_LABELS[p.presence] && (
+                      <span className="presence"> · {PRESENCE_LABELS[p.presence]}</span>
+                    )}
                   </span>
-                  {hostMenu(p, true)}
+                  {p.presence !== 'reconnecting' && hostMenu(p, true)}
                 </li>
               ))}
             </ul>
