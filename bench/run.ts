@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- grpc|join|auth]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * npm run bench [-- grpc|join|auth|chat]: the benchmarks. Results are printed; docs/benchmarks.md keeps
  * the numbers of the last recorded run. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
 import { benchAuth } from './auth';
+import { benchChat } from './chat';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
 
@@ -22,4 +23,8 @@ if (which === 'all' || which === 'join') {
 if (which === 'all' || which === 'auth') {
   log('==> sign-in and session refresh latency (gateway, argon2id, Postgres, Redis)');
   await benchAuth(log);
+}
+if (which === 'all' || which === 'chat') {
+  log('==> chat: send → deliver latency under load, ours vs a bare ws fan-out');
+  await benchChat(log);
 }

@@ -2,6 +2,7 @@ export interface Summary {
   n: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   min: number;
   max: number;
@@ -16,6 +17,7 @@ export function summarize(values: number[]): Summary {
     n: sorted.length,
     p50: at(0.5),
     p90: at(0.9),
+    p95: at(0.95),
     p99: at(0.99),
     min: sorted[0],
     max: sorted[sorted.length - 1],

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench [-- grpc|join|auth]: prepares like npm test, then runs bench/run.ts.
+# npm run bench [-- grpc|join|auth|chat]: prepares like npm test, then runs bench/run.ts.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$SB_ROOT"

@@ -73,16 +73,144 @@ function isUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(message);
 }
 
+/** A message to store. */
+interface ChatSend {
+  roomId: string;
+  clientId: string;
+  from: ChatParty;
+  to: ChatParty | null;
+  body: string;
+}
+
+interface QueuedSend {
+  msg: ChatSend;
+  resolve: (result: { message: ChatMessage; duplicate: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Most messages one statement stores: it bounds the burst of acknowledgements and fan-out that
+ * runs when a statement commits (they resolve together), while still folding a busy moment's
+ * sends into few statements.
+ */
+const MAX_BATCH = 64;
+
+/**
+ * One message: the revision is taken only when no message has this clientId yet. Two retries
+ * racing past the check both wait on the room's row; the second then violates the unique key,
+ * its statement (revision included) rolls back, and a second attempt finds the first one's row.
+ */
+const SEND_ONE_SQL = `
+  WITH existing AS (
+    SELECT ${COLUMNS} FROM chat_messages WHERE room_id = $1 AND client_id = $2
+  ), bump AS (
+    UPDATE rooms SET chat_rev = chat_rev + 1
+    WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM existing)
+    RETURNING chat_rev
+  ), inserted AS (
+    INSERT INTO chat_messages (room_id, seq, rev, client_id, sender_sub, sender_peer_id, sender_name,
+      recipient_sub, recipient_peer_id, recipient_name, body)
+    SELECT $1, chat_rev, chat_rev, $2, $3, $4, $5, $6, $7, $8, $9 FROM bump
+    RETURNING ${COLUMNS}
+  )
+  SELECT *, false AS duplicate FROM inserted
+  UNION ALL SELECT *, true AS duplicate FROM existing`;
+
+/**
+ * Many messages, any rooms: those whose clientId exists come back as duplicates; the rest are
+ * numbered from each room's revision (rooms locked in id order, so two batches never wait on
+ * each other in a circle) in the order they were sent, and the rooms' revisions move past them.
+ */
+const SEND_BATCH_SQL = `
+  WITH input AS (
+    SELECT DISTINCT ON (room_id, client_id) *
+    FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+      $8::text[], $9::text[], $10::int[])
+      AS t(room_id, client_id, sender_sub, sender_peer_id, sender_name, recipient_sub,
+        recipient_peer_id, recipient_name, body, ord)
+    ORDER BY room_id, client_id, ord
+  ), existing AS (
+    SELECT ${COLUMNS.split(',')
+      .map((c) => `m.${c.trim()}`)
+      .join(', ')}
+    FROM chat_messages m JOIN input i ON m.room_id = i.room_id AND m.client_id = i.client_id
+  ), fresh AS (
+    SELECT i.* FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.room_id = i.room_id AND e.client_id = i.client_id)
+  ), locked AS (
+    SELECT id, chat_rev FROM rooms WHERE id IN (SELECT room_id FROM fresh) ORDER BY id FOR UPDATE
+  ), numbered AS (
+    SELECT f.*, l.chat_rev + row_number() OVER (PARTITION BY f.room_id ORDER BY f.ord) AS rev
+    FROM fresh f JOIN locked l ON l.id = f.room_id
+  ), bump AS (
+    UPDATE rooms r SET chat_rev = n.top
+    FROM (SELECT room_id, max(rev) AS top FROM numbered GROUP BY room_id) n
+    WHERE r.id = n.room_id
+  ), inserted AS (
+    INSERT INTO chat_messages (room_id, seq, rev, client_id, sender_sub, sender_peer_id, sender_name,
+      recipient_sub, recipient_peer_id, recipient_name, body)
+    SELECT room_id, rev, rev, client_id, sender_sub, sender_peer_id, sender_name, recipient_sub,
+      recipient_peer_id, recipient_name, body
+    FROM numbered
+    RETURNING ${COLUMNS}
+  )
+  SELECT *, false AS duplicate FROM inserted
+  UNION ALL SELECT *, true AS duplicate FROM existing`;
+
+function batchParams(msgs: ChatSend[]): unknown[] {
+  return [
+    msgs.map((m) => m.roomId),
+    msgs.map((m) => m.clientId),
+    msgs.map((m) => m.from.sub),
+    msgs.map((m) => m.from.peerId),
+    msgs.map((m) => m.from.displayName),
+    msgs.map((m) => m.to?.sub ?? null),
+    msgs.map((m) => m.to?.peerId ?? null),
+    msgs.map((m) => m.to?.displayName ?? null),
+    msgs.map((m) => m.body),
+    msgs.map((_, i) => i),
+  ];
+}
+
+/** The answer to one send from its row: NOT_FOUND without one, ALREADY_EXISTS if not its own. */
+function checkSent(
+  msg: ChatSend,
+  row: MessageRow | undefined,
+  duplicate: boolean,
+): { message: ChatMessage; duplicate: boolean } {
+  if (!row) {
+    throw new NotFoundError(`meeting ${msg.roomId} does not exist`);
+  }
+  if (duplicate && row.sender_sub !== msg.from.sub) {
+    throw new AppError('ALREADY_EXISTS', 'another message already has this clientId; make a new one');
+  }
+  return { message: toMessage(row), duplicate };
+}
+
+async function settle(
+  queued: QueuedSend,
+  work: () => Promise<{ message: ChatMessage; duplicate: boolean }>,
+): Promise<void> {
+  try {
+    queued.resolve(await work());
+  } catch (error) {
+    queued.reject(error);
+  }
+}
+
 export class ChatStore {
   readonly #pool: Pool;
+  readonly #queue: QueuedSend[] = [];
+  #draining = false;
 
   constructor(pool: Pool) {
     this.#pool = pool;
   }
 
-  async #query<R extends object>(sql: string, params: unknown[]): Promise<R[]> {
+  /** Runs a statement; `name` makes it a prepared statement (parsed and planned once per connection). */
+  async #query<R extends object>(sql: string, params: unknown[], name?: string): Promise<R[]> {
     try {
-      return (await this.#pool.query<R>(sql, params)).rows;
+      return (await this.#pool.query<R>({ text: sql, values: params, name })).rows;
     } catch (error) {
       if (isUnavailable(error)) {
         throw new UnavailableError('chat storage is unavailable right now; try again shortly', {
@@ -96,14 +224,66 @@ export class ChatStore {
   /**
    * Stores a message once per (room, clientId) and returns it with its sequence number;
    * `duplicate` when that clientId was stored before (a retry), which changes nothing.
+   *
+   * Sends are grouped like a database's group commit: when none is in flight a send goes at once;
+   * the ones arriving meanwhile go together in the next statement (one round trip and one commit
+   * for all of them, rooms locked in id order). Each is acknowledged only when its statement
+   * committed. A batch that fails as a whole (a race with another instance on the same client id,
+   * a deadlock) is retried one message at a time.
    */
-  async send(msg: {
-    roomId: string;
-    clientId: string;
-    from: ChatParty;
-    to: ChatParty | null;
-    body: string;
-  }): Promise<{ message: ChatMessage; duplicate: boolean }> {
+  send(msg: ChatSend): Promise<{ message: ChatMessage; duplicate: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ msg, resolve, reject });
+      void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) {
+      return;
+    }
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        await this.#sendBatch(this.#queue.splice(0, MAX_BATCH));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #sendBatch(batch: QueuedSend[]): Promise<void> {
+    if (batch.length === 1) {
+      await settle(batch[0], () => this.#sendOne(batch[0].msg));
+      return;
+    }
+    let rows: (MessageRow & { duplicate: boolean })[];
+    try {
+      rows = await this.#query(SEND_BATCH_SQL, batchParams(batch.map((q) => q.msg)), 'chat-send-batch');
+    } catch (error) {
+      if (error instanceof UnavailableError) {
+        batch.forEach((q) => q.reject(error));
+        return;
+      }
+      for (const queued of batch) {
+        await settle(queued, () => this.#sendOne(queued.msg));
+      }
+      return;
+    }
+    const byKey = new Map(rows.map((row) => [`${row.room_id} ${row.client_id}`, row]));
+    const answered = new Set<string>();
+    for (const queued of batch) {
+      const key = `${queued.msg.roomId} ${queued.msg.clientId}`;
+      const row = byKey.get(key);
+      // The same message twice in one batch (a retry racing its original): stored once.
+      const duplicate = (row?.duplicate ?? false) || answered.has(key);
+      answered.add(key);
+      void settle(queued, async () => checkSent(queued.msg, row, duplicate));
+    }
+  }
+
+  /** One message in its own statement (see SEND_ONE_SQL). */
+  async #sendOne(msg: ChatSend): Promise<{ message: ChatMessage; duplicate: boolean }> {
     const params = [
       msg.roomId,
       msg.clientId,
@@ -115,43 +295,17 @@ export class ChatStore {
       msg.to?.displayName ?? null,
       msg.body,
     ];
-    // One statement, so one round trip and all-or-nothing: the revision is taken only when no
-    // message has this clientId yet. Two retries racing past the check both wait on the room's
-    // row; the second then violates the unique key, its statement (revision included) rolls back,
-    // and the retry below finds the first one's row.
-    const sql = `
-      WITH existing AS (
-        SELECT ${COLUMNS} FROM chat_messages WHERE room_id = $1 AND client_id = $2
-      ), bump AS (
-        UPDATE rooms SET chat_rev = chat_rev + 1
-        WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM existing)
-        RETURNING chat_rev
-      ), inserted AS (
-        INSERT INTO chat_messages (room_id, seq, rev, client_id, sender_sub, sender_peer_id, sender_name,
-          recipient_sub, recipient_peer_id, recipient_name, body)
-        SELECT $1, chat_rev, chat_rev, $2, $3, $4, $5, $6, $7, $8, $9 FROM bump
-        RETURNING ${COLUMNS}
-      )
-      SELECT *, false AS duplicate FROM inserted
-      UNION ALL SELECT *, true AS duplicate FROM existing`;
     for (let attempt = 1; ; attempt++) {
       let rows: (MessageRow & { duplicate: boolean })[];
       try {
-        rows = await this.#query(sql, params);
+        rows = await this.#query(SEND_ONE_SQL, params, 'chat-send');
       } catch (error) {
         if ((error as { code?: string }).code === '23505' && attempt === 1) {
           continue;
         }
         throw error;
       }
-      const row = rows[0];
-      if (!row) {
-        throw new NotFoundError(`meeting ${msg.roomId} does not exist`);
-      }
-      if (row.duplicate && row.sender_sub !== msg.from.sub) {
-        throw new AppError('ALREADY_EXISTS', 'another message already has this clientId; make a new one');
-      }
-      return { message: toMessage(row), duplicate: row.duplicate };
+      return checkSent(msg, rows[0], rows[0]?.duplicate ?? false);
     }
   }
 

@@ -65,3 +65,4 @@ export async function runService(
 export { takePoint } from './rateLimit';
 export { timedRequest, type TimedOutcome } from './timedRequest';
 export { serveOps, type Health } from './ops';
+export { safePublisher } from './safePublisher';

@@ -260,3 +260,4 @@ export function newAccount(name = 'Tester'): { email: string; password: string; 
     displayName: name,
   };
 }
+export { startPrivatePostgres, startPrivateRedis, type PrivateServer } from './privateServers';

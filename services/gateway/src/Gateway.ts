@@ -16,7 +16,7 @@ import { AppError, fromUnknown, PermissionDeniedError, UnavailableError } from '
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
 import { CSRF_HEADER } from '@switchboard/protocol';
-import { takePoint } from '@switchboard/runtime';
+import { safePublisher, takePoint } from '@switchboard/runtime';
 import { Accounts } from './Accounts';
 import { authRoutes } from './authRoutes';
 import { chatRoutes } from './chatRoutes';
@@ -201,7 +201,12 @@ export class Gateway {
       accounts: this.#accounts,
       rooms,
       redis: this.#redis,
-      emitter: new Emitter(this.#redis, { key: 'sb:io' }),
+      emitter: new Emitter(
+        safePublisher(this.#redis, (error) =>
+          this.#logger.warn({ err: error }, 'notice to signaling lost (Redis unavailable)'),
+        ),
+        { key: 'sb:io' },
+      ),
       secret: this.#config.jwtSecret,
       tokenTtlSeconds: this.#config.tokenTtlSeconds,
       logger: this.#logger,

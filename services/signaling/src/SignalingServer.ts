@@ -20,7 +20,7 @@ import {
   UnavailableError,
 } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { serveOps, timedRequest } from '@switchboard/runtime';
+import { safePublisher, serveOps, timedRequest } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
 import type { WatchRoomEventsResponse } from '@switchboard/proto';
 import {
@@ -95,7 +95,9 @@ export class SignalingServer {
     this.#redisSub = this.#redis.duplicate();
     this.#redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
     this.#redisSub.on('error', (error) => logger.warn({ err: error }, 'redis (subscriber) error'));
-    this.#pool = createPool(config.databaseUrl);
+    // Chat sends are one short statement each; more connections keep a busy event loop from
+    // holding every client while their answers wait to be read.
+    this.#pool = createPool(config.databaseUrl, { max: 20 });
     this.#presence = new Presence(this.#redis);
     this.#access = new RoomAccess(this.#redis);
     this.#roomStore = new RoomStore(this.#pool);
@@ -173,7 +175,6 @@ export class SignalingServer {
       io: this.#io,
       store: new ChatStore(this.#pool),
       presence: this.#presence,
-      redis: this.#redis,
       messagesPerWindow: config.chatLimit.messages,
       windowSeconds: config.chatLimit.windowSeconds,
       logger,
@@ -221,7 +222,10 @@ export class SignalingServer {
         cause: error,
       });
     }
-    this.#io.adapter(createAdapter(this.#redis, this.#redisSub, { key: 'sb:io' }));
+    const publisher = safePublisher(this.#redis, (error) =>
+      this.#logger.warn({ err: error }, 'broadcast to other signaling instances lost (Redis unavailable)'),
+    );
+    this.#io.adapter(createAdapter(publisher, this.#redisSub, { key: 'sb:io' }));
     const consul = new ConsulClient(this.#config.consulAddr);
     this.#directory = await MediaDirectory.create({
       consul,

@@ -24,7 +24,7 @@ const schema = z.object({
   SIGNALING_SOCKET_EVENTS_PER_10S: z.coerce.number().int().min(1).default(300),
   /** Socket events one client (an account, or a guest's address) may send per 10 s over all its sockets. */
   SIGNALING_CLIENT_EVENTS_PER_10S: z.coerce.number().int().min(1).default(1200),
-  /** Chat messages (and edits) one identity may send per 10 s over all its sockets. */
+  /** Chat messages (and edits) one connection may send per 10 s. */
   SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
   /** Believe X-Real-IP from a proxy on a loopback or private address (NGINX in front). */
   SIGNALING_TRUST_PROXY: z.enum(['true', 'false']).default('true'),

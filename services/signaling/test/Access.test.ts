@@ -11,7 +11,16 @@ import type { JoinGrants, RequestName } from '@switchboard/protocol';
 import { ensureRoom, testGrants, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
 import type { SignalingServer } from '../src/SignalingServer';
-import { join, joined, next, request, TestClients, type Answer, type Client } from './clients';
+import {
+  expectMalformedRefused,
+  join,
+  joined,
+  next,
+  request,
+  TestClients,
+  type Answer,
+  type Client,
+} from './clients';
 import { startHarness, type Harness } from './harness';
 const SECRET = 'access-test-secret-0123456789';
 const PER_SOCKET = 120;
@@ -367,22 +376,15 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
       { policy: 'locked', extra: 1 },
       { nested: { deeper: { deepest: 'x'.repeat(10_000) } } },
     ];
-    const accepted: string[] = [];
     for (const event of events.filter((e) => e !== 'leave')) {
       // A host socket per event, so the per-socket rate limit never answers before validation.
       const sender = await connect(await token(room, 'Host', { role: 'host' }));
       await joined(sender);
-      for (const payload of payloads) {
-        const answer = await request(sender, event, payload as object);
-        if (answer.ok) {
-          accepted.push(`${event} ${JSON.stringify(payload)}`);
-        } else {
-          expect(answer.error.code, `${event} ${JSON.stringify(payload)}`).toBe('INVALID_ARGUMENT');
-          expect(answer.error.message).toMatch(new RegExp(`^invalid ${event} payload: `));
-        }
-      }
+      await expectMalformedRefused(
+        sender,
+        payloads.map((payload) => [event, payload]),
+      );
     }
-    expect(accepted).toEqual([]);
     // Nothing the fuzz sent did anything: everyone is still in, the room still open.
     expect(await redis.hlen(`sb:room:${room}:peers`)).toBe(events.length + 1);
     expect(guest.connected).toBe(true);

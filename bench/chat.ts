@@ -1,0 +1,434 @@
+/**
+ * Chat under load (`npm run bench -- chat`): socket.io clients in rooms of 5 on one signaling
+ * process (real Postgres, Redis, Consul, a media node for the joins) send messages at a steady
+ * rate; each delivery to the room's other members is timed from send to receipt. The same load
+ * runs against a bare `ws` fan-out server (bench/wsReference.ts) in the same run, and the report
+ * is the ratio. Also: the memory each joined connection costs the server process.
+ *
+ * Options (environment): BENCH_CHAT_CONNECTIONS (10000), BENCH_CHAT_PER_MINUTE (rates to sweep,
+ * comma-separated: 25000,50000,100000), BENCH_CHAT_SECONDS (20 per rate, after 5 s of warm-up).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { signJoinToken } from '@switchboard/auth';
+import { createPool, ensureDatabase } from '@switchboard/db';
+import { createLogger } from '@switchboard/logger';
+import {
+  freePort,
+  mediaTestEnv,
+  REPO_ROOT,
+  startConsul,
+  testDatabaseUrl,
+  testRedisUrl,
+  waitFor,
+} from '@switchboard/testing';
+import { readConfig } from '../services/media/src/config';
+import { MediaNode } from '../services/media/src/MediaNode';
+import { summarize } from './stats';
+
+const CONNECTIONS = Number(process.env.BENCH_CHAT_CONNECTIONS ?? 10_000);
+/** Message rates to measure, one after another on the same connections. */
+const RATES = (process.env.BENCH_CHAT_PER_MINUTE ?? '25000,50000,100000').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_CHAT_SECONDS ?? 20);
+const WARMUP_SECONDS = 5;
+const ROOM_SIZE = 5;
+const SECRET = 'bench-chat-secret-0123456789abcdef';
+const CONNECT_BATCH = 200;
+
+/** One benchmark client: sends, and reports each message of others it receives. */
+interface LoadClient {
+  send(body: string): void;
+  close(): void;
+}
+
+interface Target {
+  name: string;
+  pid: number;
+  /** The server's worst event-loop delay since the last call (ms), when it reports one. */
+  loopDelayMax?: () => Promise<number>;
+  /** Connects and joins client `i` of room `room`; `onMessage` gets each received body. */
+  connect(
+    i: number,
+    room: string,
+    onMessage: (body: string) => void,
+    onAck: (ok: boolean) => void,
+  ): Promise<LoadClient>;
+  stop(): Promise<void>;
+}
+
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** Starts a child process; with `ready`, resolves once it prints a matching line, else at once. */
+function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  ready?: RegExp,
+): Promise<{ child: ChildProcess; line: string }> {
+  // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there when they stop.
+  // BENCH_NODE_FLAGS (e.g. --trace-gc): passed to the servers, whose output is then shown.
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    // Without `ready`, its output goes nowhere (the service logs as in production, unread).
+    stdio: ['ignore', ready ? 'pipe' : flags.length > 0 ? 'inherit' : 'ignore', 'inherit'],
+  });
+  if (!ready) {
+    return Promise.resolve({ child, line: '' });
+  }
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (ready.test(line)) {
+        lines.close();
+        resolve({ child, line });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    child.kill('SIGKILL');
+  }
+}
+
+/** Our signaling service, as its own process, behind which the media node and stores are real. */
+async function signalingTarget(consulAddr: string): Promise<Target> {
+  const port = await freePort();
+  const { child } = await startProcess(['services/signaling/src/server.ts'], {
+    CONSUL_HTTP_ADDR: consulAddr,
+    SIGNALING_PORT: String(port),
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_URL: testRedisUrl(),
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: 'info',
+    SIGNALING_SOCKET_EVENTS_PER_10S: '100000',
+    SIGNALING_CLIENT_EVENTS_PER_10S: '100000000',
+    SIGNALING_CHAT_MESSAGES_PER_10S: '1000',
+  });
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+    {
+      timeoutMs: 30_000,
+      what: 'signaling healthy',
+    },
+  );
+  let caps: unknown;
+  return {
+    name: 'switchboard signaling (socket.io, Postgres, Redis adapter)',
+    pid: child.pid ?? 0,
+    // prom-client's event-loop figures cover the time since the previous scrape.
+    loopDelayMax: async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^nodejs_eventloop_lag_max_seconds\S* (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
+    },
+    async connect(i, room, onMessage, onAck) {
+      const { token } = await signJoinToken(
+        {
+          room,
+          sub: `guest:${randomUUID()}`,
+          name: `c${i}`,
+          role: 'guest',
+          canPublish: false,
+          canSubscribe: false,
+        },
+        SECRET,
+        3600,
+      );
+      const socket: Socket = io(`http://127.0.0.1:${port}`, {
+        auth: { token },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const ack = <T>(event: string, payload: object) =>
+        new Promise<T>((resolve, reject) =>
+          socket.emit(event, payload, (answer: { ok: boolean; data: T; error?: { message: string } }) =>
+            answer.ok ? resolve(answer.data) : reject(new Error(`${event}: ${answer.error?.message}`)),
+          ),
+        );
+      caps ??= (await ack<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {})).rtpCapabilities;
+      if (i % ROOM_SIZE === 0) {
+        await ack('getRouterRtpCapabilities', {}); // opens the room's session on the media node
+      }
+      const joined = await ack<{ peerId: string }>('join', { rtpCapabilities: caps });
+      socket.on('chatMessage', (m: { body: string; from: { peerId: string } }) => {
+        if (m.from.peerId !== joined.peerId) {
+          onMessage(m.body);
+        }
+      });
+      return {
+        send: (body) =>
+          socket.emit('chatSend', { clientId: randomUUID(), body }, (answer: { ok: boolean }) =>
+            onAck(answer.ok),
+          ),
+        close: () => socket.disconnect(),
+      };
+    },
+    stop: () => stopProcess(child),
+  };
+}
+
+/** The bare `ws` fan-out reference, as its own process. */
+async function referenceTarget(): Promise<Target> {
+  const { child, line } = await startProcess(['bench/wsReference.ts'], {}, /^listening \d+/);
+  const port = Number(line.split(' ')[1]);
+  return {
+    name: 'reference: bare ws fan-out (no storage)',
+    pid: child.pid ?? 0,
+    async connect(_i, room, onMessage, onAck) {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      await new Promise<void>((resolve) => {
+        socket.once('message', () => resolve());
+        socket.send(JSON.stringify({ t: 'join', room }));
+      });
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { t: string; body: string };
+        if (message.t === 'msg') {
+          onMessage(message.body);
+        } else if (message.t === 'ack') {
+          onAck(true);
+        }
+      });
+      return {
+        send: (body) => socket.send(JSON.stringify({ t: 'msg', id: randomUUID(), body })),
+        close: () => socket.close(),
+      };
+    },
+    stop: () => stopProcess(child),
+  };
+}
+
+interface Phase {
+  perMinute: number;
+  sent: number;
+  acked: number;
+  refused: number;
+  expectedDeliveries: number;
+  latencies: number[];
+  /** Over the measured seconds: the server process's CPU and the load generator's (this process), in % of one core, and the whole machine's busy share. */
+  serverCpu: number;
+  generatorCpu: number;
+  machineBusy: number;
+  /** The worst event-loop delay over the measured seconds (ms): the server's, the generator's. */
+  serverLoopMax: number;
+  generatorLoopMax: number;
+}
+
+interface LoadResult {
+  name: string;
+  connections: number;
+  connectSeconds: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  phases: Phase[];
+}
+
+/** The machine's busy and total CPU time so far (jiffies, all cores). */
+const machineTicks = () => {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3] + fields[4];
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+};
+
+/** CPU seconds a process has used so far (user + system). */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** Connects every client (rooms of ROOM_SIZE), then sends at each rate in turn. */
+async function runLoad(target: Target, roomIds: string[], log: (line: string) => void): Promise<LoadResult> {
+  const t0 = performance.now();
+  const rssBeforeMb = rssMb(target.pid);
+  const clients: LoadClient[] = [];
+  let phase: Phase | undefined;
+  const onMessage = (body: string) => {
+    phase?.latencies.push(performance.now() - Number(body.slice(0, body.indexOf(' '))));
+  };
+  const onAck = (ok: boolean) => {
+    if (phase) {
+      phase[ok ? 'acked' : 'refused']++;
+    }
+  };
+  for (let start = 0; start < CONNECTIONS; start += CONNECT_BATCH) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(CONNECT_BATCH, CONNECTIONS - start) }, (_, k) => {
+        const i = start + k;
+        return target.connect(i, roomIds[Math.floor(i / ROOM_SIZE)], onMessage, onAck);
+      }),
+    );
+    clients.push(...batch);
+    if ((start / CONNECT_BATCH) % 10 === 9) {
+      log(`    ${clients.length} connected and joined (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  }
+  const connectSeconds = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssAfterMb = rssMb(target.pid);
+
+  const phases: Phase[] = [];
+  for (const perMinute of RATES) {
+    // A steady rate: every 10 ms, the messages due by now, each from a random client.
+    const perMs = perMinute / 60_000;
+    const current: Phase = {
+      perMinute,
+      sent: 0,
+      acked: 0,
+      refused: 0,
+      expectedDeliveries: 0,
+      latencies: [],
+      serverCpu: 0,
+      generatorCpu: 0,
+      machineBusy: 0,
+      serverLoopMax: NaN,
+      generatorLoopMax: 0,
+    };
+    const generatorLoop = monitorEventLoopDelay({ resolution: 10 });
+    let sent = 0;
+    let cpuAtStart = 0;
+    let ownAtStart = process.cpuUsage();
+    let machineAtStart = machineTicks();
+    const begin = performance.now();
+    const end = begin + (WARMUP_SECONDS + SECONDS) * 1000;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        if (!phase && now - begin >= WARMUP_SECONDS * 1000) {
+          phase = current;
+          cpuAtStart = cpuSeconds(target.pid);
+          ownAtStart = process.cpuUsage();
+          machineAtStart = machineTicks();
+          generatorLoop.enable();
+          void target.loopDelayMax?.();
+        }
+        const due = Math.floor((now - begin) * perMs);
+        for (; sent < due; sent++) {
+          clients[Math.floor(Math.random() * clients.length)].send(`${performance.now()} hello`);
+          if (phase) {
+            phase.sent++;
+          }
+        }
+        if (now >= end) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 10);
+    });
+    current.serverCpu = ((cpuSeconds(target.pid) - cpuAtStart) / SECONDS) * 100;
+    generatorLoop.disable();
+    current.generatorLoopMax = generatorLoop.max / 1e6;
+    current.serverLoopMax = (await target.loopDelayMax?.()) ?? NaN;
+    const own = process.cpuUsage(ownAtStart);
+    current.generatorCpu = ((own.user + own.system) / 1e6 / SECONDS) * 100;
+    const machine = machineTicks();
+    current.machineBusy =
+      ((machine.busy - machineAtStart.busy) / (machine.total - machineAtStart.total)) * 100;
+    await new Promise((r) => setTimeout(r, 2000)); // the last deliveries
+    phase = undefined;
+    current.expectedDeliveries = current.sent * (ROOM_SIZE - 1);
+    phases.push(current);
+    log(`    ${target.name}: ${perMinute}/min done (p50 ${summarize(current.latencies).p50.toFixed(1)} ms)`);
+  }
+  for (const client of clients) {
+    client.close();
+  }
+  return { name: target.name, connections: clients.length, connectSeconds, rssBeforeMb, rssAfterMb, phases };
+}
+
+function report(result: LoadResult, log: (line: string) => void): ReturnType<typeof summarize>[] {
+  const perConnKb = ((result.rssAfterMb - result.rssBeforeMb) * 1024) / result.connections;
+  log(`==> ${result.name}`);
+  log(
+    `    ${result.connections} connections joined in ${result.connectSeconds.toFixed(1)} s; server RSS ${result.rssBeforeMb.toFixed(0)} → ${result.rssAfterMb.toFixed(0)} MB (${perConnKb.toFixed(1)} KB per connection)`,
+  );
+  return result.phases.map((phase) => {
+    const s = summarize(phase.latencies);
+    log(
+      `    ${String(phase.perMinute).padStart(6)}/min: ${phase.sent} sent in ${SECONDS} s, ${phase.acked} acked, ${phase.refused} refused, ${phase.latencies.length} of ${phase.expectedDeliveries} deliveries timed; CPU: server ${phase.serverCpu.toFixed(0)} %, load generator ${phase.generatorCpu.toFixed(0)} % of a core, machine ${phase.machineBusy.toFixed(0)} % busy`,
+    );
+    log(
+      `                 send → deliver p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; worst event-loop delay: server ${Number.isNaN(phase.serverLoopMax) ? 'n/a' : `${phase.serverLoopMax.toFixed(0)} ms`}, generator ${phase.generatorLoopMax.toFixed(0)} ms`,
+    );
+    return s;
+  });
+}
+
+export async function benchChat(log: (line: string) => void): Promise<void> {
+  log(
+    `    ${CONNECTIONS} connections in rooms of ${ROOM_SIZE}; ${RATES.join(', ')} messages/min, each for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up)`,
+  );
+  const consul = await startConsul();
+  await ensureDatabase(testDatabaseUrl());
+  const pool = createPool(testDatabaseUrl());
+  const node = await MediaNode.create(
+    readConfig(
+      mediaTestEnv(consul.addr, {
+        MEDIA_MAX_ROOMS: String(CONNECTIONS),
+        MEDIA_RTC_MIN_PORT: '45000',
+        MEDIA_RTC_MAX_PORT: '45999',
+      }),
+    ),
+    createLogger({ service: 'media', level: 'warn', stdout: false }).logger,
+  );
+  const run = `chatbench-${Date.now().toString(36)}`;
+  const roomIds = Array.from({ length: Math.ceil(CONNECTIONS / ROOM_SIZE) }, (_, i) => `${run}-${i}`);
+  const targets: Target[] = [];
+  try {
+    await pool.query(
+      `INSERT INTO rooms (id, name) SELECT unnest($1::text[]), 'bench' ON CONFLICT DO NOTHING`,
+      [roomIds],
+    );
+    await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length === 1, {
+      what: 'media node passing',
+    });
+    const ours = await signalingTarget(consul.addr);
+    targets.push(ours);
+    const oursResult = await runLoad(ours, roomIds, log);
+    await ours.stop();
+    const reference = await referenceTarget();
+    targets.push(reference);
+    const referenceResult = await runLoad(reference, roomIds, log);
+    await reference.stop();
+    const ourStats = report(oursResult, log);
+    const referenceStats = report(referenceResult, log);
+    log('==> ratio ours / reference');
+    RATES.forEach((rate, i) => {
+      const [a, b] = [ourStats[i], referenceStats[i]];
+      log(
+        `    ${String(rate).padStart(6)}/min: p50 ${(a.p50 / b.p50).toFixed(2)}×, p95 ${(a.p95 / b.p95).toFixed(2)}×, p99 ${(a.p99 / b.p99).toFixed(2)}×; goal p99 ≤ 50 ms: ${a.p99 <= 50 ? 'met' : 'NOT met'} (${a.p99.toFixed(1)} ms)`,
+      );
+    });
+  } finally {
+    for (const target of targets) {
+      await target.stop().catch(() => {});
+    }
+    await pool.query('DELETE FROM rooms WHERE id LIKE $1', [`${run}-%`]).catch(() => {});
+    await pool.end();
+    await node.close();
+    await consul.close();
+  }
+}
