@@ -90,6 +90,9 @@ export class ChatClient {
     this.#onChange = onChange;
     // What a previous page of this room left unsent is shown at once and sent when connected.
     void this.#outbox.list().then((entries) => {
+      if (this.#closed) {
+        return;
+      }
       for (const entry of entries) {
         this.#pending.set(entry.clientId, { ...entry, state: entry.failed ? 'failed' : 'waiting' });
       }

@@ -202,6 +202,7 @@ export function Meeting({
       try {
         await client.start();
       } catch (error) {
+        holder.client = undefined; // late notices of the discarded client must not show it again
         client.close();
         setCall(undefined);
         setSnapshot(undefined);
