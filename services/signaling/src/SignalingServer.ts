@@ -9,40 +9,33 @@ import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
-import { verifyJoinToken, wasRemoved } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
-import {
-  AppError,
-  fromUnknown,
-  parseOrThrow,
-  PermissionDeniedError,
-  UnavailableError,
-} from '@switchboard/errors';
+import { AppError, parseOrThrow, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { safePublisher, serveOps, timedRequest } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
-import type { WatchRoomEventsResponse } from '@switchboard/proto';
 import {
   requestSchemas,
   type Ack,
-  type LeaveReason,
   type PresenceState,
   type RequestName,
   type ResponseMap,
 } from '@switchboard/protocol';
 import type { z } from 'zod';
-import { Chat, identityRoom } from './Chat';
-import { clientAddress, type SignalingConfig } from './config';
-import { HostControls, hostsRoom, peerRoom } from './HostControls';
-import type { CallMeta, MediaClient } from './MediaClient';
+import { Chat } from './Chat';
+import type { SignalingConfig } from './config';
+import { Departures } from './Departures';
+import { authenticateSocket } from './handshake';
+import { HostControls, peerRoom } from './HostControls';
 import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests, type RequestContext } from './MediaRequests';
 import type { ClosingNotice, PeerSocket, SignalingIo } from './peer';
 import { Presence } from './Presence';
 import { RoomAccess } from './RoomAccess';
+import { relayRoomEvent } from './roomEvents';
 import { ParticipantSessions } from './ParticipantSessions';
-import { RoomSessions, type RoomSession } from './RoomSessions';
+import { RoomSessions } from './RoomSessions';
 import { SocketLimits } from './SocketLimits';
 import { Sweeper } from './Sweeper';
 
@@ -67,6 +60,7 @@ export class SignalingServer {
   readonly #hostControls: HostControls;
   readonly #requests: MediaRequests;
   readonly #chat: Chat;
+  readonly #departures: Departures;
   /** Sockets connected to this instance, by peer id (joined or not). */
   readonly #localPeers = new Map<string, PeerSocket>();
   readonly #registry: prom.Registry;
@@ -179,6 +173,15 @@ export class SignalingServer {
       windowSeconds: config.chatLimit.windowSeconds,
       logger,
     });
+    this.#departures = new Departures({
+      io: this.#io,
+      presence: this.#presence,
+      access: this.#access,
+      participants: this.#participants,
+      rooms: () => this.#rooms,
+      directory: () => this.#directory,
+      logger,
+    });
     this.#requests = new MediaRequests({
       io: this.#io,
       presence: this.#presence,
@@ -239,7 +242,8 @@ export class SignalingServer {
       instanceId: () => this.#instanceId,
       presence: this.#presence,
       logger: this.#logger,
-      onEvent: (session, event) => this.#onRoomEvent(session, event),
+      onEvent: (session, event) =>
+        relayRoomEvent(session, event, { io: this.#io, presence: this.#presence, logger: this.#logger }),
       onLost: (session) => {
         for (const socket of session.peers.values()) {
           socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
@@ -247,45 +251,14 @@ export class SignalingServer {
         }
       },
     });
-    this.#io.use((socket, next) => {
-      verifyJoinToken((socket.handshake.auth as { token?: unknown }).token, this.#config.jwtSecret)
-        .then(async (claims) => {
-          if (await wasRemoved(this.#redis, claims.room, claims)) {
-            throw new PermissionDeniedError('a host removed you from this meeting');
-          }
-          const address = clientAddress(
-            socket.handshake.address,
-            socket.handshake.headers['x-real-ip'],
-            this.#config.trustProxy,
-          );
-          socket.data.peer = {
-            peerId: randomUUID(),
-            displayName: claims.name,
-            roomId: claims.room,
-            role: claims.role,
-            sub: claims.sub,
-            jti: claims.jti,
-            canPublish: claims.canPublish,
-            canSubscribe: claims.canSubscribe,
-            clientKey: claims.sub.startsWith('user:') ? claims.sub : `ip:${address}`,
-            joined: false,
-            inLobby: false,
-            transports: new Set(),
-            producers: new Set(),
-            consumers: new Set(),
-            reserved: { transports: 0, producers: 0, consumers: 0 },
-          };
-          next();
-        })
-        .catch((error: unknown) => {
-          const appError = fromUnknown(error);
-          this.#logger.info(
-            { reason: appError.message, address: socket.handshake.address },
-            'socket refused',
-          );
-          next(Object.assign(new Error(appError.message), { data: appError.toJSON() }));
-        });
-    });
+    this.#io.use(
+      authenticateSocket({
+        secret: this.#config.jwtSecret,
+        removals: this.#redis,
+        trustProxy: this.#config.trustProxy,
+        logger: this.#logger,
+      }),
+    );
     this.#io.on('connection', (socket) => this.#onConnection(socket));
     this.#io.on('closePeer', (peerId, notice) => this.#closeLocalPeer(peerId, notice));
     this.#io.on('endRoom', (roomId, notice) => this.#endLocalRoom(roomId, notice));
@@ -305,8 +278,8 @@ export class SignalingServer {
       instanceId: this.#instanceId,
       heartbeatMs: this.#config.heartbeatMs,
       logger: this.#logger,
-      onGhost: (roomId, peerId) => this.#removeGhost(roomId, peerId),
-      onAbandoned: (roomId) => this.#closeAbandonedRoom(roomId),
+      onGhost: (roomId, peerId) => this.#departures.removeGhost(roomId, peerId),
+      onAbandoned: (roomId) => this.#departures.closeAbandonedRoom(roomId),
     });
     this.#registration = await registerHttpService(
       consul,
@@ -337,7 +310,7 @@ export class SignalingServer {
       consume: (s, p, ctx) => this.#requests.consume(s, p, ctx),
       resumeConsumer: (s, p, ctx) => this.#requests.resumeConsumer(s, p, ctx),
       leave: async (s, _p, ctx) => {
-        await this.#leave(s, 'requested', ctx.correlationId);
+        await this.#departures.leave(s, 'requested', ctx.correlationId);
         return {};
       },
       hostMute: async (s, p, ctx) => (await this.#hostControls.mute(s, p, ctx, ctx.logger), {}),
@@ -366,7 +339,8 @@ export class SignalingServer {
       logger.info({ reason }, 'socket disconnected');
       this.#localPeers.delete(peer.peerId);
       this.#limits.forget(socket.id);
-      const leaving = this.#leave(socket, reason, randomUUID())
+      const leaving = this.#departures
+        .leave(socket, reason, randomUUID())
         .catch((error: unknown) => logger.error({ err: error }, 'cleanup after disconnect failed'))
         .finally(() => this.#leaving.delete(leaving));
       this.#leaving.add(leaving);
@@ -430,113 +404,6 @@ export class SignalingServer {
     return {};
   }
 
-  /** Events from the media node; each instance handles those of the peers connected to it. */
-  #onRoomEvent(session: RoomSession, response: WatchRoomEventsResponse): void {
-    const event = response.event;
-    if (!event) {
-      return;
-    }
-    const socket = session.peers.get(event.value.peerId);
-    if (!socket) {
-      return;
-    }
-    const peer = socket.data.peer;
-    const logger = this.#logger.child({ roomId: session.roomId, peerId: peer.peerId });
-    switch (event.$case) {
-      case 'producerClosed':
-        if (peer.producers.delete(event.value.producerId)) {
-          logger.info(
-            { producerId: event.value.producerId, reason: event.value.reason },
-            'producer closed by media node',
-          );
-          void this.#presence.removeProducer(session.roomId, event.value.producerId);
-          this.#io
-            .to(session.roomId)
-            .emit('producerClosed', { producerId: event.value.producerId, peerId: peer.peerId });
-        }
-        break;
-      case 'consumerClosed':
-        if (peer.consumers.delete(event.value.consumerId)) {
-          socket.emit('consumerClosed', {
-            consumerId: event.value.consumerId,
-            producerId: event.value.producerId,
-          });
-        }
-        break;
-      case 'transportClosed':
-        if (peer.transports.delete(event.value.transportId)) {
-          logger.warn(
-            { transportId: event.value.transportId, reason: event.value.reason },
-            'transport closed by media node',
-          );
-        }
-        break;
-      case 'producerPaused':
-        break;
-    }
-  }
-
-  /** Removes the peer everywhere (media node, presence, Postgres); closes the room when it empties. */
-  async #leave(socket: PeerSocket, reason: string, correlationId: string): Promise<void> {
-    const peer = socket.data.peer;
-    const meta = { correlationId, peerId: peer.peerId };
-    const logger = this.#logger.child({ roomId: peer.roomId, peerId: peer.peerId, correlationId });
-    const sessionPromise = this.#rooms?.current(peer.roomId);
-    const session = sessionPromise ? await sessionPromise.catch(() => undefined) : undefined;
-    if (!peer.joined) {
-      if (peer.inLobby) {
-        peer.inLobby = false;
-        if (await this.#access.leaveLobby(peer.roomId, peer.peerId)) {
-          this.#io.to(hostsRoom(peer.roomId)).emit('lobbyLeft', { peerId: peer.peerId, outcome: 'left' });
-        }
-      }
-      // It may have opened the room's session (asked for capabilities) without joining.
-      if (session?.pending.delete(peer.peerId)) {
-        await this.#rooms?.releaseIfIdle(session, meta, logger);
-      }
-      return;
-    }
-    peer.joined = false;
-    session?.peers.delete(peer.peerId);
-    void socket.leave(hostsRoom(peer.roomId));
-    void socket.leave(identityRoom(peer.roomId, peer.sub));
-    peer.transports.clear();
-    peer.producers.clear();
-    peer.consumers.clear();
-    await this.#removePeer(peer.roomId, peer.peerId, leaveReason(reason), session?.media, meta, logger);
-    void socket.leave(peer.roomId);
-    if (session) {
-      await this.#rooms?.releaseIfIdle(session, meta, logger);
-    }
-    logger.info({ reason }, 'peer left');
-  }
-
-  /**
-   * Takes a peer out of its room for everyone, whether it left, disconnected or its signaling
-   * instance crashed: presence, the others' screens (producerClosed, peerLeft), its session record,
-   * and the media node (its transports close there).
-   */
-  async #removePeer(
-    roomId: string,
-    peerId: string,
-    reason: LeaveReason,
-    media: MediaClient | undefined,
-    meta: CallMeta,
-    logger: Logger,
-  ): Promise<void> {
-    const { producers } = await this.#presence.removePeer(roomId, peerId);
-    for (const producer of producers) {
-      this.#io.to(roomId).emit('producerClosed', { producerId: producer.producerId, peerId });
-    }
-    this.#io.to(roomId).emit('peerLeft', { peerId, reason });
-    await this.#participants
-      .left(peerId)
-      .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
-    await media
-      ?.call('leaveRoom', { roomId, peerId }, meta)
-      .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
-  }
-
   /** Tells a peer connected here why, then closes its socket (its disconnect cleans up). */
   #closeLocalPeer(peerId: string, notice: ClosingNotice): void {
     const socket = this.#localPeers.get(peerId);
@@ -559,31 +426,6 @@ export class SignalingServer {
     }
   }
 
-  /**
-   * A peer of a signaling instance that died without saying goodbye: take it out of the room for
-   * everyone (presence, the others' screens, the media node, the session record).
-   */
-  async #removeGhost(roomId: string, peerId: string): Promise<void> {
-    const correlationId = randomUUID();
-    const logger = this.#logger.child({ roomId, peerId, correlationId });
-    const media = await this.#directory?.assignedClient(roomId);
-    await this.#removePeer(roomId, peerId, 'disconnected', media, { correlationId, peerId }, logger);
-    logger.warn('removed a peer whose signaling instance stopped without cleaning up');
-  }
-
-  /** Nobody alive is in the room or has it open any more: close it on its media node. */
-  async #closeAbandonedRoom(roomId: string): Promise<void> {
-    const correlationId = randomUUID();
-    const media = await this.#directory?.assignedClient(roomId);
-    if (media) {
-      await media
-        .call('closeRoom', { roomId }, { correlationId })
-        .catch((error: unknown) => this.#logger.warn({ err: error, roomId }, 'media node CloseRoom failed'));
-      await this.#directory?.releaseRoom(roomId, media.instanceId);
-    }
-    this.#logger.info({ roomId, correlationId }, 'closed a room only crashed instances had open');
-  }
-
   /** Drains: deregisters, says goodbye to every peer here, then closes sockets and pools. */
   async close(): Promise<void> {
     if (this.#closed) {
@@ -595,9 +437,9 @@ export class SignalingServer {
     const sockets = await this.#io.local.fetchSockets().catch(() => []);
     await Promise.all(
       sockets.map((s) =>
-        this.#leave(s as unknown as PeerSocket, 'server_shutdown', randomUUID()).catch((error: unknown) =>
-          this.#logger.warn({ err: error }, 'leave during shutdown failed'),
-        ),
+        this.#departures
+          .leave(s as unknown as PeerSocket, 'server_shutdown', randomUUID())
+          .catch((error: unknown) => this.#logger.warn({ err: error }, 'leave during shutdown failed')),
       ),
     );
     await Promise.all(this.#leaving);
@@ -610,22 +452,6 @@ export class SignalingServer {
     await Promise.allSettled([this.#redis.quit(), this.#redisSub.quit(), this.#pool.end()]);
     this.#logger.info('signaling closed');
   }
-}
-
-/**
- * What the others are told about a departure: `left` when the peer meant it (it asked, its page
- * disconnected on purpose, or a host removed it), `disconnected` when the connection dropped or
- * this instance is shutting down (it will be back: show it as reconnecting).
- */
-function leaveReason(reason: string): LeaveReason {
-  return [
-    'requested',
-    'client namespace disconnect',
-    'io server disconnect',
-    'server namespace disconnect',
-  ].includes(reason)
-    ? 'left'
-    : 'disconnected';
 }
 
 /** Hides the password of a connection URL for messages. */

@@ -1,0 +1,62 @@
+/**
+ * Events from a room's media node (its WatchRoomEvents stream), relayed to the peers this
+ * instance holds: each instance acts only on its own peers, so several never double-deliver.
+ */
+import type { Logger } from '@switchboard/logger';
+import type { WatchRoomEventsResponse } from '@switchboard/proto';
+import type { SignalingIo } from './peer';
+import type { Presence } from './Presence';
+import type { RoomSession } from './RoomSessions';
+
+export function relayRoomEvent(
+  session: RoomSession,
+  response: WatchRoomEventsResponse,
+  deps: { io: SignalingIo; presence: Presence; logger: Logger },
+): void {
+  const event = response.event;
+  if (!event) {
+    return;
+  }
+  const socket = session.peers.get(event.value.peerId);
+  if (!socket) {
+    return;
+  }
+  const peer = socket.data.peer;
+  const logger = deps.logger.child({ roomId: session.roomId, peerId: peer.peerId });
+  switch (event.$case) {
+    case 'producerClosed':
+      if (peer.producers.delete(event.value.producerId)) {
+        logger.info(
+          { producerId: event.value.producerId, reason: event.value.reason },
+          'producer closed by media node',
+        );
+        deps.presence
+          .removeProducer(session.roomId, event.value.producerId)
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not remove the producer from presence'),
+          );
+        deps.io
+          .to(session.roomId)
+          .emit('producerClosed', { producerId: event.value.producerId, peerId: peer.peerId });
+      }
+      break;
+    case 'consumerClosed':
+      if (peer.consumers.delete(event.value.consumerId)) {
+        socket.emit('consumerClosed', {
+          consumerId: event.value.consumerId,
+          producerId: event.value.producerId,
+        });
+      }
+      break;
+    case 'transportClosed':
+      if (peer.transports.delete(event.value.transportId)) {
+        logger.warn(
+          { transportId: event.value.transportId, reason: event.value.reason },
+          'transport closed by media node',
+        );
+      }
+      break;
+    case 'producerPaused':
+      break;
+  }
+}
