@@ -6,7 +6,9 @@
  * is the ratio. Also: the memory each joined connection costs the server process.
  *
  * Options (environment): BENCH_CHAT_CONNECTIONS (10000), BENCH_CHAT_PER_MINUTE (rates to sweep,
- * comma-separated: 25000,50000,100000), BENCH_CHAT_SECONDS (20 per rate, after 5 s of warm-up).
+ * comma-separated: 25000,50000,100000), BENCH_CHAT_SECONDS (20 per rate, after 5 s of warm-up),
+ * BENCH_SIGNALING_ENV (JSON of extra signaling variables, to try a setting: '{"LOG_LEVEL":"warn"}'),
+ * BENCH_CPU_PROF (a directory for the servers' V8 CPU profiles), BENCH_NODE_FLAGS (e.g. --trace-gc).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -119,6 +121,7 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
     SIGNALING_SOCKET_EVENTS_PER_10S: '100000',
     SIGNALING_CLIENT_EVENTS_PER_10S: '100000000',
     SIGNALING_CHAT_MESSAGES_PER_10S: '1000',
+    ...(JSON.parse(process.env.BENCH_SIGNALING_ENV ?? '{}') as Record<string, string>),
   });
   await waitFor(
     async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
