@@ -23,6 +23,9 @@ command -v prometheus >/dev/null || pkgs+=(prometheus)
 # Debian's nginx/prometheus packages try to start system services; we run our own copies.
 export RUNLEVEL=1
 apt_install "${pkgs[@]}"
+# The chat outage test runs private PostgreSQL and Redis servers from the machine's own binaries
+# (whatever DATABASE_URL / REDIS_URL point to); only the packages, nothing is started here.
+[ $WITH_TEST -eq 1 ] && apt_install postgresql redis-server
 
 # A PostgreSQL we just installed answers TCP with password auth only: give the project a role of
 # its own and remember the URLs (start.sh and test.sh read .run/local.env).
