@@ -35,6 +35,10 @@ interface MessageRow {
 
 const COLUMNS = `room_id, seq, rev, client_id, sender_sub, sender_peer_id, sender_name, recipient_sub,
   recipient_peer_id, recipient_name, body, sent_at, edited_at, deleted_at`;
+/** The same columns of a table aliased `m` (for statements that join or update it). */
+const M_COLUMNS = COLUMNS.split(',')
+  .map((c) => `m.${c.trim()}`)
+  .join(', ');
 /** Rows `$2` (a subject) may see: public ones and private ones it sent or received. */
 const VISIBLE = '(recipient_sub IS NULL OR sender_sub = $2 OR recipient_sub = $2)';
 /** Snippet delimiters: control characters a message body can never contain (chatBodySchema). */
@@ -130,9 +134,7 @@ const SEND_BATCH_SQL = `
         recipient_peer_id, recipient_name, body, ord)
     ORDER BY room_id, client_id, ord
   ), existing AS (
-    SELECT ${COLUMNS.split(',')
-      .map((c) => `m.${c.trim()}`)
-      .join(', ')}
+    SELECT ${M_COLUMNS}
     FROM chat_messages m JOIN input i ON m.room_id = i.room_id AND m.client_id = i.client_id
   ), fresh AS (
     SELECT i.* FROM input i
@@ -331,9 +333,7 @@ export class ChatStore {
            deleted_at = CASE WHEN $4::text IS NULL THEN now() ELSE NULL END
        FROM bump
        WHERE m.room_id = $1 AND m.seq = $3
-       RETURNING ${COLUMNS.split(',')
-         .map((c) => `m.${c.trim()}`)
-         .join(', ')}`,
+       RETURNING ${M_COLUMNS}`,
       [reader.roomId, reader.sub, seq, body],
     );
     if (rows[0]) {

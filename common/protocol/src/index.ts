@@ -112,6 +112,13 @@ export const chatBodySchema = z
     'must not contain control characters',
   );
 
+/** What people type in the chat search box (web-search syntax). */
+export const chatSearchQuerySchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters');
+
 /** A message's place in its room: 1, 2, 3, ... (the order everyone sees). */
 export const chatSeqSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -195,7 +202,7 @@ export const requestSchemas = {
   /** Full-text search of the messages you may see (web-search syntax: "quotes", or, -word). */
   chatSearch: z.strictObject({
     ...base,
-    q: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    q: chatSearchQuerySchema,
     limit: z.number().int().min(1).max(50).optional(),
   }),
   /** "I am typing" (to the room, or to the participant `to`); repeated at most every 2 s. */

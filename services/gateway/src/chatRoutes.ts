@@ -10,23 +10,18 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { verifyJoinToken, wasRemoved } from '@switchboard/auth';
 import type { ChatReader, ChatStore, RoomRecord, RoomStore } from '@switchboard/db';
-import {
-  NotFoundError,
-  parseOrThrow,
-  PermissionDeniedError,
-  UnauthenticatedError,
-} from '@switchboard/errors';
-import { chatSeqSchema, roomIdSchema } from '@switchboard/protocol';
+import { parseOrThrow, PermissionDeniedError, UnauthenticatedError } from '@switchboard/errors';
+import { chatSearchQuerySchema, chatSeqSchema } from '@switchboard/protocol';
 import type { Accounts } from './Accounts';
 import { requestUser } from './authRoutes';
+import { loadRoom } from './roomRoutes';
 
-const roomParams = z.object({ room: roomIdSchema });
 const historyQuery = z.strictObject({
   before: z.coerce.number().pipe(chatSeqSchema).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 const searchQuery = z.strictObject({
-  q: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  q: chatSearchQuerySchema,
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 
@@ -41,11 +36,7 @@ export interface ChatRoutesDeps {
 export function chatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): void {
   /** The room and who reads it; refuses anyone who is not a member. */
   const readerOf = async (request: FastifyRequest): Promise<ChatReader> => {
-    const { room: roomId } = parseOrThrow(roomParams, request.params, 'room id');
-    const room = await deps.rooms.get(roomId);
-    if (!room) {
-      throw new NotFoundError('no meeting has this link; check it with whoever sent it');
-    }
+    const room = await loadRoom(deps.rooms, request.params);
     const sub = (await joinTokenSubject(request, room, deps)) ?? (await memberSubject(request, room, deps));
     return { roomId: room.id, sub };
   };

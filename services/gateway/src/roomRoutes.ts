@@ -68,17 +68,19 @@ async function roleOf(rooms: RoomStore, room: RoomRecord, user: AccessClaims): P
   return rooms.memberRole(room.id, user.userId);
 }
 
+/** The room a route's `:room` names: 400 for a malformed id, 404 when no room has it. */
+export async function loadRoom(rooms: RoomStore, params: unknown): Promise<RoomRecord> {
+  const { room } = parseOrThrow(roomParams, params, 'room id');
+  const record = await rooms.get(room);
+  if (!record) {
+    throw new NotFoundError('no meeting has this link; check it with whoever sent it');
+  }
+  return record;
+}
+
 export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
   const { accounts, rooms } = deps;
-
-  const load = async (params: unknown): Promise<RoomRecord> => {
-    const { room } = parseOrThrow(roomParams, params, 'room id');
-    const record = await rooms.get(room);
-    if (!record) {
-      throw new NotFoundError('no meeting has this link; check it with whoever sent it');
-    }
-    return record;
-  };
+  const load = (params: unknown) => loadRoom(rooms, params);
 
   app.post('/api/rooms', async (request, reply) => {
     const user = await requireUser(accounts, request);

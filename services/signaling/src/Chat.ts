@@ -9,12 +9,12 @@
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { ChatStore } from '@switchboard/db';
-import { AppError, InvalidArgumentError, NotFoundError } from '@switchboard/errors';
+import { InvalidArgumentError, NotFoundError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { ChatMessage, ChatParty, requestSchemas, ResponseMap } from '@switchboard/protocol';
 import { takePoint } from '@switchboard/runtime';
 import type { z } from 'zod';
-import type { PeerSocket, PeerState, SignalingIo } from './peer';
+import { joinedPeer, type PeerSocket, type PeerState, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
 
 type Payload<E extends keyof typeof requestSchemas> = z.output<(typeof requestSchemas)[E]>;
@@ -59,7 +59,7 @@ export class Chat {
   }
 
   async send(socket: PeerSocket, p: Payload<'chatSend'>, logger: Logger): Promise<ResponseMap['chatSend']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     const to = p.to === undefined ? null : await this.#recipient(peer, p.to);
     await this.#takeMessagePoint(peer);
     const result = await this.#o.store.send({
@@ -83,7 +83,7 @@ export class Chat {
   }
 
   async edit(socket: PeerSocket, p: Payload<'chatEdit'>, logger: Logger): Promise<ResponseMap['chatEdit']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     await this.#takeMessagePoint(peer);
     const message = await this.#o.store.change(reader(peer), p.seq, p.body);
     this.#fanOut(message);
@@ -96,7 +96,7 @@ export class Chat {
     p: Payload<'chatDelete'>,
     logger: Logger,
   ): Promise<ResponseMap['chatDelete']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     const message = await this.#o.store.change(reader(peer), p.seq, null);
     this.#fanOut(message);
     logger.info({ seq: p.seq }, 'chat message deleted');
@@ -104,22 +104,22 @@ export class Chat {
   }
 
   async history(socket: PeerSocket, p: Payload<'chatHistory'>): Promise<ResponseMap['chatHistory']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     return this.#o.store.history(reader(peer), { before: p.before, limit: p.limit ?? HISTORY_PAGE });
   }
 
   async sync(socket: PeerSocket, p: Payload<'chatSync'>): Promise<ResponseMap['chatSync']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     return this.#o.store.sync(reader(peer), { after: p.after, limit: p.limit ?? SYNC_PAGE });
   }
 
   async search(socket: PeerSocket, p: Payload<'chatSearch'>): Promise<ResponseMap['chatSearch']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     return { results: await this.#o.store.search(reader(peer), p.q, p.limit ?? 20) };
   }
 
   async typing(socket: PeerSocket, p: Payload<'chatTyping'>): Promise<ResponseMap['chatTyping']> {
-    const peer = requireJoined(socket);
+    const peer = joinedPeer(socket);
     const now = Date.now();
     if (now - (this.#lastTyping.get(socket) ?? 0) < TYPING_INTERVAL_MS) {
       return { sent: false };
@@ -169,14 +169,6 @@ export class Chat {
     io.to(parties).emit('chatMessage', message);
     io.to(message.roomId).except(parties).emit('chatRev', { rev: message.rev });
   }
-}
-
-function requireJoined(socket: PeerSocket): PeerState {
-  const peer = socket.data.peer;
-  if (!peer.joined) {
-    throw new AppError('FAILED_PRECONDITION', 'join the room first');
-  }
-  return peer;
 }
 
 const party = (peer: PeerState): ChatParty => ({

@@ -11,7 +11,7 @@ import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/err
 import type { Logger } from '@switchboard/logger';
 import { MEDIA_KIND_NAMES, type MediaKind, type RoomPolicy } from '@switchboard/protocol';
 import type { CallMeta, MediaClient } from './MediaClient';
-import type { ClosingNotice, PeerSocket, SignalingIo } from './peer';
+import { joinedPeer, type ClosingNotice, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence, StoredPeer } from './Presence';
 import type { RoomAccess } from './RoomAccess';
 
@@ -42,10 +42,7 @@ export class HostControls {
 
   /** The sender must be in the room and a host there now (roles change: presence has the truth). */
   async requireHost(socket: PeerSocket): Promise<void> {
-    const peer = socket.data.peer;
-    if (!peer.joined) {
-      throw new AppError('FAILED_PRECONDITION', 'join the room first');
-    }
+    const peer = joinedPeer(socket);
     const stored = await this.#o.presence.peer(peer.roomId, peer.peerId);
     if (stored?.role !== 'host') {
       throw new PermissionDeniedError('only a host of this meeting can do that');

@@ -22,7 +22,14 @@ import type { Chat } from './Chat';
 import { hostsRoom, type HostControls } from './HostControls';
 import type { CallMeta } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
-import { createWithinLimit, owned, type PeerSocket, type PeerState, type SignalingIo } from './peer';
+import {
+  createWithinLimit,
+  joinedPeer,
+  owned,
+  type PeerSocket,
+  type PeerState,
+  type SignalingIo,
+} from './peer';
 import type { Presence } from './Presence';
 import type { RoomAccess } from './RoomAccess';
 import type { RoomSession, RoomSessions } from './RoomSessions';
@@ -67,9 +74,9 @@ export class MediaRequests {
   }
 
   #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession> } {
-    const peer = socket.data.peer;
+    const peer = joinedPeer(socket);
     const session = this.#o.rooms()?.current(peer.roomId);
-    if (!peer.joined || !session) {
+    if (!session) {
       throw new AppError('FAILED_PRECONDITION', 'join the room first');
     }
     return { peer, session };

@@ -30,7 +30,7 @@ import { authenticateSocket } from './handshake';
 import { HostControls, peerRoom } from './HostControls';
 import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests, type RequestContext } from './MediaRequests';
-import type { ClosingNotice, PeerSocket, SignalingIo } from './peer';
+import { joinedPeer, type ClosingNotice, type PeerSocket, type SignalingIo } from './peer';
 import { Presence } from './Presence';
 import { RoomAccess } from './RoomAccess';
 import { relayRoomEvent } from './roomEvents';
@@ -394,10 +394,7 @@ export class SignalingServer {
 
   /** In the call or away: recorded in presence and shown to the room. */
   async #setPresence(socket: PeerSocket, p: { state: PresenceState }): Promise<Record<string, never>> {
-    const peer = socket.data.peer;
-    if (!peer.joined) {
-      throw new AppError('FAILED_PRECONDITION', 'join the room first');
-    }
+    const peer = joinedPeer(socket);
     if (await this.#presence.setState(peer.roomId, peer.peerId, p.state)) {
       this.#io.to(peer.roomId).emit('presenceChanged', { peerId: peer.peerId, state: p.state });
     }

@@ -79,6 +79,15 @@ export async function createWithinLimit<T>(
   }
 }
 
+/** The socket's peer, which must have joined its room (FAILED_PRECONDITION otherwise). */
+export function joinedPeer(socket: PeerSocket): PeerState {
+  const peer = socket.data.peer;
+  if (!peer.joined) {
+    throw new AppError('FAILED_PRECONDITION', 'join the room first');
+  }
+  return peer;
+}
+
 /** `id` if the peer owns it (a transport, producer or consumer it created), else NOT_FOUND. */
 export function owned(set: Set<string>, id: string, what: string): string {
   if (!set.has(id)) {

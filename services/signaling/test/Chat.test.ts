@@ -8,15 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatStore, type Pool } from '@switchboard/db';
 import type { ChatMessage, ChatPage, JoinGrants, RequestName } from '@switchboard/protocol';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
-import {
-  expectMalformedRefused,
-  joined,
-  next,
-  request,
-  TestClients,
-  type Answer,
-  type Client,
-} from './clients';
+import { data, expectMalformedRefused, joined, next, request, TestClients, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
 
 const SECRET = 'chat-test-secret-0123456789';
@@ -49,11 +41,6 @@ function nextMessage(client: Client, matches: (m: ChatMessage) => boolean): Prom
     };
     client.on('chatMessage', listener);
   });
-}
-
-function data<T>(answer: Answer): T {
-  expect(answer.ok, JSON.stringify(answer)).toBe(true);
-  return (answer as { data: unknown }).data as T;
 }
 
 describe('chat (two signaling instances, Redis, Postgres, a real media node)', () => {

@@ -328,10 +328,10 @@ export class ChatClient {
     try {
       for (const pending of [...this.#pending.values()].sort((a, b) => (a.clientId < b.clientId ? -1 : 1))) {
         const link = this.#link;
-        if (!link || pending.state === 'failed') {
-          if (!link) {
-            break;
-          }
+        if (!link) {
+          break;
+        }
+        if (pending.state === 'failed') {
           continue;
         }
         pending.state = 'sending';
