@@ -53,12 +53,15 @@ interface Target {
   pid: number;
   /** The server's worst event-loop delay since the last call (ms), when it reports one. */
   loopDelayMax?: () => Promise<number>;
-  /** Connects and joins client `i` of room `room`; `onMessage` gets each received body. */
+  /**
+   * Connects and joins client `i` of room `room`; `onMessage` gets each received body, `onAck`
+   * each acknowledgement with the body it acknowledges.
+   */
   connect(
     i: number,
     room: string,
     onMessage: (body: string) => void,
-    onAck: (ok: boolean) => void,
+    onAck: (ok: boolean, body: string) => void,
   ): Promise<LoadClient>;
   stop(): Promise<void>;
 }
@@ -181,7 +184,7 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
       return {
         send: (body) =>
           socket.emit('chatSend', { clientId: randomUUID(), body }, (answer: { ok: boolean }) =>
-            onAck(answer.ok),
+            onAck(answer.ok, body),
           ),
         close: () => socket.disconnect(),
       };
@@ -208,15 +211,17 @@ async function referenceTarget(): Promise<Target> {
         socket.send(JSON.stringify({ t: 'join', room }));
       });
       socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { t: string; body: string };
+        const message = JSON.parse(String(data)) as { t: string; body: string; id: string };
         if (message.t === 'msg') {
           onMessage(message.body);
         } else if (message.t === 'ack') {
-          onAck(true);
+          onAck(true, message.id);
         }
       });
       return {
-        send: (body) => socket.send(JSON.stringify({ t: 'msg', id: randomUUID(), body })),
+        // The id starts with the send time, like the body, so the ack says when it was sent.
+        send: (body) =>
+          socket.send(JSON.stringify({ t: 'msg', id: `${body.split(' ')[0]} ${randomUUID()}`, body })),
         close: () => socket.close(),
       };
     },
@@ -268,13 +273,20 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
   const t0 = performance.now();
   const rssBeforeMb = rssMb(target.pid);
   const clients: LoadClient[] = [];
-  let phase: Phase | undefined;
-  const onMessage = (body: string) => {
-    phase?.latencies.push(performance.now() - Number(body.slice(0, body.indexOf(' '))));
+  let phase: (Phase & { since: number }) | undefined;
+  /** Only messages sent inside the measured seconds count (not the warm-up's, arriving late). */
+  const measured = (body: string) => {
+    const sentAt = Number(body.slice(0, body.indexOf(' ')));
+    return phase && sentAt >= phase.since ? { phase, sentAt } : undefined;
   };
-  const onAck = (ok: boolean) => {
-    if (phase) {
-      phase[ok ? 'acked' : 'refused']++;
+  const onMessage = (body: string) => {
+    const m = measured(body);
+    m?.phase.latencies.push(performance.now() - m.sentAt);
+  };
+  const onAck = (ok: boolean, body: string) => {
+    const m = measured(body);
+    if (m) {
+      m.phase[ok ? 'acked' : 'refused']++;
     }
   };
   for (let start = 0; start < CONNECTIONS; start += CONNECT_BATCH) {
@@ -321,7 +333,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
       const timer = setInterval(() => {
         const now = performance.now();
         if (!phase && now - begin >= WARMUP_SECONDS * 1000) {
-          phase = current;
+          phase = Object.assign(current, { since: now });
           cpuAtStart = cpuSeconds(target.pid);
           ownAtStart = process.cpuUsage();
           machineAtStart = machineTicks();
