@@ -15,7 +15,7 @@ export interface PrivateServer {
   url: string;
   /** Stops it abruptly (like a crash: no goodbye to clients). */
   stop(): Promise<void>;
-  /** Starts it again on the same port with the same data. */
+  /** Starts it again on the same port (with the same data, if it keeps any). */
   start(): Promise<void>;
   /** Stops it and removes its data. */
   close(): Promise<void>;
@@ -89,30 +89,22 @@ function redisPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateRedis(): Promise<PrivateServer> {
+/**
+ * A private Redis. `persistent` (the default): every write on disk before it is answered, so a
+ * restart keeps what it had; without it, like Redis's default without snapshots, a restart comes
+ * back empty.
+ */
+export async function startPrivateRedis({ persistent = true } = {}): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const server: PrivateServer = {
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      // Every write on disk before it is answered, so a restart keeps what it had.
+      const durability = persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : [];
       child = spawn(
         'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-          '--dir',
-          dir,
-        ],
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir],
         { stdio: 'ignore' },
       );
       await waitFor(() => redisPing(port), { timeoutMs: 10_000, what: `redis on port ${port}` });

@@ -11,7 +11,14 @@ import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/err
 import type { Logger } from '@switchboard/logger';
 import { MEDIA_KIND_NAMES, type MediaKind, type RoomPolicy } from '@switchboard/protocol';
 import type { CallMeta, MediaClient } from './MediaClient';
-import { joinedPeer, type ClosingNotice, type PeerSocket, type SignalingIo } from './peer';
+import {
+  hostsRoom,
+  joinedPeer,
+  peerRoom,
+  type ClosingNotice,
+  type PeerSocket,
+  type SignalingIo,
+} from './peer';
 import type { Presence, StoredPeer } from './Presence';
 import type { RoomAccess } from './RoomAccess';
 
@@ -29,9 +36,6 @@ export interface HostControlsOptions {
   /** Ends the call for every peer of the room, wherever connected. */
   endRoom: (roomId: string, notice: ClosingNotice) => void;
 }
-
-export const hostsRoom = (roomId: string) => `hosts:${roomId}`;
-export const peerRoom = (peerId: string) => `peer:${peerId}`;
 
 export class HostControls {
   readonly #o: HostControlsOptions;

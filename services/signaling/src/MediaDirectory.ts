@@ -141,6 +141,18 @@ export class MediaDirectory {
     return node ? this.#client(node) : undefined;
   }
 
+  /**
+   * Records again that `nodeId` serves the room (Redis forgot it), unless another node was
+   * assigned meanwhile; returns the node that serves it now.
+   */
+  async restoreRoom(roomId: string, nodeId: string): Promise<string> {
+    if ((await this.#redis.set(roomMediaKey(roomId), nodeId, 'NX')) === 'OK') {
+      await this.#redis.sadd(nodeRoomsKey(nodeId), roomId);
+      return nodeId;
+    }
+    return (await this.#redis.get(roomMediaKey(roomId))) ?? nodeId;
+  }
+
   /** Forgets the room's node if it is still `instanceId` (the room closed there). */
   async releaseRoom(roomId: string, instanceId: string): Promise<void> {
     await this.#redis.eval(COMPARE_AND_DELETE, 1, roomMediaKey(roomId), instanceId);

@@ -16,16 +16,20 @@ import {
   rtpParametersFromProto,
   rtpParametersToProto,
 } from '@switchboard/proto';
-import type { PeerInfo, requestSchemas, ResponseMap } from '@switchboard/protocol';
+import type { requestSchemas, ResponseMap } from '@switchboard/protocol';
 import type { z } from 'zod';
 import type { Chat } from './Chat';
-import { hostsRoom, type HostControls } from './HostControls';
+import type { HostControls } from './HostControls';
 import type { CallMeta } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
 import {
   createWithinLimit,
+  hostsRoom,
   joinedPeer,
+  lobbyEntry,
   owned,
+  peerInfo,
+  storedPeer,
   type PeerSocket,
   type PeerState,
   type SignalingIo,
@@ -114,7 +118,7 @@ export class MediaRequests {
       if (!peer.inLobby) {
         peer.inLobby = true;
         const entry = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
-        await this.#o.access.wait(peer.roomId, { ...entry, sub: peer.sub });
+        await this.#o.access.wait(peer.roomId, lobbyEntry(peer));
         this.#o.io.to(hostsRoom(peer.roomId)).emit('lobbyRequest', entry);
         ctx.logger.info({ displayName: peer.displayName }, 'waiting in the lobby');
       }
@@ -133,19 +137,8 @@ export class MediaRequests {
     peer.joined = true;
     session.pending.delete(peer.peerId);
     session.peers.set(peer.peerId, socket);
-    const info: PeerInfo = {
-      peerId: peer.peerId,
-      displayName: peer.displayName,
-      role: peer.role,
-      sub: peer.sub,
-      presence: 'active',
-    };
-    await this.#o.presence.addPeer(peer.roomId, {
-      ...info,
-      instanceId: this.#o.instanceId(),
-      sub: peer.sub,
-      jti: peer.jti,
-    });
+    const info = peerInfo(socket);
+    await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId()));
     await socket.join(peer.roomId);
     await this.#o.chat.joined(socket);
     if (peer.role === 'host') {
@@ -274,6 +267,7 @@ export class MediaRequests {
       (created) => created.producerId,
     );
     const info = { producerId, peerId: peer.peerId, kind: payload.kind, paused };
+    peer.producerInfo.set(producerId, info);
     await this.#o.presence.addProducer(peer.roomId, info);
     socket.to(peer.roomId).emit('newProducer', info);
     ctx.logger.info({ producerId, kind: payload.kind }, 'producing');
@@ -290,6 +284,7 @@ export class MediaRequests {
     const producerId = owned(peer.producers, payload.producerId, 'producer');
     await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
     peer.producers.delete(producerId);
+    peer.producerInfo.delete(producerId);
     await this.#o.presence.removeProducer(peer.roomId, producerId);
     socket.to(peer.roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
     return {};

@@ -40,9 +40,13 @@ export class Presence {
       .exec();
   }
 
-  /** Marks this instance alive for `ttlMs`; call more often than that. */
-  async heartbeat(instanceId: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(aliveKey(instanceId), '1', 'PX', ttlMs);
+  /**
+   * Marks this instance alive for `ttlMs`; call more often than that. False when its mark was
+   * gone: the first beat, or Redis lost it (restarted without its data, or this instance missed
+   * its beats), and with it, most likely, what this instance had recorded.
+   */
+  async heartbeat(instanceId: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(aliveKey(instanceId), '1', 'PX', ttlMs, 'GET')) !== null;
   }
 
   async forgetInstance(instanceId: string): Promise<void> {

@@ -11,7 +11,7 @@ import { rtpCapabilitiesFromProto, type WatchRoomEventsResponse } from '@switchb
 import type { RtpCapabilities } from '@switchboard/protocol';
 import type { CallMeta, MediaClient } from './MediaClient';
 import type { MediaDirectory } from './MediaDirectory';
-import type { PeerSocket } from './peer';
+import { storedPeer, type PeerSocket } from './peer';
 import type { Presence } from './Presence';
 
 export interface RoomSession {
@@ -120,6 +120,40 @@ export class RoomSessions {
     ) {
       this.#sessions.delete(session.roomId);
     }
+  }
+
+  /**
+   * Writes this instance's rooms into Redis again after it lost them (restarted empty): each open
+   * session, the media node it is on, and each joined peer here with its producers, as they are
+   * now. Returns how many of each.
+   */
+  async reregister(): Promise<{ rooms: number; peers: number }> {
+    const { presence, directory, instanceId, logger } = this.#options;
+    const counts = { rooms: 0, peers: 0 };
+    for (const opening of [...this.#sessions.values()]) {
+      const session = await opening.catch(() => undefined);
+      if (!session || session.closing) {
+        continue;
+      }
+      await presence.openSession(session.roomId, instanceId());
+      const node = await directory.restoreRoom(session.roomId, session.media.instanceId);
+      if (node !== session.media.instanceId) {
+        // Someone opened the room on another node in the gap: the two halves cannot see each other.
+        logger.error(
+          { roomId: session.roomId, mediaNode: session.media.instanceId, otherNode: node },
+          'room split across media nodes while Redis was empty',
+        );
+      }
+      for (const socket of session.peers.values()) {
+        await presence.addPeer(session.roomId, storedPeer(socket, instanceId()));
+        for (const producer of socket.data.peer.producerInfo.values()) {
+          await presence.addProducer(session.roomId, producer);
+        }
+        counts.peers++;
+      }
+      counts.rooms++;
+    }
+    return counts;
   }
 
   /**

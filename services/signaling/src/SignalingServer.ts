@@ -11,26 +11,19 @@ import { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
-import { AppError, parseOrThrow, UnavailableError } from '@switchboard/errors';
+import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { safePublisher, serveOps, timedRequest } from '@switchboard/runtime';
+import { safePublisher, serveOps } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
-import {
-  requestSchemas,
-  type Ack,
-  type PresenceState,
-  type RequestName,
-  type ResponseMap,
-} from '@switchboard/protocol';
-import type { z } from 'zod';
 import { Chat } from './Chat';
 import type { SignalingConfig } from './config';
+import { Connections } from './Connections';
 import { Departures } from './Departures';
 import { authenticateSocket } from './handshake';
-import { HostControls, peerRoom } from './HostControls';
+import { HostControls } from './HostControls';
 import { MediaDirectory } from './MediaDirectory';
-import { MediaRequests, type RequestContext } from './MediaRequests';
-import { joinedPeer, type ClosingNotice, type PeerSocket, type SignalingIo } from './peer';
+import { MediaRequests } from './MediaRequests';
+import { lobbyEntry, type SignalingIo } from './peer';
 import { Presence } from './Presence';
 import { RoomAccess } from './RoomAccess';
 import { relayRoomEvent } from './roomEvents';
@@ -38,12 +31,6 @@ import { ParticipantSessions } from './ParticipantSessions';
 import { RoomSessions } from './RoomSessions';
 import { SocketLimits } from './SocketLimits';
 import { Sweeper } from './Sweeper';
-
-type Handler<E extends RequestName> = (
-  socket: PeerSocket,
-  payload: z.output<(typeof requestSchemas)[E]>,
-  ctx: RequestContext,
-) => Promise<ResponseMap[E]>;
 
 export class SignalingServer {
   readonly #config: SignalingConfig;
@@ -55,20 +42,11 @@ export class SignalingServer {
   readonly #pool: Pool;
   readonly #presence: Presence;
   readonly #access: RoomAccess;
-  readonly #roomStore: RoomStore;
-  readonly #limits: SocketLimits;
-  readonly #hostControls: HostControls;
-  readonly #requests: MediaRequests;
-  readonly #chat: Chat;
   readonly #departures: Departures;
-  /** Sockets connected to this instance, by peer id (joined or not). */
-  readonly #localPeers = new Map<string, PeerSocket>();
+  readonly #connections: Connections;
   readonly #registry: prom.Registry;
-  readonly #requestDuration: prom.Histogram<'event' | 'outcome'>;
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
   #rooms?: RoomSessions;
-  /** Leaves in progress (disconnects); close() waits for them before closing clients and pools. */
-  readonly #leaving = new Set<Promise<void>>();
   #directory?: MediaDirectory;
   #registration?: Registration;
   /**
@@ -78,7 +56,6 @@ export class SignalingServer {
    */
   #instanceId = '';
   #sweeper?: Sweeper;
-  readonly #participants: ParticipantSessions;
   #draining = false;
   #closed = false;
 
@@ -93,12 +70,11 @@ export class SignalingServer {
     // holding every client while their answers wait to be read.
     this.#pool = createPool(config.databaseUrl, { max: 20 });
     this.#presence = new Presence(this.#redis);
-    this.#access = new RoomAccess(this.#redis);
-    this.#roomStore = new RoomStore(this.#pool);
-    this.#participants = new ParticipantSessions(this.#pool);
-    this.#limits = new SocketLimits(this.#redis, config.socketLimits, logger);
+    const access = (this.#access = new RoomAccess(this.#redis));
+    const roomStore = new RoomStore(this.#pool);
+    const participants = new ParticipantSessions(this.#pool);
     this.#registry = createRegistry('signaling');
-    this.#requestDuration = new prom.Histogram({
+    const requestDuration = new prom.Histogram({
       name: 'switchboard_socket_request_seconds',
       help: 'Time to answer a socket request, by event and outcome (ok or an error code)',
       labelNames: ['event', 'outcome'],
@@ -143,11 +119,11 @@ export class SignalingServer {
       cors: config.corsOrigins.length > 0 ? { origin: config.corsOrigins } : undefined,
       maxHttpBufferSize: 256 * 1024,
     });
-    this.#hostControls = new HostControls({
+    const hostControls = new HostControls({
       io: this.#io,
       presence: this.#presence,
-      access: this.#access,
-      rooms: this.#roomStore,
+      access,
+      rooms: roomStore,
       removals: this.#redis,
       media: async (roomId) => {
         const session = this.#rooms?.current(roomId);
@@ -157,15 +133,15 @@ export class SignalingServer {
         return (await session).media;
       },
       closePeer: (peerId, notice) => {
-        this.#closeLocalPeer(peerId, notice);
+        this.#connections.closePeer(peerId, notice);
         this.#io.serverSideEmit('closePeer', peerId, notice);
       },
       endRoom: (roomId, notice) => {
-        this.#endLocalRoom(roomId, notice);
+        this.#connections.endRoom(roomId, notice);
         this.#io.serverSideEmit('endRoom', roomId, notice);
       },
     });
-    this.#chat = new Chat({
+    const chat = new Chat({
       io: this.#io,
       store: new ChatStore(this.#pool),
       presence: this.#presence,
@@ -176,22 +152,33 @@ export class SignalingServer {
     this.#departures = new Departures({
       io: this.#io,
       presence: this.#presence,
-      access: this.#access,
-      participants: this.#participants,
+      access,
+      participants,
       rooms: () => this.#rooms,
       directory: () => this.#directory,
       logger,
     });
-    this.#requests = new MediaRequests({
+    const requests = new MediaRequests({
       io: this.#io,
       presence: this.#presence,
-      access: this.#access,
-      roomStore: this.#roomStore,
-      participants: this.#participants,
-      hostControls: this.#hostControls,
+      access,
+      roomStore,
+      participants,
+      hostControls,
       rooms: () => this.#rooms,
       instanceId: () => this.#instanceId,
-      chat: this.#chat,
+      chat,
+    });
+    this.#connections = new Connections({
+      io: this.#io,
+      presence: this.#presence,
+      limits: new SocketLimits(this.#redis, config.socketLimits, logger),
+      requests,
+      hostControls,
+      chat,
+      departures: this.#departures,
+      requestDuration,
+      logger,
     });
   }
 
@@ -259,9 +246,9 @@ export class SignalingServer {
         logger: this.#logger,
       }),
     );
-    this.#io.on('connection', (socket) => this.#onConnection(socket));
-    this.#io.on('closePeer', (peerId, notice) => this.#closeLocalPeer(peerId, notice));
-    this.#io.on('endRoom', (roomId, notice) => this.#endLocalRoom(roomId, notice));
+    this.#io.on('connection', (socket) => this.#connections.accept(socket));
+    this.#io.on('closePeer', (peerId, notice) => this.#connections.closePeer(peerId, notice));
+    this.#io.on('endRoom', (roomId, notice) => this.#connections.endRoom(roomId, notice));
     const { host, port, advertiseHost } = this.#config;
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', (error) =>
@@ -280,6 +267,7 @@ export class SignalingServer {
       logger: this.#logger,
       onGhost: (roomId, peerId) => this.#departures.removeGhost(roomId, peerId),
       onAbandoned: (roomId) => this.#departures.closeAbandonedRoom(roomId),
+      onForgotten: () => this.#reregister(),
     });
     this.#registration = await registerHttpService(
       consul,
@@ -294,133 +282,17 @@ export class SignalingServer {
     );
   }
 
-  #onConnection(socket: PeerSocket): void {
-    const peer = socket.data.peer;
-    const logger = this.#logger.child({ roomId: peer.roomId, peerId: peer.peerId });
-    logger.info({ displayName: peer.displayName }, 'socket connected');
-    const handlers: { [E in RequestName]: Handler<E> } = {
-      getRouterRtpCapabilities: (s, _p, ctx) => this.#requests.getRouterRtpCapabilities(s, ctx),
-      join: (s, p, ctx) => this.#requests.join(s, p, ctx),
-      createWebRtcTransport: (s, p, ctx) => this.#requests.createWebRtcTransport(s, p, ctx),
-      connectWebRtcTransport: (s, p, ctx) => this.#requests.connectWebRtcTransport(s, p, ctx),
-      produce: (s, p, ctx) => this.#requests.produce(s, p, ctx),
-      closeProducer: (s, p, ctx) => this.#requests.closeProducer(s, p, ctx),
-      pauseProducer: (s, p, ctx) => this.#requests.setProducerPaused(s, p.producerId, true, ctx),
-      resumeProducer: (s, p, ctx) => this.#requests.setProducerPaused(s, p.producerId, false, ctx),
-      consume: (s, p, ctx) => this.#requests.consume(s, p, ctx),
-      resumeConsumer: (s, p, ctx) => this.#requests.resumeConsumer(s, p, ctx),
-      leave: async (s, _p, ctx) => {
-        await this.#departures.leave(s, 'requested', ctx.correlationId);
-        return {};
-      },
-      hostMute: async (s, p, ctx) => (await this.#hostControls.mute(s, p, ctx, ctx.logger), {}),
-      hostAllowUnmute: async (s, p) => (await this.#hostControls.allowUnmute(s, p), {}),
-      removePeer: async (s, p, ctx) => (await this.#hostControls.remove(s, p, ctx.logger), {}),
-      admit: async (s, p, ctx) => (await this.#hostControls.admit(s, p, ctx.logger), {}),
-      deny: async (s, p, ctx) => (await this.#hostControls.deny(s, p, ctx.logger), {}),
-      setPolicy: async (s, p, ctx) => (await this.#hostControls.setPolicy(s, p, ctx.logger), {}),
-      promote: async (s, p, ctx) => (await this.#hostControls.promote(s, p, ctx.logger), {}),
-      endMeeting: async (s, _p, ctx) => (await this.#hostControls.endMeeting(s, ctx.logger), {}),
-      setPresence: (s, p) => this.#setPresence(s, p),
-      chatSend: (s, p, ctx) => this.#chat.send(s, p, ctx.logger),
-      chatEdit: (s, p, ctx) => this.#chat.edit(s, p, ctx.logger),
-      chatDelete: (s, p, ctx) => this.#chat.delete(s, p, ctx.logger),
-      chatHistory: (s, p) => this.#chat.history(s, p),
-      chatSync: (s, p) => this.#chat.sync(s, p),
-      chatSearch: (s, p) => this.#chat.search(s, p),
-      chatTyping: (s, p) => this.#chat.typing(s, p),
-    };
-    this.#localPeers.set(peer.peerId, socket);
-    void socket.join(peerRoom(peer.peerId));
-    for (const event of Object.keys(handlers) as RequestName[]) {
-      this.#on(socket, event, handlers[event] as Handler<typeof event>, logger);
-    }
-    socket.on('disconnect', (reason) => {
-      logger.info({ reason }, 'socket disconnected');
-      this.#localPeers.delete(peer.peerId);
-      this.#limits.forget(socket.id);
-      const leaving = this.#departures
-        .leave(socket, reason, randomUUID())
-        .catch((error: unknown) => logger.error({ err: error }, 'cleanup after disconnect failed'))
-        .finally(() => this.#leaving.delete(leaving));
-      this.#leaving.add(leaving);
-    });
-  }
-
-  /** Validates, logs, times and answers one request; a bad payload or failure never throws. */
-  #on<E extends RequestName>(socket: PeerSocket, event: E, handler: Handler<E>, peerLogger: Logger): void {
-    (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(
-      event,
-      (...args: unknown[]) => {
-        const ack = args.at(-1);
-        // No payload at all counts as `{}`; anything sent (null included) is validated as it is.
-        const payload = args.length > 1 ? args[0] : {};
-        const given = (payload as { correlationId?: unknown } | null)?.correlationId;
-        const correlationId =
-          typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
-        const logger = peerLogger.child({ correlationId, event });
-        if (typeof ack !== 'function') {
-          logger.warn('request without an acknowledgement callback ignored');
-          return;
-        }
-        const reply = (response: Ack<ResponseMap[E]>, outcome: string, seconds: number) => {
-          this.#requestDuration.observe({ event, outcome }, seconds);
-          ack(response);
-        };
-        void (async () => {
-          const outcome = await timedRequest(event, logger, async () => {
-            if (this.#draining) {
-              throw new UnavailableError('signaling instance is shutting down; reconnect');
-            }
-            await this.#limits.consume(socket.id, socket.data.peer.clientKey);
-            const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
-              (typeof requestSchemas)[E]
-            >;
-            return handler(socket, parsed, { correlationId, peerId: socket.data.peer.peerId, logger });
-          });
-          if (outcome.ok) {
-            reply({ ok: true, data: outcome.value }, 'ok', outcome.seconds);
-          } else {
-            reply(
-              { ok: false, error: { ...outcome.error.toJSON(), correlationId } },
-              outcome.error.code,
-              outcome.seconds,
-            );
-          }
-        })();
-      },
-    );
-  }
-
-  /** In the call or away: recorded in presence and shown to the room. */
-  async #setPresence(socket: PeerSocket, p: { state: PresenceState }): Promise<Record<string, never>> {
-    const peer = joinedPeer(socket);
-    if (await this.#presence.setState(peer.roomId, peer.peerId, p.state)) {
-      this.#io.to(peer.roomId).emit('presenceChanged', { peerId: peer.peerId, state: p.state });
-    }
-    return {};
-  }
-
-  /** Tells a peer connected here why, then closes its socket (its disconnect cleans up). */
-  #closeLocalPeer(peerId: string, notice: ClosingNotice): void {
-    const socket = this.#localPeers.get(peerId);
-    if (!socket) {
-      return;
-    }
-    const { event, ...payload } = notice;
-    socket.emit(event, payload as never);
-    // Next turn of the loop, so a request that caused this (a host ending the meeting for
-    // everyone, themselves included) still gets its acknowledgement first.
-    setImmediate(() => socket.disconnect(true));
-  }
-
-  /** Ends the call for the room's sockets on this instance (joined and waiting alike). */
-  #endLocalRoom(roomId: string, notice: ClosingNotice): void {
-    for (const [peerId, socket] of this.#localPeers) {
-      if (socket.data.peer.roomId === roomId) {
-        this.#closeLocalPeer(peerId, notice);
+  /** Writes this instance's rooms, peers and lobby into Redis again (it restarted empty). */
+  async #reregister(): Promise<void> {
+    const counts = await this.#rooms!.reregister();
+    let waiting = 0;
+    for (const socket of this.#connections.sockets) {
+      if (socket.data.peer.inLobby) {
+        await this.#access.wait(socket.data.peer.roomId, lobbyEntry(socket.data.peer));
+        waiting++;
       }
     }
+    this.#logger.info({ ...counts, waiting }, 'rooms and peers registered again in Redis');
   }
 
   /** Drains: deregisters, says goodbye to every peer here, then closes sockets and pools. */
@@ -431,15 +303,7 @@ export class SignalingServer {
     this.#closed = true;
     this.#draining = true;
     await this.#registration?.deregister();
-    const sockets = await this.#io.local.fetchSockets().catch(() => []);
-    await Promise.all(
-      sockets.map((s) =>
-        this.#departures
-          .leave(s as unknown as PeerSocket, 'server_shutdown', randomUUID())
-          .catch((error: unknown) => this.#logger.warn({ err: error }, 'leave during shutdown failed')),
-      ),
-    );
-    await Promise.all(this.#leaving);
+    await this.#connections.drain();
     await new Promise<void>((resolve) => {
       this.#io.close(() => resolve());
       setTimeout(resolve, 2000).unref();

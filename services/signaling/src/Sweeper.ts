@@ -2,7 +2,8 @@
  * Presence heartbeat and the crashed-instance sweep. Every `heartbeatMs` this instance marks
  * itself alive (for 3 beats) and, when it wins the turn, looks for what instances that stopped
  * beating left behind: their peers (ghosts, removed for everyone by `onGhost`) and rooms nobody
- * alive has open any more (closed on their media node by `onAbandoned`).
+ * alive has open any more (closed on their media node by `onAbandoned`). When its own mark is
+ * gone (Redis restarted without its data), it has this instance write its rooms and peers again.
  */
 import type { Logger } from '@switchboard/logger';
 import type { Presence } from './Presence';
@@ -15,11 +16,14 @@ export interface SweeperOptions {
   logger: Logger;
   onGhost: (roomId: string, peerId: string) => Promise<void>;
   onAbandoned: (roomId: string) => Promise<void>;
+  /** Redis lost this instance's mark (and most likely its peers): write them again. */
+  onForgotten: () => Promise<void>;
 }
 
 export class Sweeper {
   readonly #o: SweeperOptions;
   #timer?: NodeJS.Timeout;
+  #forgotten = false;
 
   private constructor(options: SweeperOptions) {
     this.#o = options;
@@ -28,15 +32,22 @@ export class Sweeper {
   /** Beats once (so this instance counts as alive before it serves anyone), then keeps beating. */
   static async start(options: SweeperOptions): Promise<Sweeper> {
     const sweeper = new Sweeper(options);
-    await sweeper.#beat();
+    await sweeper.#beat(true);
     sweeper.#timer = setInterval(() => void sweeper.#beat(), options.heartbeatMs);
     return sweeper;
   }
 
-  async #beat(): Promise<void> {
+  async #beat(first = false): Promise<void> {
     const { presence, instanceId, heartbeatMs } = this.#o;
     try {
-      await presence.heartbeat(instanceId, heartbeatMs * 3);
+      const remembered = await presence.heartbeat(instanceId, heartbeatMs * 3);
+      // Until re-registering succeeds, every beat tries again.
+      this.#forgotten ||= !remembered && !first;
+      if (this.#forgotten) {
+        this.#o.logger.warn('Redis forgot this instance (restarted empty?): registering its peers again');
+        await this.#o.onForgotten();
+        this.#forgotten = false;
+      }
       if (await presence.takeSweeperTurn(instanceId, heartbeatMs)) {
         for (const room of await presence.sweep()) {
           for (const peerId of room.ghosts) {

@@ -45,6 +45,8 @@ export function authenticateSocket(options: HandshakeOptions) {
           inLobby: false,
           transports: new Set(),
           producers: new Set(),
+          producerInfo: new Map(),
+          presence: 'active',
           consumers: new Set(),
           reserved: { transports: 0, producers: 0, consumers: 0 },
         };

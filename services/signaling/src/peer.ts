@@ -3,10 +3,15 @@ import type { Server, Socket } from 'socket.io';
 import { AppError, NotFoundError } from '@switchboard/errors';
 import type {
   ClientToServerEvents,
+  PeerInfo,
+  PresenceState,
+  ProducerInfo,
   Role,
   RtpCapabilities,
   ServerToClientEvents,
 } from '@switchboard/protocol';
+import type { StoredPeer } from './Presence';
+import type { LobbyEntry } from './RoomAccess';
 
 export interface PeerState {
   peerId: string;
@@ -27,12 +32,21 @@ export interface PeerState {
   rtpCapabilities?: RtpCapabilities;
   transports: Set<string>;
   producers: Set<string>;
+  /** What each of its producers sends and whether it is paused (what presence shows the room). */
+  producerInfo: Map<string, ProducerInfo>;
   consumers: Set<string>;
+  /** In the call or away, as the peer last said. */
+  presence: PresenceState;
   /** Slots reserved by requests still talking to the media node (counted against the limits). */
   reserved: Record<LimitKind, number>;
 }
 
 export type SocketData = { peer: PeerState };
+
+/** The socket.io room of a meeting's hosts (host-only notices go there). */
+export const hostsRoom = (roomId: string) => `hosts:${roomId}`;
+/** The socket.io room of one peer's socket (notices to it from any instance go there). */
+export const peerRoom = (peerId: string) => `peer:${peerId}`;
 
 /** A notice a peer gets just before the server closes its socket. */
 export type ClosingNotice =
@@ -94,4 +108,30 @@ export function owned(set: Set<string>, id: string, what: string): string {
     throw new NotFoundError(`${what} ${id} is not one of yours`);
   }
   return id;
+}
+
+/**
+ * What everyone sees of a joined peer: its role is the token's, or host once a host promoted it
+ * (its socket then joined the hosts' room, on whichever instance the promotion happened).
+ */
+export function peerInfo(socket: PeerSocket): PeerInfo {
+  const peer = socket.data.peer;
+  return {
+    peerId: peer.peerId,
+    displayName: peer.displayName,
+    role: socket.rooms.has(hostsRoom(peer.roomId)) ? 'host' : peer.role,
+    sub: peer.sub,
+    presence: peer.presence,
+  };
+}
+
+/** A joined peer as presence records it, held by this instance (`instanceId`). */
+export function storedPeer(socket: PeerSocket, instanceId: string): StoredPeer {
+  const { sub, jti } = socket.data.peer;
+  return { ...peerInfo(socket), instanceId, sub, jti };
+}
+
+/** A peer waiting in its room's lobby, as the lobby records it. */
+export function lobbyEntry(peer: PeerState): LobbyEntry {
+  return { peerId: peer.peerId, displayName: peer.displayName, role: peer.role, sub: peer.sub };
 }

@@ -26,6 +26,7 @@ export function relayRoomEvent(
   switch (event.$case) {
     case 'producerClosed':
       if (peer.producers.delete(event.value.producerId)) {
+        peer.producerInfo.delete(event.value.producerId);
         logger.info(
           { producerId: event.value.producerId, reason: event.value.reason },
           'producer closed by media node',
@@ -56,7 +57,13 @@ export function relayRoomEvent(
         );
       }
       break;
-    case 'producerPaused':
+    case 'producerPaused': {
+      // A host's mute (on any instance) pauses it on the media node: kept for re-registration.
+      const info = peer.producerInfo.get(event.value.producerId);
+      if (info) {
+        info.paused = event.value.paused;
+      }
       break;
+    }
   }
 }

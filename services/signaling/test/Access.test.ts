@@ -16,39 +16,15 @@ import {
   join,
   joined,
   next,
+  produceMedia,
   request,
   TestClients,
   type Answer,
-  type Client,
 } from './clients';
 import { startHarness, type Harness } from './harness';
+
 const SECRET = 'access-test-secret-0123456789';
 const PER_SOCKET = 120;
-
-const OPUS = {
-  mid: '0',
-  codecs: [
-    {
-      mimeType: 'audio/opus',
-      payloadType: 111,
-      clockRate: 48000,
-      channels: 2,
-      parameters: {},
-      rtcpFeedback: [],
-    },
-  ],
-  headerExtensions: [],
-  encodings: [{ ssrc: 22222222 }],
-  rtcp: { cname: 'access', reducedSize: true },
-};
-
-const VP8 = {
-  mid: '1',
-  codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
-  headerExtensions: [],
-  encodings: [{ ssrc: 33333333 }],
-  rtcp: { cname: 'access', reducedSize: true },
-};
 
 describe('room access and host controls (real media node, Consul, Redis, Postgres)', () => {
   let h: Harness;
@@ -79,23 +55,6 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
   const token = (room: string, name: string, extra: Partial<JoinGrants> = {}) =>
     clients.token(room, name, extra);
   const connect = (auth: string) => clients.connect(signaling.port, auth);
-
-  /** Creates a sending transport and produces audio (opus) and video (VP8) on it. */
-  async function produceMedia(client: Client): Promise<{ audio: string; video: string }> {
-    const send = await request(client, 'createWebRtcTransport', { producing: true });
-    expect(send.ok).toBe(true);
-    const transportId = (send as unknown as { data: { id: string } }).data.id;
-    const ids: Record<string, string> = {};
-    for (const [kind, rtpParameters] of [
-      ['audio', OPUS],
-      ['video', VP8],
-    ] as const) {
-      const produced = await request(client, 'produce', { transportId, kind, rtpParameters });
-      expect(produced.ok, kind).toBe(true);
-      ids[kind] = (produced as unknown as { data: { producerId: string } }).data.producerId;
-    }
-    return { audio: ids.audio, video: ids.video };
-  }
 
   it('refuses forged tokens, bad grants and rooms that do not exist', async () => {
     const room = await ensureRoom(pool, uniqueRoom('acc'));

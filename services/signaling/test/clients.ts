@@ -254,3 +254,47 @@ export function data<T>(answer: Answer): T {
   }
   return answer.data as T;
 }
+
+/** What a browser sends for an Opus microphone track (one encoding). */
+export const OPUS = {
+  mid: '0',
+  codecs: [
+    {
+      mimeType: 'audio/opus',
+      payloadType: 111,
+      clockRate: 48000,
+      channels: 2,
+      parameters: {},
+      rtcpFeedback: [],
+    },
+  ],
+  headerExtensions: [],
+  encodings: [{ ssrc: 22222222 }],
+  rtcp: { cname: 'test', reducedSize: true },
+};
+
+/** What a browser sends for a VP8 camera track (one encoding). */
+export const VP8 = {
+  mid: '1',
+  codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
+  headerExtensions: [],
+  encodings: [{ ssrc: 33333333 }],
+  rtcp: { cname: 'test', reducedSize: true },
+};
+
+/** Creates a sending transport and produces audio (opus) and video (VP8) on it. */
+export async function produceMedia(client: Client): Promise<{ audio: string; video: string }> {
+  const send = await request(client, 'createWebRtcTransport', { producing: true });
+  expect(send.ok).toBe(true);
+  const transportId = (send as unknown as { data: { id: string } }).data.id;
+  const ids: Record<string, string> = {};
+  for (const [kind, rtpParameters] of [
+    ['audio', OPUS],
+    ['video', VP8],
+  ] as const) {
+    const produced = await request(client, 'produce', { transportId, kind, rtpParameters });
+    expect(produced.ok, kind).toBe(true);
+    ids[kind] = (produced as unknown as { data: { producerId: string } }).data.producerId;
+  }
+  return { audio: ids.audio, video: ids.video };
+}

@@ -1,0 +1,205 @@
+/**
+ * The browser sockets connected to this instance: each gets the typed handler map over
+ * `common/protocol` (every request validated, rate limited, logged as `<event> ok 3.1 ms` and
+ * answered, never thrown), and its departure when it disconnects. Also closes sockets by peer or
+ * by room when a host or another instance says so.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseOrThrow, UnavailableError } from '@switchboard/errors';
+import type { Logger } from '@switchboard/logger';
+import type { client as prom } from '@switchboard/metrics';
+import {
+  requestSchemas,
+  type Ack,
+  type PresenceState,
+  type RequestName,
+  type ResponseMap,
+} from '@switchboard/protocol';
+import { timedRequest } from '@switchboard/runtime';
+import type { z } from 'zod';
+import type { Chat } from './Chat';
+import type { Departures } from './Departures';
+import type { HostControls } from './HostControls';
+import type { MediaRequests, RequestContext } from './MediaRequests';
+import { joinedPeer, peerRoom, type ClosingNotice, type PeerSocket, type SignalingIo } from './peer';
+import type { Presence } from './Presence';
+import type { SocketLimits } from './SocketLimits';
+
+type Handler<E extends RequestName> = (
+  socket: PeerSocket,
+  payload: z.output<(typeof requestSchemas)[E]>,
+  ctx: RequestContext,
+) => Promise<ResponseMap[E]>;
+
+export interface ConnectionsOptions {
+  io: SignalingIo;
+  presence: Presence;
+  limits: SocketLimits;
+  requests: MediaRequests;
+  hostControls: HostControls;
+  chat: Chat;
+  departures: Departures;
+  /** Time to answer each request, by event and outcome. */
+  requestDuration: prom.Histogram<'event' | 'outcome'>;
+  logger: Logger;
+}
+
+export class Connections {
+  readonly #o: ConnectionsOptions;
+  readonly #handlers: { [E in RequestName]: Handler<E> };
+  /** Sockets connected here, by peer id (joined or not). */
+  readonly #sockets = new Map<string, PeerSocket>();
+  /** Departures of disconnected sockets still running; drain() waits for them. */
+  readonly #leaving = new Set<Promise<void>>();
+  #draining = false;
+
+  constructor(options: ConnectionsOptions) {
+    this.#o = options;
+    const { requests, hostControls: host, chat, departures } = options;
+    this.#handlers = {
+      getRouterRtpCapabilities: (s, _p, ctx) => requests.getRouterRtpCapabilities(s, ctx),
+      join: (s, p, ctx) => requests.join(s, p, ctx),
+      createWebRtcTransport: (s, p, ctx) => requests.createWebRtcTransport(s, p, ctx),
+      connectWebRtcTransport: (s, p, ctx) => requests.connectWebRtcTransport(s, p, ctx),
+      produce: (s, p, ctx) => requests.produce(s, p, ctx),
+      closeProducer: (s, p, ctx) => requests.closeProducer(s, p, ctx),
+      pauseProducer: (s, p, ctx) => requests.setProducerPaused(s, p.producerId, true, ctx),
+      resumeProducer: (s, p, ctx) => requests.setProducerPaused(s, p.producerId, false, ctx),
+      consume: (s, p, ctx) => requests.consume(s, p, ctx),
+      resumeConsumer: (s, p, ctx) => requests.resumeConsumer(s, p, ctx),
+      leave: async (s, _p, ctx) => (await departures.leave(s, 'requested', ctx.correlationId), {}),
+      hostMute: async (s, p, ctx) => (await host.mute(s, p, ctx, ctx.logger), {}),
+      hostAllowUnmute: async (s, p) => (await host.allowUnmute(s, p), {}),
+      removePeer: async (s, p, ctx) => (await host.remove(s, p, ctx.logger), {}),
+      admit: async (s, p, ctx) => (await host.admit(s, p, ctx.logger), {}),
+      deny: async (s, p, ctx) => (await host.deny(s, p, ctx.logger), {}),
+      setPolicy: async (s, p, ctx) => (await host.setPolicy(s, p, ctx.logger), {}),
+      promote: async (s, p, ctx) => (await host.promote(s, p, ctx.logger), {}),
+      endMeeting: async (s, _p, ctx) => (await host.endMeeting(s, ctx.logger), {}),
+      setPresence: (s, p) => this.#setPresence(s, p),
+      chatSend: (s, p, ctx) => chat.send(s, p, ctx.logger),
+      chatEdit: (s, p, ctx) => chat.edit(s, p, ctx.logger),
+      chatDelete: (s, p, ctx) => chat.delete(s, p, ctx.logger),
+      chatHistory: (s, p) => chat.history(s, p),
+      chatSync: (s, p) => chat.sync(s, p),
+      chatSearch: (s, p) => chat.search(s, p),
+      chatTyping: (s, p) => chat.typing(s, p),
+    };
+  }
+
+  /** Serves a socket that passed the handshake until it disconnects. */
+  accept(socket: PeerSocket): void {
+    const peer = socket.data.peer;
+    const logger = this.#o.logger.child({ roomId: peer.roomId, peerId: peer.peerId });
+    logger.info({ displayName: peer.displayName }, 'socket connected');
+    this.#sockets.set(peer.peerId, socket);
+    void socket.join(peerRoom(peer.peerId));
+    for (const event of Object.keys(this.#handlers) as RequestName[]) {
+      this.#serve(socket, event, logger);
+    }
+    socket.on('disconnect', (reason) => {
+      logger.info({ reason }, 'socket disconnected');
+      this.#sockets.delete(peer.peerId);
+      this.#o.limits.forget(socket.id);
+      const leaving = this.#o.departures
+        .leave(socket, reason, randomUUID())
+        .catch((error: unknown) => logger.error({ err: error }, 'cleanup after disconnect failed'))
+        .finally(() => this.#leaving.delete(leaving));
+      this.#leaving.add(leaving);
+    });
+  }
+
+  /** Tells a peer connected here why, then closes its socket (its disconnect cleans up). */
+  closePeer(peerId: string, notice: ClosingNotice): void {
+    const socket = this.#sockets.get(peerId);
+    if (!socket) {
+      return;
+    }
+    const { event, ...payload } = notice;
+    socket.emit(event, payload as never);
+    // Next turn of the loop, so a request that caused this (a host ending the meeting for
+    // everyone, themselves included) still gets its acknowledgement first.
+    setImmediate(() => socket.disconnect(true));
+  }
+
+  /** Ends the call for the room's sockets here (joined and waiting alike). */
+  endRoom(roomId: string, notice: ClosingNotice): void {
+    for (const [peerId, socket] of this.#sockets) {
+      if (socket.data.peer.roomId === roomId) {
+        this.closePeer(peerId, notice);
+      }
+    }
+  }
+
+  /** The sockets connected here now. */
+  get sockets(): IterableIterator<PeerSocket> {
+    return this.#sockets.values();
+  }
+
+  /**
+   * Shutting down: refuses further requests (UNAVAILABLE: reconnect elsewhere), says goodbye for
+   * every peer here and waits for every departure, these and the ones already running.
+   */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    await Promise.all(
+      [...this.#sockets.values()].map((socket) =>
+        this.#o.departures
+          .leave(socket, 'server_shutdown', randomUUID())
+          .catch((error: unknown) => this.#o.logger.warn({ err: error }, 'leave during shutdown failed')),
+      ),
+    );
+    await Promise.all(this.#leaving);
+  }
+
+  /** Validates, logs, times and answers one kind of request; a bad payload or failure never throws. */
+  #serve<E extends RequestName>(socket: PeerSocket, event: E, peerLogger: Logger): void {
+    const handler = this.#handlers[event] as Handler<E>;
+    (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(
+      event,
+      (...args: unknown[]) => {
+        const ack = args.at(-1);
+        // No payload at all counts as `{}`; anything sent (null included) is validated as it is.
+        const payload = args.length > 1 ? args[0] : {};
+        const given = (payload as { correlationId?: unknown } | null)?.correlationId;
+        const correlationId =
+          typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
+        const logger = peerLogger.child({ correlationId, event });
+        if (typeof ack !== 'function') {
+          logger.warn('request without an acknowledgement callback ignored');
+          return;
+        }
+        void (async () => {
+          const outcome = await timedRequest(event, logger, async () => {
+            if (this.#draining) {
+              throw new UnavailableError('signaling instance is shutting down; reconnect');
+            }
+            await this.#o.limits.consume(socket.id, socket.data.peer.clientKey);
+            const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
+              (typeof requestSchemas)[E]
+            >;
+            return handler(socket, parsed, { correlationId, peerId: socket.data.peer.peerId, logger });
+          });
+          const response: Ack<ResponseMap[E]> = outcome.ok
+            ? { ok: true, data: outcome.value }
+            : { ok: false, error: { ...outcome.error.toJSON(), correlationId } };
+          this.#o.requestDuration.observe(
+            { event, outcome: outcome.ok ? 'ok' : outcome.error.code },
+            outcome.seconds,
+          );
+          ack(response);
+        })();
+      },
+    );
+  }
+
+  /** In the call or away: recorded in presence and shown to the room. */
+  async #setPresence(socket: PeerSocket, p: { state: PresenceState }): Promise<Record<string, never>> {
+    const peer = joinedPeer(socket);
+    peer.presence = p.state;
+    if (await this.#o.presence.setState(peer.roomId, peer.peerId, p.state)) {
+      this.#o.io.to(peer.roomId).emit('presenceChanged', { peerId: peer.peerId, state: p.state });
+    }
+    return {};
+  }
+}
