@@ -393,7 +393,10 @@ export interface ServerToClientEvents {
   removed: (event: { reason: string }) => void;
   roleChanged: (event: { peerId: string; role: Role }) => void;
   policyChanged: (event: { policy: RoomPolicy }) => void;
-  /** A new, edited or deleted chat message you may see. */
+  /**
+   * A new, edited or deleted chat message you may see (not to the socket whose request changed it:
+   * that one has it in the acknowledgement).
+   */
   chatMessage: (event: ChatMessage) => void;
   /** The room's chat moved to `rev` with a change you may not see (others' private message). */
   chatRev: (event: { rev: number }) => void;

@@ -18,6 +18,8 @@ import { joinedPeer, type PeerSocket, type PeerState, type SignalingIo } from '.
 import type { Presence } from './Presence';
 
 type Payload<E extends keyof typeof requestSchemas> = z.output<(typeof requestSchemas)[E]>;
+/** What a request brings for its own log lines. */
+type Logged = { readonly logger: Logger };
 
 /** The socket.io room of one identity's sockets in one meeting (private messages go there). */
 export const identityRoom = (roomId: string, sub: string) => `id:${roomId}:${sub}`;
@@ -58,7 +60,7 @@ export class Chat {
     await socket.join(identityRoom(roomId, sub));
   }
 
-  async send(socket: PeerSocket, p: Payload<'chatSend'>, logger: Logger): Promise<ResponseMap['chatSend']> {
+  async send(socket: PeerSocket, p: Payload<'chatSend'>, ctx: Logged): Promise<ResponseMap['chatSend']> {
     const peer = joinedPeer(socket);
     const to = p.to === undefined ? null : await this.#recipient(peer, p.to);
     await this.#takeMessagePoint(peer);
@@ -71,35 +73,35 @@ export class Chat {
     });
     // A retry is fanned out again: the first attempt may have committed and then lost its
     // fan-out (a crash); receivers keep one copy per sequence number.
-    this.#fanOut(result.message);
-    // The request's own line (`chatSend ok 3.1 ms`) says it was stored; a retry is worth its own.
-    const details = { seq: result.message.seq, private: to !== null, chars: p.body.length };
+    this.#fanOut(result.message, socket);
+    // The request's own line (`chatSend ok 3.1 ms`, debug) says it was stored; a retry is worth its own.
     if (result.duplicate) {
-      logger.info(details, 'chat message retried (already stored)');
-    } else {
-      logger.debug(details, 'chat message stored');
+      ctx.logger.info(
+        { seq: result.message.seq, private: to !== null },
+        'chat message retried (already stored)',
+      );
     }
     return result;
   }
 
-  async edit(socket: PeerSocket, p: Payload<'chatEdit'>, logger: Logger): Promise<ResponseMap['chatEdit']> {
+  async edit(socket: PeerSocket, p: Payload<'chatEdit'>, ctx: Logged): Promise<ResponseMap['chatEdit']> {
     const peer = joinedPeer(socket);
     await this.#takeMessagePoint(peer);
     const message = await this.#o.store.change(reader(peer), p.seq, p.body);
-    this.#fanOut(message);
-    logger.info({ seq: p.seq }, 'chat message edited');
+    this.#fanOut(message, socket);
+    ctx.logger.info({ seq: p.seq }, 'chat message edited');
     return { message };
   }
 
   async delete(
     socket: PeerSocket,
     p: Payload<'chatDelete'>,
-    logger: Logger,
+    ctx: Logged,
   ): Promise<ResponseMap['chatDelete']> {
     const peer = joinedPeer(socket);
     const message = await this.#o.store.change(reader(peer), p.seq, null);
-    this.#fanOut(message);
-    logger.info({ seq: p.seq }, 'chat message deleted');
+    this.#fanOut(message, socket);
+    ctx.logger.info({ seq: p.seq }, 'chat message deleted');
     return { message };
   }
 
@@ -156,17 +158,18 @@ export class Chat {
     );
   }
 
-  #fanOut(message: ChatMessage): void {
+  /** To everyone but the sending socket, which has the message in its acknowledgement. */
+  #fanOut(message: ChatMessage, sender: PeerSocket): void {
     const { io } = this.#o;
     if (message.to === null) {
-      io.to(message.roomId).emit('chatMessage', message);
+      io.to(message.roomId).except(sender.id).emit('chatMessage', message);
       return;
     }
     const parties = [
       identityRoom(message.roomId, message.from.sub),
       identityRoom(message.roomId, message.to.sub),
     ];
-    io.to(parties).emit('chatMessage', message);
+    io.to(parties).except(sender.id).emit('chatMessage', message);
     io.to(message.roomId).except(parties).emit('chatRev', { rev: message.rev });
   }
 }

@@ -25,6 +25,12 @@ import { joinedPeer, peerRoom, type ClosingNotice, type PeerSocket, type Signali
 import type { Presence } from './Presence';
 import type { SocketLimits } from './SocketLimits';
 
+/**
+ * Requests a busy room sends many times a second: their `ok` lines are debug (a refusal or failure
+ * is still logged at info or above), so they do not drown every other line in the log viewer.
+ */
+const FREQUENT_EVENTS: ReadonlySet<RequestName> = new Set(['chatSend', 'chatTyping']);
+
 type Handler<E extends RequestName> = (
   socket: PeerSocket,
   payload: z.output<(typeof requestSchemas)[E]>,
@@ -77,9 +83,9 @@ export class Connections {
       promote: async (s, p, ctx) => (await host.promote(s, p, ctx.logger), {}),
       endMeeting: async (s, _p, ctx) => (await host.endMeeting(s, ctx.logger), {}),
       setPresence: (s, p) => this.#setPresence(s, p),
-      chatSend: (s, p, ctx) => chat.send(s, p, ctx.logger),
-      chatEdit: (s, p, ctx) => chat.edit(s, p, ctx.logger),
-      chatDelete: (s, p, ctx) => chat.delete(s, p, ctx.logger),
+      chatSend: (s, p, ctx) => chat.send(s, p, ctx),
+      chatEdit: (s, p, ctx) => chat.edit(s, p, ctx),
+      chatDelete: (s, p, ctx) => chat.delete(s, p, ctx),
       chatHistory: (s, p) => chat.history(s, p),
       chatSync: (s, p) => chat.sync(s, p),
       chatSearch: (s, p) => chat.search(s, p),
@@ -164,22 +170,36 @@ export class Connections {
         const given = (payload as { correlationId?: unknown } | null)?.correlationId;
         const correlationId =
           typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
-        const logger = peerLogger.child({ correlationId, event });
+        const fields = { correlationId, event };
         if (typeof ack !== 'function') {
-          logger.warn('request without an acknowledgement callback ignored');
+          peerLogger.warn(fields, 'request without an acknowledgement callback ignored');
           return;
         }
+        // The request's own logger, made only when a handler logs (most never do).
+        let logger: Logger | undefined;
+        const ctx: RequestContext = {
+          correlationId,
+          peerId: socket.data.peer.peerId,
+          get logger() {
+            return (logger ??= peerLogger.child(fields));
+          },
+        };
         void (async () => {
-          const outcome = await timedRequest(event, logger, async () => {
-            if (this.#draining) {
-              throw new UnavailableError('signaling instance is shutting down; reconnect');
-            }
-            await this.#o.limits.consume(socket.id, socket.data.peer.clientKey);
-            const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
-              (typeof requestSchemas)[E]
-            >;
-            return handler(socket, parsed, { correlationId, peerId: socket.data.peer.peerId, logger });
-          });
+          const outcome = await timedRequest(
+            event,
+            peerLogger,
+            async () => {
+              if (this.#draining) {
+                throw new UnavailableError('signaling instance is shutting down; reconnect');
+              }
+              await this.#o.limits.consume(socket.id, socket.data.peer.clientKey);
+              const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
+                (typeof requestSchemas)[E]
+              >;
+              return handler(socket, parsed, ctx);
+            },
+            { fields, okLevel: FREQUENT_EVENTS.has(event) ? 'debug' : 'info' },
+          );
           const response: Ack<ResponseMap[E]> = outcome.ok
             ? { ok: true, data: outcome.value }
             : { ok: false, error: { ...outcome.error.toJSON(), correlationId } };
