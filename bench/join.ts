@@ -1,9 +1,14 @@
 /**
- * Join latency as a user feels it: on the native stack through NGINX, two Chromium participants
- * are in a room; the third clicks Join and we time until both remote videos play (a decoded
- * frame each). Repeated in fresh rooms; the median is the number to watch.
+ * Join latency as a user feels it, ours beside a plain mediasoup page (bench/joinReference) in the
+ * same run: four Chromium participants (same flags, same fake camera and microphone) join a fresh
+ * room one after another, each clicking Join once the one before sees everyone and is seen by
+ * everyone; for the 3rd and 4th joiner we time click Join → every remote video playing (a decoded
+ * frame each). Ours runs on the native stack through NGINX. The two alternate run by run (which
+ * goes first swaps each run); the medians and their ratio are the numbers to watch, and each run's
+ * `sb:` marks show where the time went.
  */
 import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { ROOT, Stack } from '../scripts/Stack';
 import {
   clickJoin,
@@ -13,13 +18,69 @@ import {
   launchChromium,
   openRoom,
   waitForRemoteVideos,
+  type Participant,
 } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
+import { startJoinReference } from './joinReference/server';
 import { summarize } from './stats';
 
 const RUNS = Number(process.env.BENCH_JOIN_RUNS ?? 5);
+const NAMES = ['Ada', 'Grace', 'Linus', 'Barbara'];
+/** The joiners reported (1-based). */
+const MEASURED = [3, 4];
 
-export async function benchJoin(log: (line: string) => void): Promise<{ runs: number[]; median: number }> {
+interface Joined {
+  ms: number;
+  marks: [string, number][];
+}
+
+interface Target {
+  name: string;
+  /** A new room's id and the base URL its page is under. */
+  room(run: number): Promise<{ baseUrl: string; room: string }>;
+}
+
+/** One run: everyone joins in turn; the measured joiners' times and marks. */
+async function scenario(browser: Browser, baseUrl: string, room: string): Promise<Map<number, Joined>> {
+  const people: Participant[] = [];
+  const measured = new Map<number, Joined>();
+  try {
+    for (const [i, name] of NAMES.entries()) {
+      const newcomer = await openRoom(browser, baseUrl, room, name);
+      people.push(newcomer);
+      await clickJoin(newcomer);
+      const before = NAMES.slice(0, i);
+      if (before.length === 0) {
+        continue;
+      }
+      const playing = await waitForRemoteVideos(newcomer, before);
+      if (MEASURED.includes(i + 1)) {
+        measured.set(i + 1, {
+          ms: playing - (newcomer.clickedAt ?? playing),
+          marks: await joinTimeline(newcomer),
+        });
+      }
+      // Steady state before the next one: everyone already in sees the newcomer too.
+      for (const person of people.slice(0, -1)) {
+        await waitForRemoteVideos(person, [name]);
+      }
+    }
+  } finally {
+    for (const person of people) {
+      await person.context.close();
+    }
+  }
+  return measured;
+}
+
+const showMarks = (marks: [string, number][]) => marks.map(([name, t]) => `${name} +${t}`).join(', ');
+
+export interface JoinResult {
+  /** Median ms per target and measured joiner. */
+  medians: Record<string, Record<number, number>>;
+}
+
+export async function benchJoin(log: (line: string) => void): Promise<JoinResult> {
   const stack = await Stack.start({
     ...E2E_BACKENDS,
     ports: E2E_PORTS,
@@ -28,31 +89,59 @@ export async function benchJoin(log: (line: string) => void): Promise<{ runs: nu
     prometheus: false,
     logLevel: 'warn',
   });
+  const reference = await startJoinReference();
   const browser = await launchChromium();
-  const runs: number[] = [];
+  const targets: Target[] = [
+    {
+      name: 'ours',
+      room: async (run) => ({
+        baseUrl: stack.url,
+        room: (await createRoom(stack.url, { name: `bench ${run}` })).id,
+      }),
+    },
+    {
+      name: 'reference',
+      room: async (run) => ({ baseUrl: reference.url, room: `bench-${Date.now().toString(36)}-${run}` }),
+    },
+  ];
+  const times: Record<string, Record<number, number[]>> = Object.fromEntries(
+    targets.map((t) => [t.name, Object.fromEntries(MEASURED.map((n) => [n, []]))]),
+  );
   try {
     for (let run = 1; run <= RUNS; run++) {
-      const { id: room } = await createRoom(stack.url, { name: `bench ${run}` });
-      const first = await openRoom(browser, stack.url, room, 'Ada');
-      await clickJoin(first);
-      const second = await openRoom(browser, stack.url, room, 'Grace');
-      await clickJoin(second);
-      await waitForRemoteVideos(first, ['Grace']);
-      await waitForRemoteVideos(second, ['Ada']);
-      const third = await openRoom(browser, stack.url, room, 'Linus');
-      await clickJoin(third);
-      const playing = await waitForRemoteVideos(third, ['Ada', 'Grace']);
-      const ms = playing - (third.clickedAt ?? playing);
-      runs.push(ms);
-      const timeline = (await joinTimeline(third)).map(([name, t]) => `${name} +${t}`).join(', ');
-      log(`    run ${run}/${RUNS}: ${ms} ms  (${timeline})`);
-      for (const p of [first, second, third]) {
-        await p.context.close();
+      const order = run % 2 === 1 ? targets : [...targets].reverse();
+      for (const target of order) {
+        const { baseUrl, room } = await target.room(run);
+        const measured = await scenario(browser, baseUrl, room);
+        for (const [joiner, { ms, marks }] of measured) {
+          times[target.name][joiner].push(ms);
+          log(
+            `    run ${run}/${RUNS} ${target.name.padEnd(9)} joiner ${joiner}: ${ms} ms  (${showMarks(marks)})`,
+          );
+        }
       }
     }
   } finally {
     await browser.close();
+    await reference.close();
     await stack.stop();
   }
-  return { runs, median: summarize(runs).p50 };
+  const medians: JoinResult['medians'] = {};
+  for (const target of targets) {
+    medians[target.name] = {};
+    for (const joiner of MEASURED) {
+      const runs = times[target.name][joiner];
+      medians[target.name][joiner] = summarize(runs).p50;
+      log(
+        `    ${target.name.padEnd(9)} joiner ${joiner}: median of ${runs.length} ${medians[target.name][joiner]} ms (runs: ${runs.join(', ')})`,
+      );
+    }
+  }
+  for (const joiner of MEASURED) {
+    const ratio = medians.ours[joiner] / medians.reference[joiner];
+    log(
+      `    joiner ${joiner}: ours / reference = ${ratio.toFixed(2)}× (goal ≤ 1.0×, never worse than 1.5×: ${ratio <= 1 ? 'met' : ratio <= 1.5 ? 'within 1.5×' : 'NOT met'})`,
+    );
+  }
+  return { medians };
 }

@@ -16,9 +16,8 @@ if (which === 'all' || which === 'grpc') {
   await benchGrpc(log);
 }
 if (which === 'all' || which === 'join') {
-  log('==> third joiner: click Join → all remote videos playing');
-  const { runs, median } = await benchJoin(log);
-  log(`    median of ${runs.length}: ${median} ms (runs: ${runs.join(', ')})`);
+  log('==> 3rd and 4th joiner: click Join → all remote videos playing, ours vs a plain mediasoup page');
+  await benchJoin(log);
 }
 if (which === 'all' || which === 'auth') {
   log('==> sign-in and session refresh latency (gateway, argon2id, Postgres, Redis)');
