@@ -141,6 +141,8 @@ export class CallClient {
   readonly #unmuteLocked = { audio: false, video: false };
   #token?: KeptToken;
   #conn?: Connection;
+  /** The connection `prepare()` is opening or opened, until `start()` takes it. */
+  #prepared?: Promise<Connection | undefined>;
   #status: CallSnapshot['status'] = 'connecting';
   #error?: string;
   #endedReason?: string;
@@ -161,6 +163,18 @@ export class CallClient {
   /** A client for `room` as `displayName`, sending the tracks of `localStream`; `start()` joins. */
   static create(opts: CallOptions): CallClient {
     return new CallClient(opts);
+  }
+
+  /**
+   * Does before Join what needs no decision from the user — the join token, the socket, the
+   * router's capabilities loaded into the device — so that `start()` only joins. A failure here
+   * is silent: `start()` then does it all itself and reports what goes wrong.
+   */
+  prepare(): void {
+    if (this.#prepared || this.#conn || this.#closed) {
+      return;
+    }
+    this.#prepared = this.#open().catch(() => undefined);
   }
 
   /** Connects and joins (waiting in the lobby first when the room has one). */
@@ -282,9 +296,37 @@ export class CallClient {
     return body.token;
   }
 
-  /** Token, socket, join, transports, then sending and receiving. Throws when any step fails. */
+  /**
+   * The connection prepared before Join, if it is still good (its socket never dropped); else a
+   * new one. Then join, transports, sending and receiving. Throws when any step fails.
+   */
   async #connect(): Promise<void> {
-    const { localStream } = this.#opts;
+    const prepared = await this.#prepared;
+    this.#prepared = undefined;
+    let conn: Connection;
+    if (prepared?.socket.connected) {
+      conn = prepared;
+    } else {
+      if (prepared) {
+        this.#teardown(prepared, false);
+      }
+      conn = await this.#open();
+    }
+    if (this.#closed) {
+      this.#teardown(conn, false); // closed while connecting: nobody wants this call any more
+      throw new CallError('the call was closed', 'CANCELLED');
+    }
+    this.#conn = conn;
+    try {
+      await this.#join(conn, this.#opts.localStream);
+    } catch (error) {
+      this.#teardown(conn);
+      throw error;
+    }
+  }
+
+  /** Token, socket and the router's capabilities loaded into a new device: all a join needs first. */
+  async #open(): Promise<Connection> {
     const token = await this.#joinToken();
     const conn: Connection = {
       socket: io({
@@ -300,28 +342,30 @@ export class CallClient {
       consumed: new Set(),
       dead: false,
     };
-    this.#conn = conn;
+    const { socket } = conn;
     try {
-      await this.#join(conn, localStream);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', (error) => {
+          const code = (error as { data?: { code?: string } }).data?.code ?? 'UNAUTHENTICATED';
+          if (code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED') {
+            this.#token = undefined; // expired, invalid or banned: ask for a new one next time
+            sessionStorage.removeItem(this.#tokenKey);
+          }
+          reject(new CallError(error.message, code));
+        });
+      });
+      const { rtpCapabilities } = await this.#request(conn, 'getRouterRtpCapabilities', {});
+      await conn.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
     } catch (error) {
-      this.#teardown(conn);
+      this.#teardown(conn, false);
       throw error;
     }
+    return conn;
   }
 
   async #join(conn: Connection, localStream: MediaStream): Promise<void> {
     const { socket } = conn;
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => {
-        const code = (error as { data?: { code?: string } }).data?.code ?? 'UNAUTHENTICATED';
-        if (code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED') {
-          this.#token = undefined; // expired, invalid or banned: ask for a new one next time
-          sessionStorage.removeItem(this.#tokenKey);
-        }
-        reject(new CallError(error.message, code));
-      });
-    });
     socket.on('disconnect', (reason) => this.#connectionLost(conn, `disconnected: ${reason}`));
     socket.on('callEnded', ({ reason, final }) =>
       final ? this.#end(conn, reason) : this.#connectionLost(conn, reason),
@@ -406,8 +450,6 @@ export class CallClient {
 
     mark('connected');
     this.#participants.clear(); // a previous attempt's view of the room is stale
-    const { rtpCapabilities } = await this.#request(conn, 'getRouterRtpCapabilities', {});
-    await conn.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
     const rtpCaps = { rtpCapabilities: conn.device.rtpCapabilities as never };
     let joined = await this.#request(conn, 'join', rtpCaps);
     while (joined.status === 'lobby') {
@@ -653,8 +695,11 @@ export class CallClient {
     this.#changed();
   }
 
-  #teardown(conn: Connection): void {
-    this.chat.detach();
+  /** Closes a connection; `attached` when the chat was using it (any that reached #join). */
+  #teardown(conn: Connection, attached = true): void {
+    if (attached) {
+      this.chat.detach();
+    }
     conn.dead = true;
     conn.socket.removeAllListeners();
     conn.socket.disconnect();
@@ -699,6 +744,8 @@ export class CallClient {
     }
     this.#closed = true;
     this.chat.close();
+    void this.#prepared?.then((prepared) => prepared && this.#teardown(prepared, false));
+    this.#prepared = undefined;
     const conn = this.#conn;
     if (conn && !conn.dead) {
       conn.dead = true;

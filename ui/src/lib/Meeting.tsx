@@ -64,6 +64,34 @@ const POLICY_LABELS: Record<RoomPolicy, string> = {
   locked: 'Locked: no one new can join',
 };
 
+/** A call client and the holder its change notices read it through (set once it is the page's call). */
+interface Prepared {
+  client: CallClient;
+  holder: { client?: CallClient };
+  displayName: string;
+}
+
+/** How long the name must stay unchanged before a call is prepared for it (typing). */
+const PREPARE_AFTER_MS = 250;
+
+function newCall(
+  room: string,
+  displayName: string,
+  localStream: MediaStream,
+  setSnapshot: (snapshot: CallSnapshot) => void,
+): Prepared {
+  // onChange may fire before start() returns; it reads the client through this holder, which is
+  // empty until the client is the page's call (a discarded one's late notices show nothing).
+  const holder: { client?: CallClient } = {};
+  const client = CallClient.create({
+    room,
+    displayName,
+    localStream,
+    onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
+  });
+  return { client, holder, displayName };
+}
+
 /** The meeting page: pre-join (camera preview, name), lobby, the call (grid, controls, people). */
 export function Meeting({
   room,
@@ -180,22 +208,45 @@ export function Meeting({
     };
   }, [call]);
 
+  /**
+   * A call prepared while the pre-join screen shows (join token, socket, the router's capabilities)
+   * for the name as typed, so Join only has to join. Replaced when the name changes, closed when
+   * the page goes; a failed preparation costs nothing (Join then does it all).
+   */
+  const prepared = useRef<Prepared>(undefined);
+  useEffect(() => {
+    const displayName = name.trim();
+    if (!localStream || !displayName || call) {
+      return;
+    }
+    const timer = setTimeout(() => {
+      const next = newCall(room, displayName, localStream, setSnapshot);
+      next.client.prepare();
+      prepared.current = next;
+    }, PREPARE_AFTER_MS);
+    return () => {
+      clearTimeout(timer);
+      prepared.current?.client.close();
+      prepared.current = undefined;
+    };
+  }, [localStream, name, room, call]);
+
   const join = useCallback(
     async (event: FormEvent) => {
       event.preventDefault();
-      if (!localStream || !name.trim()) {
+      const displayName = name.trim();
+      if (!localStream || !displayName) {
         return;
       }
       setJoining(true);
       setJoinError('');
-      // onChange may fire before start() returns; it reads the client through this holder.
-      const holder: { client?: CallClient } = {};
-      const client = CallClient.create({
-        room,
-        displayName: name.trim(),
-        localStream,
-        onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
-      });
+      const ready = prepared.current;
+      prepared.current = undefined; // it is the call's now (or closed): the effect leaves it alone
+      if (ready && ready.displayName !== displayName) {
+        ready.client.close();
+      }
+      const { client, holder } =
+        ready?.displayName === displayName ? ready : newCall(room, displayName, localStream, setSnapshot);
       holder.client = client;
       setCall(client);
       setSnapshot(client.snapshot());
