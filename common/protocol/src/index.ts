@@ -137,6 +137,8 @@ export const requestSchemas = {
     transportId: idSchema,
     dtlsParameters: dtlsParametersSchema,
   }),
+  /** New ICE parameters for one of your transports whose connection went `disconnected`/`failed`. */
+  restartIce: z.strictObject({ ...base, transportId: idSchema }),
   produce: z.strictObject({
     ...base,
     transportId: idSchema,
@@ -324,6 +326,7 @@ export interface ResponseMap {
   join: JoinResult | LobbyWait;
   createWebRtcTransport: TransportInfo;
   connectWebRtcTransport: Record<string, never>;
+  restartIce: { iceParameters: IceParameters };
   produce: { producerId: string };
   closeProducer: Record<string, never>;
   pauseProducer: Record<string, never>;

@@ -346,6 +346,11 @@ export class MediaNode {
         );
         return {};
       }),
+      restartIce: this.#unary('RestartIce', async (req) => {
+        const room = this.#room(req.roomId);
+        const iceParameters = await room.restartIce(requireId(req.transportId, 'transport_id'));
+        return { iceParameters: iceParametersToProto(iceParameters) };
+      }),
       closeWebRtcTransport: this.#unary('CloseWebRtcTransport', (req) => {
         this.#room(req.roomId).closeWebRtcTransport(requireId(req.transportId, 'transport_id'));
         return {};

@@ -133,6 +133,16 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
+  /** New ICE parameters for the transport (its ICE restarts; DTLS and its producers/consumers stay). */
+  async restartIce(transportId: string): Promise<types.IceParameters> {
+    const transport = this.#transport(transportId);
+    try {
+      return await transport.restartIce();
+    } catch (error) {
+      throw this.#mediasoupError(error, 'restart ICE');
+    }
+  }
+
   closeWebRtcTransport(transportId: string): void {
     this.#closeTransport(this.#transport(transportId), 'requested');
   }

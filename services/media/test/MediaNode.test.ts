@@ -91,6 +91,30 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     }
   });
 
+  it('restarts ICE on a transport with new ICE parameters, refusing unknown transports', async () => {
+    type Ice = { usernameFragment: string; password: string };
+    const transport = await call<{ transportId: string; iceParameters: Ice }>(
+      client,
+      client.createWebRtcTransport,
+      { roomId: 'standup', peerId: 'peer-ice', producing: false },
+    );
+    const restarted = await call<{ iceParameters: Ice }>(client, client.restartIce, {
+      roomId: 'standup',
+      transportId: transport.transportId,
+    });
+    expect(restarted.iceParameters.usernameFragment).toMatch(/.+/);
+    expect(restarted.iceParameters.usernameFragment).not.toBe(transport.iceParameters.usernameFragment);
+    expect(restarted.iceParameters.password).not.toBe(transport.iceParameters.password);
+    await expect(
+      call(client, client.restartIce, { roomId: 'standup', transportId: 'missing' }),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(
+      call(client, client.restartIce, { roomId: 'standup', transportId: '' }),
+    ).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+  });
+
   it('refuses bad input with INVALID_ARGUMENT and unknown ids with NOT_FOUND', async () => {
     await expect(call(client, client.getRouterRtpCapabilities, { roomId: '' })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,

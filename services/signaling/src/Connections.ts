@@ -67,6 +67,7 @@ export class Connections {
       join: (s, p, ctx) => requests.join(s, p, ctx),
       createWebRtcTransport: (s, p, ctx) => requests.createWebRtcTransport(s, p, ctx),
       connectWebRtcTransport: (s, p, ctx) => requests.connectWebRtcTransport(s, p, ctx),
+      restartIce: (s, p, ctx) => requests.restartIce(s, p, ctx),
       produce: (s, p, ctx) => requests.produce(s, p, ctx),
       closeProducer: (s, p, ctx) => requests.closeProducer(s, p, ctx),
       pauseProducer: (s, p, ctx) => requests.setProducerPaused(s, p.producerId, true, ctx),

@@ -34,6 +34,7 @@ export type UnaryMethod =
   | 'getRouterRtpCapabilities'
   | 'createWebRtcTransport'
   | 'connectWebRtcTransport'
+  | 'restartIce'
   | 'closeWebRtcTransport'
   | 'produce'
   | 'closeProducer'

@@ -232,6 +232,26 @@ export class MediaRequests {
     return {};
   }
 
+  /** Restarts ICE on one of the peer's transports; the client passes the answer to `restartIce()`. */
+  async restartIce(
+    socket: PeerSocket,
+    payload: Payload<'restartIce'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['restartIce']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    const { iceParameters } = await media.call(
+      'restartIce',
+      { roomId: peer.roomId, transportId: owned(peer.transports, payload.transportId, 'transport') },
+      ctx,
+    );
+    if (!iceParameters) {
+      throw new AppError('INTERNAL', 'media node returned no ICE parameters');
+    }
+    ctx.logger.info({ transportId: payload.transportId }, 'ICE restarted');
+    return { iceParameters: iceParametersFromProto(iceParameters) };
+  }
+
   async produce(
     socket: PeerSocket,
     payload: Payload<'produce'>,

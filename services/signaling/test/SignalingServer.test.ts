@@ -191,6 +191,30 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     expect(!consume.ok && consume.error.correlationId).toMatch(/.+/);
   });
 
+  it('restarts ICE on your own transport through the media node, and only on yours', async () => {
+    const early = await connect('Early');
+    expect(await request(early, 'restartIce', { transportId: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION' },
+    });
+    const dave = await connect('Dave');
+    const caps = await request(dave, 'getRouterRtpCapabilities', {});
+    await request(dave, 'join', { rtpCapabilities: caps.ok ? caps.data.rtpCapabilities : {} });
+    const created = await request(dave, 'createWebRtcTransport', { producing: false });
+    if (!created.ok) {
+      throw new Error(created.error.message);
+    }
+    const restarted = await request(dave, 'restartIce', { transportId: created.data.id });
+    expect(restarted.ok).toBe(true);
+    const ice = restarted.ok ? restarted.data.iceParameters : undefined;
+    expect(ice?.usernameFragment).toMatch(/.+/);
+    expect(ice?.usernameFragment).not.toBe(created.data.iceParameters.usernameFragment);
+    expect(await request(dave, 'restartIce', { transportId: 'someone-elses' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: 'transport someone-elses is not one of yours' },
+    });
+  });
+
   it('answers every event with a clear error for any malformed payload, and keeps serving', async () => {
     const fuzz = await connect('Fuzz');
     const caps = await request(fuzz, 'getRouterRtpCapabilities', {});
@@ -202,6 +226,7 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       'getRouterRtpCapabilities',
       'createWebRtcTransport',
       'connectWebRtcTransport',
+      'restartIce',
       'produce',
       'closeProducer',
       'pauseProducer',

@@ -130,6 +130,9 @@ const RECONNECTING_SHOWN_MS = 20_000;
 /** Waits between reconnection attempts (ms); after the last one the call has failed. */
 const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
 
+/** ICE restarts tried on a transport whose connection dropped before the call rejoins from scratch. */
+const ICE_RESTARTS = 2;
+
 /** A join token is reused while it has this long left (an admitted guest stays admitted). */
 const TOKEN_MARGIN_MS = 30_000;
 
@@ -541,10 +544,30 @@ export class CallClient {
           .catch(errback);
       });
     }
+    // The network path went away: restart ICE on this transport first (new ICE parameters from
+    // the media node, same DTLS session, nothing renegotiated); rejoin only if that fails too.
+    let restarts = 0;
     transport.on('connectionstatechange', (state) => {
-      if (state === 'failed') {
-        this.#connectionLost(conn, `media connection failed (${producing ? 'sending' : 'receiving'})`);
+      if (state !== 'disconnected' && state !== 'failed') {
+        if (state === 'connected') {
+          restarts = 0;
+        }
+        return;
       }
+      const what = producing ? 'sending' : 'receiving';
+      if (restarts >= ICE_RESTARTS) {
+        if (state === 'failed') {
+          this.#connectionLost(conn, `media connection failed (${what})`);
+        }
+        return;
+      }
+      restarts++;
+      this.#request(conn, 'restartIce', { transportId: transport.id })
+        .then(({ iceParameters }) =>
+          transport.restartIce({ iceParameters: iceParameters as types.IceParameters }),
+        )
+        .then(() => mark(`ice restarted (${what})`))
+        .catch(() => this.#connectionLost(conn, `media connection failed (${what})`));
     });
     return transport;
   }

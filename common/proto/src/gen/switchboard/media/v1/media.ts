@@ -221,6 +221,15 @@ export interface ConnectWebRtcTransportRequest {
 
 export interface ConnectWebRtcTransportResponse {}
 
+export interface RestartIceRequest {
+  roomId: string;
+  transportId: string;
+}
+
+export interface RestartIceResponse {
+  iceParameters: IceParameters | undefined;
+}
+
 export interface CloseWebRtcTransportRequest {
   roomId: string;
   transportId: string;
@@ -3170,6 +3179,175 @@ export const ConnectWebRtcTransportResponse: MessageFns<ConnectWebRtcTransportRe
   },
 };
 
+function createBaseRestartIceRequest(): RestartIceRequest {
+  return { roomId: '', transportId: '' };
+}
+
+export const RestartIceRequest: MessageFns<RestartIceRequest> = {
+  encode(message: RestartIceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.transportId !== '') {
+      writer.uint32(18).string(message.transportId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartIceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartIceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.transportId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartIceRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      transportId: isSet(object.transportId)
+        ? globalThis.String(object.transportId)
+        : isSet(object.transport_id)
+          ? globalThis.String(object.transport_id)
+          : '',
+    };
+  },
+
+  toJSON(message: RestartIceRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.transportId !== '') {
+      obj.transportId = message.transportId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestartIceRequest>): RestartIceRequest {
+    return RestartIceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestartIceRequest>): RestartIceRequest {
+    const message = createBaseRestartIceRequest();
+    message.roomId = object.roomId ?? '';
+    message.transportId = object.transportId ?? '';
+    return message;
+  },
+};
+
+function createBaseRestartIceResponse(): RestartIceResponse {
+  return { iceParameters: undefined };
+}
+
+export const RestartIceResponse: MessageFns<RestartIceResponse> = {
+  encode(message: RestartIceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.iceParameters !== undefined) {
+      IceParameters.encode(message.iceParameters, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartIceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartIceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.iceParameters = IceParameters.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartIceResponse {
+    return {
+      iceParameters: isSet(object.iceParameters)
+        ? IceParameters.fromJSON(object.iceParameters)
+        : isSet(object.ice_parameters)
+          ? IceParameters.fromJSON(object.ice_parameters)
+          : undefined,
+    };
+  },
+
+  toJSON(message: RestartIceResponse): unknown {
+    const obj: any = {};
+    if (message.iceParameters !== undefined) {
+      obj.iceParameters = IceParameters.toJSON(message.iceParameters);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestartIceResponse>): RestartIceResponse {
+    return RestartIceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestartIceResponse>): RestartIceResponse {
+    const message = createBaseRestartIceResponse();
+    message.iceParameters =
+      object.iceParameters !== undefined && object.iceParameters !== null
+        ? IceParameters.fromPartial(object.iceParameters)
+        : undefined;
+    return message;
+  },
+};
+
 function createBaseCloseWebRtcTransportRequest(): CloseWebRtcTransportRequest {
   return { roomId: '', transportId: '' };
 }
@@ -5470,6 +5648,21 @@ export const MediaServiceService = {
     responseDeserialize: (value: Buffer): CloseWebRtcTransportResponse =>
       CloseWebRtcTransportResponse.decode(value),
   },
+  /**
+   * Restarts ICE on a transport whose connection went `disconnected` or `failed`: new local ICE
+   * parameters for the client's `transport.restartIce()`; DTLS and everything on it stay.
+   */
+  restartIce: {
+    path: '/switchboard.media.v1.MediaService/RestartIce' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestartIceRequest): Buffer =>
+      Buffer.from(RestartIceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestartIceRequest => RestartIceRequest.decode(value),
+    responseSerialize: (value: RestartIceResponse): Buffer =>
+      Buffer.from(RestartIceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestartIceResponse => RestartIceResponse.decode(value),
+  },
   /** Starts receiving a track from a peer. */
   produce: {
     path: '/switchboard.media.v1.MediaService/Produce' as const,
@@ -5593,6 +5786,11 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
   /** Completes the DTLS handshake parameters of a transport. */
   connectWebRtcTransport: handleUnaryCall<ConnectWebRtcTransportRequest, ConnectWebRtcTransportResponse>;
   closeWebRtcTransport: handleUnaryCall<CloseWebRtcTransportRequest, CloseWebRtcTransportResponse>;
+  /**
+   * Restarts ICE on a transport whose connection went `disconnected` or `failed`: new local ICE
+   * parameters for the client's `transport.restartIce()`; DTLS and everything on it stay.
+   */
+  restartIce: handleUnaryCall<RestartIceRequest, RestartIceResponse>;
   /** Starts receiving a track from a peer. */
   produce: handleUnaryCall<ProduceRequest, ProduceResponse>;
   closeProducer: handleUnaryCall<CloseProducerRequest, CloseProducerResponse>;
@@ -5680,6 +5878,25 @@ export interface MediaServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CloseWebRtcTransportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Restarts ICE on a transport whose connection went `disconnected` or `failed`: new local ICE
+   * parameters for the client's `transport.restartIce()`; DTLS and everything on it stay.
+   */
+  restartIce(
+    request: RestartIceRequest,
+    callback: (error: ServiceError | null, response: RestartIceResponse) => void,
+  ): ClientUnaryCall;
+  restartIce(
+    request: RestartIceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestartIceResponse) => void,
+  ): ClientUnaryCall;
+  restartIce(
+    request: RestartIceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestartIceResponse) => void,
   ): ClientUnaryCall;
   /** Starts receiving a track from a peer. */
   produce(
