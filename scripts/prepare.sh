@@ -26,6 +26,8 @@ apt_install "${pkgs[@]}"
 # The chat outage test runs private PostgreSQL and Redis servers from the machine's own binaries
 # (whatever DATABASE_URL / REDIS_URL point to); only the packages, nothing is started here.
 [ $WITH_TEST -eq 1 ] && apt_install postgresql redis-server
+# The ICE-restart end-to-end test cuts the media node's RTC ports for a few seconds with iptables.
+[ $WITH_TEST -eq 1 ] && apt_install iptables
 
 # A PostgreSQL we just installed answers TCP with password auth only: give the project a role of
 # its own and remember the URLs (start.sh and test.sh read .run/local.env).

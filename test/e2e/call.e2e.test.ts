@@ -3,6 +3,7 @@
  * ui, log-viewer, NGINX, Prometheus) and three real headless Chromium participants joining one
  * room through NGINX. Each must see the other two videos playing and hear the others.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,6 +210,47 @@ describe('a three-party call through every component', () => {
     }
     expect(jobs).toMatchObject({ media: 'up', signaling: 'up', gateway: 'up', ui: 'up', 'log-viewer': 'up' });
   }, 30_000);
+
+  it('restarts ICE, not the call, when the path to the media node drops for a few seconds', async () => {
+    const [ada] = participants;
+    const marks = () =>
+      ada.page.evaluate(() => performance.getEntriesByType('mark').map((mark) => mark.name));
+    const rejoinsBefore = (await marks()).filter((name) => name === 'sb:reconnected').length;
+    // Packets to the media node's RTC ports (every browser's ICE, UDP and TCP) are dropped.
+    const cut = (action: '-A' | '-D') => {
+      for (const protocol of ['udp', 'tcp']) {
+        execFileSync('iptables', [
+          action,
+          'INPUT',
+          '-p',
+          protocol,
+          '--dport',
+          `${E2E_PORTS.rtcMin}:${E2E_PORTS.rtcMax}`,
+          '-j',
+          'DROP',
+        ]);
+      }
+    };
+    cut('-A');
+    try {
+      await ada.page.waitForFunction(
+        () => performance.getEntriesByType('mark').some((mark) => mark.name.startsWith('sb:ice restarted')),
+        undefined,
+        { timeout: 30_000, polling: 100 },
+      );
+    } finally {
+      cut('-D');
+    }
+    // Media flows again on the same transports: frames advance, and nobody rejoined.
+    const before = await frameCounts(ada, ['Grace', 'Linus']);
+    for (const name of ['Grace', 'Linus']) {
+      await expect
+        .poll(async () => (await frameCounts(ada, [name]))[name], { timeout: 20_000 })
+        .toBeGreaterThan(before[name] + 10);
+    }
+    expect((await marks()).filter((name) => name === 'sb:reconnected')).toHaveLength(rejoinsBefore);
+    expect(await ada.page.getByText(/Reconnecting/).count()).toBe(0);
+  }, 60_000);
 
   it('reconnects everyone on its own when signaling restarts mid-call', async () => {
     const pid = stack.pid('signaling');
