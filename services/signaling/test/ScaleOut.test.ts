@@ -13,31 +13,11 @@ import { ensureRoom, freePort, testGrants, uniqueRoom, waitFor } from '@switchbo
 import type { MediaNode } from '../../media/src/MediaNode';
 import { nodeRoomsKey, roomMediaKey } from '../src/MediaDirectory';
 import type { SignalingServer } from '../src/SignalingServer';
+import { VP8 } from './clients';
 import { startHarness, type Harness } from './harness';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 const SECRET = 'scale-out-test-secret-0123456789';
-
-/** What Chromium sends for a VP8 camera track (one encoding). */
-const VP8_RTP_PARAMETERS = {
-  mid: '0',
-  codecs: [
-    {
-      mimeType: 'video/VP8',
-      payloadType: 96,
-      clockRate: 90000,
-      parameters: {},
-      rtcpFeedback: [
-        { type: 'nack', parameter: '' },
-        { type: 'nack', parameter: 'pli' },
-        { type: 'ccm', parameter: 'fir' },
-      ],
-    },
-  ],
-  headerExtensions: [],
-  encodings: [{ ssrc: 11111111 }],
-  rtcp: { cname: 'scale-out', reducedSize: true },
-};
 
 describe('two signaling instances, two media nodes', () => {
   let h: Harness;
@@ -124,7 +104,7 @@ describe('two signaling instances, two media nodes', () => {
     const produced = (await request(bob, 'produce', {
       transportId: send.data.id,
       kind: 'video',
-      rtpParameters: VP8_RTP_PARAMETERS,
+      rtpParameters: VP8,
     })) as { ok: boolean; data: { producerId: string } };
     expect(produced.ok).toBe(true);
     const announced = await newProducer;

@@ -276,7 +276,19 @@ export const OPUS = {
 /** What a browser sends for a VP8 camera track (one encoding). */
 export const VP8 = {
   mid: '1',
-  codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
+  codecs: [
+    {
+      mimeType: 'video/VP8',
+      payloadType: 96,
+      clockRate: 90000,
+      parameters: {},
+      rtcpFeedback: [
+        { type: 'nack', parameter: '' },
+        { type: 'nack', parameter: 'pli' },
+        { type: 'ccm', parameter: 'fir' },
+      ],
+    },
+  ],
   headerExtensions: [],
   encodings: [{ ssrc: 33333333 }],
   rtcp: { cname: 'test', reducedSize: true },
