@@ -102,12 +102,6 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
   });
 
   it('registers in Consul with a passing check', async () => {
-    await waitFor(
-      async () => (await consul.client.instances('log-viewer', { passingOnly: true })).length === 1,
-      {
-        timeoutMs: 15_000,
-        what: 'log-viewer passing',
-      },
-    );
+    await consul.passing('log-viewer');
   });
 });

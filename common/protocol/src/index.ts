@@ -19,6 +19,7 @@ import {
 } from './rtp';
 
 export * from './rtp';
+export * from './media';
 
 /**
  * Room ids: the key of a room and the last part of its link (`/r/<id>`). New rooms get 24 random
@@ -151,6 +152,19 @@ export const requestSchemas = {
   resumeProducer: z.strictObject({ ...base, producerId: idSchema }),
   consume: z.strictObject({ ...base, transportId: idSchema, producerId: idSchema }),
   resumeConsumer: z.strictObject({ ...base, consumerId: idSchema }),
+  /**
+   * How one of your consumers' tiles is shown: `visible` false (scrolled away, tab hidden) pauses
+   * it; otherwise its simulcast layer follows the tile's height in CSS pixels times the device
+   * pixel ratio (a small tile gets the low layer, a large one the full resolution).
+   */
+  consumerView: z.strictObject({
+    ...base,
+    consumerId: idSchema,
+    visible: z.boolean(),
+    height: z.number().int().min(0).max(10_000),
+  }),
+  /** Statistics of your own transports, producers and consumers (quality indicator, stats panel). */
+  getStats: z.strictObject({ ...base }),
   leave: z.strictObject({ ...base }),
   // Host controls: refused (PERMISSION_DENIED) unless the sender is a host of the room.
   /** Pauses a participant's microphone or camera on the media node; they may unmute unless disabled. */
@@ -264,6 +278,8 @@ export interface JoinResult {
   canSubscribe: boolean;
   peers: PeerInfo[];
   producers: ProducerInfo[];
+  /** Who is speaking now (the room's loudest microphone), if anyone spoke yet. */
+  activeSpeaker?: string;
   /** Who waits in the lobby (hosts only; empty for everyone else). */
   lobby: PeerInfo[];
 }
@@ -320,6 +336,69 @@ export interface ChatSearchHit {
   rank: number;
 }
 
+/** One RTP stream as the SFU measures it; scores go from 0 (unusable) to 10 (perfect). */
+export interface RtpStreamStats {
+  ssrc: number;
+  rid?: string;
+  packetCount: number;
+  byteCount: number;
+  /** bits per second */
+  bitrate: number;
+  packetsLost: number;
+  /** 0..1 */
+  fractionLost: number;
+  jitter: number;
+  /** ms */
+  roundTripTime?: number;
+  score: number;
+}
+
+/** `getStats`: what the SFU measures of your transports, producers and consumers. */
+export interface PeerStats {
+  transports: {
+    transportId: string;
+    producing: boolean;
+    iceState: string;
+    dtlsState: string;
+    bytesReceived: number;
+    bytesSent: number;
+    recvBitrate: number;
+    sendBitrate: number;
+    availableOutgoingBitrate: number;
+  }[];
+  producers: {
+    producerId: string;
+    kind: MediaKind;
+    paused: boolean;
+    type: string;
+    /** One per simulcast encoding. */
+    streams: RtpStreamStats[];
+  }[];
+  consumers: {
+    consumerId: string;
+    producerId: string;
+    /** Whose media it is. */
+    peerId: string;
+    kind: MediaKind;
+    paused: boolean;
+    producerPaused: boolean;
+    /** How well you receive it and how well its sender sends it (0..10). */
+    score: number;
+    producerScore: number;
+    currentSpatialLayer?: number;
+    currentTemporalLayer?: number;
+    preferredSpatialLayer?: number;
+    stream?: RtpStreamStats;
+  }[];
+}
+
+/** One participant's microphone level in `audioLevels`. */
+export interface AudioLevel {
+  peerId: string;
+  /** dBov, -127 (silence) to 0. */
+  volume: number;
+}
+
 /** What each request answers with. */
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: RtpCapabilities };
@@ -333,6 +412,8 @@ export interface ResponseMap {
   resumeProducer: Record<string, never>;
   consume: ConsumerInfo;
   resumeConsumer: Record<string, never>;
+  consumerView: Record<string, never>;
+  getStats: PeerStats;
   leave: Record<string, never>;
   hostMute: Record<string, never>;
   hostAllowUnmute: Record<string, never>;
@@ -376,6 +457,10 @@ export interface ServerToClientEvents {
   producerClosed: (event: { producerId: string; peerId: string }) => void;
   producerPaused: (event: { producerId: string; peerId: string; paused: boolean }) => void;
   consumerClosed: (event: { consumerId: string; producerId: string }) => void;
+  /** The room's loudest participant changed. */
+  activeSpeaker: (event: { peerId: string }) => void;
+  /** Microphone levels of everyone audible, loudest first, a few times a second; `[]`: silence. */
+  audioLevels: (event: { levels: AudioLevel[] }) => void;
   /**
    * The call cannot go on here; the socket closes next. `final` when a host ended the meeting (do
    * not rejoin); otherwise the media node lost the room (rejoin).

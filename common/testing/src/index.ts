@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConsulClient } from '@switchboard/consul';
+import { ConsulClient, type ServiceInstance } from '@switchboard/consul';
 import type { JoinGrants, RoomPolicy } from '@switchboard/protocol';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -59,6 +59,11 @@ export function consulBinary(): string {
 export interface ConsulAgent {
   addr: string;
   client: ConsulClient;
+  /**
+   * Waits until `count` instances of `service` pass their checks (30 s unless told) and returns
+   * them; on timeout the error names every registered instance with its checks' status and output.
+   */
+  passing(service: string, count?: number, timeoutMs?: number): Promise<ServiceInstance[]>;
   close(): Promise<void>;
 }
 
@@ -100,6 +105,26 @@ export async function startConsul(): Promise<ConsulAgent> {
   return {
     addr,
     client,
+    async passing(service, count = 1, timeoutMs = 30_000) {
+      try {
+        return await waitFor(
+          async () => {
+            const instances = await client.instances(service, { passingOnly: true });
+            return instances.length === count ? instances : undefined;
+          },
+          { timeoutMs, what: `${count} ${service} instance(s) passing in consul` },
+        );
+      } catch (error) {
+        const all = await client.instances(service).catch(() => []);
+        const seen = all.map(
+          (i) =>
+            `${i.id} ${i.status}: ${i.checks.map((c) => `${c.name} ${c.status} "${c.output.trim()}"`).join('; ')}`,
+        );
+        throw new Error(`${(error as Error).message}; registered: ${seen.join(' | ') || 'none'}`, {
+          cause: error,
+        });
+      }
+    },
     async close() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

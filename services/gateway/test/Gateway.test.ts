@@ -13,7 +13,6 @@ import {
   testDatabaseUrl,
   testGrants,
   testRedisUrl,
-  waitFor,
   type ConsulAgent,
 } from '@switchboard/testing';
 import { readConfig } from '../src/config';
@@ -599,13 +598,7 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
   });
 
   it('reports each service health from Consul and registers itself with a passing check', async () => {
-    await waitFor(
-      async () => (await consul.client.instances('gateway', { passingOnly: true })).length === 1,
-      {
-        timeoutMs: 15_000,
-        what: 'gateway passing',
-      },
-    );
+    await consul.passing('gateway');
     const response = await fetch(`${base}/api/health`);
     expect(response.status).toBe(503); // media, signaling, ui, log-viewer are not running here
     const body = (await response.json()) as { status: string; services: Record<string, { status: string }> };

@@ -39,12 +39,19 @@ import {
 } from '@switchboard/proto';
 import type { MediaConfig } from './config';
 import { Room, type RoomEvent } from './Room';
+import { peerStatsToProto } from './stats';
 import { WorkerPool } from './WorkerPool';
 
 interface CallContext {
   correlationId: string;
   logger: Logger;
 }
+
+/**
+ * The highest layer a preferred-layers request may name (codecs use at most 3 spatial and 3
+ * temporal layers; mediasoup clamps to what the producer has).
+ */
+const MAX_LAYER = 9;
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -69,6 +76,10 @@ function toProtoEvent(roomId: string, event: RoomEvent): WatchRoomEventsResponse
       return { roomId, event: { $case: 'transportClosed', value: event } };
     case 'producerPaused':
       return { roomId, event: { $case: 'producerPaused', value: event } };
+    case 'activeSpeaker':
+      return { roomId, event: { $case: 'activeSpeaker', value: event } };
+    case 'audioLevels':
+      return { roomId, event: { $case: 'audioLevels', value: { levels: event.levels } } };
   }
 }
 
@@ -405,9 +416,27 @@ export class MediaNode {
         };
       }),
       resumeConsumer: this.#unary('ResumeConsumer', async (req) => {
-        await this.#room(req.roomId).resumeConsumer(requireId(req.consumerId, 'consumer_id'));
+        await this.#room(req.roomId).setConsumerPaused(requireId(req.consumerId, 'consumer_id'), false);
         return {};
       }),
+      pauseConsumer: this.#unary('PauseConsumer', async (req) => {
+        await this.#room(req.roomId).setConsumerPaused(requireId(req.consumerId, 'consumer_id'), true);
+        return {};
+      }),
+      setConsumerPreferredLayers: this.#unary('SetConsumerPreferredLayers', async (req) => {
+        const room = this.#room(req.roomId);
+        if (req.spatialLayer > MAX_LAYER || (req.temporalLayer ?? 0) > MAX_LAYER) {
+          throw new InvalidArgumentError(`layers go from 0 to ${MAX_LAYER}`);
+        }
+        await room.setConsumerPreferredLayers(requireId(req.consumerId, 'consumer_id'), {
+          spatialLayer: req.spatialLayer,
+          temporalLayer: req.temporalLayer,
+        });
+        return {};
+      }),
+      getPeerStats: this.#unary('GetPeerStats', async (req) =>
+        peerStatsToProto(await this.#room(req.roomId).peerStats(requireId(req.peerId, 'peer_id'))),
+      ),
       leaveRoom: this.#unary('LeaveRoom', (req) => {
         const room = this.#rooms.get(requireId(req.roomId, 'room_id'));
         room?.leave(requireId(req.peerId, 'peer_id'));
@@ -430,6 +459,10 @@ export class MediaNode {
         const onClose = () => call.end();
         room.on('event', onEvent);
         room.once('close', onClose);
+        const speaker = room.activeSpeaker;
+        if (speaker) {
+          onEvent(speaker);
+        }
         call.on('cancelled', () => {
           room.off('event', onEvent);
           room.off('close', onClose);

@@ -14,7 +14,27 @@ export type RoomEvent =
   | { type: 'producerClosed'; producerId: string; peerId: string; reason: string }
   | { type: 'consumerClosed'; consumerId: string; peerId: string; producerId: string; reason: string }
   | { type: 'transportClosed'; transportId: string; peerId: string; reason: string }
-  | { type: 'producerPaused'; producerId: string; peerId: string; paused: boolean };
+  | { type: 'producerPaused'; producerId: string; peerId: string; paused: boolean }
+  | { type: 'activeSpeaker'; producerId: string; peerId: string }
+  | { type: 'audioLevels'; levels: AudioLevel[] };
+
+export interface AudioLevel {
+  producerId: string;
+  peerId: string;
+  /** dBov: -127 (silence) to 0. */
+  volume: number;
+}
+
+/** Everything a peer has in the room, measured (GetPeerStats). */
+export interface PeerStats {
+  transports: (types.WebRtcTransportStat & { producing: boolean })[];
+  producers: { producer: types.Producer<PeerOwned>; streams: types.ProducerStat[] }[];
+  consumers: {
+    consumer: types.Consumer<PeerOwned>;
+    producerPeerId: string;
+    stream?: types.ConsumerStat;
+  }[];
+}
 
 interface RoomEvents {
   event: [RoomEvent];
@@ -34,6 +54,13 @@ type PeerOwned = {
   peerId: string;
 };
 
+type TransportOwned = PeerOwned & { producing: boolean };
+
+/** How often the audio observers report (ms) and the level below which a producer is silent. */
+const AUDIO_LEVEL_INTERVAL_MS = 400;
+const AUDIO_LEVEL_THRESHOLD_DBOV = -60;
+const ACTIVE_SPEAKER_INTERVAL_MS = 300;
+
 export interface RoomCounts {
   transports: number;
   producers: number;
@@ -45,20 +72,50 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #router: types.Router;
   readonly #listen: TransportListenOptions;
   readonly #logger: Logger;
-  readonly #transports = new Map<string, types.WebRtcTransport<PeerOwned>>();
+  readonly #transports = new Map<string, types.WebRtcTransport<TransportOwned>>();
   readonly #producers = new Map<string, types.Producer<PeerOwned>>();
   readonly #consumers = new Map<string, types.Consumer<PeerOwned>>();
+  readonly #levels: types.AudioLevelObserver;
+  readonly #speaker: types.ActiveSpeakerObserver;
+  #activeSpeaker?: Extract<RoomEvent, { type: 'activeSpeaker' }>;
   /** Transports being created (reserved against the cap before awaiting the worker). */
   #creatingTransports = 0;
   #closed = false;
 
-  private constructor(id: string, router: types.Router, listen: TransportListenOptions, logger: Logger) {
+  private constructor(
+    id: string,
+    router: types.Router,
+    observers: { levels: types.AudioLevelObserver; speaker: types.ActiveSpeakerObserver },
+    listen: TransportListenOptions,
+    logger: Logger,
+  ) {
     super();
     this.id = id;
     this.#router = router;
     this.#listen = listen;
     this.#logger = logger;
+    this.#levels = observers.levels;
+    this.#speaker = observers.speaker;
     router.observer.once('close', () => this.close());
+    this.#levels.on('volumes', (volumes) =>
+      this.emit('event', {
+        type: 'audioLevels',
+        levels: volumes.map(({ producer, volume }) => ({
+          producerId: producer.id,
+          peerId: (producer.appData as PeerOwned).peerId,
+          volume,
+        })),
+      }),
+    );
+    this.#levels.on('silence', () => this.emit('event', { type: 'audioLevels', levels: [] }));
+    this.#speaker.on('dominantspeaker', ({ producer }) => {
+      this.#activeSpeaker = {
+        type: 'activeSpeaker',
+        producerId: producer.id,
+        peerId: (producer.appData as PeerOwned).peerId,
+      };
+      this.emit('event', this.#activeSpeaker);
+    });
   }
 
   static async create(opts: {
@@ -69,12 +126,31 @@ export class Room extends EventEmitter<RoomEvents> {
   }): Promise<Room> {
     const router = await opts.workers.createRouter(MEDIA_CODECS, { roomId: opts.id });
     const logger = opts.logger.child({ roomId: opts.id });
-    logger.info({ routerId: router.id }, 'room created');
-    return new Room(opts.id, router, opts.listen, logger);
+    try {
+      const observers = {
+        levels: await router.createAudioLevelObserver({
+          maxEntries: 16,
+          threshold: AUDIO_LEVEL_THRESHOLD_DBOV,
+          interval: AUDIO_LEVEL_INTERVAL_MS,
+        }),
+        speaker: await router.createActiveSpeakerObserver({ interval: ACTIVE_SPEAKER_INTERVAL_MS }),
+      };
+      logger.info({ routerId: router.id }, 'room created');
+      return new Room(opts.id, router, observers, opts.listen, logger);
+    } catch (error) {
+      router.close();
+      throw error;
+    }
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
     return this.#router.rtpCapabilities;
+  }
+
+  /** The latest active-speaker event while its producer is open (a new watcher starts with it). */
+  get activeSpeaker(): RoomEvent | undefined {
+    const current = this.#activeSpeaker;
+    return current && this.#producers.has(current.producerId) ? current : undefined;
   }
 
   get counts(): RoomCounts {
@@ -85,7 +161,10 @@ export class Room extends EventEmitter<RoomEvents> {
     };
   }
 
-  async createWebRtcTransport(peerId: string, producing: boolean): Promise<types.WebRtcTransport<PeerOwned>> {
+  async createWebRtcTransport(
+    peerId: string,
+    producing: boolean,
+  ): Promise<types.WebRtcTransport<TransportOwned>> {
     const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort, maxTransportsPerRoom } = this.#listen;
     if (this.#transports.size + this.#creatingTransports >= maxTransportsPerRoom) {
       throw new AppError(
@@ -95,9 +174,9 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const portRange = { min: rtcMinPort, max: rtcMaxPort };
     this.#creatingTransports++;
-    let transport: types.WebRtcTransport<PeerOwned>;
+    let transport: types.WebRtcTransport<TransportOwned>;
     try {
-      transport = await this.#router.createWebRtcTransport<PeerOwned>({
+      transport = await this.#router.createWebRtcTransport<TransportOwned>({
         listenInfos: [
           { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
           { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
@@ -106,7 +185,7 @@ export class Room extends EventEmitter<RoomEvents> {
         enableTcp: true,
         preferUdp: true,
         initialAvailableOutgoingBitrate: 1_000_000,
-        appData: { peerId },
+        appData: { peerId, producing },
       });
     } finally {
       this.#creatingTransports--;
@@ -177,7 +256,17 @@ export class Room extends EventEmitter<RoomEvents> {
       });
     });
     producer.observer.once('close', () => this.#producers.delete(producer.id));
-    this.#logger.info({ peerId, producerId: producer.id, kind: producer.kind }, 'producer created');
+    if (producer.kind === 'audio') {
+      // Removed from the observers by mediasoup when the producer closes.
+      await Promise.all([
+        this.#levels.addProducer({ producerId: producer.id }),
+        this.#speaker.addProducer({ producerId: producer.id }),
+      ]);
+    }
+    this.#logger.info(
+      { peerId, producerId: producer.id, kind: producer.kind, type: producer.type },
+      'producer created',
+    );
     return producer;
   }
 
@@ -238,12 +327,56 @@ export class Room extends EventEmitter<RoomEvents> {
     return consumer;
   }
 
-  async resumeConsumer(consumerId: string): Promise<void> {
-    const consumer = this.#consumers.get(consumerId);
-    if (!consumer) {
-      throw new NotFoundError(`consumer ${consumerId} not found in room ${this.id}`);
+  async setConsumerPaused(consumerId: string, paused: boolean): Promise<void> {
+    const consumer = this.#consumer(consumerId);
+    if (paused) {
+      await consumer.pause();
+    } else {
+      await consumer.resume();
     }
-    await consumer.resume();
+  }
+
+  /**
+   * The layers a simulcast/SVC consumer should receive (mediasoup forwards the best available at
+   * or below them). A consumer of a single-layer producer has none: nothing to do.
+   */
+  async setConsumerPreferredLayers(
+    consumerId: string,
+    layers: { spatialLayer: number; temporalLayer?: number },
+  ): Promise<void> {
+    const consumer = this.#consumer(consumerId);
+    if (consumer.type === 'simple' || consumer.type === 'pipe') {
+      return;
+    }
+    await consumer.setPreferredLayers(layers);
+  }
+
+  /** What the peer's transports, producers and consumers measure now. */
+  async peerStats(peerId: string): Promise<PeerStats> {
+    const own = <T extends { appData: PeerOwned }>(items: Iterable<T>) =>
+      [...items].filter((item) => item.appData.peerId === peerId);
+    const [transports, producers, consumers] = await Promise.all([
+      Promise.all(
+        own(this.#transports.values()).map(async (transport) =>
+          (await transport.getStats()).map((stat) => ({ ...stat, producing: transport.appData.producing })),
+        ),
+      ),
+      Promise.all(
+        own(this.#producers.values()).map(async (producer) => ({
+          producer,
+          streams: await producer.getStats(),
+        })),
+      ),
+      Promise.all(
+        own(this.#consumers.values()).map(async (consumer) => ({
+          consumer,
+          producerPeerId: this.#producers.get(consumer.producerId)?.appData.peerId ?? '',
+          stream: (await consumer.getStats()).find((stat) => stat.type === 'outbound-rtp') as
+            types.ConsumerStat | undefined,
+        })),
+      ),
+    ]);
+    return { transports: transports.flat(), producers, consumers };
   }
 
   /** Closes every transport the peer owns (and so its producers and consumers). */
@@ -269,7 +402,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.emit('close');
   }
 
-  #closeTransport(transport: types.WebRtcTransport<PeerOwned>, reason: string): void {
+  #closeTransport(transport: types.WebRtcTransport<TransportOwned>, reason: string): void {
     if (transport.closed) {
       return;
     }
@@ -283,12 +416,20 @@ export class Room extends EventEmitter<RoomEvents> {
     });
   }
 
-  #transport(transportId: string): types.WebRtcTransport<PeerOwned> {
+  #transport(transportId: string): types.WebRtcTransport<TransportOwned> {
     const transport = this.#transports.get(transportId);
     if (!transport) {
       throw new NotFoundError(`transport ${transportId} not found in room ${this.id}`);
     }
     return transport;
+  }
+
+  #consumer(consumerId: string): types.Consumer<PeerOwned> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) {
+      throw new NotFoundError(`consumer ${consumerId} not found in room ${this.id}`);
+    }
+    return consumer;
   }
 
   #producer(producerId: string): types.Producer<PeerOwned> {

@@ -11,7 +11,7 @@ import {
   MediaServiceClient,
   type GetRouterRtpCapabilitiesResponse,
 } from '@switchboard/proto';
-import { mediaTestEnv, startConsul, waitFor, type ConsulAgent } from '@switchboard/testing';
+import { mediaTestEnv, startConsul, type ConsulAgent } from '@switchboard/testing';
 import { readConfig } from '../src/config';
 import { MediaNode } from '../src/MediaNode';
 
@@ -53,13 +53,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
   });
 
   it('registers in Consul and its gRPC health check passes', async () => {
-    const instances = await waitFor(
-      async () => {
-        const list = await consul.client.instances('media', { passingOnly: true });
-        return list.length > 0 ? list : undefined;
-      },
-      { timeoutMs: 15_000, what: 'media passing in consul' },
-    );
+    const instances = await consul.passing('media');
     expect(instances[0].port).toBe(node.grpcPort);
     expect(instances[0].meta.metrics_port).toBe(String(node.metricsPort));
     expect(instances[0].checks.find((check) => check.name === 'media health')).toMatchObject({
@@ -113,6 +107,45 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     ).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
     });
+  });
+
+  it('reports a peer’s stats (a transport before any media: zeros) and checks consumer requests', async () => {
+    const transport = await call<{ transportId: string }>(client, client.createWebRtcTransport, {
+      roomId: 'standup',
+      peerId: 'peer-stats',
+      producing: true,
+    });
+    const stats = await call<{ transports: { transportId: string; producing: boolean; iceState: string }[] }>(
+      client,
+      client.getPeerStats,
+      { roomId: 'standup', peerId: 'peer-stats' },
+    );
+    expect(stats.transports).toEqual([
+      expect.objectContaining({ transportId: transport.transportId, producing: true, iceState: 'new' }),
+    ]);
+    await expect(
+      call(client, client.getPeerStats, { roomId: 'nowhere', peerId: 'peer-stats' }),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    for (const method of [client.pauseConsumer, client.resumeConsumer]) {
+      await expect(call(client, method, { roomId: 'standup', consumerId: 'missing' })).rejects.toMatchObject({
+        code: grpc.status.NOT_FOUND,
+        details: expect.stringContaining('consumer missing'),
+      });
+    }
+    await expect(
+      call(client, client.setConsumerPreferredLayers, {
+        roomId: 'standup',
+        consumerId: 'missing',
+        spatialLayer: 1,
+      }),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(
+      call(client, client.setConsumerPreferredLayers, {
+        roomId: 'standup',
+        consumerId: 'c',
+        spatialLayer: 12,
+      }),
+    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
   it('refuses bad input with INVALID_ARGUMENT and unknown ids with NOT_FOUND', async () => {

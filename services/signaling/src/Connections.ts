@@ -29,7 +29,12 @@ import type { SocketLimits } from './SocketLimits';
  * Requests a busy room sends many times a second: their `ok` lines are debug (a refusal or failure
  * is still logged at info or above), so they do not drown every other line in the log viewer.
  */
-const FREQUENT_EVENTS: ReadonlySet<RequestName> = new Set(['chatSend', 'chatTyping']);
+const FREQUENT_EVENTS: ReadonlySet<RequestName> = new Set([
+  'chatSend',
+  'chatTyping',
+  'consumerView',
+  'getStats',
+]);
 
 type Handler<E extends RequestName> = (
   socket: PeerSocket,
@@ -74,6 +79,8 @@ export class Connections {
       resumeProducer: (s, p, ctx) => requests.setProducerPaused(s, p.producerId, false, ctx),
       consume: (s, p, ctx) => requests.consume(s, p, ctx),
       resumeConsumer: (s, p, ctx) => requests.resumeConsumer(s, p, ctx),
+      consumerView: (s, p, ctx) => requests.consumerView(s, p, ctx),
+      getStats: (s, _p, ctx) => requests.getStats(s, ctx),
       leave: async (s, _p, ctx) => (await departures.leave(s, 'requested', ctx.correlationId), {}),
       hostMute: async (s, p, ctx) => (await host.mute(s, p, ctx, ctx.logger), {}),
       hostAllowUnmute: async (s, p) => (await host.allowUnmute(s, p), {}),

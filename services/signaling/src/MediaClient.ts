@@ -42,6 +42,9 @@ export type UnaryMethod =
   | 'resumeProducer'
   | 'consume'
   | 'resumeConsumer'
+  | 'pauseConsumer'
+  | 'setConsumerPreferredLayers'
+  | 'getPeerStats'
   | 'leaveRoom'
   | 'closeRoom';
 

@@ -61,6 +61,18 @@ export interface MediaRequestsOptions {
   chat: Chat;
 }
 
+/**
+ * The simulcast layer for a tile `height` device pixels tall. Our sender's layers are a quarter,
+ * half and the full camera height (180, 360 and 720 for a 720p camera): a tile gets the smallest
+ * layer that is not much smaller than itself.
+ */
+export function spatialLayerFor(height: number): number {
+  if (height <= 240) {
+    return 0;
+  }
+  return height <= 480 ? 1 : 2;
+}
+
 export class MediaRequests {
   readonly #o: MediaRequestsOptions;
 
@@ -165,6 +177,7 @@ export class MediaRequests {
       canSubscribe: peer.canSubscribe,
       peers: peers.filter((p) => p.peerId !== peer.peerId),
       producers: producers.filter((p) => p.peerId !== peer.peerId),
+      activeSpeaker: session.activeSpeaker,
       lobby: lobby.map(({ peerId, displayName, role }) => ({ peerId, displayName, role })),
     };
   }
@@ -374,6 +387,52 @@ export class MediaRequests {
       kind: mediaKindFromProto(response.kind) ?? producer.kind,
       rtpParameters: rtpParametersFromProto(response.rtpParameters),
       producerPaused: response.producerPaused,
+    };
+  }
+
+  /**
+   * A tile out of sight pauses its consumer; a visible one resumes it with the simulcast layer
+   * its height calls for.
+   */
+  async consumerView(
+    socket: PeerSocket,
+    payload: Payload<'consumerView'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['consumerView']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    const target = { roomId: peer.roomId, consumerId: owned(peer.consumers, payload.consumerId, 'consumer') };
+    if (!payload.visible) {
+      await media.call('pauseConsumer', target, ctx);
+      return {};
+    }
+    await Promise.all([
+      media.call(
+        'setConsumerPreferredLayers',
+        { ...target, spatialLayer: spatialLayerFor(payload.height), temporalLayer: undefined },
+        ctx,
+      ),
+      media.call('resumeConsumer', target, ctx),
+    ]);
+    return {};
+  }
+
+  /** What the media node measures of the peer's transports, producers and consumers. */
+  async getStats(socket: PeerSocket, ctx: RequestContext): Promise<ResponseMap['getStats']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const { media } = await session;
+    const stats = await media.call('getPeerStats', { roomId: peer.roomId, peerId: peer.peerId }, ctx);
+    return {
+      transports: stats.transports,
+      producers: stats.producers.map(({ kind, ...producer }) => ({
+        ...producer,
+        kind: mediaKindFromProto(kind) ?? 'video',
+      })),
+      consumers: stats.consumers.map(({ kind, producerPeerId, ...consumer }) => ({
+        ...consumer,
+        peerId: producerPeerId,
+        kind: mediaKindFromProto(kind) ?? 'video',
+      })),
     };
   }
 

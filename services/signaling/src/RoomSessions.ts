@@ -21,6 +21,8 @@ export interface RoomSession {
   peers: Map<string, PeerSocket>;
   /** Peers here that opened the session (asked for capabilities) but have not joined yet. */
   pending: Set<string>;
+  /** The room's loudest participant as the media node last said (told to each joiner). */
+  activeSpeaker?: string;
   cancelWatch: () => void;
   /** Set once the session is being closed (so the stream's end is expected). */
   closing: boolean;

@@ -17,6 +17,17 @@ export function relayRoomEvent(
   if (!event) {
     return;
   }
+  // Room-wide: to this instance's sockets in the room (every instance relays to its own).
+  if (event.$case === 'activeSpeaker') {
+    session.activeSpeaker = event.value.peerId;
+    deps.io.local.to(session.roomId).emit('activeSpeaker', { peerId: event.value.peerId });
+    return;
+  }
+  if (event.$case === 'audioLevels') {
+    const levels = event.value.levels.map(({ peerId, volume }) => ({ peerId, volume }));
+    deps.io.local.to(session.roomId).emit('audioLevels', { levels });
+    return;
+  }
   const socket = session.peers.get(event.value.peerId);
   if (!socket) {
     return;

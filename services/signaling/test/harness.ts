@@ -120,10 +120,7 @@ async function startServers(harness: Harness, options: HarnessOptions): Promise<
       await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), options.mediaLogger ?? quiet),
     );
   }
-  await waitFor(
-    async () => (await consul.client.instances('media', { passingOnly: true })).length === mediaNodes,
-    { timeoutMs: 15_000, what: 'media nodes passing' },
-  );
+  await consul.passing('media', mediaNodes);
   for (let i = 0; i < (options.signalingInstances ?? 1); i++) {
     harness.signaling.push(
       await SignalingServer.create(

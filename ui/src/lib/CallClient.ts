@@ -9,11 +9,13 @@ import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
 import {
+  cameraEncodings,
   MEDIA_KIND_NAMES,
   type Ack,
   type ClientToServerEvents,
   type MediaKind,
   type PeerInfo,
+  type PeerStats,
   type PresenceState,
   type ProducerInfo,
   type RequestName,
@@ -61,6 +63,19 @@ export interface CallSnapshot {
   /** The latest notice from a host ("A host muted your microphone"). */
   notice?: string;
   chat: ChatSnapshot;
+  /** Whose microphone is loudest now (a remote peer id or `selfPeerId`). */
+  activeSpeaker?: string;
+  /** Microphone levels by peer id (dBov, -127..0); absent means silent. */
+  levels: Record<string, number>;
+  /** The SFU's latest measurements of this participant's media (every few seconds). */
+  stats?: PeerStats;
+}
+
+/** How a tile is shown, reported so the SFU sends what it needs (nothing when hidden). */
+export interface TileView {
+  visible: boolean;
+  /** Device pixels. */
+  height: number;
 }
 
 export class CallError extends Error {
@@ -103,7 +118,8 @@ interface Connection {
   device: Device;
   send?: types.Transport;
   recv?: types.Transport;
-  consumers: Map<string, { consumer: types.Consumer; peerId: string }>;
+  /** `resumed` once the SFU sends it (tile views are reported from then on). */
+  consumers: Map<string, { consumer: types.Consumer; peerId: string; resumed: boolean }>;
   producers: Map<'audio' | 'video', types.Producer>;
   /** Announced before the receiving transport existed: consumed as soon as it does. */
   waiting: ProducerInfo[];
@@ -133,6 +149,12 @@ const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
 /** ICE restarts tried on a transport whose connection dropped before the call rejoins from scratch. */
 const ICE_RESTARTS = 2;
 
+/** How often the SFU's stats are fetched while in the call. */
+const STATS_EVERY_MS = 2000;
+
+/** A tile's reported height must change by this much (device pixels) to be reported again. */
+const VIEW_HEIGHT_STEP = 0.2;
+
 /** A join token is reused while it has this long left (an admitted guest stays admitted). */
 const TOKEN_MARGIN_MS = 30_000;
 
@@ -155,6 +177,14 @@ export class CallClient {
   #presence: PresenceState = 'active';
   #policy?: RoomPolicy;
   #closed = false;
+  #activeSpeaker?: string;
+  #levels: Record<string, number> = {};
+  #stats?: PeerStats;
+  #statsTimer?: ReturnType<typeof setInterval>;
+  /** How each remote participant's tile is shown (kept across reconnects: new consumers get it). */
+  readonly #views = new Map<string, TileView>();
+  /** What was last reported for each consumer. */
+  readonly #sentViews = new Map<string, TileView>();
   /** The room's chat; it outlives connections (its outbox waits for the next one). */
   readonly chat: ChatClient;
 
@@ -201,7 +231,59 @@ export class CallClient {
       unmuteLocked: { ...this.#unmuteLocked },
       notice: this.#notice,
       chat: this.chat.snapshot(),
+      activeSpeaker: this.#activeSpeaker,
+      levels: this.#levels,
+      stats: this.#stats,
     };
+  }
+
+  /**
+   * Reports how `peerId`'s tile is shown: a hidden tile pauses its video, a visible one gets the
+   * simulcast layer its height needs. Only changes that matter are sent.
+   */
+  setTileView(peerId: string, view: TileView): void {
+    this.#views.set(peerId, view);
+    const conn = this.#conn;
+    if (!conn || conn.dead) {
+      return;
+    }
+    for (const [id, entry] of conn.consumers) {
+      if (entry.peerId === peerId && entry.consumer.kind === 'video' && entry.resumed) {
+        this.#sendView(conn, id, view);
+      }
+    }
+  }
+
+  #sendView(conn: Connection, consumerId: string, view: TileView): void {
+    const sent = this.#sentViews.get(consumerId);
+    const height = Math.round(view.height);
+    if (
+      sent &&
+      sent.visible === view.visible &&
+      Math.abs(sent.height - height) <= sent.height * VIEW_HEIGHT_STEP
+    ) {
+      return;
+    }
+    this.#sentViews.set(consumerId, { visible: view.visible, height });
+    this.#request(conn, 'consumerView', { consumerId, visible: view.visible, height }).catch(() =>
+      this.#sentViews.delete(consumerId),
+    );
+  }
+
+  #pollStats(conn: Connection): void {
+    clearInterval(this.#statsTimer);
+    this.#statsTimer = setInterval(() => {
+      if (conn.dead || this.#conn !== conn) {
+        clearInterval(this.#statsTimer);
+        return;
+      }
+      this.#request(conn, 'getStats', {})
+        .then((stats) => {
+          this.#stats = stats;
+          this.#changed();
+        })
+        .catch(() => {});
+    }, STATS_EVERY_MS);
   }
 
   /** A host control (mute, remove, admit, deny, lock, promote, end); throws with the server's reason. */
@@ -438,6 +520,14 @@ export class CallClient {
     socket.on('newProducer', (producer) => void this.#consume(conn, producer));
     socket.on('producerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
     socket.on('consumerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
+    socket.on('activeSpeaker', ({ peerId }) => {
+      this.#activeSpeaker = peerId;
+      this.#changed();
+    });
+    socket.on('audioLevels', ({ levels }) => {
+      this.#levels = Object.fromEntries(levels.map(({ peerId, volume }) => [peerId, volume]));
+      this.#changed();
+    });
     socket.on('producerPaused', ({ producerId, peerId, paused }) => {
       const participant = this.#participants.get(peerId);
       const entry = [...conn.consumers.values()].find((c) => c.consumer.producerId === producerId);
@@ -498,12 +588,21 @@ export class CallClient {
     }
     this.#error = undefined;
     this.#changed();
+    this.#pollStats(conn);
     const waiting = [...joined.producers, ...conn.waiting.splice(0)];
     await Promise.all([
       ...localStream.getTracks().map(async (track) => {
         const kind = track.kind as 'audio' | 'video';
         const paused = this.#paused[kind];
-        const producer = await send.produce({ track, stopTracks: false, appData: { paused } });
+        const producer = await send.produce({
+          track,
+          stopTracks: false,
+          appData: { paused },
+          ...(kind === 'video' && {
+            encodings: cameraEncodings(track.getSettings().height),
+            codecOptions: { videoGoogleStartBitrate: 1000 },
+          }),
+        });
         if (paused) {
           producer.pause();
         }
@@ -629,7 +728,8 @@ export class CallClient {
         kind: info.kind,
         rtpParameters: info.rtpParameters as types.RtpParameters,
       });
-      conn.consumers.set(consumer.id, { consumer, peerId: info.peerId });
+      const entry = { consumer, peerId: info.peerId, resumed: false };
+      conn.consumers.set(consumer.id, entry);
       const participant = this.#participants.get(info.peerId);
       if (participant) {
         // A new MediaStream object makes React (and the <video>) pick up the added track.
@@ -641,6 +741,11 @@ export class CallClient {
         }
       }
       await this.#request(conn, 'resumeConsumer', { consumerId: consumer.id });
+      entry.resumed = true;
+      const view = this.#views.get(info.peerId);
+      if (info.kind === 'video' && view) {
+        this.#sendView(conn, consumer.id, view);
+      }
       mark(`consuming ${info.kind} of ${info.peerId}`);
       this.#changed();
     } catch (error) {
@@ -656,6 +761,7 @@ export class CallClient {
       if (entry.consumer.producerId === producerId) {
         entry.consumer.close();
         conn.consumers.delete(id);
+        this.#sentViews.delete(id);
         const participant = this.#participants.get(entry.peerId);
         if (participant) {
           participant.stream = new MediaStream(
@@ -722,6 +828,9 @@ export class CallClient {
   #teardown(conn: Connection, attached = true): void {
     if (attached) {
       this.chat.detach();
+      this.#sentViews.clear();
+      this.#levels = {};
+      this.#activeSpeaker = undefined;
     }
     conn.dead = true;
     conn.socket.removeAllListeners();
@@ -767,6 +876,7 @@ export class CallClient {
     }
     this.#closed = true;
     this.chat.close();
+    clearInterval(this.#statsTimer);
     void this.#prepared?.then((prepared) => prepared && this.#teardown(prepared, false));
     this.#prepared = undefined;
     const conn = this.#conn;

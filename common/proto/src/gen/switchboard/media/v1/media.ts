@@ -294,6 +294,99 @@ export interface ResumeConsumerRequest {
 
 export interface ResumeConsumerResponse {}
 
+export interface PauseConsumerRequest {
+  roomId: string;
+  consumerId: string;
+}
+
+export interface PauseConsumerResponse {}
+
+export interface SetConsumerPreferredLayersRequest {
+  roomId: string;
+  consumerId: string;
+  /** 0 is the lowest resolution */
+  spatialLayer: number;
+  /** the highest temporal layer when unset */
+  temporalLayer?: number | undefined;
+}
+
+export interface SetConsumerPreferredLayersResponse {}
+
+export interface GetPeerStatsRequest {
+  roomId: string;
+  peerId: string;
+}
+
+/**
+ * One RTP stream as mediasoup measures it (a producer's incoming encoding, a consumer's outgoing
+ * stream). Scores go from 0 (unusable) to 10 (perfect).
+ */
+export interface RtpStreamStats {
+  ssrc: number;
+  /** the simulcast encoding's rid, if any */
+  rid?: string | undefined;
+  packetCount: number;
+  byteCount: number;
+  /** bits per second over the last second */
+  bitrate: number;
+  packetsLost: number;
+  /** 0..1 over the last report interval */
+  fractionLost: number;
+  /** in RTP timestamp units of the codec's clock rate */
+  jitter: number;
+  /** ms, when the remote side reported it */
+  roundTripTime?: number | undefined;
+  score: number;
+}
+
+export interface TransportStats {
+  transportId: string;
+  /** true for the transport the peer sends on */
+  producing: boolean;
+  iceState: string;
+  dtlsState: string;
+  bytesReceived: number;
+  bytesSent: number;
+  recvBitrate: number;
+  sendBitrate: number;
+  /** the bandwidth estimate for what the SFU sends to the peer (bps), 0 when unknown */
+  availableOutgoingBitrate: number;
+}
+
+export interface ProducerStats {
+  producerId: string;
+  kind: MediaKind;
+  paused: boolean;
+  /** "simple", "simulcast" or "svc" */
+  type: string;
+  /** one per encoding that has sent something */
+  streams: RtpStreamStats[];
+}
+
+export interface ConsumerStats {
+  consumerId: string;
+  producerId: string;
+  /** whose producer it consumes */
+  producerPeerId: string;
+  kind: MediaKind;
+  paused: boolean;
+  producerPaused: boolean;
+  /** how well this peer receives it (0..10) and how well the producer's sender sends it */
+  score: number;
+  producerScore: number;
+  /** the layers forwarded now (unset when nothing is forwarded or for a single-layer producer) */
+  currentSpatialLayer?: number | undefined;
+  currentTemporalLayer?: number | undefined;
+  preferredSpatialLayer?: number | undefined;
+  stream: RtpStreamStats | undefined;
+}
+
+export interface GetPeerStatsResponse {
+  transports: TransportStats[];
+  producers: ProducerStats[];
+  consumers: ConsumerStats[];
+}
+
 export interface LeaveRoomRequest {
   roomId: string;
   peerId: string;
@@ -338,6 +431,27 @@ export interface ProducerPausedEvent {
   paused: boolean;
 }
 
+/** The room's loudest audio producer changed (mediasoup's ActiveSpeakerObserver). */
+export interface ActiveSpeakerEvent {
+  producerId: string;
+  peerId: string;
+}
+
+export interface AudioLevel {
+  producerId: string;
+  peerId: string;
+  /** dBov, -127 (silence) to 0 (loudest) */
+  volume: number;
+}
+
+/**
+ * The audio levels of everyone above the threshold, loudest first, a few times a second
+ * (mediasoup's AudioLevelObserver); an empty list once everyone went silent.
+ */
+export interface AudioLevelsEvent {
+  levels: AudioLevel[];
+}
+
 export interface WatchRoomEventsResponse {
   roomId: string;
   event:
@@ -345,6 +459,8 @@ export interface WatchRoomEventsResponse {
     | { $case: 'consumerClosed'; value: ConsumerClosedEvent }
     | { $case: 'transportClosed'; value: TransportClosedEvent }
     | { $case: 'producerPaused'; value: ProducerPausedEvent }
+    | { $case: 'activeSpeaker'; value: ActiveSpeakerEvent }
+    | { $case: 'audioLevels'; value: AudioLevelsEvent }
     | undefined;
 }
 
@@ -4582,6 +4698,1454 @@ export const ResumeConsumerResponse: MessageFns<ResumeConsumerResponse> = {
   },
 };
 
+function createBasePauseConsumerRequest(): PauseConsumerRequest {
+  return { roomId: '', consumerId: '' };
+}
+
+export const PauseConsumerRequest: MessageFns<PauseConsumerRequest> = {
+  encode(message: PauseConsumerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.consumerId !== '') {
+      writer.uint32(18).string(message.consumerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseConsumerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseConsumerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consumerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseConsumerRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      consumerId: isSet(object.consumerId)
+        ? globalThis.String(object.consumerId)
+        : isSet(object.consumer_id)
+          ? globalThis.String(object.consumer_id)
+          : '',
+    };
+  },
+
+  toJSON(message: PauseConsumerRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.consumerId !== '') {
+      obj.consumerId = message.consumerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseConsumerRequest>): PauseConsumerRequest {
+    return PauseConsumerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseConsumerRequest>): PauseConsumerRequest {
+    const message = createBasePauseConsumerRequest();
+    message.roomId = object.roomId ?? '';
+    message.consumerId = object.consumerId ?? '';
+    return message;
+  },
+};
+
+function createBasePauseConsumerResponse(): PauseConsumerResponse {
+  return {};
+}
+
+export const PauseConsumerResponse: MessageFns<PauseConsumerResponse> = {
+  encode(_: PauseConsumerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseConsumerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseConsumerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PauseConsumerResponse {
+    return {};
+  },
+
+  toJSON(_: PauseConsumerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseConsumerResponse>): PauseConsumerResponse {
+    return PauseConsumerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PauseConsumerResponse>): PauseConsumerResponse {
+    const message = createBasePauseConsumerResponse();
+    return message;
+  },
+};
+
+function createBaseSetConsumerPreferredLayersRequest(): SetConsumerPreferredLayersRequest {
+  return { roomId: '', consumerId: '', spatialLayer: 0, temporalLayer: undefined };
+}
+
+export const SetConsumerPreferredLayersRequest: MessageFns<SetConsumerPreferredLayersRequest> = {
+  encode(
+    message: SetConsumerPreferredLayersRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.consumerId !== '') {
+      writer.uint32(18).string(message.consumerId);
+    }
+    if (message.spatialLayer !== 0) {
+      writer.uint32(24).uint32(message.spatialLayer);
+    }
+    if (message.temporalLayer !== undefined) {
+      writer.uint32(32).uint32(message.temporalLayer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetConsumerPreferredLayersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetConsumerPreferredLayersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consumerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.spatialLayer = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.temporalLayer = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetConsumerPreferredLayersRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      consumerId: isSet(object.consumerId)
+        ? globalThis.String(object.consumerId)
+        : isSet(object.consumer_id)
+          ? globalThis.String(object.consumer_id)
+          : '',
+      spatialLayer: isSet(object.spatialLayer)
+        ? globalThis.Number(object.spatialLayer)
+        : isSet(object.spatial_layer)
+          ? globalThis.Number(object.spatial_layer)
+          : 0,
+      temporalLayer: isSet(object.temporalLayer)
+        ? globalThis.Number(object.temporalLayer)
+        : isSet(object.temporal_layer)
+          ? globalThis.Number(object.temporal_layer)
+          : undefined,
+    };
+  },
+
+  toJSON(message: SetConsumerPreferredLayersRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.consumerId !== '') {
+      obj.consumerId = message.consumerId;
+    }
+    if (message.spatialLayer !== 0) {
+      obj.spatialLayer = Math.round(message.spatialLayer);
+    }
+    if (message.temporalLayer !== undefined) {
+      obj.temporalLayer = Math.round(message.temporalLayer);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetConsumerPreferredLayersRequest>): SetConsumerPreferredLayersRequest {
+    return SetConsumerPreferredLayersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetConsumerPreferredLayersRequest>): SetConsumerPreferredLayersRequest {
+    const message = createBaseSetConsumerPreferredLayersRequest();
+    message.roomId = object.roomId ?? '';
+    message.consumerId = object.consumerId ?? '';
+    message.spatialLayer = object.spatialLayer ?? 0;
+    message.temporalLayer = object.temporalLayer ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSetConsumerPreferredLayersResponse(): SetConsumerPreferredLayersResponse {
+  return {};
+}
+
+export const SetConsumerPreferredLayersResponse: MessageFns<SetConsumerPreferredLayersResponse> = {
+  encode(_: SetConsumerPreferredLayersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetConsumerPreferredLayersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetConsumerPreferredLayersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SetConsumerPreferredLayersResponse {
+    return {};
+  },
+
+  toJSON(_: SetConsumerPreferredLayersResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetConsumerPreferredLayersResponse>): SetConsumerPreferredLayersResponse {
+    return SetConsumerPreferredLayersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SetConsumerPreferredLayersResponse>): SetConsumerPreferredLayersResponse {
+    const message = createBaseSetConsumerPreferredLayersResponse();
+    return message;
+  },
+};
+
+function createBaseGetPeerStatsRequest(): GetPeerStatsRequest {
+  return { roomId: '', peerId: '' };
+}
+
+export const GetPeerStatsRequest: MessageFns<GetPeerStatsRequest> = {
+  encode(message: GetPeerStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.peerId !== '') {
+      writer.uint32(18).string(message.peerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPeerStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPeerStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPeerStatsRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+          ? globalThis.String(object.peer_id)
+          : '',
+    };
+  },
+
+  toJSON(message: GetPeerStatsRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.peerId !== '') {
+      obj.peerId = message.peerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPeerStatsRequest>): GetPeerStatsRequest {
+    return GetPeerStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPeerStatsRequest>): GetPeerStatsRequest {
+    const message = createBaseGetPeerStatsRequest();
+    message.roomId = object.roomId ?? '';
+    message.peerId = object.peerId ?? '';
+    return message;
+  },
+};
+
+function createBaseRtpStreamStats(): RtpStreamStats {
+  return {
+    ssrc: 0,
+    rid: undefined,
+    packetCount: 0,
+    byteCount: 0,
+    bitrate: 0,
+    packetsLost: 0,
+    fractionLost: 0,
+    jitter: 0,
+    roundTripTime: undefined,
+    score: 0,
+  };
+}
+
+export const RtpStreamStats: MessageFns<RtpStreamStats> = {
+  encode(message: RtpStreamStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ssrc !== 0) {
+      writer.uint32(8).uint32(message.ssrc);
+    }
+    if (message.rid !== undefined) {
+      writer.uint32(18).string(message.rid);
+    }
+    if (message.packetCount !== 0) {
+      writer.uint32(24).uint64(message.packetCount);
+    }
+    if (message.byteCount !== 0) {
+      writer.uint32(32).uint64(message.byteCount);
+    }
+    if (message.bitrate !== 0) {
+      writer.uint32(40).uint32(message.bitrate);
+    }
+    if (message.packetsLost !== 0) {
+      writer.uint32(48).uint64(message.packetsLost);
+    }
+    if (message.fractionLost !== 0) {
+      writer.uint32(57).double(message.fractionLost);
+    }
+    if (message.jitter !== 0) {
+      writer.uint32(65).double(message.jitter);
+    }
+    if (message.roundTripTime !== undefined) {
+      writer.uint32(73).double(message.roundTripTime);
+    }
+    if (message.score !== 0) {
+      writer.uint32(80).uint32(message.score);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RtpStreamStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRtpStreamStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ssrc = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rid = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.packetCount = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.byteCount = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bitrate = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.packetsLost = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.fractionLost = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.jitter = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.roundTripTime = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.score = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RtpStreamStats {
+    return {
+      ssrc: isSet(object.ssrc) ? globalThis.Number(object.ssrc) : 0,
+      rid: isSet(object.rid) ? globalThis.String(object.rid) : undefined,
+      packetCount: isSet(object.packetCount)
+        ? globalThis.Number(object.packetCount)
+        : isSet(object.packet_count)
+          ? globalThis.Number(object.packet_count)
+          : 0,
+      byteCount: isSet(object.byteCount)
+        ? globalThis.Number(object.byteCount)
+        : isSet(object.byte_count)
+          ? globalThis.Number(object.byte_count)
+          : 0,
+      bitrate: isSet(object.bitrate) ? globalThis.Number(object.bitrate) : 0,
+      packetsLost: isSet(object.packetsLost)
+        ? globalThis.Number(object.packetsLost)
+        : isSet(object.packets_lost)
+          ? globalThis.Number(object.packets_lost)
+          : 0,
+      fractionLost: isSet(object.fractionLost)
+        ? globalThis.Number(object.fractionLost)
+        : isSet(object.fraction_lost)
+          ? globalThis.Number(object.fraction_lost)
+          : 0,
+      jitter: isSet(object.jitter) ? globalThis.Number(object.jitter) : 0,
+      roundTripTime: isSet(object.roundTripTime)
+        ? globalThis.Number(object.roundTripTime)
+        : isSet(object.round_trip_time)
+          ? globalThis.Number(object.round_trip_time)
+          : undefined,
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+    };
+  },
+
+  toJSON(message: RtpStreamStats): unknown {
+    const obj: any = {};
+    if (message.ssrc !== 0) {
+      obj.ssrc = Math.round(message.ssrc);
+    }
+    if (message.rid !== undefined) {
+      obj.rid = message.rid;
+    }
+    if (message.packetCount !== 0) {
+      obj.packetCount = Math.round(message.packetCount);
+    }
+    if (message.byteCount !== 0) {
+      obj.byteCount = Math.round(message.byteCount);
+    }
+    if (message.bitrate !== 0) {
+      obj.bitrate = Math.round(message.bitrate);
+    }
+    if (message.packetsLost !== 0) {
+      obj.packetsLost = Math.round(message.packetsLost);
+    }
+    if (message.fractionLost !== 0) {
+      obj.fractionLost = floatToJson(message.fractionLost);
+    }
+    if (message.jitter !== 0) {
+      obj.jitter = floatToJson(message.jitter);
+    }
+    if (message.roundTripTime !== undefined) {
+      obj.roundTripTime = floatToJson(message.roundTripTime);
+    }
+    if (message.score !== 0) {
+      obj.score = Math.round(message.score);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RtpStreamStats>): RtpStreamStats {
+    return RtpStreamStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RtpStreamStats>): RtpStreamStats {
+    const message = createBaseRtpStreamStats();
+    message.ssrc = object.ssrc ?? 0;
+    message.rid = object.rid ?? undefined;
+    message.packetCount = object.packetCount ?? 0;
+    message.byteCount = object.byteCount ?? 0;
+    message.bitrate = object.bitrate ?? 0;
+    message.packetsLost = object.packetsLost ?? 0;
+    message.fractionLost = object.fractionLost ?? 0;
+    message.jitter = object.jitter ?? 0;
+    message.roundTripTime = object.roundTripTime ?? undefined;
+    message.score = object.score ?? 0;
+    return message;
+  },
+};
+
+function createBaseTransportStats(): TransportStats {
+  return {
+    transportId: '',
+    producing: false,
+    iceState: '',
+    dtlsState: '',
+    bytesReceived: 0,
+    bytesSent: 0,
+    recvBitrate: 0,
+    sendBitrate: 0,
+    availableOutgoingBitrate: 0,
+  };
+}
+
+export const TransportStats: MessageFns<TransportStats> = {
+  encode(message: TransportStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transportId !== '') {
+      writer.uint32(10).string(message.transportId);
+    }
+    if (message.producing !== false) {
+      writer.uint32(16).bool(message.producing);
+    }
+    if (message.iceState !== '') {
+      writer.uint32(26).string(message.iceState);
+    }
+    if (message.dtlsState !== '') {
+      writer.uint32(34).string(message.dtlsState);
+    }
+    if (message.bytesReceived !== 0) {
+      writer.uint32(40).uint64(message.bytesReceived);
+    }
+    if (message.bytesSent !== 0) {
+      writer.uint32(48).uint64(message.bytesSent);
+    }
+    if (message.recvBitrate !== 0) {
+      writer.uint32(56).uint32(message.recvBitrate);
+    }
+    if (message.sendBitrate !== 0) {
+      writer.uint32(64).uint32(message.sendBitrate);
+    }
+    if (message.availableOutgoingBitrate !== 0) {
+      writer.uint32(72).uint32(message.availableOutgoingBitrate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransportStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransportStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transportId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.producing = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.iceState = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dtlsState = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesReceived = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.bytesSent = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.recvBitrate = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.sendBitrate = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.availableOutgoingBitrate = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransportStats {
+    return {
+      transportId: isSet(object.transportId)
+        ? globalThis.String(object.transportId)
+        : isSet(object.transport_id)
+          ? globalThis.String(object.transport_id)
+          : '',
+      producing: isSet(object.producing) ? globalThis.Boolean(object.producing) : false,
+      iceState: isSet(object.iceState)
+        ? globalThis.String(object.iceState)
+        : isSet(object.ice_state)
+          ? globalThis.String(object.ice_state)
+          : '',
+      dtlsState: isSet(object.dtlsState)
+        ? globalThis.String(object.dtlsState)
+        : isSet(object.dtls_state)
+          ? globalThis.String(object.dtls_state)
+          : '',
+      bytesReceived: isSet(object.bytesReceived)
+        ? globalThis.Number(object.bytesReceived)
+        : isSet(object.bytes_received)
+          ? globalThis.Number(object.bytes_received)
+          : 0,
+      bytesSent: isSet(object.bytesSent)
+        ? globalThis.Number(object.bytesSent)
+        : isSet(object.bytes_sent)
+          ? globalThis.Number(object.bytes_sent)
+          : 0,
+      recvBitrate: isSet(object.recvBitrate)
+        ? globalThis.Number(object.recvBitrate)
+        : isSet(object.recv_bitrate)
+          ? globalThis.Number(object.recv_bitrate)
+          : 0,
+      sendBitrate: isSet(object.sendBitrate)
+        ? globalThis.Number(object.sendBitrate)
+        : isSet(object.send_bitrate)
+          ? globalThis.Number(object.send_bitrate)
+          : 0,
+      availableOutgoingBitrate: isSet(object.availableOutgoingBitrate)
+        ? globalThis.Number(object.availableOutgoingBitrate)
+        : isSet(object.available_outgoing_bitrate)
+          ? globalThis.Number(object.available_outgoing_bitrate)
+          : 0,
+    };
+  },
+
+  toJSON(message: TransportStats): unknown {
+    const obj: any = {};
+    if (message.transportId !== '') {
+      obj.transportId = message.transportId;
+    }
+    if (message.producing !== false) {
+      obj.producing = message.producing;
+    }
+    if (message.iceState !== '') {
+      obj.iceState = message.iceState;
+    }
+    if (message.dtlsState !== '') {
+      obj.dtlsState = message.dtlsState;
+    }
+    if (message.bytesReceived !== 0) {
+      obj.bytesReceived = Math.round(message.bytesReceived);
+    }
+    if (message.bytesSent !== 0) {
+      obj.bytesSent = Math.round(message.bytesSent);
+    }
+    if (message.recvBitrate !== 0) {
+      obj.recvBitrate = Math.round(message.recvBitrate);
+    }
+    if (message.sendBitrate !== 0) {
+      obj.sendBitrate = Math.round(message.sendBitrate);
+    }
+    if (message.availableOutgoingBitrate !== 0) {
+      obj.availableOutgoingBitrate = Math.round(message.availableOutgoingBitrate);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransportStats>): TransportStats {
+    return TransportStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransportStats>): TransportStats {
+    const message = createBaseTransportStats();
+    message.transportId = object.transportId ?? '';
+    message.producing = object.producing ?? false;
+    message.iceState = object.iceState ?? '';
+    message.dtlsState = object.dtlsState ?? '';
+    message.bytesReceived = object.bytesReceived ?? 0;
+    message.bytesSent = object.bytesSent ?? 0;
+    message.recvBitrate = object.recvBitrate ?? 0;
+    message.sendBitrate = object.sendBitrate ?? 0;
+    message.availableOutgoingBitrate = object.availableOutgoingBitrate ?? 0;
+    return message;
+  },
+};
+
+function createBaseProducerStats(): ProducerStats {
+  return { producerId: '', kind: 0, paused: false, type: '', streams: [] };
+}
+
+export const ProducerStats: MessageFns<ProducerStats> = {
+  encode(message: ProducerStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== '') {
+      writer.uint32(10).string(message.producerId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.paused !== false) {
+      writer.uint32(24).bool(message.paused);
+    }
+    if (message.type !== '') {
+      writer.uint32(34).string(message.type);
+    }
+    for (const v of message.streams) {
+      RtpStreamStats.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProducerStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProducerStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.streams.push(RtpStreamStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProducerStats {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+          ? globalThis.String(object.producer_id)
+          : '',
+      kind: isSet(object.kind) ? mediaKindFromJSON(object.kind) : 0,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      type: isSet(object.type) ? globalThis.String(object.type) : '',
+      streams: globalThis.Array.isArray(object?.streams)
+        ? object.streams.map((e: any) => RtpStreamStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ProducerStats): unknown {
+    const obj: any = {};
+    if (message.producerId !== '') {
+      obj.producerId = message.producerId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = mediaKindToJSON(message.kind);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.type !== '') {
+      obj.type = message.type;
+    }
+    if (message.streams?.length) {
+      obj.streams = message.streams.map((e) => RtpStreamStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProducerStats>): ProducerStats {
+    return ProducerStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProducerStats>): ProducerStats {
+    const message = createBaseProducerStats();
+    message.producerId = object.producerId ?? '';
+    message.kind = object.kind ?? 0;
+    message.paused = object.paused ?? false;
+    message.type = object.type ?? '';
+    message.streams = object.streams?.map((e) => RtpStreamStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConsumerStats(): ConsumerStats {
+  return {
+    consumerId: '',
+    producerId: '',
+    producerPeerId: '',
+    kind: 0,
+    paused: false,
+    producerPaused: false,
+    score: 0,
+    producerScore: 0,
+    currentSpatialLayer: undefined,
+    currentTemporalLayer: undefined,
+    preferredSpatialLayer: undefined,
+    stream: undefined,
+  };
+}
+
+export const ConsumerStats: MessageFns<ConsumerStats> = {
+  encode(message: ConsumerStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consumerId !== '') {
+      writer.uint32(10).string(message.consumerId);
+    }
+    if (message.producerId !== '') {
+      writer.uint32(18).string(message.producerId);
+    }
+    if (message.producerPeerId !== '') {
+      writer.uint32(26).string(message.producerPeerId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(32).int32(message.kind);
+    }
+    if (message.paused !== false) {
+      writer.uint32(40).bool(message.paused);
+    }
+    if (message.producerPaused !== false) {
+      writer.uint32(48).bool(message.producerPaused);
+    }
+    if (message.score !== 0) {
+      writer.uint32(56).uint32(message.score);
+    }
+    if (message.producerScore !== 0) {
+      writer.uint32(64).uint32(message.producerScore);
+    }
+    if (message.currentSpatialLayer !== undefined) {
+      writer.uint32(72).uint32(message.currentSpatialLayer);
+    }
+    if (message.currentTemporalLayer !== undefined) {
+      writer.uint32(80).uint32(message.currentTemporalLayer);
+    }
+    if (message.preferredSpatialLayer !== undefined) {
+      writer.uint32(88).uint32(message.preferredSpatialLayer);
+    }
+    if (message.stream !== undefined) {
+      RtpStreamStats.encode(message.stream, writer.uint32(98).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumerStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumerStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consumerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.producerPeerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.producerPaused = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.score = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.producerScore = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.currentSpatialLayer = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.currentTemporalLayer = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.preferredSpatialLayer = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.stream = RtpStreamStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumerStats {
+    return {
+      consumerId: isSet(object.consumerId)
+        ? globalThis.String(object.consumerId)
+        : isSet(object.consumer_id)
+          ? globalThis.String(object.consumer_id)
+          : '',
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+          ? globalThis.String(object.producer_id)
+          : '',
+      producerPeerId: isSet(object.producerPeerId)
+        ? globalThis.String(object.producerPeerId)
+        : isSet(object.producer_peer_id)
+          ? globalThis.String(object.producer_peer_id)
+          : '',
+      kind: isSet(object.kind) ? mediaKindFromJSON(object.kind) : 0,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      producerPaused: isSet(object.producerPaused)
+        ? globalThis.Boolean(object.producerPaused)
+        : isSet(object.producer_paused)
+          ? globalThis.Boolean(object.producer_paused)
+          : false,
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+      producerScore: isSet(object.producerScore)
+        ? globalThis.Number(object.producerScore)
+        : isSet(object.producer_score)
+          ? globalThis.Number(object.producer_score)
+          : 0,
+      currentSpatialLayer: isSet(object.currentSpatialLayer)
+        ? globalThis.Number(object.currentSpatialLayer)
+        : isSet(object.current_spatial_layer)
+          ? globalThis.Number(object.current_spatial_layer)
+          : undefined,
+      currentTemporalLayer: isSet(object.currentTemporalLayer)
+        ? globalThis.Number(object.currentTemporalLayer)
+        : isSet(object.current_temporal_layer)
+          ? globalThis.Number(object.current_temporal_layer)
+          : undefined,
+      preferredSpatialLayer: isSet(object.preferredSpatialLayer)
+        ? globalThis.Number(object.preferredSpatialLayer)
+        : isSet(object.preferred_spatial_layer)
+          ? globalThis.Number(object.preferred_spatial_layer)
+          : undefined,
+      stream: isSet(object.stream) ? RtpStreamStats.fromJSON(object.stream) : undefined,
+    };
+  },
+
+  toJSON(message: ConsumerStats): unknown {
+    const obj: any = {};
+    if (message.consumerId !== '') {
+      obj.consumerId = message.consumerId;
+    }
+    if (message.producerId !== '') {
+      obj.producerId = message.producerId;
+    }
+    if (message.producerPeerId !== '') {
+      obj.producerPeerId = message.producerPeerId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = mediaKindToJSON(message.kind);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.producerPaused !== false) {
+      obj.producerPaused = message.producerPaused;
+    }
+    if (message.score !== 0) {
+      obj.score = Math.round(message.score);
+    }
+    if (message.producerScore !== 0) {
+      obj.producerScore = Math.round(message.producerScore);
+    }
+    if (message.currentSpatialLayer !== undefined) {
+      obj.currentSpatialLayer = Math.round(message.currentSpatialLayer);
+    }
+    if (message.currentTemporalLayer !== undefined) {
+      obj.currentTemporalLayer = Math.round(message.currentTemporalLayer);
+    }
+    if (message.preferredSpatialLayer !== undefined) {
+      obj.preferredSpatialLayer = Math.round(message.preferredSpatialLayer);
+    }
+    if (message.stream !== undefined) {
+      obj.stream = RtpStreamStats.toJSON(message.stream);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsumerStats>): ConsumerStats {
+    return ConsumerStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsumerStats>): ConsumerStats {
+    const message = createBaseConsumerStats();
+    message.consumerId = object.consumerId ?? '';
+    message.producerId = object.producerId ?? '';
+    message.producerPeerId = object.producerPeerId ?? '';
+    message.kind = object.kind ?? 0;
+    message.paused = object.paused ?? false;
+    message.producerPaused = object.producerPaused ?? false;
+    message.score = object.score ?? 0;
+    message.producerScore = object.producerScore ?? 0;
+    message.currentSpatialLayer = object.currentSpatialLayer ?? undefined;
+    message.currentTemporalLayer = object.currentTemporalLayer ?? undefined;
+    message.preferredSpatialLayer = object.preferredSpatialLayer ?? undefined;
+    message.stream =
+      object.stream !== undefined && object.stream !== null
+        ? RtpStreamStats.fromPartial(object.stream)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseGetPeerStatsResponse(): GetPeerStatsResponse {
+  return { transports: [], producers: [], consumers: [] };
+}
+
+export const GetPeerStatsResponse: MessageFns<GetPeerStatsResponse> = {
+  encode(message: GetPeerStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.transports) {
+      TransportStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.producers) {
+      ProducerStats.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.consumers) {
+      ConsumerStats.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPeerStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPeerStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transports.push(TransportStats.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.producers.push(ProducerStats.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.consumers.push(ConsumerStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPeerStatsResponse {
+    return {
+      transports: globalThis.Array.isArray(object?.transports)
+        ? object.transports.map((e: any) => TransportStats.fromJSON(e))
+        : [],
+      producers: globalThis.Array.isArray(object?.producers)
+        ? object.producers.map((e: any) => ProducerStats.fromJSON(e))
+        : [],
+      consumers: globalThis.Array.isArray(object?.consumers)
+        ? object.consumers.map((e: any) => ConsumerStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetPeerStatsResponse): unknown {
+    const obj: any = {};
+    if (message.transports?.length) {
+      obj.transports = message.transports.map((e) => TransportStats.toJSON(e));
+    }
+    if (message.producers?.length) {
+      obj.producers = message.producers.map((e) => ProducerStats.toJSON(e));
+    }
+    if (message.consumers?.length) {
+      obj.consumers = message.consumers.map((e) => ConsumerStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPeerStatsResponse>): GetPeerStatsResponse {
+    return GetPeerStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPeerStatsResponse>): GetPeerStatsResponse {
+    const message = createBaseGetPeerStatsResponse();
+    message.transports = object.transports?.map((e) => TransportStats.fromPartial(e)) || [];
+    message.producers = object.producers?.map((e) => ProducerStats.fromPartial(e)) || [];
+    message.consumers = object.consumers?.map((e) => ConsumerStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseLeaveRoomRequest(): LeaveRoomRequest {
   return { roomId: '', peerId: '' };
 }
@@ -5381,6 +6945,279 @@ export const ProducerPausedEvent: MessageFns<ProducerPausedEvent> = {
   },
 };
 
+function createBaseActiveSpeakerEvent(): ActiveSpeakerEvent {
+  return { producerId: '', peerId: '' };
+}
+
+export const ActiveSpeakerEvent: MessageFns<ActiveSpeakerEvent> = {
+  encode(message: ActiveSpeakerEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== '') {
+      writer.uint32(10).string(message.producerId);
+    }
+    if (message.peerId !== '') {
+      writer.uint32(18).string(message.peerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActiveSpeakerEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActiveSpeakerEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActiveSpeakerEvent {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+          ? globalThis.String(object.producer_id)
+          : '',
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+          ? globalThis.String(object.peer_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ActiveSpeakerEvent): unknown {
+    const obj: any = {};
+    if (message.producerId !== '') {
+      obj.producerId = message.producerId;
+    }
+    if (message.peerId !== '') {
+      obj.peerId = message.peerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ActiveSpeakerEvent>): ActiveSpeakerEvent {
+    return ActiveSpeakerEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ActiveSpeakerEvent>): ActiveSpeakerEvent {
+    const message = createBaseActiveSpeakerEvent();
+    message.producerId = object.producerId ?? '';
+    message.peerId = object.peerId ?? '';
+    return message;
+  },
+};
+
+function createBaseAudioLevel(): AudioLevel {
+  return { producerId: '', peerId: '', volume: 0 };
+}
+
+export const AudioLevel: MessageFns<AudioLevel> = {
+  encode(message: AudioLevel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== '') {
+      writer.uint32(10).string(message.producerId);
+    }
+    if (message.peerId !== '') {
+      writer.uint32(18).string(message.peerId);
+    }
+    if (message.volume !== 0) {
+      writer.uint32(25).double(message.volume);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AudioLevel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAudioLevel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.volume = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AudioLevel {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+          ? globalThis.String(object.producer_id)
+          : '',
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+          ? globalThis.String(object.peer_id)
+          : '',
+      volume: isSet(object.volume) ? globalThis.Number(object.volume) : 0,
+    };
+  },
+
+  toJSON(message: AudioLevel): unknown {
+    const obj: any = {};
+    if (message.producerId !== '') {
+      obj.producerId = message.producerId;
+    }
+    if (message.peerId !== '') {
+      obj.peerId = message.peerId;
+    }
+    if (message.volume !== 0) {
+      obj.volume = floatToJson(message.volume);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AudioLevel>): AudioLevel {
+    return AudioLevel.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AudioLevel>): AudioLevel {
+    const message = createBaseAudioLevel();
+    message.producerId = object.producerId ?? '';
+    message.peerId = object.peerId ?? '';
+    message.volume = object.volume ?? 0;
+    return message;
+  },
+};
+
+function createBaseAudioLevelsEvent(): AudioLevelsEvent {
+  return { levels: [] };
+}
+
+export const AudioLevelsEvent: MessageFns<AudioLevelsEvent> = {
+  encode(message: AudioLevelsEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.levels) {
+      AudioLevel.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AudioLevelsEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAudioLevelsEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.levels.push(AudioLevel.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AudioLevelsEvent {
+    return {
+      levels: globalThis.Array.isArray(object?.levels)
+        ? object.levels.map((e: any) => AudioLevel.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AudioLevelsEvent): unknown {
+    const obj: any = {};
+    if (message.levels?.length) {
+      obj.levels = message.levels.map((e) => AudioLevel.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AudioLevelsEvent>): AudioLevelsEvent {
+    return AudioLevelsEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AudioLevelsEvent>): AudioLevelsEvent {
+    const message = createBaseAudioLevelsEvent();
+    message.levels = object.levels?.map((e) => AudioLevel.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseWatchRoomEventsResponse(): WatchRoomEventsResponse {
   return { roomId: '', event: undefined };
 }
@@ -5402,6 +7239,12 @@ export const WatchRoomEventsResponse: MessageFns<WatchRoomEventsResponse> = {
         break;
       case 'producerPaused':
         ProducerPausedEvent.encode(message.event.value, writer.uint32(42).fork()).join();
+        break;
+      case 'activeSpeaker':
+        ActiveSpeakerEvent.encode(message.event.value, writer.uint32(50).fork()).join();
+        break;
+      case 'audioLevels':
+        AudioLevelsEvent.encode(message.event.value, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -5472,6 +7315,25 @@ export const WatchRoomEventsResponse: MessageFns<WatchRoomEventsResponse> = {
             };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.event = {
+              $case: 'activeSpeaker',
+              value: ActiveSpeakerEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.event = { $case: 'audioLevels', value: AudioLevelsEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5513,7 +7375,21 @@ export const WatchRoomEventsResponse: MessageFns<WatchRoomEventsResponse> = {
                           $case: 'producerPaused',
                           value: ProducerPausedEvent.fromJSON(object.producer_paused),
                         }
-                      : undefined,
+                      : isSet(object.activeSpeaker)
+                        ? { $case: 'activeSpeaker', value: ActiveSpeakerEvent.fromJSON(object.activeSpeaker) }
+                        : isSet(object.active_speaker)
+                          ? {
+                              $case: 'activeSpeaker',
+                              value: ActiveSpeakerEvent.fromJSON(object.active_speaker),
+                            }
+                          : isSet(object.audioLevels)
+                            ? { $case: 'audioLevels', value: AudioLevelsEvent.fromJSON(object.audioLevels) }
+                            : isSet(object.audio_levels)
+                              ? {
+                                  $case: 'audioLevels',
+                                  value: AudioLevelsEvent.fromJSON(object.audio_levels),
+                                }
+                              : undefined,
     };
   },
 
@@ -5530,6 +7406,10 @@ export const WatchRoomEventsResponse: MessageFns<WatchRoomEventsResponse> = {
       obj.transportClosed = TransportClosedEvent.toJSON(message.event.value);
     } else if (message.event?.$case === 'producerPaused') {
       obj.producerPaused = ProducerPausedEvent.toJSON(message.event.value);
+    } else if (message.event?.$case === 'activeSpeaker') {
+      obj.activeSpeaker = ActiveSpeakerEvent.toJSON(message.event.value);
+    } else if (message.event?.$case === 'audioLevels') {
+      obj.audioLevels = AudioLevelsEvent.toJSON(message.event.value);
     }
     return obj;
   },
@@ -5574,6 +7454,21 @@ export const WatchRoomEventsResponse: MessageFns<WatchRoomEventsResponse> = {
             $case: 'producerPaused',
             value: ProducerPausedEvent.fromPartial(object.event.value),
           };
+        }
+        break;
+      }
+      case 'activeSpeaker': {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = {
+            $case: 'activeSpeaker',
+            value: ActiveSpeakerEvent.fromPartial(object.event.value),
+          };
+        }
+        break;
+      }
+      case 'audioLevels': {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: 'audioLevels', value: AudioLevelsEvent.fromPartial(object.event.value) };
         }
         break;
       }
@@ -5733,6 +7628,47 @@ export const MediaServiceService = {
       Buffer.from(ResumeConsumerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResumeConsumerResponse => ResumeConsumerResponse.decode(value),
   },
+  /** Pauses a consumer whose tile nobody sees (scrolled away, tab hidden); ResumeConsumer resumes it. */
+  pauseConsumer: {
+    path: '/switchboard.media.v1.MediaService/PauseConsumer' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseConsumerRequest): Buffer =>
+      Buffer.from(PauseConsumerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseConsumerRequest => PauseConsumerRequest.decode(value),
+    responseSerialize: (value: PauseConsumerResponse): Buffer =>
+      Buffer.from(PauseConsumerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseConsumerResponse => PauseConsumerResponse.decode(value),
+  },
+  /**
+   * The simulcast/SVC layers a consumer should receive: the best ones the producer sends at or
+   * below them are forwarded. Ignored (OK) for a consumer of a single-layer producer.
+   */
+  setConsumerPreferredLayers: {
+    path: '/switchboard.media.v1.MediaService/SetConsumerPreferredLayers' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetConsumerPreferredLayersRequest): Buffer =>
+      Buffer.from(SetConsumerPreferredLayersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetConsumerPreferredLayersRequest =>
+      SetConsumerPreferredLayersRequest.decode(value),
+    responseSerialize: (value: SetConsumerPreferredLayersResponse): Buffer =>
+      Buffer.from(SetConsumerPreferredLayersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetConsumerPreferredLayersResponse =>
+      SetConsumerPreferredLayersResponse.decode(value),
+  },
+  /** Statistics of everything a peer has in a room: its transports, producers and consumers. */
+  getPeerStats: {
+    path: '/switchboard.media.v1.MediaService/GetPeerStats' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPeerStatsRequest): Buffer =>
+      Buffer.from(GetPeerStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPeerStatsRequest => GetPeerStatsRequest.decode(value),
+    responseSerialize: (value: GetPeerStatsResponse): Buffer =>
+      Buffer.from(GetPeerStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetPeerStatsResponse => GetPeerStatsResponse.decode(value),
+  },
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom: {
     path: '/switchboard.media.v1.MediaService/LeaveRoom' as const,
@@ -5803,6 +7739,18 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
    */
   consume: handleUnaryCall<ConsumeRequest, ConsumeResponse>;
   resumeConsumer: handleUnaryCall<ResumeConsumerRequest, ResumeConsumerResponse>;
+  /** Pauses a consumer whose tile nobody sees (scrolled away, tab hidden); ResumeConsumer resumes it. */
+  pauseConsumer: handleUnaryCall<PauseConsumerRequest, PauseConsumerResponse>;
+  /**
+   * The simulcast/SVC layers a consumer should receive: the best ones the producer sends at or
+   * below them are forwarded. Ignored (OK) for a consumer of a single-layer producer.
+   */
+  setConsumerPreferredLayers: handleUnaryCall<
+    SetConsumerPreferredLayersRequest,
+    SetConsumerPreferredLayersResponse
+  >;
+  /** Statistics of everything a peer has in a room: its transports, producers and consumers. */
+  getPeerStats: handleUnaryCall<GetPeerStatsRequest, GetPeerStatsResponse>;
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom: handleUnaryCall<LeaveRoomRequest, LeaveRoomResponse>;
   /** Closes a room's router and everything in it. */
@@ -5994,6 +7942,57 @@ export interface MediaServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResumeConsumerResponse) => void,
   ): ClientUnaryCall;
+  /** Pauses a consumer whose tile nobody sees (scrolled away, tab hidden); ResumeConsumer resumes it. */
+  pauseConsumer(
+    request: PauseConsumerRequest,
+    callback: (error: ServiceError | null, response: PauseConsumerResponse) => void,
+  ): ClientUnaryCall;
+  pauseConsumer(
+    request: PauseConsumerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseConsumerResponse) => void,
+  ): ClientUnaryCall;
+  pauseConsumer(
+    request: PauseConsumerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseConsumerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The simulcast/SVC layers a consumer should receive: the best ones the producer sends at or
+   * below them are forwarded. Ignored (OK) for a consumer of a single-layer producer.
+   */
+  setConsumerPreferredLayers(
+    request: SetConsumerPreferredLayersRequest,
+    callback: (error: ServiceError | null, response: SetConsumerPreferredLayersResponse) => void,
+  ): ClientUnaryCall;
+  setConsumerPreferredLayers(
+    request: SetConsumerPreferredLayersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetConsumerPreferredLayersResponse) => void,
+  ): ClientUnaryCall;
+  setConsumerPreferredLayers(
+    request: SetConsumerPreferredLayersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetConsumerPreferredLayersResponse) => void,
+  ): ClientUnaryCall;
+  /** Statistics of everything a peer has in a room: its transports, producers and consumers. */
+  getPeerStats(
+    request: GetPeerStatsRequest,
+    callback: (error: ServiceError | null, response: GetPeerStatsResponse) => void,
+  ): ClientUnaryCall;
+  getPeerStats(
+    request: GetPeerStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetPeerStatsResponse) => void,
+  ): ClientUnaryCall;
+  getPeerStats(
+    request: GetPeerStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetPeerStatsResponse) => void,
+  ): ClientUnaryCall;
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom(
     request: LeaveRoomRequest,
@@ -6072,6 +8071,17 @@ export type DeepPartial<T> = T extends Builtin
         : T extends {}
           ? { [K in keyof T]?: DeepPartial<T[K]> }
           : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === 'object' && value !== null;

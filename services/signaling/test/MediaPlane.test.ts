@@ -1,0 +1,184 @@
+/**
+ * The media plane with real RTP: participants with libwebrtc (no browser) send a 720p simulcast
+ * camera and a microphone tone through signaling to a real media node. Simulcast layers follow
+ * the tile a receiver reports, hidden tiles pause, the audio observers' events reach the room, and
+ * the stats request returns what the SFU measures.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AudioLevel, PeerStats } from '@switchboard/protocol';
+import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
+import { data, request, TestClients, type Client } from './clients';
+import { startHarness, type Harness } from './harness';
+import { RtcPeer } from './rtcPeer';
+
+const SECRET = 'media-plane-test-secret-0123456789';
+
+describe('media plane (real WebRTC peers, a real media node)', () => {
+  let h: Harness;
+  const clients = new TestClients(SECRET);
+  const peers: RtcPeer[] = [];
+  const room = uniqueRoom('media');
+  let sender: RtcPeer;
+  let receiver: RtcPeer;
+
+  const connect = async (name: string): Promise<Client> =>
+    clients.connect(h.signaling[0].port, await clients.token(room, name));
+
+  const stats = async (peer: RtcPeer): Promise<PeerStats> =>
+    data<PeerStats>(await request(peer.client, 'getStats', {}));
+
+  /** The receiver's consumer of the sender's video, as the SFU reports it. */
+  const videoConsumer = async () => {
+    const consumer = (await stats(receiver)).consumers.find((c) => c.kind === 'video');
+    expect(consumer, 'the receiver has a video consumer').toBeDefined();
+    return consumer!;
+  };
+
+  beforeAll(async () => {
+    h = await startHarness({ secret: SECRET });
+    await ensureRoom(h.pool, room);
+    sender = await RtcPeer.join(await connect('Sender'));
+    peers.push(sender);
+    receiver = await RtcPeer.join(await connect('Receiver'), { camera: false, microphone: false });
+    peers.push(receiver);
+  });
+
+  afterAll(async () => {
+    for (const peer of peers) {
+      peer.close();
+    }
+    clients.closeAll();
+    await h?.close();
+  });
+
+  it('a 720p camera is a simulcast producer with three encodings, all measured by the SFU', async () => {
+    const producer = await waitFor(
+      async () => {
+        const found = (await stats(sender)).producers.find((p) => p.kind === 'video');
+        return found && found.streams.length === 3 ? found : undefined;
+      },
+      { timeoutMs: 20_000, what: 'three encodings arriving' },
+    );
+    expect(producer.type).toBe('simulcast');
+    expect(producer.streams.map((s) => s.rid).sort()).toEqual(['r0', 'r1', 'r2']);
+    for (const stream of producer.streams) {
+      expect(stream.byteCount, `bytes of ${stream.rid}`).toBeGreaterThan(0);
+      expect(stream.bitrate, `bitrate of ${stream.rid}`).toBeGreaterThan(0);
+      expect(stream.score, `score of ${stream.rid}`).toBeGreaterThan(0);
+    }
+    const transport = (await stats(sender)).transports.find((t) => t.producing);
+    expect(transport).toMatchObject({
+      iceState: expect.stringMatching(/connected|completed/),
+      dtlsState: 'connected',
+    });
+    expect(transport!.bytesReceived).toBeGreaterThan(0);
+  });
+
+  it('the layer a receiver gets follows the height of its tile; a hidden tile pauses', async () => {
+    const consumer = await receiver.consume({ producerId: sender.producers.video! });
+    const view = (visible: boolean, height: number) =>
+      request(receiver.client, 'consumerView', { consumerId: consumer.id, visible, height }).then(data);
+
+    await view(true, 1080);
+    const large = await waitFor(
+      async () => {
+        const c = await videoConsumer();
+        return c.currentSpatialLayer === 2 ? c : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the top layer forwarded to a large tile' },
+    );
+    expect(large.preferredSpatialLayer).toBe(2);
+    expect(large.stream!.bitrate).toBeGreaterThan(0);
+
+    await view(true, 180);
+    const small = await waitFor(
+      async () => {
+        const c = await videoConsumer();
+        return c.currentSpatialLayer === 0 ? c : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the lowest layer forwarded to a small tile' },
+    );
+    expect(small.preferredSpatialLayer).toBe(0);
+
+    await view(false, 180);
+    const hidden = await videoConsumer();
+    expect(hidden.paused).toBe(true);
+    const before = hidden.stream!.packetCount;
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await videoConsumer();
+    expect(after.stream!.packetCount - before, 'packets sent to a hidden tile').toBeLessThan(5);
+
+    await view(true, 400);
+    const shown = await waitFor(
+      async () => {
+        const c = await videoConsumer();
+        return !c.paused && c.stream!.packetCount > after.stream!.packetCount + 20 ? c : undefined;
+      },
+      { timeoutMs: 10_000, what: 'video flowing again once the tile shows' },
+    );
+    expect(shown.preferredSpatialLayer).toBe(1);
+    expect(consumer.track.readyState).toBe('live');
+  });
+
+  it('tile views are checked: someone else’s consumer, a bad height', async () => {
+    const stranger = await connect('Stranger');
+    data(await request(stranger, 'getRouterRtpCapabilities', {}));
+    const malformed = await request(receiver.client, 'consumerView', {
+      consumerId: 'x',
+      visible: true,
+      height: -1,
+    });
+    expect(malformed).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    const unknown = await request(receiver.client, 'consumerView', {
+      consumerId: 'not-mine',
+      visible: true,
+      height: 100,
+    });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    const notJoined = await request(stranger, 'getStats', {});
+    expect(notJoined).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION' } });
+  });
+
+  it('audio levels and the active speaker reach everyone in the room', async () => {
+    const listener = await connect('Listener');
+    const levels: AudioLevel[][] = [];
+    const speakers: string[] = [];
+    listener.on('audioLevels', ({ levels: l }) => levels.push(l));
+    listener.on('activeSpeaker', ({ peerId }) => speakers.push(peerId));
+    const caps = data<{ rtpCapabilities: object }>(await request(listener, 'getRouterRtpCapabilities', {}));
+    // The sender has been speaking since before the listener came: the join says so.
+    const joinedAnswer = data<{ activeSpeaker?: string }>(await request(listener, 'join', caps));
+    expect(joinedAnswer.activeSpeaker).toBe(sender.peerId);
+    const heard = await waitFor(() => levels.flat().find((level) => level.peerId === sender.peerId), {
+      timeoutMs: 10_000,
+      what: "the sender's microphone level",
+    });
+    // The tone is at about -15 dBov; the observer's threshold is -60.
+    expect(heard.volume).toBeGreaterThan(-40);
+    expect(heard.volume).toBeLessThanOrEqual(0);
+    expect(levels.flat().every((level) => level.peerId === sender.peerId)).toBe(true);
+    // A second speaker who is louder takes over; the listener is told.
+    const loud = await RtcPeer.join(await connect('Loud'), {
+      camera: false,
+      microphone: { amplitude: 30_000 },
+    });
+    peers.push(loud);
+    await waitFor(() => speakers.includes(loud.peerId), { timeoutMs: 15_000, what: 'the new speaker named' });
+    loud.close();
+  });
+
+  it('stats of a receiver count what it receives, with scores', async () => {
+    const receiving = await waitFor(
+      async () => {
+        const c = await videoConsumer();
+        return c.stream && c.stream.packetCount > 0 && c.score > 0 ? c : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a scored, flowing consumer' },
+    );
+    expect(receiving.peerId).toBe(sender.peerId);
+    expect(receiving.producerScore).toBeGreaterThan(0);
+    expect(receiving.stream!.byteCount).toBeGreaterThan(0);
+    const transport = (await stats(receiver)).transports.find((t) => !t.producing);
+    expect(transport!.bytesSent).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * A participant with real WebRTC and no browser, for integration tests of the media plane:
+ * mediasoup-client's Chrome handler over @roamhq/wrtc (libwebrtc for Node), driven through
+ * signaling's socket.io API like the UI drives it. Its camera and microphone are synthetic (a
+ * moving test pattern, a 440 Hz tone), so the SFU sees real RTP: simulcast layers, audio levels
+ * and the numbers its stats report.
+ */
+import wrtc from '@roamhq/wrtc';
+import { Device, type types } from 'mediasoup-client';
+import { cameraEncodings, type ProducerInfo, type TransportInfo } from '@switchboard/protocol';
+import { data, request, type Client } from './clients';
+
+let installed = false;
+
+/** mediasoup-client's handler looks for the WebRTC classes where a browser has them. */
+function installWebRtcGlobals(): void {
+  if (installed) {
+    return;
+  }
+  installed = true;
+  for (const [name, value] of Object.entries(wrtc)) {
+    if (name.startsWith('RTC') || name.startsWith('Media')) {
+      (globalThis as Record<string, unknown>)[name] = value;
+    }
+  }
+}
+
+export interface RtcPeerOptions {
+  /** Camera size (default 1280×720) and frame rate (default 15); `false` for no camera. */
+  camera?: { width: number; height: number; fps?: number } | false;
+  /** A microphone playing a tone (default true; amplitude of 32767, default 8000 ≈ -15 dBov). */
+  microphone?: boolean | { amplitude: number };
+}
+
+/** A synthetic camera: a few precomputed I420 frames shown in turn (moving enough to encode). */
+function syntheticCamera(width: number, height: number, fps: number) {
+  const source = new wrtc.nonstandard.RTCVideoSource();
+  const frames = [0, 1, 2, 3].map((shift) => {
+    const frame = new Uint8Array((width * height * 3) / 2);
+    for (let i = 0; i < frame.length; i++) {
+      frame[i] = (i * 7 + shift * 31 + (i >> 9) * 13) & 255;
+    }
+    return frame;
+  });
+  let n = 0;
+  const timer = setInterval(
+    () => source.onFrame({ width, height, data: frames[n++ % frames.length] }),
+    1000 / fps,
+  );
+  return { track: source.createTrack(), stop: () => clearInterval(timer) };
+}
+
+/** A synthetic microphone: a 440 Hz tone in 10 ms chunks. */
+function syntheticMicrophone(amplitude: number) {
+  const source = new wrtc.nonstandard.RTCAudioSource();
+  const sampleRate = 48_000;
+  const samples = new Int16Array(sampleRate / 100);
+  let t = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < samples.length; i++) {
+      samples[i] = Math.sin((t++ * 2 * Math.PI * 440) / sampleRate) * amplitude;
+    }
+    source.onData({
+      samples,
+      sampleRate,
+      bitsPerSample: 16,
+      channelCount: 1,
+      numberOfFrames: samples.length,
+    });
+  }, 10);
+  return { track: source.createTrack(), stop: () => clearInterval(timer) };
+}
+
+export class RtcPeer {
+  readonly client: Client;
+  readonly peerId: string;
+  readonly #device: Device;
+  readonly #send: types.Transport;
+  readonly #recv: types.Transport;
+  readonly #stops: (() => void)[] = [];
+  /** Producer ids by kind. */
+  readonly producers: Partial<Record<'audio' | 'video', string>> = {};
+
+  private constructor(
+    client: Client,
+    peerId: string,
+    device: Device,
+    send: types.Transport,
+    recv: types.Transport,
+  ) {
+    this.client = client;
+    this.peerId = peerId;
+    this.#device = device;
+    this.#send = send;
+    this.#recv = recv;
+  }
+
+  /** Joins on `client` (connected, not joined), creates both transports and produces. */
+  static async join(client: Client, options: RtcPeerOptions = {}): Promise<RtcPeer> {
+    installWebRtcGlobals();
+    const device = new Device({ handlerName: 'Chrome111' });
+    const { rtpCapabilities } = data<{ rtpCapabilities: types.RtpCapabilities }>(
+      await request(client, 'getRouterRtpCapabilities', {}),
+    );
+    await device.load({ routerRtpCapabilities: rtpCapabilities });
+    const { peerId } = data<{ peerId: string }>(
+      await request(client, 'join', { rtpCapabilities: device.rtpCapabilities }),
+    );
+    const transport = async (producing: boolean) => {
+      const info = data<TransportInfo>(await request(client, 'createWebRtcTransport', { producing }));
+      const created = producing
+        ? device.createSendTransport(info as types.TransportOptions)
+        : device.createRecvTransport(info as types.TransportOptions);
+      created.on('connect', ({ dtlsParameters }, callback, errback) => {
+        request(client, 'connectWebRtcTransport', { transportId: created.id, dtlsParameters })
+          .then((answer) => (answer.ok ? callback() : errback(new Error(answer.error.message))))
+          .catch(errback);
+      });
+      created.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+        request(client, 'produce', { transportId: created.id, kind, rtpParameters })
+          .then((answer) => callback({ id: data<{ producerId: string }>(answer).producerId }))
+          .catch(errback);
+      });
+      return created;
+    };
+    const peer = new RtcPeer(client, peerId, device, await transport(true), await transport(false));
+    try {
+      const microphone = options.microphone ?? true;
+      if (microphone) {
+        const mic = syntheticMicrophone(microphone === true ? 8000 : microphone.amplitude);
+        peer.#stops.push(mic.stop);
+        peer.producers.audio = (await peer.#send.produce({ track: mic.track })).id;
+      }
+      const camera = options.camera ?? { width: 1280, height: 720 };
+      if (camera) {
+        const cam = syntheticCamera(camera.width, camera.height, camera.fps ?? 15);
+        peer.#stops.push(cam.stop);
+        const producer = await peer.#send.produce({
+          track: cam.track,
+          encodings: cameraEncodings(camera.height),
+          codecOptions: { videoGoogleStartBitrate: 1000 },
+        });
+        peer.producers.video = producer.id;
+      }
+    } catch (error) {
+      peer.close();
+      throw error;
+    }
+    return peer;
+  }
+
+  /** Consumes a producer and resumes it; the consumer (its track receives the media). */
+  async consume(producer: Pick<ProducerInfo, 'producerId'>): Promise<types.Consumer> {
+    const info = data<{
+      consumerId: string;
+      producerId: string;
+      kind: 'audio' | 'video';
+      rtpParameters: object;
+    }>(
+      await request(this.client, 'consume', { transportId: this.#recv.id, producerId: producer.producerId }),
+    );
+    const consumer = await this.#recv.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+    });
+    data(await request(this.client, 'resumeConsumer', { consumerId: consumer.id }));
+    return consumer;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.#device.rtpCapabilities;
+  }
+
+  close(): void {
+    for (const stop of this.#stops) {
+      stop();
+    }
+    this.#send.close();
+    this.#recv.close();
+    this.client.disconnect();
+  }
+}
