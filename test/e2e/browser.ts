@@ -2,8 +2,42 @@
  * Drives real headless Chromium (Debian's, fake camera and microphone) through the meeting UI.
  * Shared by the end-to-end tests and the join-time benchmark.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ApiClient, newAccount, randomAddress, testDatabaseUrl, testRedisUrl } from '@switchboard/testing';
+
+/**
+ * The fake microphone's sound: a voice-like 220 Hz tone whose loudness swells between about -25
+ * and -12 dBov, 4 s looped. Chromium's own fake microphone only beeps once a second, which
+ * averages below any speaking threshold, so nobody would ever show as speaking.
+ */
+function fakeVoiceFile(): string {
+  const path = join(tmpdir(), 'switchboard-fake-voice.wav');
+  const rate = 48_000;
+  const samples = rate * 4;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28); // bytes per second
+  wav.writeUInt16LE(2, 32); // block align
+  wav.writeUInt16LE(16, 34); // bits per sample
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) {
+    const t = i / rate;
+    const loudness = 0.05 + 0.2 * (0.5 + 0.5 * Math.sin(2 * Math.PI * 1.5 * t));
+    wav.writeInt16LE(Math.round(Math.sin(2 * Math.PI * 220 * t) * loudness * 32767), 44 + i * 2);
+  }
+  writeFileSync(path, wav);
+  return path;
+}
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -16,6 +50,7 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
+  `--use-file-for-fake-audio-capture=${fakeVoiceFile()}`,
   '--autoplay-policy=no-user-gesture-required',
 ];
 

@@ -141,6 +141,80 @@ describe('a three-party call through every component', () => {
       .toBeGreaterThan(before + 5);
   });
 
+  /** A row of the stats panel (the SFU's consumer stats) for `name`'s video, in `viewer`'s page. */
+  const videoRow = async (viewer: Participant, name: string) => {
+    const peerId = await viewer.page
+      .locator('.tile', { has: viewer.page.locator(`video[aria-label="${name}"]`) })
+      .getAttribute('data-peer-id');
+    return viewer.page.locator(`.stats tr[data-peer-id="${peerId}"][data-kind="video"]`);
+  };
+
+  it('sends a pinned (large) tile a higher simulcast layer than the small ones, per the SFU', async () => {
+    const [ada] = participants;
+    await ada.page.getByRole('button', { name: 'Stats' }).click();
+    await ada.page.getByRole('button', { name: 'Pin Grace' }).click();
+    const grace = await videoRow(ada, 'Grace');
+    const linus = await videoRow(ada, 'Linus');
+    const layer = async (row: typeof grace) => Number((await row.getAttribute('data-layer')) || -1);
+    const tileHeight = (name: string) =>
+      ada.page.evaluate(
+        (n) =>
+          document.querySelector(`video[aria-label="${n}"]`)?.closest('.tile')?.getBoundingClientRect()
+            .height ?? 0,
+        name,
+      );
+    expect(await tileHeight('Grace')).toBeGreaterThan(300);
+    expect(await tileHeight('Linus')).toBeLessThan(200);
+    await expect.poll(() => layer(linus), { timeout: 30_000, interval: 500 }).toBe(0);
+    await expect.poll(() => layer(grace), { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+    console.info(`pinned tile layer ${await layer(grace)}, strip tile layer ${await layer(linus)}`);
+    await ada.page.screenshot({ path: join(ROOT, 'docs/screens/call-pinned-stats.png') });
+    // Unpinned, both tiles are equal again and so are their layers.
+    await ada.page.getByRole('button', { name: 'Unpin Grace' }).click();
+    await expect
+      .poll(async () => (await layer(grace)) - (await layer(linus)), { timeout: 30_000, interval: 500 })
+      .toBe(0);
+    await ada.page.getByRole('button', { name: 'Close statistics' }).click();
+  });
+
+  it('pauses the video of a tile scrolled out of view and resumes it when it shows again', async () => {
+    const [ada] = participants;
+    await ada.page.getByRole('button', { name: 'Stats' }).click();
+    const linus = await videoRow(ada, 'Linus');
+    await ada.page.setViewportSize({ width: 360, height: 420 }); // one column, the last tile below the fold
+    await expect.poll(() => linus.getAttribute('data-paused'), { timeout: 15_000 }).toBe('true');
+    await ada.page.setViewportSize({ width: 1280, height: 720 });
+    await expect.poll(() => linus.getAttribute('data-paused'), { timeout: 15_000 }).toBe('false');
+    const before = (await frameCounts(ada, ['Linus'])).Linus;
+    await expect
+      .poll(async () => (await frameCounts(ada, ['Linus'])).Linus, { timeout: 10_000 })
+      .toBeGreaterThan(before + 5);
+    await ada.page.getByRole('button', { name: 'Close statistics' }).click();
+  });
+
+  it('outlines whoever speaks and shows their microphone level', async () => {
+    const [, grace, linus] = participants;
+    for (const quiet of [grace, linus]) {
+      await quiet.page.getByRole('button', { name: 'Mute microphone' }).click();
+    }
+    const adaTile = grace.page.locator('.tile', { has: grace.page.locator('video[aria-label="Ada"]') });
+    await expect.poll(() => adaTile.getAttribute('data-speaking'), { timeout: 20_000 }).toBe('true');
+    expect(await grace.page.locator('.tile[data-speaking="true"]').count()).toBe(1);
+    // The level bar moves with Ada's (beeping) fake microphone.
+    await expect
+      .poll(() => adaTile.locator('.level').evaluate((el) => getComputedStyle(el).transform), {
+        timeout: 10_000,
+      })
+      .not.toBe('matrix(1, 0, 0, 0, 0, 0)');
+    // Each tile shows a connection quality measured by the SFU.
+    await expect
+      .poll(() => adaTile.getAttribute('data-quality'), { timeout: 10_000 })
+      .toMatch(/good|fair|poor/);
+    for (const quiet of [grace, linus]) {
+      await quiet.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    }
+  });
+
   it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {
     const operator = await operatorClient(stack.url);
     const response = await operator.request('GET', `/logs/api/search?q=${room}&limit=2000`);

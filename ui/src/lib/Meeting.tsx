@@ -1,6 +1,7 @@
 'use client';
 
 import {
+  Activity,
   Check,
   Crown,
   Link as LinkIcon,
@@ -10,6 +11,8 @@ import {
   Mic,
   MicOff,
   PhoneOff,
+  Pin,
+  PinOff,
   Power,
   UserX,
   Users,
@@ -22,32 +25,16 @@ import type { RoomPolicy } from '@switchboard/protocol';
 import { CallClient, type CallSnapshot, type RemoteParticipant } from './CallClient';
 import { ChatPanel } from './ChatPanel';
 import { Notice } from './Notice';
+import { localQuality, remoteQuality } from './quality';
+import { StatsPanel } from './StatsPanel';
+import { Tile, Video } from './Tile';
 
+/** HD when the camera has it: the others get three simulcast layers to choose from. */
 const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
-  width: { ideal: 640 },
-  height: { ideal: 360 },
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
   frameRate: { ideal: 24 },
 };
-
-function Video({
-  stream,
-  muted,
-  label,
-  className,
-}: {
-  stream: MediaStream;
-  muted: boolean;
-  label: string;
-  className?: string;
-}) {
-  const ref = useRef<HTMLVideoElement>(null);
-  useEffect(() => {
-    if (ref.current && ref.current.srcObject !== stream) {
-      ref.current.srcObject = stream;
-    }
-  }, [stream]);
-  return <video ref={ref} className={className} autoPlay playsInline muted={muted} aria-label={label} />;
-}
 
 /** No pointer or key for this long counts as away. */
 const IDLE_MS = 3 * 60_000;
@@ -114,6 +101,9 @@ export function Meeting({
   const [joinError, setJoinError] = useState('');
   const [showPeople, setShowPeople] = useState(false);
   const [showChat, setShowChat] = useState(false);
+  const [showStats, setShowStats] = useState(false);
+  /** The participant shown large, the others in a strip. */
+  const [pinned, setPinned] = useState<string>();
   const [actionError, setActionError] = useState('');
   const [copied, setCopied] = useState(false);
   /** The policy to go back to when a host unlocks the meeting. */
@@ -346,6 +336,8 @@ export function Meeting({
 
   const isHost = snapshot.role === 'host';
   const self = name.trim();
+  /** The pinned participant while they are still here. */
+  const spotlight = snapshot.participants.some((p) => p.peerId === pinned) ? pinned : undefined;
   /** A host's controls for one participant; the people panel (`full`) adds keep-muted and allow-unmute. */
   const hostMenu = (p: RemoteParticipant, full = false) =>
     isHost && (
@@ -480,30 +472,75 @@ export function Meeting({
         </section>
       )}
       <div className="stage">
-        <div className="grid" data-testid="grid" data-count={snapshot.participants.length + 1}>
-          <div className="tile local">
-            {localStream && <Video stream={localStream} muted label={`${self} (you)`} />}
-            <span className="name">
-              {self} (you){snapshot.micMuted ? ' (muted)' : ''}
-            </span>
-          </div>
+        <div
+          className={spotlight ? 'grid spotlight' : 'grid'}
+          data-testid="grid"
+          data-count={snapshot.participants.length + 1}
+        >
+          <Tile
+            local
+            stream={localStream}
+            muted
+            label={`${self} (you)`}
+            speaking={!!snapshot.selfPeerId && snapshot.activeSpeaker === snapshot.selfPeerId}
+            level={snapshot.selfPeerId ? snapshot.levels[snapshot.selfPeerId] : undefined}
+            quality={localQuality(snapshot.stats)}
+            footer={
+              <>
+                {self} (you){snapshot.micMuted ? ' (muted)' : ''}
+              </>
+            }
+          />
           {snapshot.participants.map((p) => (
-            <div className="tile" key={p.peerId} data-peer-id={p.peerId} data-presence={p.presence}>
-              {p.presence === 'reconnecting' ? (
-                <div className="tile-state" role="status">
-                  {p.displayName} is reconnecting…
-                </div>
-              ) : (
-                <Video stream={p.stream} muted={false} label={p.displayName} />
-              )}
-              <span className="name">
-                {p.displayName}
-                {p.audioMuted ? ' (muted)' : ''}
-                {p.videoOff ? ' (camera off)' : ''}
-                {p.presence === 'away' && <span className="presence"> · away</span>}
-              </span>
-              {p.presence !== 'reconnecting' && hostMenu(p)}
-            </div>
+            <Tile
+              key={p.peerId}
+              data-peer-id={p.peerId}
+              data-presence={p.presence}
+              data-pinned={p.peerId === spotlight}
+              stream={p.stream}
+              muted={false}
+              label={p.displayName}
+              speaking={snapshot.activeSpeaker === p.peerId && !p.audioMuted}
+              level={p.audioMuted ? undefined : snapshot.levels[p.peerId]}
+              quality={remoteQuality(snapshot.stats, p.peerId)}
+              onView={(view) => call.setTileView(p.peerId, view)}
+              overlay={
+                p.presence === 'reconnecting' ? (
+                  <div className="tile-state" role="status">
+                    {p.displayName} is reconnecting…
+                  </div>
+                ) : undefined
+              }
+              footer={
+                <>
+                  {p.displayName}
+                  {p.audioMuted ? ' (muted)' : ''}
+                  {p.videoOff ? ' (camera off)' : ''}
+                  {p.presence === 'away' && <span className="presence"> · away</span>}
+                </>
+              }
+              actions={
+                p.presence !== 'reconnecting' && (
+                  <span className="tile-actions">
+                    <button
+                      type="button"
+                      className="icon"
+                      aria-pressed={p.peerId === spotlight}
+                      title={p.peerId === spotlight ? `Unpin ${p.displayName}` : `Pin ${p.displayName}`}
+                      aria-label={p.peerId === spotlight ? `Unpin ${p.displayName}` : `Pin ${p.displayName}`}
+                      onClick={() => setPinned(p.peerId === spotlight ? undefined : p.peerId)}
+                    >
+                      {p.peerId === spotlight ? (
+                        <PinOff size={16} aria-hidden />
+                      ) : (
+                        <Pin size={16} aria-hidden />
+                      )}
+                    </button>
+                    {hostMenu(p)}
+                  </span>
+                )
+              }
+            />
           ))}
         </div>
         {showChat && (
@@ -512,6 +549,13 @@ export function Meeting({
             snapshot={snapshot.chat}
             participants={snapshot.participants}
             onClose={() => setShowChat(false)}
+          />
+        )}
+        {showStats && (
+          <StatsPanel
+            stats={snapshot.stats}
+            names={new Map(snapshot.participants.map((p) => [p.peerId, p.displayName]))}
+            onClose={() => setShowStats(false)}
           />
         )}
         {showPeople && (
@@ -581,6 +625,14 @@ export function Meeting({
               {snapshot.chat.unread}
             </span>
           )}
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          aria-pressed={showStats}
+          onClick={() => setShowStats((v) => !v)}
+        >
+          <Activity size={18} aria-hidden /> Stats
         </button>
         <button type="button" className="danger" onClick={() => call.close()}>
           <PhoneOff size={18} aria-hidden /> Leave
