@@ -43,6 +43,10 @@ export interface StackPorts {
   rtcMin: number;
   rtcMax: number;
   prometheus: number;
+  /** coturn's listening port (UDP and TCP) and the range it relays media from. */
+  turn: number;
+  turnRelayMin: number;
+  turnRelayMax: number;
 }
 
 /** Defaults of the native stack; the README's ports table lists the same. */
@@ -62,6 +66,9 @@ export const DEFAULT_PORTS: StackPorts = {
   rtcMin: 40000,
   rtcMax: 40100,
   prometheus: 9090,
+  turn: 3478,
+  turnRelayMin: 40200,
+  turnRelayMax: 40299,
 };
 
 export interface StackOptions {
@@ -127,6 +134,8 @@ export class Stack {
   readonly #log: (line: string) => void;
   readonly #children: Child[] = [];
   #nginxUpstreams = '';
+  /** coturn's Consul registration (the stack registers it: coturn cannot). */
+  #turnId?: string;
   /** Consul registrations the NGINX renderer refused (reported once each). */
   readonly #rejectedUpstreams = new Set<string>();
   #watchTimer?: NodeJS.Timeout;
@@ -183,7 +192,9 @@ export class Stack {
     await this.#ensurePostgres();
     await this.#ensureRedis();
     await this.#startConsul();
-    const secret = this.#secret();
+    const secret = this.#secret('jwt-secret');
+    const turnSecret = this.#secret('turn-secret');
+    await this.#startTurn(turnSecret);
     const common: Record<string, string> = {
       CONSUL_HTTP_ADDR: `127.0.0.1:${this.ports.consulHttp}`,
       LOG_DIR: this.logDir,
@@ -231,6 +242,7 @@ export class Stack {
       this.#startService('gateway', 'gateway', this.ports.gateway, 'services/gateway/src/server.ts', {
         ...common,
         GATEWAY_PORT: String(this.ports.gateway),
+        TURN_SECRET: turnSecret,
       }),
       this.#startService('log-viewer', 'log-viewer', this.ports.logViewer, 'log-viewer/src/server.ts', {
         ...common,
@@ -262,6 +274,7 @@ export class Stack {
       ['log-viewer', this.ports.logViewer],
       ['media gRPC', this.ports.mediaGrpc],
       ['media metrics', this.ports.mediaMetrics],
+      ['TURN', this.ports.turn],
     ];
     for (let i = 1; i < (this.#options.mediaNodes ?? 1); i++) {
       named.push(
@@ -293,8 +306,9 @@ export class Stack {
     await ensureRedis(this.redisUrl, { explicit: !!this.#options.redisUrl, log: this.#log });
   }
 
-  #secret(): string {
-    const file = join(this.runDir, 'jwt-secret');
+  /** A secret kept in the run directory (made on first start). */
+  #secret(name: string): string {
+    const file = join(this.runDir, name);
     if (!existsSync(file)) {
       writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
     }
@@ -464,6 +478,72 @@ export class Stack {
     });
   }
 
+  /**
+   * coturn with TURN REST API credentials (`use-auth-secret`: the gateway signs short-lived
+   * credentials with the same secret), registered in Consul as `turn` with a TCP check. It relays
+   * UDP only, and only to the address media nodes announce (loopback here: allowed for that).
+   */
+  async #startTurn(secret: string): Promise<void> {
+    const turnserver = which('turnserver', ['/usr/bin/turnserver']);
+    if (!turnserver) {
+      throw new StackError(
+        'coturn is not installed: run `npm start` as root once (it installs it) or `apt-get install coturn`',
+      );
+    }
+    const dir = join(this.runDir, 'turn');
+    mkdirSync(dir, { recursive: true });
+    const host = this.#turnHost;
+    const { turn: port, turnRelayMin, turnRelayMax } = this.ports;
+    this.#log(`==> starting coturn (turn:${host}:${port}, relay ports ${turnRelayMin}-${turnRelayMax})`);
+    const child = this.#spawn(
+      'turn',
+      turnserver,
+      [
+        '-n', // no configuration file: everything is here
+        `--listening-ip=${host}`,
+        `--listening-port=${port}`,
+        `--relay-ip=${host}`,
+        `--min-port=${turnRelayMin}`,
+        `--max-port=${turnRelayMax}`,
+        '--use-auth-secret',
+        `--static-auth-secret=${secret}`,
+        '--realm=switchboard',
+        '--no-tls',
+        '--no-dtls',
+        '--no-cli',
+        '--no-tcp-relay',
+        '--fingerprint',
+        '--no-software-attribute',
+        '--denied-peer-ip=0.0.0.0-255.255.255.255',
+        `--allowed-peer-ip=${host}`,
+        ...(host.startsWith('127.') ? ['--allow-loopback-peers'] : []),
+        `--userdb=${join(dir, 'turndb')}`,
+        `--pidfile=${join(dir, 'turnserver.pid')}`,
+        '--log-file=stdout',
+        '--simple-log',
+      ],
+      {},
+    );
+    this.#turnId = `turn-${host}-${port}`;
+    await this.consul.register({
+      id: this.#turnId,
+      name: 'turn',
+      address: host,
+      port,
+      tags: ['turn', 'switchboard'],
+      meta: { relay_ports: `${turnRelayMin}-${turnRelayMax}` },
+      check: { tcp: `${host}:${port}`, interval: '5s', deregisterCriticalServiceAfter: '1m' },
+    });
+    await this.#waitFor(child, 'coturn to pass its Consul check', 30_000, async () =>
+      (await this.consul.instances('turn', { passingOnly: true })).some((i) => i.id === this.#turnId),
+    );
+  }
+
+  /** Where browsers reach TURN (and media): TURN_ADVERTISE_HOST, else loopback. */
+  get #turnHost(): string {
+    return this.#options.env?.TURN_ADVERTISE_HOST ?? process.env.TURN_ADVERTISE_HOST ?? '127.0.0.1';
+  }
+
   async #startNginx(): Promise<void> {
     const nginx = which('nginx', ['/usr/sbin/nginx']);
     if (!nginx) {
@@ -586,6 +666,9 @@ export class Stack {
     this.#stopping = true;
     clearInterval(this.#watchTimer);
     clearInterval(this.#targetsTimer);
+    if (this.#turnId) {
+      await this.consul.deregister(this.#turnId).catch(() => {});
+    }
     for (const child of [...this.#children].reverse()) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         continue;

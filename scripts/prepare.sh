@@ -15,12 +15,12 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 # Postgres / Redis: use DATABASE_URL / REDIS_URL when given; otherwise the local defaults, installing
 # the Debian packages when nothing answers there.
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-pkgs=(nginx)
+pkgs=(nginx coturn)
 if [ -z "${DATABASE_URL:-}" ] && ! port_open 127.0.0.1 5432; then pkgs+=(postgresql); fi
 if [ -z "${REDIS_URL:-}" ] && ! port_open 127.0.0.1 6379; then pkgs+=(redis-server); fi
 command -v prometheus >/dev/null || pkgs+=(prometheus)
 [ $WITH_TEST -eq 1 ] && pkgs+=(chromium)
-# Debian's nginx/prometheus packages try to start system services; we run our own copies.
+# Debian's nginx/coturn/prometheus packages try to start system services; we run our own copies.
 export RUNLEVEL=1
 apt_install "${pkgs[@]}"
 # The chat outage test runs private PostgreSQL and Redis servers from the machine's own binaries

@@ -26,6 +26,9 @@ const PORTS: StackPorts = {
   rtcMin: 43000,
   rtcMax: 43100,
   prometheus: 29090,
+  turn: 23478,
+  turnRelayMin: 23500,
+  turnRelayMax: 23520,
 };
 
 const options = {

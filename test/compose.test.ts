@@ -38,6 +38,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'consul',
+        'coturn',
         'gateway',
         'grafana',
         'log-viewer',

@@ -39,6 +39,9 @@ const PORTS: StackPorts = {
   rtcMin: 43200,
   rtcMax: 43299,
   prometheus: 26090,
+  turn: 26478,
+  turnRelayMin: 26700,
+  turnRelayMax: 26720,
 };
 /** The status of a GET to the edge from a given local (loopback) source address. */
 function statusFrom(localAddress: string, path: string): Promise<number> {

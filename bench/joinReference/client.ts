@@ -7,6 +7,8 @@
  * `sb:` performance marks.
  */
 import { Device, type types } from 'mediasoup-client';
+// The same camera and simulcast layers as ours (a plain page that sends HD would use them too).
+import { cameraEncodings } from '../../common/protocol/src/media';
 
 const name = new URLSearchParams(location.search).get('name') ?? 'anonymous';
 const room = location.pathname.split('/')[2] ?? 'default';
@@ -18,7 +20,7 @@ const remotes = document.querySelector<HTMLDivElement>('#remotes')!;
 
 const stream = await navigator.mediaDevices.getUserMedia({
   audio: true,
-  video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } },
+  video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 24 } },
 });
 preview.srcObject = stream;
 button.disabled = false;
@@ -112,7 +114,15 @@ async function join(): Promise<void> {
     mark(`consuming ${consumer.kind} of ${producer.name}`);
   }
   await Promise.all([
-    ...stream.getTracks().map((track) => send.produce({ track })),
+    ...stream
+      .getTracks()
+      .map((track) =>
+        send.produce(
+          track.kind === 'video'
+            ? { track, encodings: cameraEncodings(track.getSettings().height) }
+            : { track },
+        ),
+      ),
     ...[...producers, ...waiting.splice(0)].map(consume),
   ]);
 }

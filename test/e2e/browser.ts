@@ -75,10 +75,12 @@ export async function openRoom(
   baseUrl: string,
   room: string,
   name: string,
+  /** More of the link's query (`relay`: media only through TURN). */
+  query = '',
 ): Promise<Participant> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
-  await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}`);
+  await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}${query ? `&${query}` : ''}`);
   await page.getByLabel('Your camera preview').waitFor();
   const join = page.getByRole('button', { name: 'Join' });
   await join.waitFor();

@@ -215,6 +215,35 @@ describe('a three-party call through every component', () => {
     }
   });
 
+  it('carries a call through coturn when only relayed media is allowed (?relay)', async () => {
+    const relay = await openRoom(browser, stack.url, room, 'Relay', 'relay');
+    try {
+      await clickJoin(relay);
+      await relay.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+      await waitForRemoteVideos(relay, NAMES);
+      await waitForRemoteVideos(participants[0], ['Relay']);
+      // The SFU receives Relay's media from coturn's relay ports, on both transports.
+      await relay.page.getByRole('button', { name: 'Stats' }).click();
+      const paths = relay.page.locator('.stats tr[data-remote-port]');
+      await expect.poll(() => paths.count(), { timeout: 15_000 }).toBe(2);
+      const ports = await paths.evaluateAll((rows) =>
+        rows.map((row) => Number(row.getAttribute('data-remote-port'))),
+      );
+      console.info(`relayed participant's media arrives from ports ${ports.join(', ')}`);
+      for (const port of ports) {
+        expect(port).toBeGreaterThanOrEqual(E2E_PORTS.turnRelayMin);
+        expect(port).toBeLessThanOrEqual(E2E_PORTS.turnRelayMax);
+      }
+      const before = (await frameCounts(relay, ['Ada'])).Ada;
+      await expect
+        .poll(async () => (await frameCounts(relay, ['Ada'])).Ada, { timeout: 10_000 })
+        .toBeGreaterThan(before + 5);
+      await relay.page.getByRole('button', { name: 'Leave' }).click();
+    } finally {
+      await relay.context.close();
+    }
+  });
+
   it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {
     const operator = await operatorClient(stack.url);
     const response = await operator.request('GET', `/logs/api/search?q=${room}&limit=2000`);
@@ -305,6 +334,7 @@ describe('a three-party call through every component', () => {
         ]);
       }
     };
+    const cutAt = (await marks()).length;
     cut('-A');
     try {
       await ada.page.waitForFunction(
@@ -312,6 +342,11 @@ describe('a three-party call through every component', () => {
         undefined,
         { timeout: 30_000, polling: 100 },
       );
+    } catch (error) {
+      // What the page went through meanwhile (transport states, restart failures, rejoins).
+      throw new Error(`no ICE restart; marks since the cut: ${(await marks()).slice(cutAt).join(', ')}`, {
+        cause: error,
+      });
     } finally {
       cut('-D');
     }

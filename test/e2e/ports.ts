@@ -17,6 +17,10 @@ export const E2E_PORTS: StackPorts = {
   rtcMin: 42000,
   rtcMax: 42100,
   prometheus: 19090,
+  turn: 13478,
+  // Below the ephemeral range, so a relayed address is told apart from a browser's own port.
+  turnRelayMin: 19400,
+  turnRelayMax: 19450,
 };
 
 /** The scale-out end-to-end stack: every port 1000 above E2E_PORTS, its own RTC range. */

@@ -9,6 +9,8 @@ export interface ServiceCheck {
   grpc?: string;
   /** HTTP health check URL (2xx passes). */
   http?: string;
+  /** TCP health check "host:port" (passes while it accepts connections). */
+  tcp?: string;
   interval?: string;
   timeout?: string;
   deregisterCriticalServiceAfter?: string;
@@ -110,6 +112,7 @@ export class ConsulClient {
         Name: `${registration.name} health`,
         GRPC: check.grpc,
         HTTP: check.http,
+        TCP: check.tcp,
         Interval: check.interval ?? '2s',
         Timeout: check.timeout ?? '2s',
         DeregisterCriticalServiceAfter: check.deregisterCriticalServiceAfter ?? '1m',

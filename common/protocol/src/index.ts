@@ -365,6 +365,10 @@ export interface PeerStats {
     recvBitrate: number;
     sendBitrate: number;
     availableOutgoingBitrate: number;
+    /** The path ICE picked: the peer's address as the SFU sees it (a TURN relay's, if relayed). */
+    remoteIp?: string;
+    remotePort?: number;
+    protocol?: string;
   }[];
   producers: {
     producerId: string;
@@ -390,6 +394,13 @@ export interface PeerStats {
     preferredSpatialLayer?: number;
     stream?: RtpStreamStats;
   }[];
+}
+
+/** A TURN server as RTCPeerConnection's `iceServers` takes it (credentials expire). */
+export interface IceServer {
+  urls: string[];
+  username: string;
+  credential: string;
 }
 
 /** One participant's microphone level in `audioLevels`. */

@@ -23,6 +23,7 @@ import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
 import { DEFAULT_THROTTLE, LoginThrottle } from './LoginThrottle';
 import { roomRoutes } from './roomRoutes';
+import { TurnCredentials } from './TurnCredentials';
 
 /** The services whose health GET /api/health reports. */
 export const PLATFORM_SERVICES = ['media', 'signaling', 'gateway', 'ui', 'log-viewer'] as const;
@@ -209,6 +210,15 @@ export class Gateway {
       ),
       secret: this.#config.jwtSecret,
       tokenTtlSeconds: this.#config.tokenTtlSeconds,
+      turn:
+        this.#config.turnSecret === undefined
+          ? undefined
+          : new TurnCredentials({
+              consul: this.#consul,
+              secret: this.#config.turnSecret,
+              ttlSeconds: this.#config.turnTtlSeconds,
+              logger: this.#logger,
+            }),
       logger: this.#logger,
     });
     chatRoutes(app, {

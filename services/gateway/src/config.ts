@@ -10,7 +10,7 @@ import {
   type CommonConfig,
 } from '@switchboard/config';
 
-const schema = z.object({
+export const configSchema = z.object({
   ...commonEnv,
   ...backendEnv,
   GATEWAY_HOST: z.string().default('127.0.0.1'),
@@ -34,6 +34,19 @@ const schema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /** Failed sign-ins in a row before an address is locked out (accounts: 5). */
   LOGIN_IP_LOCK_THRESHOLD: z.coerce.number().int().min(1).default(20),
+  /** coturn's `static-auth-secret`: join tokens come with TURN credentials signed with it. */
+  TURN_SECRET: z
+    .string()
+    .optional()
+    .transform((value) => value || undefined)
+    .pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** How long TURN credentials work (a call longer than this cannot renew its relay). */
+  TURN_CREDENTIAL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .default(12 * 3600),
 });
 
 export interface GatewayConfig extends CommonConfig {
@@ -51,10 +64,13 @@ export interface GatewayConfig extends CommonConfig {
   apiRatePerMinute: number;
   authRatePerMinute: number;
   loginIpLockThreshold: number;
+  /** Unset: no TURN servers are handed out. */
+  turnSecret?: string;
+  turnTtlSeconds: number;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const c = loadConfig('gateway', schema, env);
+  const c = loadConfig('gateway', configSchema, env);
   return {
     ...commonConfig(c),
     host: c.GATEWAY_HOST,
@@ -73,5 +89,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     apiRatePerMinute: c.API_RATE_LIMIT_PER_MINUTE,
     authRatePerMinute: c.AUTH_RATE_LIMIT_PER_MINUTE,
     loginIpLockThreshold: c.LOGIN_IP_LOCK_THRESHOLD,
+    turnSecret: c.TURN_SECRET,
+    turnTtlSeconds: c.TURN_CREDENTIAL_TTL_SECONDS,
   };
 }

@@ -28,6 +28,7 @@ import {
 import { parseBody } from './parseBody';
 import type { Accounts } from './Accounts';
 import { requestUser, requireUser } from './authRoutes';
+import type { TurnCredentials } from './TurnCredentials';
 
 const createRoomBody = z
   .object({ name: roomLabelSchema.optional(), policy: roomPolicySchema.optional() })
@@ -47,6 +48,8 @@ export interface RoomRoutesDeps {
   emitter: Emitter;
   secret: string;
   tokenTtlSeconds: number;
+  /** Hands out TURN credentials with each join token (absent: no TURN). */
+  turn?: TurnCredentials;
   logger: Logger;
 }
 
@@ -173,6 +176,7 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
       throw new PermissionDeniedError('a host removed you from this meeting');
     }
     const { token, expiresAt } = await signJoinToken(grants, deps.secret, deps.tokenTtlSeconds);
+    const iceServers = (await deps.turn?.iceServers(grants.sub)) ?? [];
     deps.logger.info({ roomId: room.id, role: grants.role, displayName: grants.name }, 'join token issued');
     return reply.status(201).send({
       token,
@@ -184,6 +188,7 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
       role: grants.role,
       canPublish: grants.canPublish,
       canSubscribe: grants.canSubscribe,
+      iceServers,
     });
   });
 }

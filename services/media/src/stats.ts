@@ -36,6 +36,9 @@ export function peerStatsToProto(stats: PeerStats): GetPeerStatsResponse {
       recvBitrate: Math.round(t.recvBitrate),
       sendBitrate: Math.round(t.sendBitrate),
       availableOutgoingBitrate: Math.round(t.availableOutgoingBitrate ?? 0),
+      remoteIp: t.iceSelectedTuple?.remoteIp,
+      remotePort: t.iceSelectedTuple?.remotePort,
+      protocol: t.iceSelectedTuple?.protocol,
     })),
     producers: stats.producers.map(({ producer, streams }) => ({
       producerId: producer.id,

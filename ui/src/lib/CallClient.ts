@@ -13,6 +13,7 @@ import {
   MEDIA_KIND_NAMES,
   type Ack,
   type ClientToServerEvents,
+  type IceServer,
   type MediaKind,
   type PeerInfo,
   type PeerStats,
@@ -133,11 +134,15 @@ export interface CallOptions {
   displayName: string;
   localStream: MediaStream;
   onChange: () => void;
+  /** Send and receive only through TURN (a network that blocks everything else; troubleshooting). */
+  forceRelay?: boolean;
 }
 
 interface KeptToken {
   token: string;
   expiresAt: number;
+  /** The TURN servers and credentials that came with the token. */
+  iceServers?: IceServer[];
 }
 
 /** How long someone whose connection dropped is shown as reconnecting before their tile goes. */
@@ -365,6 +370,7 @@ export class CallClient {
     const body = (await response.json().catch(() => ({}))) as {
       token?: string;
       expiresAt?: string;
+      iceServers?: IceServer[];
       message?: string;
       code?: string;
     };
@@ -372,7 +378,11 @@ export class CallClient {
       const message = body.message ?? `the gateway refused (${response.status})`;
       throw new CallError(message.charAt(0).toUpperCase() + message.slice(1), body.code ?? 'UNAVAILABLE');
     }
-    this.#token = { token: body.token, expiresAt: new Date(body.expiresAt ?? 0).getTime() };
+    this.#token = {
+      token: body.token,
+      expiresAt: new Date(body.expiresAt ?? 0).getTime(),
+      iceServers: body.iceServers ?? [],
+    };
     try {
       sessionStorage.setItem(this.#tokenKey, JSON.stringify(this.#token));
     } catch {
@@ -619,6 +629,8 @@ export class CallClient {
       iceParameters: info.iceParameters,
       iceCandidates: info.iceCandidates as types.IceCandidate[],
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
+      iceServers: this.#token?.iceServers ?? [],
+      iceTransportPolicy: this.#opts.forceRelay ? ('relay' as const) : ('all' as const),
     };
     const transport = producing
       ? conn.device.createSendTransport(options)
@@ -646,14 +658,15 @@ export class CallClient {
     // The network path went away: restart ICE on this transport first (new ICE parameters from
     // the media node, same DTLS session, nothing renegotiated); rejoin only if that fails too.
     let restarts = 0;
+    const what = producing ? 'sending' : 'receiving';
     transport.on('connectionstatechange', (state) => {
+      mark(`${what} ${state}`);
       if (state !== 'disconnected' && state !== 'failed') {
         if (state === 'connected') {
           restarts = 0;
         }
         return;
       }
-      const what = producing ? 'sending' : 'receiving';
       if (restarts >= ICE_RESTARTS) {
         if (state === 'failed') {
           this.#connectionLost(conn, `media connection failed (${what})`);
@@ -666,7 +679,10 @@ export class CallClient {
           transport.restartIce({ iceParameters: iceParameters as types.IceParameters }),
         )
         .then(() => mark(`ice restarted (${what})`))
-        .catch(() => this.#connectionLost(conn, `media connection failed (${what})`));
+        .catch((error: unknown) => {
+          mark(`ice restart failed (${what}): ${(error as Error).message}`);
+          this.#connectionLost(conn, `media connection failed (${what})`);
+        });
     });
     return transport;
   }

@@ -75,6 +75,8 @@ function newCall(
     displayName,
     localStream,
     onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
+    // `?relay` in the link: media only through TURN (for networks that block the rest).
+    forceRelay: new URLSearchParams(window.location.search).has('relay'),
   });
   return { client, holder, displayName };
 }

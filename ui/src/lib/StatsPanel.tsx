@@ -22,6 +22,7 @@ export function StatsPanel({
   onClose: () => void;
 }) {
   const outgoing = stats?.transports.find((t) => !t.producing)?.availableOutgoingBitrate;
+  const paths = (stats?.transports ?? []).filter((t) => t.remotePort);
   return (
     <aside className="stats" aria-label="Connection statistics">
       <header>
@@ -87,6 +88,23 @@ export function StatsPanel({
               ))}
             </tbody>
           </table>
+          {paths.length > 0 && (
+            <>
+              <h3>Network path (as the server sees you)</h3>
+              <table>
+                <tbody>
+                  {paths.map((t) => (
+                    <tr key={t.transportId} data-producing={t.producing} data-remote-port={t.remotePort}>
+                      <th scope="row">{t.producing ? 'Sending' : 'Receiving'}</th>
+                      <td>
+                        {t.protocol?.toUpperCase()} {t.remoteIp}:{t.remotePort}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
           {(() => {
             const rtt = stats.consumers.find((c) => c.stream?.roundTripTime)?.stream?.roundTripTime;
             return rtt ? <p className="muted">Round trip to the server: {Math.round(rtt)} ms</p> : null;

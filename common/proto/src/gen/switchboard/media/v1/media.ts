@@ -351,6 +351,14 @@ export interface TransportStats {
   sendBitrate: number;
   /** the bandwidth estimate for what the SFU sends to the peer (bps), 0 when unknown */
   availableOutgoingBitrate: number;
+  /**
+   * where the peer's media comes from, once ICE picked a path (a TURN relay's address when the
+   * peer goes through TURN)
+   */
+  remoteIp?: string | undefined;
+  remotePort?: number | undefined;
+  /** "udp" or "tcp" */
+  protocol?: string | undefined;
 }
 
 export interface ProducerStats {
@@ -5379,6 +5387,9 @@ function createBaseTransportStats(): TransportStats {
     recvBitrate: 0,
     sendBitrate: 0,
     availableOutgoingBitrate: 0,
+    remoteIp: undefined,
+    remotePort: undefined,
+    protocol: undefined,
   };
 }
 
@@ -5410,6 +5421,15 @@ export const TransportStats: MessageFns<TransportStats> = {
     }
     if (message.availableOutgoingBitrate !== 0) {
       writer.uint32(72).uint32(message.availableOutgoingBitrate);
+    }
+    if (message.remoteIp !== undefined) {
+      writer.uint32(82).string(message.remoteIp);
+    }
+    if (message.remotePort !== undefined) {
+      writer.uint32(88).uint32(message.remotePort);
+    }
+    if (message.protocol !== undefined) {
+      writer.uint32(98).string(message.protocol);
     }
     return writer;
   },
@@ -5499,6 +5519,30 @@ export const TransportStats: MessageFns<TransportStats> = {
             message.availableOutgoingBitrate = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.remoteIp = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.remotePort = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5554,6 +5598,17 @@ export const TransportStats: MessageFns<TransportStats> = {
         : isSet(object.available_outgoing_bitrate)
           ? globalThis.Number(object.available_outgoing_bitrate)
           : 0,
+      remoteIp: isSet(object.remoteIp)
+        ? globalThis.String(object.remoteIp)
+        : isSet(object.remote_ip)
+          ? globalThis.String(object.remote_ip)
+          : undefined,
+      remotePort: isSet(object.remotePort)
+        ? globalThis.Number(object.remotePort)
+        : isSet(object.remote_port)
+          ? globalThis.Number(object.remote_port)
+          : undefined,
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : undefined,
     };
   },
 
@@ -5586,6 +5641,15 @@ export const TransportStats: MessageFns<TransportStats> = {
     if (message.availableOutgoingBitrate !== 0) {
       obj.availableOutgoingBitrate = Math.round(message.availableOutgoingBitrate);
     }
+    if (message.remoteIp !== undefined) {
+      obj.remoteIp = message.remoteIp;
+    }
+    if (message.remotePort !== undefined) {
+      obj.remotePort = Math.round(message.remotePort);
+    }
+    if (message.protocol !== undefined) {
+      obj.protocol = message.protocol;
+    }
     return obj;
   },
 
@@ -5603,6 +5667,9 @@ export const TransportStats: MessageFns<TransportStats> = {
     message.recvBitrate = object.recvBitrate ?? 0;
     message.sendBitrate = object.sendBitrate ?? 0;
     message.availableOutgoingBitrate = object.availableOutgoingBitrate ?? 0;
+    message.remoteIp = object.remoteIp ?? undefined;
+    message.remotePort = object.remotePort ?? undefined;
+    message.protocol = object.protocol ?? undefined;
     return message;
   },
 };
