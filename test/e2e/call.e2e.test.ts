@@ -215,6 +215,44 @@ describe('a three-party call through every component', () => {
     }
   });
 
+  it('shows a screen share large to the others, one sharer at a time, until the sharer stops it', async () => {
+    const [ada, grace, linus] = participants;
+    await grace.page.getByRole('button', { name: 'Share screen' }).click();
+    await grace.page.getByRole('button', { name: 'Stop sharing' }).waitFor({ timeout: 10_000 });
+    await waitForRemoteVideos(ada, ["Grace's screen"]);
+    await waitForRemoteVideos(linus, ["Grace's screen"]);
+    const screenTile = ada.page.locator('.tile[data-source="screen"]');
+    await expect.poll(() => screenTile.getAttribute('data-pinned'), { timeout: 5000 }).toBe('true');
+    // The cameras (Grace's too) stay, in the strip.
+    expect(await ada.page.locator('.tile:not([data-source])').count()).toBe(3);
+    const before = (await frameCounts(ada, ["Grace's screen"]))["Grace's screen"];
+    await expect
+      .poll(async () => (await frameCounts(ada, ["Grace's screen"]))["Grace's screen"], { timeout: 10_000 })
+      .toBeGreaterThan(before + 5);
+    await ada.page.screenshot({ path: join(ROOT, 'docs/screens/call-screen-share.png') });
+
+    // Someone else cannot share at the same time (no host allowed more): they are told why.
+    await linus.page.getByRole('button', { name: 'Share screen' }).click();
+    await linus.page.getByRole('alert').filter({ hasText: 'Grace is already sharing their screen' }).waitFor({
+      timeout: 10_000,
+    });
+    expect(await linus.page.getByRole('button', { name: 'Share screen' }).count()).toBe(1);
+
+    // Grace stops from the browser's own "Stop sharing" bar: the track ends.
+    await grace.page.evaluate(() => {
+      const video = document.querySelector<HTMLVideoElement>('video[aria-label="Your screen"]');
+      const track = (video?.srcObject as MediaStream).getVideoTracks()[0];
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    });
+    await grace.page.getByRole('button', { name: 'Share screen' }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => screenTile.count(), { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(() => linus.page.locator('.tile[data-source="screen"]').count(), { timeout: 10_000 })
+      .toBe(0);
+    expect(await ada.page.locator('.grid.spotlight').count()).toBe(0);
+  });
+
   it('carries a call through coturn when only relayed media is allowed (?relay)', async () => {
     const relay = await openRoom(browser, stack.url, room, 'Relay', 'relay');
     try {

@@ -54,6 +54,13 @@ export const roomLabelSchema = z
 /** What people call each kind of media in messages ("a host muted your microphone"). */
 export const MEDIA_KIND_NAMES: Record<MediaKind, string> = { audio: 'microphone', video: 'camera' };
 
+/** Where a track comes from: each participant has at most one producer of each. */
+export const mediaSourceSchema = z.enum(['microphone', 'camera', 'screen']);
+export type MediaSource = z.infer<typeof mediaSourceSchema>;
+
+/** The source a producer of `kind` has when its `produce` request names none. */
+export const DEFAULT_SOURCE: Record<MediaKind, MediaSource> = { audio: 'microphone', video: 'camera' };
+
 /** Who may join: anyone with the link, guests after a host admits them, or nobody new. */
 export const roomPolicySchema = z.enum(['open', 'lobby', 'locked']);
 export type RoomPolicy = z.infer<typeof roomPolicySchema>;
@@ -140,13 +147,20 @@ export const requestSchemas = {
   }),
   /** New ICE parameters for one of your transports whose connection went `disconnected`/`failed`. */
   restartIce: z.strictObject({ ...base, transportId: idSchema }),
-  produce: z.strictObject({
-    ...base,
-    transportId: idSchema,
-    kind: mediaKindSchema,
-    rtpParameters: rtpParametersSchema,
-    paused: z.boolean().optional(),
-  }),
+  /** `source` (default: microphone for audio, camera for video): `screen` is a screen share. */
+  produce: z
+    .strictObject({
+      ...base,
+      transportId: idSchema,
+      kind: mediaKindSchema,
+      rtpParameters: rtpParametersSchema,
+      paused: z.boolean().optional(),
+      source: mediaSourceSchema.optional(),
+    })
+    .refine((p) => !p.source || (p.source === 'microphone') === (p.kind === 'audio'), {
+      message: 'source must be microphone for audio, camera or screen for video',
+      path: ['source'],
+    }),
   closeProducer: z.strictObject({ ...base, producerId: idSchema }),
   pauseProducer: z.strictObject({ ...base, producerId: idSchema }),
   resumeProducer: z.strictObject({ ...base, producerId: idSchema }),
@@ -185,6 +199,8 @@ export const requestSchemas = {
   promote: z.strictObject({ ...base, peerId: idSchema }),
   /** Ends the meeting for everyone in it. */
   endMeeting: z.strictObject({ ...base }),
+  /** Lets several participants share their screens at once (`multiple`), or one at a time (default). */
+  setScreenSharing: z.strictObject({ ...base, multiple: z.boolean() }),
   /** Tells the room whether you are in the call or away (tab hidden, idle). */
   setPresence: z.strictObject({ ...base, state: presenceStateSchema }),
   // Chat (docs/signaling-protocol.md#chat): acknowledged only after the message is in Postgres.
@@ -248,6 +264,8 @@ export interface ProducerInfo {
   producerId: string;
   peerId: string;
   kind: MediaKind;
+  /** Absent from producers announced before sources existed: the kind's default. */
+  source?: MediaSource;
   paused: boolean;
 }
 
@@ -280,6 +298,8 @@ export interface JoinResult {
   producers: ProducerInfo[];
   /** Who is speaking now (the room's loudest microphone), if anyone spoke yet. */
   activeSpeaker?: string;
+  /** Whether several people may share their screens at once (a host's choice). */
+  multipleScreenShares: boolean;
   /** Who waits in the lobby (hosts only; empty for everyone else). */
   lobby: PeerInfo[];
 }
@@ -434,6 +454,7 @@ export interface ResponseMap {
   setPolicy: Record<string, never>;
   promote: Record<string, never>;
   endMeeting: Record<string, never>;
+  setScreenSharing: Record<string, never>;
   setPresence: Record<string, never>;
   /** `duplicate`: this clientId was stored before (a retry); the stored message is returned. */
   chatSend: { message: ChatMessage; duplicate: boolean };
@@ -492,6 +513,8 @@ export interface ServerToClientEvents {
   removed: (event: { reason: string }) => void;
   roleChanged: (event: { peerId: string; role: Role }) => void;
   policyChanged: (event: { policy: RoomPolicy }) => void;
+  /** A host let several people share their screens at once, or went back to one at a time. */
+  screenSharingChanged: (event: { multiple: boolean }) => void;
   /**
    * A new, edited or deleted chat message you may see (not to the socket whose request changed it:
    * that one has it in the acknowledgement).

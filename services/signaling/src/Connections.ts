@@ -90,6 +90,7 @@ export class Connections {
       setPolicy: async (s, p, ctx) => (await host.setPolicy(s, p, ctx.logger), {}),
       promote: async (s, p, ctx) => (await host.promote(s, p, ctx.logger), {}),
       endMeeting: async (s, _p, ctx) => (await host.endMeeting(s, ctx.logger), {}),
+      setScreenSharing: async (s, p, ctx) => (await host.setScreenSharing(s, p, ctx.logger), {}),
       setPresence: (s, p) => this.#setPresence(s, p),
       chatSend: (s, p, ctx) => chat.send(s, p, ctx),
       chatEdit: (s, p, ctx) => chat.edit(s, p, ctx),

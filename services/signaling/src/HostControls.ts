@@ -168,6 +168,14 @@ export class HostControls {
     logger.info({ policy: p.policy }, 'host changed the room policy');
   }
 
+  async setScreenSharing(socket: PeerSocket, p: { multiple: boolean }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    await this.#o.access.setMultipleScreenShares(roomId, p.multiple);
+    this.#o.io.to(roomId).emit('screenSharingChanged', { multiple: p.multiple });
+    logger.info({ multiple: p.multiple }, 'host changed screen sharing');
+  }
+
   async promote(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;

@@ -16,7 +16,13 @@ import {
   rtpParametersFromProto,
   rtpParametersToProto,
 } from '@switchboard/proto';
-import type { requestSchemas, ResponseMap } from '@switchboard/protocol';
+import {
+  DEFAULT_SOURCE,
+  type MediaSource,
+  type ProducerInfo,
+  type requestSchemas,
+  type ResponseMap,
+} from '@switchboard/protocol';
 import type { z } from 'zod';
 import type { Chat } from './Chat';
 import type { HostControls } from './HostControls';
@@ -178,6 +184,7 @@ export class MediaRequests {
       peers: peers.filter((p) => p.peerId !== peer.peerId),
       producers: producers.filter((p) => p.peerId !== peer.peerId),
       activeSpeaker: session.activeSpeaker,
+      multipleScreenShares: await this.#o.access.multipleScreenShares(peer.roomId),
       lobby: lobby.map(({ peerId, displayName, role }) => ({ peerId, displayName, role })),
     };
   }
@@ -275,6 +282,8 @@ export class MediaRequests {
       throw new PermissionDeniedError('your join token does not allow sending media');
     }
     const transportId = owned(peer.transports, payload.transportId, 'transport');
+    const source = payload.source ?? DEFAULT_SOURCE[payload.kind];
+    await this.#checkSource(peer, source);
     const { producerId, paused } = await createWithinLimit(
       peer,
       'producers',
@@ -299,12 +308,36 @@ export class MediaRequests {
       },
       (created) => created.producerId,
     );
-    const info = { producerId, peerId: peer.peerId, kind: payload.kind, paused };
+    const info = { producerId, peerId: peer.peerId, kind: payload.kind, source, paused };
     peer.producerInfo.set(producerId, info);
     await this.#o.presence.addProducer(peer.roomId, info);
     socket.to(peer.roomId).emit('newProducer', info);
-    ctx.logger.info({ producerId, kind: payload.kind }, 'producing');
+    ctx.logger.info({ producerId, kind: payload.kind, source }, 'producing');
     return { producerId };
+  }
+
+  /**
+   * One producer per source and participant; one screen share per room unless a host allows
+   * more (checked against the room's producers in Redis, so across signaling instances).
+   */
+  async #checkSource(peer: PeerState, source: MediaSource): Promise<void> {
+    const sources = (info: ProducerInfo) => info.source ?? DEFAULT_SOURCE[info.kind];
+    if ([...peer.producerInfo.values()].some((info) => sources(info) === source)) {
+      throw new AppError('FAILED_PRECONDITION', `you already send your ${source}; close that producer first`);
+    }
+    if (source !== 'screen' || (await this.#o.access.multipleScreenShares(peer.roomId))) {
+      return;
+    }
+    const sharing = (await this.#o.presence.producers(peer.roomId)).find(
+      (info) => sources(info) === 'screen' && info.peerId !== peer.peerId,
+    );
+    if (sharing) {
+      const sharer = (await this.#o.presence.peers(peer.roomId)).find((p) => p.peerId === sharing.peerId);
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        `${sharer?.displayName ?? 'someone'} is already sharing their screen; a host can let several people share`,
+      );
+    }
   }
 
   async closeProducer(

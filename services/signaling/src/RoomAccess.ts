@@ -3,7 +3,8 @@
  * Redis: the lobby (`sb:room:<id>:lobby`, peerId → the waiting peer), the identities a host
  * admitted (`sb:room:<id>:admitted`, by token subject, so a reconnect with the same token need not
  * wait again) and the media a host muted without letting its owner unmute
- * (`sb:room:<id>:mute-locks`, `<peerId>:<kind>`).
+ * (`sb:room:<id>:mute-locks`, `<peerId>:<kind>`), and whether a host lets several people share
+ * their screens at once (`sb:room:<id>:screens` = `multiple`).
  */
 import type { Redis } from 'ioredis';
 import type { MediaKind, PeerInfo } from '@switchboard/protocol';
@@ -11,6 +12,7 @@ import type { MediaKind, PeerInfo } from '@switchboard/protocol';
 const lobbyKey = (roomId: string) => `sb:room:${roomId}:lobby`;
 const admittedKey = (roomId: string) => `sb:room:${roomId}:admitted`;
 const muteLocksKey = (roomId: string) => `sb:room:${roomId}:mute-locks`;
+const screensKey = (roomId: string) => `sb:room:${roomId}:screens`;
 /** Admissions and mute locks outlive a call by this much, then Redis forgets them. */
 const REMEMBER_MS = 12 * 3600 * 1000;
 
@@ -61,6 +63,18 @@ export class RoomAccess {
 
   async unlockMute(roomId: string, peerId: string, kind: MediaKind): Promise<void> {
     await this.#redis.srem(muteLocksKey(roomId), `${peerId}:${kind}`);
+  }
+
+  async setMultipleScreenShares(roomId: string, multiple: boolean): Promise<void> {
+    if (multiple) {
+      await this.#redis.set(screensKey(roomId), 'multiple', 'PX', REMEMBER_MS);
+    } else {
+      await this.#redis.del(screensKey(roomId));
+    }
+  }
+
+  async multipleScreenShares(roomId: string): Promise<boolean> {
+    return (await this.#redis.get(screensKey(roomId))) === 'multiple';
   }
 
   async isMuteLocked(roomId: string, peerId: string, kind: MediaKind): Promise<boolean> {

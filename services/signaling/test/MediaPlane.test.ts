@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioLevel, PeerStats } from '@switchboard/protocol';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
-import { data, request, TestClients, type Client } from './clients';
+import { data, joined, next, request, TestClients, VP8, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcPeer } from './rtcPeer';
 
@@ -180,5 +180,62 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
     expect(receiving.stream!.byteCount).toBeGreaterThan(0);
     const transport = (await stats(receiver)).transports.find((t) => !t.producing);
     expect(transport!.bytesSent).toBeGreaterThan(0);
+  });
+
+  it('screen shares: a second video producer with its source, one per room unless a host allows more', async () => {
+    const shareRoom = await ensureRoom(h.pool, uniqueRoom('share'));
+    const port = h.signaling[0].port;
+    const member = async (name: string, role: 'host' | 'guest') => {
+      const client = await clients.connect(port, await clients.token(shareRoom, name, { role }));
+      await joined(client);
+      const send = data<{ id: string }>(await request(client, 'createWebRtcTransport', { producing: true }));
+      return { client, transportId: send.id };
+    };
+    const share = (who: { client: Client; transportId: string }, extra: object = {}) =>
+      request(who.client, 'produce', {
+        transportId: who.transportId,
+        kind: 'video',
+        rtpParameters: {
+          ...VP8,
+          mid: '2',
+          encodings: [{ ssrc: 44444444 + Math.floor(Math.random() * 1e6) }],
+        },
+        source: 'screen',
+        ...extra,
+      });
+    const host = await member('Host', 'host');
+    const ada = await member('Ada', 'guest');
+    const grace = await member('Grace', 'guest');
+
+    const announced = next(host.client, 'newProducer');
+    const first = data<{ producerId: string }>(await share(ada));
+    expect(await announced).toMatchObject({ producerId: first.producerId, kind: 'video', source: 'screen' });
+    // Ada's camera is still allowed beside her screen; a second screen of hers is not.
+    expect(await share(ada)).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION' } });
+    expect(await share(ada, { kind: 'audio', rtpParameters: VP8 })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT' },
+    });
+
+    const refused = await share(grace);
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION', message: expect.stringContaining('Ada is already sharing') },
+    });
+    expect(await request(grace.client, 'setScreenSharing', { multiple: true })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED' },
+    });
+    const told = next(grace.client, 'screenSharingChanged');
+    data(await request(host.client, 'setScreenSharing', { multiple: true }));
+    expect(await told).toEqual({ multiple: true });
+    data(await share(grace));
+
+    // Back to one at a time: a new share waits until the others stopped.
+    data(await request(host.client, 'setScreenSharing', { multiple: false }));
+    data(await request(ada.client, 'closeProducer', { producerId: first.producerId }));
+    expect(await share(ada)).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION' } });
+    const late = await clients.connect(port, await clients.token(shareRoom, 'Late'));
+    expect(await joined(late)).toMatchObject({ multipleScreenShares: false });
   });
 });

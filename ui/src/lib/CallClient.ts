@@ -13,8 +13,10 @@ import {
   MEDIA_KIND_NAMES,
   type Ack,
   type ClientToServerEvents,
+  DEFAULT_SOURCE,
   type IceServer,
   type MediaKind,
+  type MediaSource,
   type PeerInfo,
   type PeerStats,
   type PresenceState,
@@ -38,6 +40,8 @@ export interface RemoteParticipant {
   /** In the call, away (tab hidden, idle), or its connection dropped and it is expected back. */
   presence: PresenceState | 'reconnecting';
   stream: MediaStream;
+  /** Their screen share, while they share. */
+  screen?: MediaStream;
   audioMuted: boolean;
   videoOff: boolean;
 }
@@ -70,6 +74,10 @@ export interface CallSnapshot {
   levels: Record<string, number>;
   /** The SFU's latest measurements of this participant's media (every few seconds). */
   stats?: PeerStats;
+  /** Our own screen share while we share. */
+  screenShare?: MediaStream;
+  /** A host lets several people share their screens at once. */
+  multipleScreenShares: boolean;
 }
 
 /** How a tile is shown, reported so the SFU sends what it needs (nothing when hidden). */
@@ -120,8 +128,11 @@ interface Connection {
   send?: types.Transport;
   recv?: types.Transport;
   /** `resumed` once the SFU sends it (tile views are reported from then on). */
-  consumers: Map<string, { consumer: types.Consumer; peerId: string; resumed: boolean }>;
+  consumers: Map<string, { consumer: types.Consumer; peerId: string; source: MediaSource; resumed: boolean }>;
+  /** The microphone and camera producers. */
   producers: Map<'audio' | 'video', types.Producer>;
+  /** The screen share's producer. */
+  screen?: types.Producer;
   /** Announced before the receiving transport existed: consumed as soon as it does. */
   waiting: ProducerInfo[];
   /** Producers consumed or being consumed (the join answer and newProducer may both name one). */
@@ -188,6 +199,9 @@ export class CallClient {
   #statsTimer?: ReturnType<typeof setInterval>;
   /** How each remote participant's tile is shown (kept across reconnects: new consumers get it). */
   readonly #views = new Map<string, TileView>();
+  /** The screen we share (kept across reconnects, produced again on each). */
+  #screen?: MediaStream;
+  #multipleScreenShares = false;
   /** What was last reported for each consumer. */
   readonly #sentViews = new Map<string, TileView>();
   /** The room's chat; it outlives connections (its outbox waits for the next one). */
@@ -239,21 +253,88 @@ export class CallClient {
       activeSpeaker: this.#activeSpeaker,
       levels: this.#levels,
       stats: this.#stats,
+      screenShare: this.#screen,
+      multipleScreenShares: this.#multipleScreenShares,
     };
+  }
+
+  /**
+   * Shares a screen, window or tab the user picks (nothing happens if they cancel). Stopping it
+   * from the browser's own "Stop sharing" bar ends the share like `stopScreenShare()`. Throws the
+   * server's reason when it refuses (someone else is sharing).
+   */
+  async shareScreen(): Promise<void> {
+    if (this.#screen) {
+      return;
+    }
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 15, max: 30 } },
+        audio: false,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'NotAllowedError') {
+        return; // the user cancelled the picker
+      }
+      throw new CallError(`Cannot share the screen: ${(error as Error).message}`, 'UNAVAILABLE');
+    }
+    const track = stream.getVideoTracks()[0];
+    track.contentHint = 'detail';
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    this.#screen = stream;
+    this.#changed();
+    const conn = this.#conn;
+    if (conn && !conn.dead && conn.send) {
+      try {
+        await this.#produceScreen(conn);
+      } catch (error) {
+        await this.stopScreenShare();
+        throw error;
+      }
+    }
+  }
+
+  async #produceScreen(conn: Connection): Promise<void> {
+    const track = this.#screen?.getVideoTracks()[0];
+    if (!track || !conn.send || conn.screen) {
+      return;
+    }
+    conn.screen = await conn.send.produce({ track, stopTracks: false, appData: { source: 'screen' } });
+    mark('sharing screen');
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const stream = this.#screen;
+    if (!stream) {
+      return;
+    }
+    this.#screen = undefined;
+    stream.getTracks().forEach((t) => t.stop());
+    const conn = this.#conn;
+    const producer = conn?.screen;
+    this.#changed();
+    if (conn && producer) {
+      conn.screen = undefined;
+      producer.close();
+      if (!conn.dead) {
+        await this.#request(conn, 'closeProducer', { producerId: producer.id }).catch(() => {});
+      }
+    }
   }
 
   /**
    * Reports how `peerId`'s tile is shown: a hidden tile pauses its video, a visible one gets the
    * simulcast layer its height needs. Only changes that matter are sent.
    */
-  setTileView(peerId: string, view: TileView): void {
-    this.#views.set(peerId, view);
+  setTileView(peerId: string, view: TileView, source: 'camera' | 'screen' = 'camera'): void {
+    this.#views.set(`${peerId}:${source}`, view);
     const conn = this.#conn;
     if (!conn || conn.dead) {
       return;
     }
     for (const [id, entry] of conn.consumers) {
-      if (entry.peerId === peerId && entry.consumer.kind === 'video' && entry.resumed) {
+      if (entry.peerId === peerId && entry.source === source && entry.resumed) {
         this.#sendView(conn, id, view);
       }
     }
@@ -301,7 +382,8 @@ export class CallClient {
       | 'deny'
       | 'setPolicy'
       | 'promote'
-      | 'endMeeting',
+      | 'endMeeting'
+      | 'setScreenSharing',
   >(event: E, payload: RequestPayload<E>): Promise<void> {
     const conn = this.#conn;
     if (!conn || conn.dead) {
@@ -530,6 +612,10 @@ export class CallClient {
     socket.on('newProducer', (producer) => void this.#consume(conn, producer));
     socket.on('producerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
     socket.on('consumerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
+    socket.on('screenSharingChanged', ({ multiple }) => {
+      this.#multipleScreenShares = multiple;
+      this.#changed();
+    });
     socket.on('activeSpeaker', ({ peerId }) => {
       this.#activeSpeaker = peerId;
       this.#changed();
@@ -541,7 +627,7 @@ export class CallClient {
     socket.on('producerPaused', ({ producerId, peerId, paused }) => {
       const participant = this.#participants.get(peerId);
       const entry = [...conn.consumers.values()].find((c) => c.consumer.producerId === producerId);
-      if (participant && entry) {
+      if (participant && entry && entry.source !== 'screen') {
         if (entry.consumer.kind === 'audio') {
           participant.audioMuted = paused;
         } else {
@@ -570,6 +656,8 @@ export class CallClient {
     this.#selfPeerId = joined.peerId;
     this.#role = joined.role;
     this.#policy = joined.policy;
+    this.#activeSpeaker = joined.activeSpeaker;
+    this.#multipleScreenShares = joined.multipleScreenShares;
     this.#lobby.clear();
     for (const peer of joined.lobby) {
       this.#lobby.set(peer.peerId, peer);
@@ -618,6 +706,11 @@ export class CallClient {
         }
         conn.producers.set(producer.kind, producer);
       }),
+      // A share that was on before a reconnect goes on again (the room may refuse it by now).
+      this.#produceScreen(conn).catch((error: unknown) => {
+        this.#notice = (error as Error).message;
+        void this.stopScreenShare();
+      }),
       ...waiting.map((producer) => this.#consume(conn, producer)),
     ]);
   }
@@ -650,6 +743,7 @@ export class CallClient {
           kind,
           rtpParameters: rtpParameters as never,
           paused: appData.paused === true,
+          source: appData.source as MediaSource | undefined,
         })
           .then(({ producerId }) => callback({ id: producerId }))
           .catch(errback);
@@ -744,10 +838,13 @@ export class CallClient {
         kind: info.kind,
         rtpParameters: info.rtpParameters as types.RtpParameters,
       });
-      const entry = { consumer, peerId: info.peerId, resumed: false };
+      const source = producer.source ?? DEFAULT_SOURCE[info.kind];
+      const entry = { consumer, peerId: info.peerId, source, resumed: false };
       conn.consumers.set(consumer.id, entry);
       const participant = this.#participants.get(info.peerId);
-      if (participant) {
+      if (participant && source === 'screen') {
+        participant.screen = new MediaStream([consumer.track]);
+      } else if (participant) {
         // A new MediaStream object makes React (and the <video>) pick up the added track.
         participant.stream = new MediaStream([...participant.stream.getTracks(), consumer.track]);
         if (info.kind === 'audio') {
@@ -758,7 +855,7 @@ export class CallClient {
       }
       await this.#request(conn, 'resumeConsumer', { consumerId: consumer.id });
       entry.resumed = true;
-      const view = this.#views.get(info.peerId);
+      const view = this.#views.get(`${info.peerId}:${source}`);
       if (info.kind === 'video' && view) {
         this.#sendView(conn, consumer.id, view);
       }
@@ -779,7 +876,9 @@ export class CallClient {
         conn.consumers.delete(id);
         this.#sentViews.delete(id);
         const participant = this.#participants.get(entry.peerId);
-        if (participant) {
+        if (participant && entry.source === 'screen') {
+          participant.screen = undefined;
+        } else if (participant) {
           participant.stream = new MediaStream(
             participant.stream.getTracks().filter((t) => t !== entry.consumer.track),
           );
@@ -893,6 +992,8 @@ export class CallClient {
     this.#closed = true;
     this.chat.close();
     clearInterval(this.#statsTimer);
+    this.#screen?.getTracks().forEach((t) => t.stop());
+    this.#screen = undefined;
     void this.#prepared?.then((prepared) => prepared && this.#teardown(prepared, false));
     this.#prepared = undefined;
     const conn = this.#conn;

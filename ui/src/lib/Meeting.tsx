@@ -14,6 +14,8 @@ import {
   Pin,
   PinOff,
   Power,
+  ScreenShare,
+  ScreenShareOff,
   UserX,
   Users,
   Video as VideoIcon,
@@ -105,7 +107,10 @@ export function Meeting({
   const [showChat, setShowChat] = useState(false);
   const [showStats, setShowStats] = useState(false);
   /** The participant shown large, the others in a strip. */
+  /** The tile the user pinned large (its key); unset: the latest screen share, if any. */
   const [pinned, setPinned] = useState<string>();
+  /** A screen share the user unpinned: not shown large by itself again. */
+  const [dismissed, setDismissed] = useState<string>();
   const [actionError, setActionError] = useState('');
   const [copied, setCopied] = useState(false);
   /** The policy to go back to when a host unlocks the meeting. */
@@ -339,7 +344,37 @@ export function Meeting({
   const isHost = snapshot.role === 'host';
   const self = name.trim();
   /** The pinned participant while they are still here. */
-  const spotlight = snapshot.participants.some((p) => p.peerId === pinned) ? pinned : undefined;
+  // Tile keys: a participant's camera is their peer id, their screen `screen:<peerId>`.
+  const tileKeys = new Set([
+    ...snapshot.participants.map((p) => p.peerId),
+    ...snapshot.participants.filter((p) => p.screen).map((p) => `screen:${p.peerId}`),
+    ...(snapshot.screenShare ? ['screen:self'] : []),
+  ]);
+  const shared = snapshot.participants
+    .filter((p) => p.screen)
+    .map((p) => `screen:${p.peerId}`)
+    .find((key) => key !== dismissed);
+  /** The large tile: the pinned one while it exists, else someone's screen share. */
+  const spotlight = pinned && tileKeys.has(pinned) ? pinned : shared;
+  const pinButton = (key: string, label: string) => (
+    <button
+      type="button"
+      className="icon"
+      aria-pressed={key === spotlight}
+      title={key === spotlight ? `Unpin ${label}` : `Pin ${label}`}
+      aria-label={key === spotlight ? `Unpin ${label}` : `Pin ${label}`}
+      onClick={() => {
+        if (key === spotlight) {
+          setPinned(undefined);
+          setDismissed(key.startsWith('screen:') ? key : dismissed);
+        } else {
+          setPinned(key);
+        }
+      }}
+    >
+      {key === spotlight ? <PinOff size={16} aria-hidden /> : <Pin size={16} aria-hidden />}
+    </button>
+  );
   /** A host's controls for one participant; the people panel (`full`) adds keep-muted and allow-unmute. */
   const hostMenu = (p: RemoteParticipant, full = false) =>
     isHost && (
@@ -446,6 +481,17 @@ export function Meeting({
                 </>
               )}
             </button>
+            <button
+              type="button"
+              className="secondary"
+              aria-pressed={snapshot.multipleScreenShares}
+              onClick={() =>
+                act(() => call.host('setScreenSharing', { multiple: !snapshot.multipleScreenShares }))
+              }
+            >
+              <ScreenShare size={16} aria-hidden />{' '}
+              {snapshot.multipleScreenShares ? 'One screen at a time' : 'Let several share'}
+            </button>
             <button type="button" className="danger" onClick={() => act(() => call.host('endMeeting', {}))}>
               <Power size={16} aria-hidden /> End for all
             </button>
@@ -524,26 +570,49 @@ export function Meeting({
               actions={
                 p.presence !== 'reconnecting' && (
                   <span className="tile-actions">
-                    <button
-                      type="button"
-                      className="icon"
-                      aria-pressed={p.peerId === spotlight}
-                      title={p.peerId === spotlight ? `Unpin ${p.displayName}` : `Pin ${p.displayName}`}
-                      aria-label={p.peerId === spotlight ? `Unpin ${p.displayName}` : `Pin ${p.displayName}`}
-                      onClick={() => setPinned(p.peerId === spotlight ? undefined : p.peerId)}
-                    >
-                      {p.peerId === spotlight ? (
-                        <PinOff size={16} aria-hidden />
-                      ) : (
-                        <Pin size={16} aria-hidden />
-                      )}
-                    </button>
+                    {pinButton(p.peerId, p.displayName)}
                     {hostMenu(p)}
                   </span>
                 )
               }
             />
           ))}
+          {snapshot.participants
+            .filter((p) => p.screen)
+            .map((p) => (
+              <Tile
+                key={`screen:${p.peerId}`}
+                data-peer-id={p.peerId}
+                data-source="screen"
+                data-pinned={`screen:${p.peerId}` === spotlight}
+                stream={p.screen}
+                muted
+                label={`${p.displayName}'s screen`}
+                speaking={false}
+                audio={false}
+                onView={(view) => call.setTileView(p.peerId, view, 'screen')}
+                footer={<>{p.displayName}&apos;s screen</>}
+                actions={
+                  <span className="tile-actions">
+                    {pinButton(`screen:${p.peerId}`, `${p.displayName}'s screen`)}
+                  </span>
+                }
+              />
+            ))}
+          {snapshot.screenShare && (
+            <Tile
+              key="screen:self"
+              data-source="screen"
+              data-pinned={spotlight === 'screen:self'}
+              stream={snapshot.screenShare}
+              muted
+              label="Your screen"
+              speaking={false}
+              audio={false}
+              footer={<>Your screen (everyone sees it)</>}
+              actions={<span className="tile-actions">{pinButton('screen:self', 'your screen')}</span>}
+            />
+          )}
         </div>
         {showChat && (
           <ChatPanel
@@ -606,6 +675,19 @@ export function Meeting({
         >
           {snapshot.cameraOff ? <VideoOff size={18} aria-hidden /> : <VideoIcon size={18} aria-hidden />}
           {snapshot.cameraOff ? 'Turn camera on' : 'Turn camera off'}
+        </button>
+        <button
+          type="button"
+          aria-pressed={!!snapshot.screenShare}
+          onClick={() => act(() => (snapshot.screenShare ? call.stopScreenShare() : call.shareScreen()))}
+          disabled={typeof navigator.mediaDevices?.getDisplayMedia !== 'function'}
+        >
+          {snapshot.screenShare ? (
+            <ScreenShareOff size={18} aria-hidden />
+          ) : (
+            <ScreenShare size={18} aria-hidden />
+          )}
+          {snapshot.screenShare ? 'Stop sharing' : 'Share screen'}
         </button>
         <button
           type="button"

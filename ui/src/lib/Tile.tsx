@@ -47,6 +47,7 @@ export function Tile({
   local,
   speaking,
   level,
+  audio = true,
   quality,
   onView,
   overlay,
@@ -60,6 +61,8 @@ export function Tile({
   local?: boolean;
   speaking: boolean;
   level?: number;
+  /** Has a microphone level to show (not a screen share). */
+  audio?: boolean;
   quality?: Quality;
   onView?: (view: TileView) => void;
   /** Shown instead of the video (reconnecting). */
@@ -70,6 +73,7 @@ export function Tile({
   'data-peer-id'?: string;
   'data-presence'?: string;
   'data-pinned'?: boolean;
+  'data-source'?: string;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const report = useRef(onView);
@@ -111,7 +115,9 @@ export function Tile({
     >
       {overlay ?? (stream && <Video stream={stream} muted={muted} label={label} />)}
       <span className="name">
-        <span className="level" aria-hidden style={{ transform: `scaleY(${levelFraction(level)})` }} />
+        {audio && (
+          <span className="level" aria-hidden style={{ transform: `scaleY(${levelFraction(level)})` }} />
+        )}
         {footer}
         {QualityIcon && (
           <span
