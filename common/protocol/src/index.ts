@@ -139,7 +139,16 @@ const base = { correlationId: z.string().min(1).max(64).optional() };
 export const requestSchemas = {
   getRouterRtpCapabilities: z.strictObject({ ...base }),
   join: z.strictObject({ ...base, rtpCapabilities: rtpCapabilitiesSchema }),
-  createWebRtcTransport: z.strictObject({ ...base, producing: z.boolean() }),
+  /**
+   * `consumeExisting` (receiving transport only): the answer also carries a paused consumer of
+   * every producer already in the room, so joining needs no `consume` per producer.
+   */
+  createWebRtcTransport: z
+    .strictObject({ ...base, producing: z.boolean(), consumeExisting: z.boolean().optional() })
+    .refine((p) => !(p.producing && p.consumeExisting), {
+      message: 'consumeExisting is for the receiving transport (producing: false)',
+      path: ['consumeExisting'],
+    }),
   connectWebRtcTransport: z.strictObject({
     ...base,
     transportId: idSchema,
@@ -166,6 +175,8 @@ export const requestSchemas = {
   resumeProducer: z.strictObject({ ...base, producerId: idSchema }),
   consume: z.strictObject({ ...base, transportId: idSchema, producerId: idSchema }),
   resumeConsumer: z.strictObject({ ...base, consumerId: idSchema }),
+  /** Resumes several of your consumers at once (those `createWebRtcTransport` made). */
+  resumeConsumers: z.strictObject({ ...base, consumerIds: z.array(idSchema).min(1).max(100) }),
   /**
    * How one of your consumers' tiles is shown: `visible` false (scrolled away, tab hidden) pauses
    * it; otherwise its simulcast layer follows the tile's height in CSS pixels times the device
@@ -274,6 +285,8 @@ export interface TransportInfo {
   iceParameters: IceParameters;
   iceCandidates: IceCandidate[];
   dtlsParameters: DtlsParameters;
+  /** With `consumeExisting`: paused consumers of the producers already there. */
+  consumers?: ConsumerInfo[];
 }
 
 export interface ConsumerInfo {
@@ -281,6 +294,7 @@ export interface ConsumerInfo {
   producerId: string;
   peerId: string;
   kind: MediaKind;
+  source?: MediaSource;
   rtpParameters: RtpParameters;
   producerPaused: boolean;
 }
@@ -443,6 +457,7 @@ export interface ResponseMap {
   resumeProducer: Record<string, never>;
   consume: ConsumerInfo;
   resumeConsumer: Record<string, never>;
+  resumeConsumers: Record<string, never>;
   consumerView: Record<string, never>;
   getStats: PeerStats;
   leave: Record<string, never>;

@@ -79,6 +79,7 @@ export class Connections {
       resumeProducer: (s, p, ctx) => requests.setProducerPaused(s, p.producerId, false, ctx),
       consume: (s, p, ctx) => requests.consume(s, p, ctx),
       resumeConsumer: (s, p, ctx) => requests.resumeConsumer(s, p, ctx),
+      resumeConsumers: (s, p, ctx) => requests.resumeConsumers(s, p, ctx),
       consumerView: (s, p, ctx) => requests.consumerView(s, p, ctx),
       getStats: (s, _p, ctx) => requests.getStats(s, ctx),
       leave: async (s, _p, ctx) => (await departures.leave(s, 'requested', ctx.correlationId), {}),

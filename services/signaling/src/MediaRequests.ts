@@ -18,6 +18,7 @@ import {
 } from '@switchboard/proto';
 import {
   DEFAULT_SOURCE,
+  type ConsumerInfo,
   type MediaSource,
   type ProducerInfo,
   type requestSchemas,
@@ -222,6 +223,10 @@ export class MediaRequests {
     if (!response.iceParameters || !response.dtlsParameters) {
       throw new AppError('INTERNAL', 'media node returned an incomplete transport');
     }
+    const consumers =
+      payload.consumeExisting && peer.canSubscribe
+        ? await this.#consumeExisting(peer, await session, response.transportId, ctx)
+        : undefined;
     return {
       id: response.transportId,
       iceParameters: iceParametersFromProto(response.iceParameters),
@@ -230,6 +235,67 @@ export class MediaRequests {
         role: response.dtlsParameters.role as 'auto' | 'client' | 'server',
         fingerprints: response.dtlsParameters.fingerprints,
       },
+      consumers,
+    };
+  }
+
+  /**
+   * Consumers (paused) of every producer in the room but the peer's own, side by side. One that
+   * cannot be made (its producer just closed) is left out: the client consumes what it is told
+   * about later through `newProducer` as usual.
+   */
+  async #consumeExisting(
+    peer: PeerState,
+    session: RoomSession,
+    transportId: string,
+    ctx: RequestContext,
+  ): Promise<ConsumerInfo[]> {
+    const producers = (await this.#o.presence.producers(peer.roomId)).filter((p) => p.peerId !== peer.peerId);
+    const made = await Promise.allSettled(
+      producers.map((producer) => this.#consumeOne(peer, session, transportId, producer, ctx)),
+    );
+    for (const outcome of made) {
+      if (outcome.status === 'rejected') {
+        ctx.logger.info({ err: outcome.reason }, 'a producer could not be consumed at transport creation');
+      }
+    }
+    return made.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  }
+
+  async #consumeOne(
+    peer: PeerState,
+    session: RoomSession,
+    transportId: string,
+    producer: ProducerInfo,
+    ctx: RequestContext,
+  ): Promise<ConsumerInfo> {
+    const response = await createWithinLimit(
+      peer,
+      'consumers',
+      () =>
+        session.media.call(
+          'consume',
+          {
+            roomId: peer.roomId,
+            transportId,
+            producerId: producer.producerId,
+            rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
+          },
+          ctx,
+        ),
+      (created) => created.consumerId,
+    );
+    if (!response.rtpParameters) {
+      throw new AppError('INTERNAL', 'media node returned a consumer without RTP parameters');
+    }
+    return {
+      consumerId: response.consumerId,
+      producerId: response.producerId,
+      peerId: producer.peerId,
+      kind: mediaKindFromProto(response.kind) ?? producer.kind,
+      source: producer.source ?? DEFAULT_SOURCE[producer.kind],
+      rtpParameters: rtpParametersFromProto(response.rtpParameters),
+      producerPaused: response.producerPaused,
     };
   }
 
@@ -387,40 +453,26 @@ export class MediaRequests {
       throw new PermissionDeniedError('your join token does not allow receiving media');
     }
     const transportId = owned(peer.transports, payload.transportId, 'transport');
-    const { producer, response } = await createWithinLimit(
-      peer,
-      'consumers',
-      async () => {
-        const { media } = await session;
-        const found = await this.#o.presence.producer(peer.roomId, payload.producerId);
-        if (!found) {
-          throw new NotFoundError(`producer ${payload.producerId} is not in room ${peer.roomId}`);
-        }
-        const created = await media.call(
-          'consume',
-          {
-            roomId: peer.roomId,
-            transportId,
-            producerId: payload.producerId,
-            rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
-          },
-          ctx,
-        );
-        return { producer: found, response: created };
-      },
-      (created) => created.response.consumerId,
-    );
-    if (!response.rtpParameters) {
-      throw new AppError('INTERNAL', 'media node returned a consumer without RTP parameters');
+    const producer = await this.#o.presence.producer(peer.roomId, payload.producerId);
+    if (!producer) {
+      throw new NotFoundError(`producer ${payload.producerId} is not in room ${peer.roomId}`);
     }
-    return {
-      consumerId: response.consumerId,
-      producerId: response.producerId,
-      peerId: producer.peerId,
-      kind: mediaKindFromProto(response.kind) ?? producer.kind,
-      rtpParameters: rtpParametersFromProto(response.rtpParameters),
-      producerPaused: response.producerPaused,
-    };
+    return this.#consumeOne(peer, await session, transportId, producer, ctx);
+  }
+
+  /** Resumes several of the peer's consumers (each one's first frame is a key frame). */
+  async resumeConsumers(
+    socket: PeerSocket,
+    payload: Payload<'resumeConsumers'>,
+    ctx: RequestContext,
+  ): Promise<ResponseMap['resumeConsumers']> {
+    const { peer, session } = this.#requireJoined(socket);
+    const consumerIds = payload.consumerIds.map((id) => owned(peer.consumers, id, 'consumer'));
+    const { media } = await session;
+    await Promise.all(
+      consumerIds.map((consumerId) => media.call('resumeConsumer', { roomId: peer.roomId, consumerId }, ctx)),
+    );
+    return {};
   }
 
   /**
@@ -439,14 +491,13 @@ export class MediaRequests {
       await media.call('pauseConsumer', target, ctx);
       return {};
     }
-    await Promise.all([
-      media.call(
-        'setConsumerPreferredLayers',
-        { ...target, spatialLayer: spatialLayerFor(payload.height), temporalLayer: undefined },
-        ctx,
-      ),
-      media.call('resumeConsumer', target, ctx),
-    ]);
+    // Layers first: a consumer resumed here for the first time starts with them (one key frame).
+    await media.call(
+      'setConsumerPreferredLayers',
+      { ...target, spatialLayer: spatialLayerFor(payload.height), temporalLayer: undefined },
+      ctx,
+    );
+    await media.call('resumeConsumer', target, ctx);
     return {};
   }
 

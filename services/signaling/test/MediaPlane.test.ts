@@ -182,6 +182,43 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
     expect(transport!.bytesSent).toBeGreaterThan(0);
   });
 
+  it('a receiving transport can come with consumers of everything in the room, resumed at once', async () => {
+    const late = await RtcPeer.join(await connect('Late'), {
+      camera: false,
+      microphone: false,
+      consumeExisting: true,
+    });
+    peers.push(late);
+    expect(late.existing.map((c) => [c.peerId, c.kind, c.source]).sort()).toEqual(
+      [
+        [sender.peerId, 'audio', 'microphone'],
+        [sender.peerId, 'video', 'camera'],
+      ].sort(),
+    );
+    const consumers = await late.receiveExisting();
+    const flowing = await waitFor(
+      async () => {
+        const received = (await stats(late)).consumers;
+        return received.length === 2 && received.every((c) => !c.paused && (c.stream?.packetCount ?? 0) > 0)
+          ? received
+          : undefined;
+      },
+      { timeoutMs: 10_000, what: 'both consumers resumed and receiving' },
+    );
+    expect(flowing.map((c) => c.consumerId).sort()).toEqual(consumers.map((c) => c.id).sort());
+    // Only for the receiving transport, and only your own consumers.
+    expect(
+      await request(late.client, 'createWebRtcTransport', { producing: true, consumeExisting: true }),
+    ).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(
+      await request(receiver.client, 'resumeConsumers', { consumerIds: [consumers[0].id] }),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
+    late.close();
+  });
+
   it('screen shares: a second video producer with its source, one per room unless a host allows more', async () => {
     const shareRoom = await ensureRoom(h.pool, uniqueRoom('share'));
     const port = h.signaling[0].port;

@@ -7,7 +7,12 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { Device, type types } from 'mediasoup-client';
-import { cameraEncodings, type ProducerInfo, type TransportInfo } from '@switchboard/protocol';
+import {
+  cameraEncodings,
+  type ConsumerInfo,
+  type ProducerInfo,
+  type TransportInfo,
+} from '@switchboard/protocol';
 import { data, request, type Client } from './clients';
 
 let installed = false;
@@ -28,6 +33,8 @@ function installWebRtcGlobals(): void {
 export interface RtcPeerOptions {
   /** Camera size (default 1280×720) and frame rate (default 15); `false` for no camera. */
   camera?: { width: number; height: number; fps?: number } | false;
+  /** Create the receiving transport with consumers of every producer already there (`existing`). */
+  consumeExisting?: boolean;
   /** A microphone playing a tone (default true; amplitude of 32767, default 8000 ≈ -15 dBov). */
   microphone?: boolean | { amplitude: number };
 }
@@ -80,6 +87,8 @@ export class RtcPeer {
   readonly #stops: (() => void)[] = [];
   /** Producer ids by kind. */
   readonly producers: Partial<Record<'audio' | 'video', string>> = {};
+  /** The consumers the receiving transport came with (`consumeExisting`), not set up yet. */
+  existing: ConsumerInfo[] = [];
 
   private constructor(
     client: Client,
@@ -106,8 +115,16 @@ export class RtcPeer {
     const { peerId } = data<{ peerId: string }>(
       await request(client, 'join', { rtpCapabilities: device.rtpCapabilities }),
     );
+    let existing: ConsumerInfo[] = [];
     const transport = async (producing: boolean) => {
-      const info = data<TransportInfo>(await request(client, 'createWebRtcTransport', { producing }));
+      const info = data<TransportInfo>(
+        await request(
+          client,
+          'createWebRtcTransport',
+          producing || !options.consumeExisting ? { producing } : { producing, consumeExisting: true },
+        ),
+      );
+      existing = info.consumers ?? existing;
       const created = producing
         ? device.createSendTransport(info as types.TransportOptions)
         : device.createRecvTransport(info as types.TransportOptions);
@@ -124,6 +141,7 @@ export class RtcPeer {
       return created;
     };
     const peer = new RtcPeer(client, peerId, device, await transport(true), await transport(false));
+    peer.existing = existing;
     try {
       const microphone = options.microphone ?? true;
       if (microphone) {
@@ -167,6 +185,22 @@ export class RtcPeer {
     });
     data(await request(this.client, 'resumeConsumer', { consumerId: consumer.id }));
     return consumer;
+  }
+
+  /** Sets up the consumers the receiving transport came with and resumes them in one request. */
+  async receiveExisting(): Promise<types.Consumer[]> {
+    const consumers = await Promise.all(
+      this.existing.map((info) =>
+        this.#recv.consume({
+          id: info.consumerId,
+          producerId: info.producerId,
+          kind: info.kind,
+          rtpParameters: info.rtpParameters as types.RtpParameters,
+        }),
+      ),
+    );
+    data(await request(this.client, 'resumeConsumers', { consumerIds: consumers.map((c) => c.id) }));
+    return consumers;
   }
 
   get rtpCapabilities(): types.RtpCapabilities {

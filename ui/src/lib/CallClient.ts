@@ -14,6 +14,7 @@ import {
   type Ack,
   type ClientToServerEvents,
   DEFAULT_SOURCE,
+  type ConsumerInfo,
   type IceServer,
   type MediaKind,
   type MediaSource,
@@ -119,6 +120,14 @@ function newCorrelationId(): string {
     return crypto.randomUUID();
   }
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** A consumer and whose track it carries; `resumed` once the SFU sends it. */
+interface ConsumerEntry {
+  consumer: types.Consumer;
+  peerId: string;
+  source: MediaSource;
+  resumed: boolean;
 }
 
 /** One attempt at being in the call: a socket, a device, two transports and what runs on them. */
@@ -673,7 +682,8 @@ export class CallClient {
     }
     // Both transports at once; then send and receive side by side, so the others' video does not
     // wait for our own DTLS handshake.
-    const [send, recv] = await Promise.all([
+    // The receiving one comes with consumers of everything already in the room.
+    const [{ transport: send }, { transport: recv, consumers: existing = [] }] = await Promise.all([
       this.#createTransport(conn, true),
       this.#createTransport(conn, false),
     ]);
@@ -711,12 +721,20 @@ export class CallClient {
         this.#notice = (error as Error).message;
         void this.stopScreenShare();
       }),
+      this.#consumeAll(conn, recv, existing),
       ...waiting.map((producer) => this.#consume(conn, producer)),
     ]);
   }
 
-  async #createTransport(conn: Connection, producing: boolean): Promise<types.Transport> {
-    const info = await this.#request(conn, 'createWebRtcTransport', { producing });
+  async #createTransport(
+    conn: Connection,
+    producing: boolean,
+  ): Promise<{ transport: types.Transport; consumers?: ConsumerInfo[] }> {
+    const info = await this.#request(
+      conn,
+      'createWebRtcTransport',
+      producing ? { producing } : { producing, consumeExisting: true },
+    );
     const options = {
       id: info.id,
       iceParameters: info.iceParameters,
@@ -778,7 +796,7 @@ export class CallClient {
           this.#connectionLost(conn, `media connection failed (${what})`);
         });
     });
-    return transport;
+    return { transport, consumers: info.consumers };
   }
 
   #addParticipant(peer: PeerInfo): void {
@@ -832,41 +850,101 @@ export class CallClient {
         transportId: transport.id,
         producerId: producer.producerId,
       });
-      const consumer = await transport.consume({
-        id: info.consumerId,
-        producerId: info.producerId,
-        kind: info.kind,
-        rtpParameters: info.rtpParameters as types.RtpParameters,
-      });
-      const source = producer.source ?? DEFAULT_SOURCE[info.kind];
-      const entry = { consumer, peerId: info.peerId, source, resumed: false };
-      conn.consumers.set(consumer.id, entry);
-      const participant = this.#participants.get(info.peerId);
-      if (participant && source === 'screen') {
-        participant.screen = new MediaStream([consumer.track]);
-      } else if (participant) {
-        // A new MediaStream object makes React (and the <video>) pick up the added track.
-        participant.stream = new MediaStream([...participant.stream.getTracks(), consumer.track]);
-        if (info.kind === 'audio') {
-          participant.audioMuted = info.producerPaused;
-        } else {
-          participant.videoOff = info.producerPaused;
-        }
+      const entry = await this.#receive(conn, transport, { ...info, source: producer.source });
+      if (!(await this.#resumeWithView(conn, entry))) {
+        await this.#request(conn, 'resumeConsumer', { consumerId: entry.consumer.id });
       }
-      await this.#request(conn, 'resumeConsumer', { consumerId: consumer.id });
-      entry.resumed = true;
-      const view = this.#views.get(`${info.peerId}:${source}`);
-      if (info.kind === 'video' && view) {
-        this.#sendView(conn, consumer.id, view);
-      }
-      mark(`consuming ${info.kind} of ${info.peerId}`);
-      this.#changed();
+      this.#resumed(conn, entry);
     } catch (error) {
       conn.consumed.delete(producer.producerId);
       if (!conn.dead) {
         console.warn('could not receive a track', error);
       }
     }
+  }
+
+  /**
+   * The consumers the server made with the receiving transport (one per producer already in the
+   * room): set up side by side, then resumed with one request.
+   */
+  async #consumeAll(conn: Connection, transport: types.Transport, infos: ConsumerInfo[]): Promise<void> {
+    for (const info of infos) {
+      conn.consumed.add(info.producerId);
+    }
+    const entries = await Promise.all(
+      infos.map((info) =>
+        this.#receive(conn, transport, info).catch((error: unknown) => {
+          conn.consumed.delete(info.producerId);
+          if (!conn.dead) {
+            console.warn('could not receive a track', error);
+          }
+          return undefined;
+        }),
+      ),
+    );
+    const ready = entries.filter((entry) => entry !== undefined);
+    // Videos whose tile is known resume with its layer; the rest in one request.
+    const withView = await Promise.all(ready.map((entry) => this.#resumeWithView(conn, entry)));
+    const rest = ready.filter((_, i) => !withView[i]);
+    if (rest.length > 0) {
+      await this.#request(conn, 'resumeConsumers', { consumerIds: rest.map((entry) => entry.consumer.id) });
+    }
+    for (const entry of ready) {
+      this.#resumed(conn, entry);
+    }
+  }
+
+  /**
+   * Resumes a video consumer whose tile already reported its view through `consumerView`, so the
+   * SFU starts with the layer the tile needs (one key frame, no switch right after). False when
+   * there is no view yet (resume it plainly).
+   */
+  async #resumeWithView(conn: Connection, entry: ConsumerEntry): Promise<boolean> {
+    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
+    if (entry.consumer.kind !== 'video' || !view?.visible) {
+      return false;
+    }
+    const height = Math.round(view.height);
+    this.#sentViews.set(entry.consumer.id, { visible: true, height });
+    await this.#request(conn, 'consumerView', { consumerId: entry.consumer.id, visible: true, height });
+    return true;
+  }
+
+  /** Sets up a consumer the server made (paused) and puts its track on the participant's tile. */
+  async #receive(conn: Connection, transport: types.Transport, info: ConsumerInfo): Promise<ConsumerEntry> {
+    const consumer = await transport.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+    });
+    const source = info.source ?? DEFAULT_SOURCE[info.kind];
+    const entry: ConsumerEntry = { consumer, peerId: info.peerId, source, resumed: false };
+    conn.consumers.set(consumer.id, entry);
+    const participant = this.#participants.get(info.peerId);
+    if (participant && source === 'screen') {
+      participant.screen = new MediaStream([consumer.track]);
+    } else if (participant) {
+      // A new MediaStream object makes React (and the <video>) pick up the added track.
+      participant.stream = new MediaStream([...participant.stream.getTracks(), consumer.track]);
+      if (info.kind === 'audio') {
+        participant.audioMuted = info.producerPaused;
+      } else {
+        participant.videoOff = info.producerPaused;
+      }
+    }
+    return entry;
+  }
+
+  /** The SFU sends it now: report its tile's view, show it. */
+  #resumed(conn: Connection, entry: ConsumerEntry): void {
+    entry.resumed = true;
+    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
+    if (entry.consumer.kind === 'video' && view) {
+      this.#sendView(conn, entry.consumer.id, view);
+    }
+    mark(`consuming ${entry.consumer.kind} of ${entry.peerId}`);
+    this.#changed();
   }
 
   #removeProducer(conn: Connection, producerId: string): void {

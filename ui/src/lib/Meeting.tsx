@@ -72,11 +72,22 @@ function newCall(
   // onChange may fire before start() returns; it reads the client through this holder, which is
   // empty until the client is the page's call (a discarded one's late notices show nothing).
   const holder: { client?: CallClient } = {};
+  // Changes come in bursts (a join sets up many tracks; levels arrive a few times a second):
+  // render at most once per frame.
+  let frame: number | undefined;
+  const render = () => {
+    frame = undefined;
+    if (holder.client) {
+      setSnapshot(holder.client.snapshot());
+    }
+  };
   const client = CallClient.create({
     room,
     displayName,
     localStream,
-    onChange: () => holder.client && setSnapshot(holder.client.snapshot()),
+    onChange: () => {
+      frame ??= requestAnimationFrame(render);
+    },
     // `?relay` in the link: media only through TURN (for networks that block the rest).
     forceRelay: new URLSearchParams(window.location.search).has('relay'),
   });
