@@ -75,6 +75,22 @@ async function scenario(browser: Browser, baseUrl: string, room: string): Promis
 
 const showMarks = (marks: [string, number][]) => marks.map(([name, t]) => `${name} +${t}`).join(', ');
 
+/** The phases both pages mark, as ms after the click (first / last of several marks). */
+const PHASES: [string, (marks: [string, number][]) => number | undefined][] = [
+  ['socket connected', (m) => m.find(([n]) => n === 'connected')?.[1]],
+  ['joined', (m) => m.find(([n]) => n === 'joined')?.[1]],
+  ['both transports', (m) => m.find(([n]) => n === 'transports')?.[1]],
+  [
+    'first consumer resumed',
+    (m) => Math.min(...m.filter(([n]) => n.startsWith('consuming')).map(([, t]) => t)),
+  ],
+  [
+    'last consumer resumed',
+    (m) => Math.max(...m.filter(([n]) => n.startsWith('consuming')).map(([, t]) => t)),
+  ],
+  ['every remote video playing', (m) => m.find(([n]) => n === 'remote videos playing')?.[1]],
+];
+
 export interface JoinResult {
   /** Median ms per target and measured joiner. */
   medians: Record<string, Record<number, number>>;
@@ -107,6 +123,9 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
   const times: Record<string, Record<number, number[]>> = Object.fromEntries(
     targets.map((t) => [t.name, Object.fromEntries(MEASURED.map((n) => [n, []]))]),
   );
+  const timelines: Record<string, Record<number, [string, number][][]>> = Object.fromEntries(
+    targets.map((t) => [t.name, Object.fromEntries(MEASURED.map((n) => [n, []]))]),
+  );
   try {
     for (let run = 1; run <= RUNS; run++) {
       const order = run % 2 === 1 ? targets : [...targets].reverse();
@@ -115,6 +134,7 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
         const measured = await scenario(browser, baseUrl, room);
         for (const [joiner, { ms, marks }] of measured) {
           times[target.name][joiner].push(ms);
+          timelines[target.name][joiner].push(marks);
           log(
             `    run ${run}/${RUNS} ${target.name.padEnd(9)} joiner ${joiner}: ${ms} ms  (${showMarks(marks)})`,
           );
@@ -135,6 +155,16 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
       log(
         `    ${target.name.padEnd(9)} joiner ${joiner}: median of ${runs.length} ${medians[target.name][joiner]} ms (runs: ${runs.join(', ')})`,
       );
+    }
+  }
+  for (const joiner of MEASURED) {
+    log(`    where the time goes, joiner ${joiner} (median ms after the click):    ours  reference`);
+    for (const [phase, at] of PHASES) {
+      const median = (name: string) => {
+        const values = timelines[name][joiner].map(at).filter((v) => v !== undefined && Number.isFinite(v));
+        return values.length > 0 ? String(summarize(values as number[]).p50) : '–';
+      };
+      log(`      ${phase.padEnd(56)} ${median('ours').padStart(6)} ${median('reference').padStart(10)}`);
     }
   }
   for (const joiner of MEASURED) {

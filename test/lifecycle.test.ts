@@ -52,7 +52,7 @@ describe('service processes', () => {
     await consul?.close();
   });
 
-  it('register with passing checks, then deregister and exit 0 on SIGTERM', async () => {
+  it('register with passing checks, register again after a Consul restart, deregister and exit 0 on SIGTERM', async () => {
     const [media, mediaMetrics, signaling, gateway, logViewer, ui] = await Promise.all(
       Array.from({ length: 6 }, () => freePort()),
     );
@@ -89,6 +89,14 @@ describe('service processes', () => {
         what: `${name} passing in consul (output: ${byName.get(name)?.output().slice(-500)})`,
       });
     }
+    // The agent restarts and forgets every service (a dev agent keeps nothing): each one notices
+    // within its check interval (10 s) and registers again, passing again.
+    await consul.restart();
+    expect(await consul.client.services()).not.toContain('media');
+    for (const [name] of services) {
+      await consul.passing(name, 1, 30_000);
+      expect(byName.get(name)!.output()).toContain('registered again');
+    }
     for (const [name] of services) {
       const s = byName.get(name)!;
       s.child.kill('SIGTERM');
@@ -96,7 +104,7 @@ describe('service processes', () => {
       expect(await consul.client.instances(name), `${name} deregistered`).toEqual([]);
       expect(s.output()).toContain('deregistered from consul');
     }
-  }, 120_000);
+  }, 180_000);
 
   it('exits with a readable message when the environment is wrong', async () => {
     const s = startProcess('services/gateway/src/server.ts', {

@@ -157,6 +157,12 @@ export class ConsulClient {
   }
 
   /** Names of every service in the catalog. */
+  /** Whether this agent holds a registration with this id (an agent restarted in dev mode has none). */
+  async isRegistered(id: string): Promise<boolean> {
+    const response = await this.#request('GET', '/v1/agent/services');
+    return Object.hasOwn((await response.json()) as Record<string, unknown>, id);
+  }
+
   async services(): Promise<string[]> {
     const response = await this.#request('GET', '/v1/catalog/services');
     return Object.keys((await response.json()) as Record<string, unknown>).filter(

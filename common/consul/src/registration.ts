@@ -7,15 +7,20 @@ export interface Registration {
   deregister(): Promise<void>;
 }
 
+/** How often a registration is checked (and made again when the agent lost it). */
+const KEEP_EVERY_MS = 10_000;
+
 /**
  * Registers an instance, retrying for a while when the agent is not up yet (services may start
- * before Consul answers). Throws when Consul stays unreachable for `timeoutMs`.
+ * before Consul answers). Throws when Consul stays unreachable for `timeoutMs`. Then keeps it:
+ * every `keepEveryMs` it checks that the agent still has it and registers again when not (an
+ * agent restarted without its data, a dev agent, forgets every service).
  */
 export async function registerService(
   consul: ConsulClient,
   registration: ServiceRegistration,
   logger: Logger,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; keepEveryMs?: number } = {},
 ): Promise<Registration> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (let attempt = 1; ; attempt++) {
@@ -37,6 +42,27 @@ export async function registerService(
     'registered in consul',
   );
   let done = false;
+  /** The check running now (deregistering waits for it, so it cannot register again after). */
+  let checking: Promise<void> | undefined;
+  const check = async () => {
+    try {
+      if (!(await consul.isRegistered(registration.id)) && !done) {
+        await consul.register(registration);
+        logger.warn(
+          { consulId: registration.id },
+          'consul had lost this registration (agent restarted?); registered again',
+        );
+      }
+    } catch {
+      // The agent is down for now: the next check tries again.
+    }
+  };
+  const keeper = setInterval(() => {
+    checking ??= check().finally(() => {
+      checking = undefined;
+    });
+  }, options.keepEveryMs ?? KEEP_EVERY_MS);
+  keeper.unref();
   return {
     id: registration.id,
     async deregister() {
@@ -44,6 +70,8 @@ export async function registerService(
         return;
       }
       done = true;
+      clearInterval(keeper);
+      await checking;
       try {
         await consul.deregister(registration.id);
         logger.info({ consulId: registration.id }, 'deregistered from consul');
@@ -60,7 +88,14 @@ export async function registerService(
  */
 export function registerHttpService(
   consul: ConsulClient,
-  opts: { name: string; instanceId?: string; advertiseHost: string; port: number; tags?: string[] },
+  opts: {
+    name: string;
+    instanceId?: string;
+    advertiseHost: string;
+    port: number;
+    tags?: string[];
+    keepEveryMs?: number;
+  },
   logger: Logger,
 ): Promise<Registration> {
   const { name, advertiseHost, port } = opts;
@@ -76,5 +111,6 @@ export function registerHttpService(
       check: { http: `http://${advertiseHost}:${port}/healthz`, interval: '2s' },
     },
     logger,
+    { keepEveryMs: opts.keepEveryMs },
   );
 }

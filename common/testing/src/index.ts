@@ -3,7 +3,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,44 +64,64 @@ export interface ConsulAgent {
    * them; on timeout the error names every registered instance with its checks' status and output.
    */
   passing(service: string, count?: number, timeoutMs?: number): Promise<ServiceInstance[]>;
+  /** A new agent on the same ports that knows no service. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts a private Consul dev agent on free ports; close() stops it and removes its data. */
+/**
+ * Starts a private Consul dev agent on free ports; close() stops it and removes its data;
+ * restart() stops it and starts a new one on the same ports, which knows no service (what a
+ * restarted dev agent, or one that lost its data, looks like to the services).
+ */
 export async function startConsul(): Promise<ConsulAgent> {
   const [http, serf, server, grpc] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-consul-'));
-  const child: ChildProcess = spawn(
-    consulBinary(),
-    [
-      'agent',
-      '-dev',
-      '-client=127.0.0.1',
-      '-bind=127.0.0.1',
-      `-http-port=${http}`,
-      `-serf-lan-port=${serf}`,
-      `-server-port=${server}`,
-      `-grpc-port=${grpc}`,
-      '-dns-port=-1',
-      '-hcl=ports { serf_wan = -1 }',
-      `-node=test-${http}`,
-      `-data-dir=${dataDir}`,
-      '-log-level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
   const addr = `127.0.0.1:${http}`;
   const client = new ConsulClient(addr, { timeoutMs: 1000 });
-  try {
-    await waitFor(async () => (await client.leader()) !== '', { timeoutMs: 20_000, what: 'consul leader' });
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`consul did not start: ${stderr.slice(-2000)}`, { cause: error });
-  }
+  const launch = async (): Promise<ChildProcess> => {
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true });
+    const child: ChildProcess = spawn(
+      consulBinary(),
+      [
+        'agent',
+        '-dev',
+        '-client=127.0.0.1',
+        '-bind=127.0.0.1',
+        `-http-port=${http}`,
+        `-serf-lan-port=${serf}`,
+        `-server-port=${server}`,
+        `-grpc-port=${grpc}`,
+        '-dns-port=-1',
+        '-hcl=ports { serf_wan = -1 }',
+        `-node=test-${http}`,
+        `-data-dir=${dataDir}`,
+        '-log-level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      await waitFor(async () => (await client.leader()) !== '', { timeoutMs: 20_000, what: 'consul leader' });
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw new Error(`consul did not start: ${stderr.slice(-2000)}`, { cause: error });
+    }
+    return child;
+  };
+  const stop = async (child: ChildProcess) => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      child.kill('SIGKILL');
+    }
+  };
+  let child = await launch();
   return {
     addr,
     client,
@@ -125,13 +145,12 @@ export async function startConsul(): Promise<ConsulAgent> {
         });
       }
     },
+    async restart() {
+      await stop(child);
+      child = await launch();
+    },
     async close() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        child.kill('SIGKILL');
-      }
+      await stop(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
