@@ -3,6 +3,8 @@ import type { ConsulClient, ServiceRegistration } from './ConsulClient';
 
 export interface Registration {
   readonly id: string;
+  /** Replaces the registration's meta (registering again when it changed; checks keep their state). */
+  updateMeta(meta: Record<string, string>): Promise<void>;
   /** Removes the instance from Consul; idempotent, never throws. */
   deregister(): Promise<void>;
 }
@@ -41,13 +43,15 @@ export async function registerService(
     { consulId: registration.id, address: `${registration.address}:${registration.port}` },
     'registered in consul',
   );
+  /** What is registered now (meta changes with updateMeta). */
+  const kept: ServiceRegistration = { ...registration };
   let done = false;
   /** The check running now (deregistering waits for it, so it cannot register again after). */
   let checking: Promise<void> | undefined;
   const check = async () => {
     try {
-      if (!(await consul.isRegistered(registration.id)) && !done) {
-        await consul.register(registration);
+      if (!(await consul.isRegistered(kept.id)) && !done) {
+        await consul.register(kept);
         logger.warn(
           { consulId: registration.id },
           'consul had lost this registration (agent restarted?); registered again',
@@ -65,6 +69,13 @@ export async function registerService(
   keeper.unref();
   return {
     id: registration.id,
+    async updateMeta(meta) {
+      if (done || JSON.stringify(meta) === JSON.stringify(kept.meta ?? {})) {
+        return;
+      }
+      kept.meta = meta;
+      await consul.register(kept);
+    },
     async deregister() {
       if (done) {
         return;

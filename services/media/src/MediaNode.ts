@@ -35,6 +35,7 @@ import {
   rtpParametersToProto,
   type MediaServiceServer,
   type WatchRoomEventsRequest,
+  type GetLoadResponse,
   type WatchRoomEventsResponse,
 } from '@switchboard/proto';
 import type { MediaConfig } from './config';
@@ -54,6 +55,9 @@ interface CallContext {
 const MAX_LAYER = 9;
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** How often the workers' CPU is sampled and the load in the Consul registration refreshed. */
+const LOAD_EVERY_MS = 3000;
 
 function requireId(value: string, field: string): string {
   if (!ID_PATTERN.test(value)) {
@@ -96,6 +100,7 @@ export class MediaNode {
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
   readonly #workerDeaths: prom.Counter;
   #registration?: Registration;
+  #loadTimer?: ReturnType<typeof setInterval>;
   #grpcPort = 0;
   #draining = false;
   #closed = false;
@@ -168,6 +173,11 @@ export class MediaNode {
     return this.#registration?.id;
   }
 
+  /** The rooms open on this node. */
+  get roomIds(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
   get roomCount(): number {
     return this.#rooms.size;
   }
@@ -217,7 +227,7 @@ export class MediaNode {
         address: advertiseHost,
         port: this.#grpcPort,
         tags: ['grpc', 'switchboard'],
-        meta: { metrics_port: String(this.metricsPort), workers: String(this.#workers.size) },
+        meta: this.#meta(),
         check: {
           grpc: `${advertiseHost}:${this.#grpcPort}`,
           interval: '2s',
@@ -226,6 +236,62 @@ export class MediaNode {
       },
       this.#logger,
     );
+    this.#loadTimer = setInterval(() => void this.#refreshLoad(), LOAD_EVERY_MS);
+    this.#loadTimer.unref();
+  }
+
+  /** What this node carries, per worker and in all, and whether it takes new rooms. */
+  load(): GetLoadResponse {
+    const perWorker = new Map<number, { transports: number; consumers: number }>();
+    const total = { transports: 0, producers: 0, consumers: 0 };
+    for (const room of this.#rooms.values()) {
+      const counts = room.counts;
+      const worker = perWorker.get(room.workerPid) ?? { transports: 0, consumers: 0 };
+      worker.transports += counts.transports;
+      worker.consumers += counts.consumers;
+      perWorker.set(room.workerPid, worker);
+      total.transports += counts.transports;
+      total.producers += counts.producers;
+      total.consumers += counts.consumers;
+    }
+    const pids = this.workerPids;
+    const maxConsumers = this.#config.maxConsumersPerWorker * pids.length;
+    return {
+      workers: pids.map((pid) => ({
+        pid,
+        routers: this.#workers.routers(pid),
+        transports: perWorker.get(pid)?.transports ?? 0,
+        consumers: perWorker.get(pid)?.consumers ?? 0,
+        cpu: this.#workers.cpu(pid),
+      })),
+      rooms: this.#rooms.size,
+      ...total,
+      maxConsumers,
+      accepting: !this.#draining && pids.length > 0 && total.consumers < maxConsumers,
+    };
+  }
+
+  /** The Consul registration's meta: where /metrics is, and the load (refreshed every few seconds). */
+  #meta(): Record<string, string> {
+    const load = this.load();
+    return {
+      metrics_port: String(this.metricsPort),
+      workers: String(load.workers.length),
+      rooms: String(load.rooms),
+      consumers: String(load.consumers),
+      max_consumers: String(load.maxConsumers),
+      accepting: String(load.accepting),
+      cpu: Math.max(0, ...load.workers.map((w) => w.cpu)).toFixed(2),
+    };
+  }
+
+  async #refreshLoad(): Promise<void> {
+    try {
+      await this.#workers.sampleCpu();
+      await this.#registration?.updateMeta(this.#meta());
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'could not refresh the load in consul');
+    }
   }
 
   #registerGauges(): void {
@@ -434,6 +500,7 @@ export class MediaNode {
         });
         return {};
       }),
+      getLoad: this.#unary('GetLoad', () => this.load()),
       getPeerStats: this.#unary('GetPeerStats', async (req) =>
         peerStatsToProto(await this.#room(req.roomId).peerStats(requireId(req.peerId, 'peer_id'))),
       ),
@@ -482,6 +549,7 @@ export class MediaNode {
     }
     this.#closed = true;
     this.#draining = true;
+    clearInterval(this.#loadTimer);
     this.setServing(false);
     await this.#registration?.deregister();
     await new Promise<void>((resolve) => {

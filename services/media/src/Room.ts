@@ -143,6 +143,11 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
+  /** The pid of the mediasoup worker this room's router runs on. */
+  get workerPid(): number {
+    return Number(this.#router.appData.workerPid ?? 0);
+  }
+
   get rtpCapabilities(): types.RtpCapabilities {
     return this.#router.rtpCapabilities;
   }

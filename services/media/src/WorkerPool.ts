@@ -22,6 +22,8 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #workers: types.Worker[] = [];
   readonly #routerCounts = new Map<types.Worker, number>();
+  /** CPU time (ms) each worker had used at the last sample, and its share of a core since. */
+  readonly #cpu = new Map<types.Worker, { at: number; usedMs: number; share: number }>();
   #closed = false;
 
   private constructor(options: WorkerPoolOptions) {
@@ -96,7 +98,7 @@ export class WorkerPool {
         best = worker;
       }
     }
-    const router = await best.createRouter({ mediaCodecs, appData });
+    const router = await best.createRouter({ mediaCodecs, appData: { ...appData, workerPid: best.pid } });
     this.#routerCounts.set(best, (this.#routerCounts.get(best) ?? 0) + 1);
     router.observer.once('close', () => {
       if (this.#routerCounts.has(best)) {
@@ -104,6 +106,34 @@ export class WorkerPool {
       }
     });
     return router;
+  }
+
+  /** Routers on a live worker, by its pid. */
+  routers(pid: number): number {
+    const worker = this.#workers.find((w) => w.pid === pid);
+    return worker ? (this.#routerCounts.get(worker) ?? 0) : 0;
+  }
+
+  /** Each live worker's share of one core over the last sampling interval (0 before two samples). */
+  cpu(pid: number): number {
+    const worker = this.#workers.find((w) => w.pid === pid);
+    return worker ? (this.#cpu.get(worker)?.share ?? 0) : 0;
+  }
+
+  /** Samples the workers' CPU time (getrusage of each worker process). */
+  async sampleCpu(): Promise<void> {
+    await Promise.all(
+      this.#workers
+        .filter((w) => !w.died && !w.closed)
+        .map(async (worker) => {
+          const usage = await worker.getResourceUsage();
+          const at = Date.now();
+          const usedMs = usage.ru_utime + usage.ru_stime;
+          const last = this.#cpu.get(worker);
+          const share = last && at > last.at ? Math.max(0, (usedMs - last.usedMs) / (at - last.at)) : 0;
+          this.#cpu.set(worker, { at, usedMs, share });
+        }),
+    );
   }
 
   close(): void {

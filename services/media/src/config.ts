@@ -21,6 +21,8 @@ const schema = z
     MEDIA_INSTANCE_ID: z.string().optional(),
     /** Rooms (routers) this node accepts; beyond, creating one is RESOURCE_EXHAUSTED. */
     MEDIA_MAX_ROOMS: z.coerce.number().int().min(1).default(500),
+    /** Consumers one worker (core) carries; at this times the workers the node takes no new rooms. */
+    MEDIA_MAX_CONSUMERS_PER_WORKER: z.coerce.number().int().min(1).default(500),
     /** WebRTC transports one room may hold (two per participant). */
     MEDIA_MAX_TRANSPORTS_PER_ROOM: z.coerce.number().int().min(1).default(500),
     /** Read by mediasoup itself; checked here so a missing worker is a clear startup error. */
@@ -56,6 +58,7 @@ export interface MediaConfig extends CommonConfig {
   instanceId?: string;
   maxRooms: number;
   maxTransportsPerRoom: number;
+  maxConsumersPerWorker: number;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): MediaConfig {
@@ -74,5 +77,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     instanceId: c.MEDIA_INSTANCE_ID,
     maxRooms: c.MEDIA_MAX_ROOMS,
     maxTransportsPerRoom: c.MEDIA_MAX_TRANSPORTS_PER_ROOM,
+    maxConsumersPerWorker: c.MEDIA_MAX_CONSUMERS_PER_WORKER,
   };
 }

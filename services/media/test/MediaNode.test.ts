@@ -148,6 +148,24 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
+  it('reports its load per worker over gRPC (GetLoad), with its capacity', async () => {
+    const load = await call<{
+      workers: { pid: number; routers: number; transports: number; cpu: number }[];
+      rooms: number;
+      transports: number;
+      maxConsumers: number;
+      accepting: boolean;
+    }>(client, client.getLoad, {});
+    expect(load.workers.map((w) => w.pid)).toEqual(node.workerPids);
+    expect(load.rooms).toBe(node.roomCount);
+    expect(load.rooms).toBeGreaterThan(0); // the rooms the tests above made
+    expect(load.workers[0].routers).toBe(load.rooms);
+    expect(load.workers[0].transports).toBe(load.transports);
+    expect(load.transports).toBeGreaterThan(0);
+    expect(load.workers[0].cpu).toBeGreaterThanOrEqual(0);
+    expect(load).toMatchObject({ maxConsumers: 500, accepting: true });
+  });
+
   it('refuses bad input with INVALID_ARGUMENT and unknown ids with NOT_FOUND', async () => {
     await expect(call(client, client.getRouterRtpCapabilities, { roomId: '' })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,

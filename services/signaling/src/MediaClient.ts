@@ -45,6 +45,7 @@ export type UnaryMethod =
   | 'pauseConsumer'
   | 'setConsumerPreferredLayers'
   | 'getPeerStats'
+  | 'getLoad'
   | 'leaveRoom'
   | 'closeRoom';
 

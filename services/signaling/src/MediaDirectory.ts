@@ -14,6 +14,9 @@ export const roomMediaKey = (roomId: string) => `sb:room:${roomId}:media`;
 /** The rooms assigned to a media node (its load, as every signaling instance sees it). */
 export const nodeRoomsKey = (nodeId: string) => `sb:media:${nodeId}:rooms`;
 
+/** Deadline of the GetLoad call made to place a room (a slow node falls back to its Consul meta). */
+const LOAD_TIMEOUT_MS = 1000;
+
 /** Deletes the mapping only if it still points at the node we were using. */
 const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
@@ -88,7 +91,7 @@ export class MediaDirectory {
       if (current) {
         return this.#client(current);
       }
-      const chosen = await this.#leastLoaded(nodes);
+      const chosen = await this.#mostHeadroom(nodes);
       const ok = mapped
         ? (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, mapped)) === 1 &&
           (await this.#redis.set(key, chosen.id, 'NX')) === 'OK'
@@ -109,12 +112,46 @@ export class MediaDirectory {
     throw new UnavailableError(`could not assign room ${roomId} to a media node`);
   }
 
-  /** The passing node with the fewest rooms (ties broken at random, so instances spread out). */
-  async #leastLoaded(nodes: readonly ServiceInstance[]): Promise<ServiceInstance> {
-    const counts = await Promise.all(nodes.map((node) => this.#roomCount(node.id)));
-    const fewest = Math.min(...counts);
-    const candidates = nodes.filter((_, i) => counts[i] === fewest);
-    return candidates[Math.floor(Math.random() * candidates.length)];
+  /**
+   * The passing node with the most headroom (consumers it may still take) among those accepting
+   * new rooms; its load asked over gRPC (GetLoad, short deadline), else read from its Consul meta.
+   * Ties go to the node with fewer rooms, then at random (so instances spread out). UNAVAILABLE
+   * when every node is full or draining.
+   */
+  async #mostHeadroom(nodes: readonly ServiceInstance[]): Promise<ServiceInstance> {
+    const loads = await Promise.all(
+      nodes.map(async (node) => {
+        const [load, rooms] = await Promise.all([this.#load(node), this.#roomCount(node.id)]);
+        return { node, rooms, tiebreak: Math.random(), ...load };
+      }),
+    );
+    const candidates = loads.filter((load) => load.accepting);
+    if (candidates.length === 0) {
+      throw new UnavailableError('every media node is at capacity or draining; try again in a moment');
+    }
+    candidates.sort((a, b) => b.headroom - a.headroom || a.rooms - b.rooms || a.tiebreak - b.tiebreak);
+    return candidates[0].node;
+  }
+
+  async #load(node: ServiceInstance): Promise<{ accepting: boolean; headroom: number }> {
+    try {
+      const load = await this.#client(node).call(
+        'getLoad',
+        {},
+        { correlationId: 'placement' },
+        LOAD_TIMEOUT_MS,
+      );
+      return { accepting: load.accepting, headroom: load.maxConsumers - load.consumers };
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, mediaNode: node.id },
+        'could not ask a media node its load; using Consul',
+      );
+      return {
+        accepting: node.meta.accepting !== 'false',
+        headroom: Number(node.meta.max_consumers ?? 0) - Number(node.meta.consumers ?? 0),
+      };
+    }
   }
 
   /**

@@ -27,6 +27,8 @@ export interface HarnessOptions {
   signalingInstances?: number;
   /** Extra signaling environment (limits, heartbeat). */
   signalingEnv?: Record<string, string>;
+  /** Extra environment of every media node (capacity). */
+  mediaEnv?: Record<string, string>;
   mediaLogger?: Logger;
   signalingLogger?: Logger;
 }
@@ -117,7 +119,10 @@ async function startServers(harness: Harness, options: HarnessOptions): Promise<
   const mediaNodes = options.mediaNodes ?? 1;
   for (let i = 0; i < mediaNodes; i++) {
     harness.media.push(
-      await MediaNode.create(readMediaConfig(mediaTestEnv(consul.addr)), options.mediaLogger ?? quiet),
+      await MediaNode.create(
+        readMediaConfig(mediaTestEnv(consul.addr, options.mediaEnv)),
+        options.mediaLogger ?? quiet,
+      ),
     );
   }
   await consul.passing('media', mediaNodes);

@@ -408,6 +408,29 @@ export interface CloseRoomRequest {
 
 export interface CloseRoomResponse {}
 
+export interface GetLoadRequest {}
+
+export interface WorkerLoad {
+  pid: number;
+  routers: number;
+  transports: number;
+  consumers: number;
+  /** share of one core used over the last few seconds (0..1) */
+  cpu: number;
+}
+
+export interface GetLoadResponse {
+  workers: WorkerLoad[];
+  rooms: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+  /** consumers this node takes (MEDIA_MAX_CONSUMERS_PER_WORKER × workers) */
+  maxConsumers: number;
+  /** below capacity and not draining: new rooms may come here */
+  accepting: boolean;
+}
+
 export interface WatchRoomEventsRequest {
   roomId: string;
 }
@@ -6483,6 +6506,370 @@ export const CloseRoomResponse: MessageFns<CloseRoomResponse> = {
   },
 };
 
+function createBaseGetLoadRequest(): GetLoadRequest {
+  return {};
+}
+
+export const GetLoadRequest: MessageFns<GetLoadRequest> = {
+  encode(_: GetLoadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLoadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLoadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetLoadRequest {
+    return {};
+  },
+
+  toJSON(_: GetLoadRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetLoadRequest>): GetLoadRequest {
+    return GetLoadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetLoadRequest>): GetLoadRequest {
+    const message = createBaseGetLoadRequest();
+    return message;
+  },
+};
+
+function createBaseWorkerLoad(): WorkerLoad {
+  return { pid: 0, routers: 0, transports: 0, consumers: 0, cpu: 0 };
+}
+
+export const WorkerLoad: MessageFns<WorkerLoad> = {
+  encode(message: WorkerLoad, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    if (message.routers !== 0) {
+      writer.uint32(16).uint32(message.routers);
+    }
+    if (message.transports !== 0) {
+      writer.uint32(24).uint32(message.transports);
+    }
+    if (message.consumers !== 0) {
+      writer.uint32(32).uint32(message.consumers);
+    }
+    if (message.cpu !== 0) {
+      writer.uint32(41).double(message.cpu);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkerLoad {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkerLoad();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.routers = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.transports = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.consumers = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.cpu = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkerLoad {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      routers: isSet(object.routers) ? globalThis.Number(object.routers) : 0,
+      transports: isSet(object.transports) ? globalThis.Number(object.transports) : 0,
+      consumers: isSet(object.consumers) ? globalThis.Number(object.consumers) : 0,
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+    };
+  },
+
+  toJSON(message: WorkerLoad): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.routers !== 0) {
+      obj.routers = Math.round(message.routers);
+    }
+    if (message.transports !== 0) {
+      obj.transports = Math.round(message.transports);
+    }
+    if (message.consumers !== 0) {
+      obj.consumers = Math.round(message.consumers);
+    }
+    if (message.cpu !== 0) {
+      obj.cpu = floatToJson(message.cpu);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WorkerLoad>): WorkerLoad {
+    return WorkerLoad.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WorkerLoad>): WorkerLoad {
+    const message = createBaseWorkerLoad();
+    message.pid = object.pid ?? 0;
+    message.routers = object.routers ?? 0;
+    message.transports = object.transports ?? 0;
+    message.consumers = object.consumers ?? 0;
+    message.cpu = object.cpu ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetLoadResponse(): GetLoadResponse {
+  return {
+    workers: [],
+    rooms: 0,
+    transports: 0,
+    producers: 0,
+    consumers: 0,
+    maxConsumers: 0,
+    accepting: false,
+  };
+}
+
+export const GetLoadResponse: MessageFns<GetLoadResponse> = {
+  encode(message: GetLoadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.workers) {
+      WorkerLoad.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.rooms !== 0) {
+      writer.uint32(16).uint32(message.rooms);
+    }
+    if (message.transports !== 0) {
+      writer.uint32(24).uint32(message.transports);
+    }
+    if (message.producers !== 0) {
+      writer.uint32(32).uint32(message.producers);
+    }
+    if (message.consumers !== 0) {
+      writer.uint32(40).uint32(message.consumers);
+    }
+    if (message.maxConsumers !== 0) {
+      writer.uint32(48).uint32(message.maxConsumers);
+    }
+    if (message.accepting !== false) {
+      writer.uint32(56).bool(message.accepting);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLoadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLoadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workers.push(WorkerLoad.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rooms = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.transports = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.producers = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.consumers = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxConsumers = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.accepting = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLoadResponse {
+    return {
+      workers: globalThis.Array.isArray(object?.workers)
+        ? object.workers.map((e: any) => WorkerLoad.fromJSON(e))
+        : [],
+      rooms: isSet(object.rooms) ? globalThis.Number(object.rooms) : 0,
+      transports: isSet(object.transports) ? globalThis.Number(object.transports) : 0,
+      producers: isSet(object.producers) ? globalThis.Number(object.producers) : 0,
+      consumers: isSet(object.consumers) ? globalThis.Number(object.consumers) : 0,
+      maxConsumers: isSet(object.maxConsumers)
+        ? globalThis.Number(object.maxConsumers)
+        : isSet(object.max_consumers)
+          ? globalThis.Number(object.max_consumers)
+          : 0,
+      accepting: isSet(object.accepting) ? globalThis.Boolean(object.accepting) : false,
+    };
+  },
+
+  toJSON(message: GetLoadResponse): unknown {
+    const obj: any = {};
+    if (message.workers?.length) {
+      obj.workers = message.workers.map((e) => WorkerLoad.toJSON(e));
+    }
+    if (message.rooms !== 0) {
+      obj.rooms = Math.round(message.rooms);
+    }
+    if (message.transports !== 0) {
+      obj.transports = Math.round(message.transports);
+    }
+    if (message.producers !== 0) {
+      obj.producers = Math.round(message.producers);
+    }
+    if (message.consumers !== 0) {
+      obj.consumers = Math.round(message.consumers);
+    }
+    if (message.maxConsumers !== 0) {
+      obj.maxConsumers = Math.round(message.maxConsumers);
+    }
+    if (message.accepting !== false) {
+      obj.accepting = message.accepting;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetLoadResponse>): GetLoadResponse {
+    return GetLoadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetLoadResponse>): GetLoadResponse {
+    const message = createBaseGetLoadResponse();
+    message.workers = object.workers?.map((e) => WorkerLoad.fromPartial(e)) || [];
+    message.rooms = object.rooms ?? 0;
+    message.transports = object.transports ?? 0;
+    message.producers = object.producers ?? 0;
+    message.consumers = object.consumers ?? 0;
+    message.maxConsumers = object.maxConsumers ?? 0;
+    message.accepting = object.accepting ?? false;
+    return message;
+  },
+};
+
 function createBaseWatchRoomEventsRequest(): WatchRoomEventsRequest {
   return { roomId: '' };
 }
@@ -7736,6 +8123,20 @@ export const MediaServiceService = {
       Buffer.from(GetPeerStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPeerStatsResponse => GetPeerStatsResponse.decode(value),
   },
+  /**
+   * How loaded this node is (signaling places new rooms on the node with the most headroom; the
+   * same figures are in the node's Consul registration meta, refreshed every few seconds).
+   */
+  getLoad: {
+    path: '/switchboard.media.v1.MediaService/GetLoad' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLoadRequest): Buffer => Buffer.from(GetLoadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLoadRequest => GetLoadRequest.decode(value),
+    responseSerialize: (value: GetLoadResponse): Buffer =>
+      Buffer.from(GetLoadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLoadResponse => GetLoadResponse.decode(value),
+  },
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom: {
     path: '/switchboard.media.v1.MediaService/LeaveRoom' as const,
@@ -7818,6 +8219,11 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
   >;
   /** Statistics of everything a peer has in a room: its transports, producers and consumers. */
   getPeerStats: handleUnaryCall<GetPeerStatsRequest, GetPeerStatsResponse>;
+  /**
+   * How loaded this node is (signaling places new rooms on the node with the most headroom; the
+   * same figures are in the node's Consul registration meta, refreshed every few seconds).
+   */
+  getLoad: handleUnaryCall<GetLoadRequest, GetLoadResponse>;
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom: handleUnaryCall<LeaveRoomRequest, LeaveRoomResponse>;
   /** Closes a room's router and everything in it. */
@@ -8059,6 +8465,25 @@ export interface MediaServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPeerStatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * How loaded this node is (signaling places new rooms on the node with the most headroom; the
+   * same figures are in the node's Consul registration meta, refreshed every few seconds).
+   */
+  getLoad(
+    request: GetLoadRequest,
+    callback: (error: ServiceError | null, response: GetLoadResponse) => void,
+  ): ClientUnaryCall;
+  getLoad(
+    request: GetLoadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLoadResponse) => void,
+  ): ClientUnaryCall;
+  getLoad(
+    request: GetLoadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLoadResponse) => void,
   ): ClientUnaryCall;
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom(
