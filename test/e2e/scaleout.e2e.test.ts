@@ -90,4 +90,43 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
     );
     expect(transports.sort((a, b) => a - b)).toEqual([0, 6]); // 3 peers × (send + receive)
   });
+
+  it('brings everyone back in video on the other media node within 5 s after theirs is SIGKILLed', async () => {
+    const transports = await Promise.all(
+      [0, 1].map((i) => metric(SCALE_PORTS.mediaMetrics + i, 'switchboard_media_transports')),
+    );
+    const hosting = transports[0] > 0 ? 0 : 1;
+    const name = hosting === 0 ? 'media' : 'media-2';
+    // Mark the videos playing now: recovery means new ones (new consumers) playing.
+    for (const p of participants) {
+      await p.page.evaluate(() =>
+        document.querySelectorAll('video').forEach((v) => v.setAttribute('data-before', '')),
+      );
+    }
+    const killedAt = Date.now();
+    process.kill(stack.pid(name)!, 'SIGKILL');
+    const backAt = await Promise.all(
+      participants.map(async (p) => {
+        const others = NAMES.filter((n) => n !== p.name);
+        await p.page.waitForFunction(
+          (expected: string[]) =>
+            expected.every((n) => {
+              const video = document.querySelector<HTMLVideoElement>(
+                `video[aria-label="${CSS.escape(n)}"]:not([data-before])`,
+              );
+              return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+            }),
+          others,
+          { timeout: 20_000, polling: 50 },
+        );
+        return Date.now();
+      }),
+    );
+    const recovery = Math.max(...backAt) - killedAt;
+    console.info(`media node ${name} SIGKILLed: everyone back in video in ${recovery} ms`);
+    expect(recovery).toBeLessThanOrEqual(5000);
+    // The room now lives on the other node only.
+    const after = await metric(SCALE_PORTS.mediaMetrics + (1 - hosting), 'switchboard_media_transports');
+    expect(after).toBe(6);
+  });
 });

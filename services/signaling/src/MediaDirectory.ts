@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ServiceWatcher, type ConsulClient, type ServiceInstance } from '@switchboard/consul';
-import { UnavailableError } from '@switchboard/errors';
+import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { client as prom } from '@switchboard/metrics';
 import { MediaClient } from './MediaClient';
@@ -114,9 +114,10 @@ export class MediaDirectory {
 
   /**
    * The passing node with the most headroom (consumers it may still take) among those accepting
-   * new rooms; its load asked over gRPC (GetLoad, short deadline), else read from its Consul meta.
-   * Ties go to the node with fewer rooms, then at random (so instances spread out). UNAVAILABLE
-   * when every node is full or draining.
+   * new rooms, as each says over gRPC (GetLoad, short deadline). A node that does not answer is
+   * skipped (Consul may not have noticed yet that it died); the Consul meta is used only when no
+   * node answered and some were merely slow. Ties go to the node with fewer rooms, then at random
+   * (so instances spread out). UNAVAILABLE when every node is full, draining or gone.
    */
   async #mostHeadroom(nodes: readonly ServiceInstance[]): Promise<ServiceInstance> {
     const loads = await Promise.all(
@@ -125,7 +126,10 @@ export class MediaDirectory {
         return { node, rooms, tiebreak: Math.random(), ...load };
       }),
     );
-    const candidates = loads.filter((load) => load.accepting);
+    const answered = loads.filter((load) => load.answered);
+    const candidates = (answered.length > 0 ? answered : loads.filter((load) => load.slow)).filter(
+      (load) => load.accepting,
+    );
     if (candidates.length === 0) {
       throw new UnavailableError('every media node is at capacity or draining; try again in a moment');
     }
@@ -133,7 +137,9 @@ export class MediaDirectory {
     return candidates[0].node;
   }
 
-  async #load(node: ServiceInstance): Promise<{ accepting: boolean; headroom: number }> {
+  async #load(
+    node: ServiceInstance,
+  ): Promise<{ accepting: boolean; headroom: number; answered: boolean; slow: boolean }> {
     try {
       const load = await this.#client(node).call(
         'getLoad',
@@ -141,15 +147,23 @@ export class MediaDirectory {
         { correlationId: 'placement' },
         LOAD_TIMEOUT_MS,
       );
-      return { accepting: load.accepting, headroom: load.maxConsumers - load.consumers };
+      return {
+        accepting: load.accepting,
+        headroom: load.maxConsumers - load.consumers,
+        answered: true,
+        slow: false,
+      };
     } catch (error) {
+      const slow = error instanceof AppError && error.code === 'DEADLINE_EXCEEDED';
       this.#logger.warn(
         { err: error, mediaNode: node.id },
-        'could not ask a media node its load; using Consul',
+        slow ? 'a media node was slow to tell its load' : 'a media node did not answer; no room goes there',
       );
       return {
         accepting: node.meta.accepting !== 'false',
         headroom: Number(node.meta.max_consumers ?? 0) - Number(node.meta.consumers ?? 0),
+        answered: false,
+        slow,
       };
     }
   }
