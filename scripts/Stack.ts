@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { ConsulClient } from '@switchboard/consul';
 import YAML from 'yaml';
 import { preparePrefix, renderNginxConfig } from '../nginx/render';
+import { coturnArgs } from './coturn';
 import { ensurePostgres, ensureRedis, portOpen, StackError, until, which } from './backends';
 
 export { StackError };
@@ -498,30 +499,15 @@ export class Stack {
     const child = this.#spawn(
       'turn',
       turnserver,
-      [
-        '-n', // no configuration file: everything is here
-        `--listening-ip=${host}`,
-        `--listening-port=${port}`,
-        `--relay-ip=${host}`,
-        `--min-port=${turnRelayMin}`,
-        `--max-port=${turnRelayMax}`,
-        '--use-auth-secret',
-        `--static-auth-secret=${secret}`,
-        '--realm=switchboard',
-        '--no-tls',
-        '--no-dtls',
-        '--no-cli',
-        '--no-tcp-relay',
-        '--fingerprint',
-        '--no-software-attribute',
-        '--denied-peer-ip=0.0.0.0-255.255.255.255',
-        `--allowed-peer-ip=${host}`,
-        ...(host.startsWith('127.') ? ['--allow-loopback-peers'] : []),
-        `--userdb=${join(dir, 'turndb')}`,
-        `--pidfile=${join(dir, 'turnserver.pid')}`,
-        '--log-file=stdout',
-        '--simple-log',
-      ],
+      coturnArgs({
+        host,
+        port,
+        relayMin: turnRelayMin,
+        relayMax: turnRelayMax,
+        secret,
+        peer: host,
+        dir,
+      }),
       {},
     );
     this.#turnId = `turn-${host}-${port}`;

@@ -25,6 +25,7 @@ import {
 } from '@switchboard/testing';
 import { parseConfig } from '@switchboard/config';
 import { configSchema, readConfig } from '../src/config';
+import { coturnArgs } from '../../../scripts/coturn';
 import { Gateway } from '../src/Gateway';
 
 const SECRET = 'turn-test-jwt-secret-0123456789';
@@ -91,23 +92,15 @@ describe('TURN credentials (real coturn, real Consul)', () => {
     const relayMin = await freePort();
     coturn = spawn(
       '/usr/bin/turnserver',
-      [
-        '-n',
-        '--listening-ip=127.0.0.1',
-        `--listening-port=${turnPort}`,
-        '--relay-ip=127.0.0.1',
-        `--min-port=${relayMin}`,
-        `--max-port=${relayMin + 20}`,
-        '--use-auth-secret',
-        `--static-auth-secret=${TURN_SECRET}`,
-        '--realm=switchboard',
-        '--no-tls',
-        '--no-dtls',
-        '--no-cli',
-        `--userdb=${join(dir, 'turndb')}`,
-        `--pidfile=${join(dir, 'turnserver.pid')}`,
-        '--log-file=stdout',
-      ],
+      coturnArgs({
+        host: '127.0.0.1',
+        port: turnPort,
+        relayMin,
+        relayMax: relayMin + 20,
+        secret: TURN_SECRET,
+        peer: '127.0.0.1',
+        dir,
+      }),
       { stdio: 'ignore' },
     );
     await consul.client.register({
