@@ -178,6 +178,8 @@ export function mediaTestEnv(consulAddr: string, extra: Record<string, string> =
     MEDIA_GRPC_PORT: '0',
     MEDIA_METRICS_PORT: '0',
     MEDIA_NUM_WORKERS: '1',
+    // Closing ends the rooms at once (a test that drains sets its own deadline).
+    MEDIA_DRAIN_SECONDS: '0',
     // The worker the test scripts built (mediasoup reads the variable from the process itself).
     MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? '',
     ...extra,

@@ -101,9 +101,14 @@ export class MediaNode {
   readonly #workerDeaths: prom.Counter;
   #registration?: Registration;
   #loadTimer?: ReturnType<typeof setInterval>;
+  /** Draining: no new rooms; resolves once the node has none (then it is deregistered). */
+  #drained?: Promise<void>;
+  /** Called when a room closes while draining. */
+  #drainProgress?: () => void;
+  #drainTimer?: ReturnType<typeof setTimeout>;
+  #closing?: Promise<void>;
   #grpcPort = 0;
   #draining = false;
-  #closed = false;
 
   private constructor(config: MediaConfig, logger: Logger, workers: WorkerPool) {
     this.#config = config;
@@ -267,8 +272,40 @@ export class MediaNode {
       rooms: this.#rooms.size,
       ...total,
       maxConsumers,
-      accepting: !this.#draining && pids.length > 0 && total.consumers < maxConsumers,
+      accepting: !this.#draining && !this.#drained && pids.length > 0 && total.consumers < maxConsumers,
     };
+  }
+
+  /**
+   * Stops taking new rooms (GetLoad and the Consul meta say so at once) while the calls here go
+   * on; after `deadlineMs` the rooms still open end, so their participants rejoin on another
+   * node by themselves. Resolves once no room is left, after deregistering from Consul. Calling
+   * it again keeps the first deadline.
+   */
+  drain(deadlineMs: number): Promise<void> {
+    if (!this.#drained) {
+      this.#logger.info({ rooms: this.#rooms.size, deadlineMs }, 'draining: no new rooms');
+      void this.#refreshLoad();
+      this.#drained = new Promise<void>((resolve) => {
+        this.#drainProgress = () => {
+          if (this.#rooms.size === 0 && this.#roomsCreating.size === 0) {
+            clearTimeout(this.#drainTimer);
+            resolve();
+          }
+        };
+        this.#drainTimer = setTimeout(() => {
+          this.#logger.info({ rooms: this.#rooms.size }, 'drain deadline: ending the rooms left (they move)');
+          for (const room of [...this.#rooms.values()]) {
+            room.close();
+          }
+        }, deadlineMs);
+        this.#drainProgress();
+      }).then(async () => {
+        this.#logger.info('drained: no rooms left');
+        await this.#registration?.deregister();
+      });
+    }
+    return this.#drained;
   }
 
   /** The Consul registration's meta: where /metrics is, and the load (refreshed every few seconds). */
@@ -319,6 +356,9 @@ export class MediaNode {
     }
     let creating = this.#roomsCreating.get(roomId);
     if (!creating) {
+      if (this.#drained) {
+        throw new UnavailableError('this media node is draining: new rooms go to another node');
+      }
       if (this.#rooms.size + this.#roomsCreating.size >= this.#config.maxRooms) {
         throw new AppError(
           'RESOURCE_EXHAUSTED',
@@ -335,7 +375,10 @@ export class MediaNode {
       try {
         const room = await creating;
         this.#rooms.set(roomId, room);
-        room.once('close', () => this.#rooms.delete(roomId));
+        room.once('close', () => {
+          this.#rooms.delete(roomId);
+          this.#drainProgress?.();
+        });
         return room;
       } finally {
         this.#roomsCreating.delete(roomId);
@@ -501,6 +544,10 @@ export class MediaNode {
         return {};
       }),
       getLoad: this.#unary('GetLoad', () => this.load()),
+      drain: this.#unary('Drain', (req) => {
+        void this.drain(req.deadlineSeconds * 1000);
+        return { rooms: this.#rooms.size };
+      }),
       getPeerStats: this.#unary('GetPeerStats', async (req) =>
         peerStatsToProto(await this.#room(req.roomId).peerStats(requireId(req.peerId, 'peer_id'))),
       ),
@@ -542,12 +589,17 @@ export class MediaNode {
     };
   }
 
-  /** Drains (health NOT_SERVING, deregister), then closes gRPC, rooms and workers. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) {
-      return;
-    }
-    this.#closed = true;
+  /**
+   * Drains (no new rooms; calls go on for MEDIA_DRAIN_SECONDS, then move; deregisters when
+   * empty), then closes gRPC, rooms and workers. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.drain(this.#config.drainMs);
     this.#draining = true;
     clearInterval(this.#loadTimer);
     this.setServing(false);

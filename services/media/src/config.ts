@@ -23,6 +23,8 @@ const schema = z
     MEDIA_MAX_ROOMS: z.coerce.number().int().min(1).default(500),
     /** Consumers one worker (core) carries; at this times the workers the node takes no new rooms. */
     MEDIA_MAX_CONSUMERS_PER_WORKER: z.coerce.number().int().min(1).default(500),
+    /** On SIGTERM: how long calls go on (no new rooms) before they move to other nodes. */
+    MEDIA_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
     /** WebRTC transports one room may hold (two per participant). */
     MEDIA_MAX_TRANSPORTS_PER_ROOM: z.coerce.number().int().min(1).default(500),
     /** Read by mediasoup itself; checked here so a missing worker is a clear startup error. */
@@ -59,6 +61,7 @@ export interface MediaConfig extends CommonConfig {
   maxRooms: number;
   maxTransportsPerRoom: number;
   maxConsumersPerWorker: number;
+  drainMs: number;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): MediaConfig {
@@ -78,5 +81,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     maxRooms: c.MEDIA_MAX_ROOMS,
     maxTransportsPerRoom: c.MEDIA_MAX_TRANSPORTS_PER_ROOM,
     maxConsumersPerWorker: c.MEDIA_MAX_CONSUMERS_PER_WORKER,
+    drainMs: c.MEDIA_DRAIN_SECONDS * 1000,
   };
 }

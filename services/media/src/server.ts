@@ -11,4 +11,5 @@ const root = createLogger({
   dir: config.logDir,
   instance: String(config.grpcPort || process.pid),
 });
-await runService(root, () => MediaNode.create(config, root.logger));
+// SIGTERM drains first (calls go on for MEDIA_DRAIN_SECONDS, then move to other nodes).
+await runService(root, () => MediaNode.create(config, root.logger), { graceMs: config.drainMs + 10_000 });

@@ -46,6 +46,7 @@ export type UnaryMethod =
   | 'setConsumerPreferredLayers'
   | 'getPeerStats'
   | 'getLoad'
+  | 'drain'
   | 'leaveRoom'
   | 'closeRoom';
 

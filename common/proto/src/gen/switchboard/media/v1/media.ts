@@ -431,6 +431,16 @@ export interface GetLoadResponse {
   accepting: boolean;
 }
 
+export interface DrainRequest {
+  /** seconds the calls may go on (0: end the rooms now) */
+  deadlineSeconds: number;
+}
+
+export interface DrainResponse {
+  /** rooms still open on the node */
+  rooms: number;
+}
+
 export interface WatchRoomEventsRequest {
   roomId: string;
 }
@@ -6870,6 +6880,146 @@ export const GetLoadResponse: MessageFns<GetLoadResponse> = {
   },
 };
 
+function createBaseDrainRequest(): DrainRequest {
+  return { deadlineSeconds: 0 };
+}
+
+export const DrainRequest: MessageFns<DrainRequest> = {
+  encode(message: DrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deadlineSeconds !== 0) {
+      writer.uint32(8).uint32(message.deadlineSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deadlineSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainRequest {
+    return {
+      deadlineSeconds: isSet(object.deadlineSeconds)
+        ? globalThis.Number(object.deadlineSeconds)
+        : isSet(object.deadline_seconds)
+          ? globalThis.Number(object.deadline_seconds)
+          : 0,
+    };
+  },
+
+  toJSON(message: DrainRequest): unknown {
+    const obj: any = {};
+    if (message.deadlineSeconds !== 0) {
+      obj.deadlineSeconds = Math.round(message.deadlineSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DrainRequest>): DrainRequest {
+    return DrainRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DrainRequest>): DrainRequest {
+    const message = createBaseDrainRequest();
+    message.deadlineSeconds = object.deadlineSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseDrainResponse(): DrainResponse {
+  return { rooms: 0 };
+}
+
+export const DrainResponse: MessageFns<DrainResponse> = {
+  encode(message: DrainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rooms !== 0) {
+      writer.uint32(8).uint32(message.rooms);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rooms = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainResponse {
+    return { rooms: isSet(object.rooms) ? globalThis.Number(object.rooms) : 0 };
+  },
+
+  toJSON(message: DrainResponse): unknown {
+    const obj: any = {};
+    if (message.rooms !== 0) {
+      obj.rooms = Math.round(message.rooms);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DrainResponse>): DrainResponse {
+    return DrainResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DrainResponse>): DrainResponse {
+    const message = createBaseDrainResponse();
+    message.rooms = object.rooms ?? 0;
+    return message;
+  },
+};
+
 function createBaseWatchRoomEventsRequest(): WatchRoomEventsRequest {
   return { roomId: '' };
 }
@@ -8137,6 +8287,21 @@ export const MediaServiceService = {
       Buffer.from(GetLoadResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetLoadResponse => GetLoadResponse.decode(value),
   },
+  /**
+   * Drains the node: it takes no new rooms from now on (GetLoad and its Consul meta say so), the
+   * calls on it go on until the deadline, then its rooms end (their participants rejoin on
+   * another node by themselves) and it deregisters from Consul. SIGTERM does the same with
+   * MEDIA_DRAIN_SECONDS. Answers at once; calling it again keeps the first deadline.
+   */
+  drain: {
+    path: '/switchboard.media.v1.MediaService/Drain' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DrainRequest): Buffer => Buffer.from(DrainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DrainRequest => DrainRequest.decode(value),
+    responseSerialize: (value: DrainResponse): Buffer => Buffer.from(DrainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DrainResponse => DrainResponse.decode(value),
+  },
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom: {
     path: '/switchboard.media.v1.MediaService/LeaveRoom' as const,
@@ -8224,6 +8389,13 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
    * same figures are in the node's Consul registration meta, refreshed every few seconds).
    */
   getLoad: handleUnaryCall<GetLoadRequest, GetLoadResponse>;
+  /**
+   * Drains the node: it takes no new rooms from now on (GetLoad and its Consul meta say so), the
+   * calls on it go on until the deadline, then its rooms end (their participants rejoin on
+   * another node by themselves) and it deregisters from Consul. SIGTERM does the same with
+   * MEDIA_DRAIN_SECONDS. Answers at once; calling it again keeps the first deadline.
+   */
+  drain: handleUnaryCall<DrainRequest, DrainResponse>;
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom: handleUnaryCall<LeaveRoomRequest, LeaveRoomResponse>;
   /** Closes a room's router and everything in it. */
@@ -8484,6 +8656,27 @@ export interface MediaServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetLoadResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Drains the node: it takes no new rooms from now on (GetLoad and its Consul meta say so), the
+   * calls on it go on until the deadline, then its rooms end (their participants rejoin on
+   * another node by themselves) and it deregisters from Consul. SIGTERM does the same with
+   * MEDIA_DRAIN_SECONDS. Answers at once; calling it again keeps the first deadline.
+   */
+  drain(
+    request: DrainRequest,
+    callback: (error: ServiceError | null, response: DrainResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: DrainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DrainResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: DrainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DrainResponse) => void,
   ): ClientUnaryCall;
   /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
   leaveRoom(

@@ -1,0 +1,77 @@
+/**
+ * Draining a media node (two real nodes, a real Consul): the Drain RPC stops new rooms from going
+ * there at once while its calls go on (newcomers to those rooms still land there); at the
+ * deadline its rooms end, their participants are told to rejoin, and they land on the other
+ * node; the drained node deregisters from Consul once empty.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
+import { MediaClient } from '../src/MediaClient';
+import { roomMediaKey } from '../src/MediaDirectory';
+import { joined, next, TestClients, type Client } from './clients';
+import { startHarness, type Harness } from './harness';
+
+const SECRET = 'drain-test-secret-0123456789';
+
+describe('draining a media node', () => {
+  let h: Harness;
+  const clients = new TestClients(SECRET);
+
+  beforeAll(async () => {
+    h = await startHarness({ secret: SECRET, mediaNodes: 2 });
+  });
+
+  afterAll(async () => {
+    clients.closeAll();
+    await h?.close();
+  });
+
+  const peer = async (room: string, name: string): Promise<Client> => {
+    await ensureRoom(h.pool, room);
+    const client = await clients.connect(h.signaling[0].port, await clients.token(room, name));
+    await joined(client);
+    return client;
+  };
+
+  it('takes no new rooms, lets its calls go on until the deadline, then moves them and deregisters', async () => {
+    const room = uniqueRoom('drain');
+    const ada = await peer(room, 'Ada');
+    const grace = await peer(room, 'Grace');
+    const drainedId = (await h.redis.get(roomMediaKey(room)))!;
+    const drained = h.media.find((m) => m.consulId === drainedId)!;
+    const other = h.media.find((m) => m !== drained)!;
+
+    const client = new MediaClient({
+      instanceId: drainedId,
+      address: `127.0.0.1:${drained.grpcPort}`,
+      timeoutMs: 5000,
+    });
+    const answer = await client.call('drain', { deadlineSeconds: 2 }, { correlationId: 'drain-test' });
+    client.close();
+    expect(answer).toEqual({ rooms: 1 });
+    expect(drained.load().accepting).toBe(false);
+
+    // A new room goes elsewhere; a newcomer to the running call still joins it where it is.
+    const elsewhere = uniqueRoom('drain-new');
+    await peer(elsewhere, 'Elsewhere');
+    expect(await h.redis.get(roomMediaKey(elsewhere))).toBe(other.consulId);
+    const ended = [ada, grace].map((c) => next(c, 'callEnded'));
+    const linus = await peer(room, 'Linus');
+    expect(await h.redis.get(roomMediaKey(room))).toBe(drainedId);
+    expect(drained.roomCount).toBe(1);
+
+    // The deadline passes: everyone in the call is told to rejoin (not that it is over).
+    const linusEnded = next(linus, 'callEnded');
+    for (const notice of await Promise.all([...ended, linusEnded])) {
+      expect(notice.final).toBeFalsy();
+    }
+    await waitFor(async () => !(await h.consul.client.instances('media')).some((i) => i.id === drainedId), {
+      timeoutMs: 10_000,
+      what: 'the drained node deregistered',
+    });
+    expect(drained.roomCount).toBe(0);
+    // Rejoining lands on the other node.
+    await peer(room, 'Ada again');
+    expect(await h.redis.get(roomMediaKey(room))).toBe(other.consulId);
+  });
+});
