@@ -262,11 +262,17 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     producer.observer.once('close', () => this.#producers.delete(producer.id));
     if (producer.kind === 'audio') {
-      // Removed from the observers by mediasoup when the producer closes.
+      // Removed from the observers by mediasoup when the producer closes. Levels are a nicety:
+      // a failure here (the producer closed meanwhile) does not fail the produce.
       await Promise.all([
         this.#levels.addProducer({ producerId: producer.id }),
         this.#speaker.addProducer({ producerId: producer.id }),
-      ]);
+      ]).catch((error: unknown) =>
+        this.#logger.warn(
+          { err: error, peerId, producerId: producer.id },
+          'audio observers could not add the producer',
+        ),
+      );
     }
     this.#logger.info(
       { peerId, producerId: producer.id, kind: producer.kind, type: producer.type },
