@@ -136,8 +136,7 @@ interface Connection {
   device: Device;
   send?: types.Transport;
   recv?: types.Transport;
-  /** `resumed` once the SFU sends it (tile views are reported from then on). */
-  consumers: Map<string, { consumer: types.Consumer; peerId: string; source: MediaSource; resumed: boolean }>;
+  consumers: Map<string, ConsumerEntry>;
   /** The microphone and camera producers. */
   producers: Map<'audio' | 'video', types.Producer>;
   /** The screen share's producer. */
@@ -177,7 +176,7 @@ const ICE_RESTARTS = 2;
 /** How often the SFU's stats are fetched while in the call. */
 const STATS_EVERY_MS = 2000;
 
-/** A tile's reported height must change by this much (device pixels) to be reported again. */
+/** A tile's reported height must change by this share of the last one to be reported again. */
 const VIEW_HEIGHT_STEP = 0.2;
 
 /** A join token is reused while it has this long left (an admitted guest stays admitted). */
