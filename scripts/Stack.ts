@@ -18,7 +18,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConsulClient } from '@switchboard/consul';
+import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import { createLogger } from '@switchboard/logger';
 import YAML from 'yaml';
 import { preparePrefix, renderNginxConfig } from '../nginx/render';
 import { coturnArgs } from './coturn';
@@ -136,7 +137,7 @@ export class Stack {
   readonly #children: Child[] = [];
   #nginxUpstreams = '';
   /** coturn's Consul registration (the stack registers it: coturn cannot). */
-  #turnId?: string;
+  #turnRegistration?: Registration;
   /** Consul registrations the NGINX renderer refused (reported once each). */
   readonly #rejectedUpstreams = new Set<string>();
   #watchTimer?: NodeJS.Timeout;
@@ -510,18 +511,23 @@ export class Stack {
       }),
       {},
     );
-    this.#turnId = `turn-${host}-${port}`;
-    await this.consul.register({
-      id: this.#turnId,
-      name: 'turn',
-      address: host,
-      port,
-      tags: ['turn', 'switchboard'],
-      meta: { relay_ports: `${turnRelayMin}-${turnRelayMax}` },
-      check: { tcp: `${host}:${port}`, interval: '5s', deregisterCriticalServiceAfter: '1m' },
-    });
+    // Kept like the services' own registrations: made again if the agent forgets it.
+    const registration = await registerService(
+      this.consul,
+      {
+        id: `turn-${host}-${port}`,
+        name: 'turn',
+        address: host,
+        port,
+        tags: ['turn', 'switchboard'],
+        meta: { relay_ports: `${turnRelayMin}-${turnRelayMax}` },
+        check: { tcp: `${host}:${port}`, interval: '5s', deregisterCriticalServiceAfter: '1m' },
+      },
+      createLogger({ service: 'launcher', level: 'warn', stdout: false }).logger,
+    );
+    this.#turnRegistration = registration;
     await this.#waitFor(child, 'coturn to pass its Consul check', 30_000, async () =>
-      (await this.consul.instances('turn', { passingOnly: true })).some((i) => i.id === this.#turnId),
+      (await this.consul.instances('turn', { passingOnly: true })).some((i) => i.id === registration.id),
     );
   }
 
@@ -652,9 +658,7 @@ export class Stack {
     this.#stopping = true;
     clearInterval(this.#watchTimer);
     clearInterval(this.#targetsTimer);
-    if (this.#turnId) {
-      await this.consul.deregister(this.#turnId).catch(() => {});
-    }
+    await this.#turnRegistration?.deregister();
     for (const child of [...this.#children].reverse()) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         continue;
