@@ -163,10 +163,11 @@ export class MediaRequests {
     if (peer.role === 'host') {
       await socket.join(hostsRoom(peer.roomId));
     }
-    const [peers, producers, lobby] = await Promise.all([
+    const [peers, producers, lobby, multipleScreenShares] = await Promise.all([
       this.#o.presence.peers(peer.roomId),
       this.#o.presence.producers(peer.roomId),
       peer.role === 'host' ? this.#o.access.waiting(peer.roomId) : [],
+      this.#o.access.multipleScreenShares(peer.roomId),
     ]);
     socket.to(peer.roomId).emit('peerJoined', info);
     ctx.logger.info(
@@ -185,7 +186,7 @@ export class MediaRequests {
       peers: peers.filter((p) => p.peerId !== peer.peerId),
       producers: producers.filter((p) => p.peerId !== peer.peerId),
       activeSpeaker: session.activeSpeaker,
-      multipleScreenShares: await this.#o.access.multipleScreenShares(peer.roomId),
+      multipleScreenShares,
       lobby: lobby.map(({ peerId, displayName, role }) => ({ peerId, displayName, role })),
     };
   }
@@ -525,16 +526,6 @@ export class MediaRequests {
     payload: Payload<'resumeConsumer'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['resumeConsumer']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
-    await media.call(
-      'resumeConsumer',
-      {
-        roomId: peer.roomId,
-        consumerId: owned(peer.consumers, payload.consumerId, 'consumer'),
-      },
-      ctx,
-    );
-    return {};
+    return this.resumeConsumers(socket, { consumerIds: [payload.consumerId] }, ctx);
   }
 }
