@@ -4,7 +4,7 @@
  * registration. `create()` returns once everything serves; `close()` drains and tears down.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { types } from 'mediasoup';
@@ -551,6 +551,62 @@ export class MediaNode {
       getPeerStats: this.#unary('GetPeerStats', async (req) =>
         peerStatsToProto(await this.#room(req.roomId).peerStats(requireId(req.peerId, 'peer_id'))),
       ),
+      createPipeTransport: this.#unary('CreatePipeTransport', async (req) => {
+        const room = this.#room(req.roomId);
+        const transport = await room.createPipeTransport(requireId(req.remoteNode, 'remote_node'));
+        return {
+          transportId: transport.id,
+          ip: transport.tuple.localAddress ?? transport.tuple.localIp,
+          port: transport.tuple.localPort,
+        };
+      }),
+      connectPipeTransport: this.#unary('ConnectPipeTransport', async (req) => {
+        const room = this.#room(req.roomId);
+        if (!isIP(req.ip) || req.port < 1 || req.port > 65535) {
+          throw new InvalidArgumentError('ip must be an IPv4 or IPv6 address and port 1-65535');
+        }
+        await room.connectPipeTransport(requireId(req.remoteNode, 'remote_node'), req.ip, req.port);
+        return {};
+      }),
+      consumeForPipe: this.#unary('ConsumeForPipe', async (req) => {
+        const piped = await this.#room(req.roomId).consumeForPipe(
+          requireId(req.remoteNode, 'remote_node'),
+          requireId(req.producerId, 'producer_id'),
+        );
+        return {
+          kind: mediaKindToProto(piped.kind),
+          rtpParameters: rtpParametersToProto(
+            piped.rtpParameters as Parameters<typeof rtpParametersToProto>[0],
+          ),
+          producerPaused: piped.producerPaused,
+          peerId: piped.peerId,
+        };
+      }),
+      produceFromPipe: this.#unary('ProduceFromPipe', async (req) => {
+        const room = this.#room(req.roomId);
+        const kind = mediaKindFromProto(req.kind);
+        if (!kind) {
+          throw new InvalidArgumentError('kind must be MEDIA_KIND_AUDIO or MEDIA_KIND_VIDEO');
+        }
+        if (!req.rtpParameters || req.rtpParameters.codecs.length === 0) {
+          throw new InvalidArgumentError('rtp_parameters with at least one codec is required');
+        }
+        await room.produceFromPipe({
+          remoteNode: requireId(req.remoteNode, 'remote_node'),
+          producerId: requireId(req.producerId, 'producer_id'),
+          peerId: requireId(req.peerId, 'peer_id'),
+          kind,
+          rtpParameters: rtpParametersFromProto(req.rtpParameters) as types.RtpParameters,
+          paused: req.paused,
+        });
+        return {};
+      }),
+      closePipeTransport: this.#unary('ClosePipeTransport', async (req) => {
+        await this.#rooms
+          .get(requireId(req.roomId, 'room_id'))
+          ?.closePipeTransport(requireId(req.remoteNode, 'remote_node'));
+        return {};
+      }),
       leaveRoom: this.#unary('LeaveRoom', (req) => {
         const room = this.#rooms.get(requireId(req.roomId, 'room_id'));
         room?.leave(requireId(req.peerId, 'peer_id'));

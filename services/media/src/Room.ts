@@ -52,7 +52,23 @@ export interface TransportListenOptions {
 
 type PeerOwned = {
   peerId: string;
+  /** A copy of a producer of another node, piped in (its peer is on that node). */
+  piped?: boolean;
 };
+
+/** A pipe transport towards another node of the room, and where it was told to send. */
+interface Pipe {
+  transport: types.PipeTransport;
+  connecting?: { ip: string; port: number; done: Promise<void> };
+}
+
+/** What the other end needs to produce a piped producer (ConsumeForPipe). */
+export interface PipedProducer {
+  kind: types.MediaKind;
+  rtpParameters: types.RtpParameters;
+  producerPaused: boolean;
+  peerId: string;
+}
 
 type TransportOwned = PeerOwned & { producing: boolean };
 
@@ -75,6 +91,11 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #transports = new Map<string, types.WebRtcTransport<TransportOwned>>();
   readonly #producers = new Map<string, types.Producer<PeerOwned>>();
   readonly #consumers = new Map<string, types.Consumer<PeerOwned>>();
+  /** Pipe transports by the node at the other end, and the consumers piping producers there. */
+  readonly #pipes = new Map<string, Promise<Pipe>>();
+  readonly #pipeConsumers = new Map<string, Promise<types.Consumer>>();
+  /** Piped producers being created, by id (a second request waits for the first). */
+  readonly #pipedProducers = new Map<string, Promise<unknown>>();
   readonly #levels: types.AudioLevelObserver;
   readonly #speaker: types.ActiveSpeakerObserver;
   #activeSpeaker?: Extract<RoomEvent, { type: 'activeSpeaker' }>;
@@ -162,7 +183,8 @@ export class Room extends EventEmitter<RoomEvents> {
     return {
       transports: this.#transports.size,
       producers: this.#producers.size,
-      consumers: this.#consumers.size,
+      // A pipe consumer forwards a stream like any other: it counts against capacity.
+      consumers: this.#consumers.size + this.#pipeConsumers.size,
     };
   }
 
@@ -250,16 +272,27 @@ export class Room extends EventEmitter<RoomEvents> {
     } catch (error) {
       throw this.#mediasoupError(error, 'produce');
     }
-    this.#producers.set(producer.id, producer);
-    producer.on('transportclose', () => {
-      this.#producers.delete(producer.id);
+    producer.on('transportclose', () =>
       this.emit('event', {
         type: 'producerClosed',
         producerId: producer.id,
         peerId,
         reason: 'transport_closed',
-      });
-    });
+      }),
+    );
+    await this.#addProducer(producer);
+    this.#logger.info(
+      { peerId, producerId: producer.id, kind: producer.kind, type: producer.type },
+      'producer created',
+    );
+    return producer;
+  }
+
+  /** Keeps a producer (own or piped in) until it closes; an audio one feeds the level observers. */
+  async #addProducer(producer: types.Producer<PeerOwned>): Promise<void> {
+    const peerId = producer.appData.peerId;
+    this.#producers.set(producer.id, producer);
+    producer.on('transportclose', () => this.#producers.delete(producer.id));
     producer.observer.once('close', () => this.#producers.delete(producer.id));
     if (producer.kind === 'audio') {
       // Removed from the observers by mediasoup when the producer closes. Levels are a nicety:
@@ -274,11 +307,145 @@ export class Room extends EventEmitter<RoomEvents> {
         ),
       );
     }
-    this.#logger.info(
-      { peerId, producerId: producer.id, kind: producer.kind, type: producer.type },
-      'producer created',
-    );
-    return producer;
+  }
+
+  /** The room's pipe transport towards `remoteNode`, created once (plain RTP with NACK/RTX). */
+  async createPipeTransport(remoteNode: string): Promise<types.PipeTransport> {
+    let pipe = this.#pipes.get(remoteNode);
+    if (!pipe) {
+      const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort } = this.#listen;
+      pipe = this.#router
+        .createPipeTransport({
+          listenInfo: {
+            protocol: 'udp',
+            ip: listenIp,
+            announcedAddress,
+            portRange: { min: rtcMinPort, max: rtcMaxPort },
+          },
+          enableRtx: true,
+          appData: { remoteNode },
+        })
+        .then((transport) => {
+          transport.observer.once('close', () => {
+            this.#pipes.delete(remoteNode);
+            this.#logger.info({ remoteNode }, 'pipe transport closed');
+          });
+          this.#logger.info({ remoteNode, transportId: transport.id }, 'pipe transport created');
+          return { transport };
+        });
+      this.#pipes.set(remoteNode, pipe);
+      pipe.catch(() => this.#pipes.delete(remoteNode));
+    }
+    try {
+      return (await pipe).transport;
+    } catch (error) {
+      throw this.#mediasoupError(error, 'create pipe transport');
+    }
+  }
+
+  /** Sends the pipe towards `remoteNode` to `ip:port`; again with the same address is a no-op. */
+  async connectPipeTransport(remoteNode: string, ip: string, port: number): Promise<void> {
+    const pipe = await this.#pipe(remoteNode);
+    if (pipe.connecting) {
+      if (pipe.connecting.ip !== ip || pipe.connecting.port !== port) {
+        throw new AppError(
+          'FAILED_PRECONDITION',
+          `the pipe to ${remoteNode} is already connected to ${pipe.connecting.ip}:${pipe.connecting.port}`,
+        );
+      }
+      return pipe.connecting.done;
+    }
+    const done = pipe.transport.connect({ ip, port }).catch((error: unknown) => {
+      pipe.connecting = undefined;
+      throw this.#mediasoupError(error, 'connect pipe transport');
+    });
+    pipe.connecting = { ip, port, done };
+    return done;
+  }
+
+  /** Source side: a consumer of one of this node's producers on the pipe towards `remoteNode`. */
+  async consumeForPipe(remoteNode: string, producerId: string): Promise<PipedProducer> {
+    const producer = this.#producer(producerId);
+    const key = `${remoteNode}|${producerId}`;
+    let consuming = this.#pipeConsumers.get(key);
+    if (!consuming) {
+      consuming = this.#pipe(remoteNode).then(({ transport }) =>
+        transport.consume({ producerId, appData: { remoteNode } }),
+      );
+      this.#pipeConsumers.set(key, consuming);
+      consuming.then(
+        (consumer) => consumer.observer.once('close', () => this.#pipeConsumers.delete(key)),
+        () => this.#pipeConsumers.delete(key),
+      );
+    }
+    let consumer: types.Consumer;
+    try {
+      consumer = await consuming;
+    } catch (error) {
+      throw error instanceof AppError ? error : this.#mediasoupError(error, 'consume for pipe');
+    }
+    return {
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters,
+      producerPaused: consumer.producerPaused,
+      peerId: producer.appData.peerId,
+    };
+  }
+
+  /**
+   * Destination side: the producer of another node, under its own id, from the pipe with that
+   * node. Closes with the pipe, without a producerClosed event (its own node reports that).
+   */
+  async produceFromPipe(opts: {
+    remoteNode: string;
+    producerId: string;
+    peerId: string;
+    kind: types.MediaKind;
+    rtpParameters: types.RtpParameters;
+    paused: boolean;
+  }): Promise<void> {
+    if (this.#producers.has(opts.producerId)) {
+      return;
+    }
+    let creating = this.#pipedProducers.get(opts.producerId);
+    if (!creating) {
+      creating = (async () => {
+        const { transport } = await this.#pipe(opts.remoteNode);
+        const producer = await transport.produce<PeerOwned>({
+          id: opts.producerId,
+          kind: opts.kind,
+          rtpParameters: opts.rtpParameters,
+          paused: opts.paused,
+          appData: { peerId: opts.peerId, piped: true },
+        });
+        await this.#addProducer(producer);
+        this.#logger.info(
+          { peerId: opts.peerId, producerId: producer.id, kind: producer.kind, remoteNode: opts.remoteNode },
+          'producer piped in',
+        );
+      })();
+      this.#pipedProducers.set(opts.producerId, creating);
+      void creating.catch(() => {}).finally(() => this.#pipedProducers.delete(opts.producerId));
+    }
+    try {
+      await creating;
+    } catch (error) {
+      throw error instanceof AppError ? error : this.#mediasoupError(error, 'produce from pipe');
+    }
+  }
+
+  /** Closes the pipe towards `remoteNode`: what was piped in from it closes, and its consumers. */
+  async closePipeTransport(remoteNode: string): Promise<void> {
+    const pipe = await this.#pipes.get(remoteNode)?.catch(() => undefined);
+    pipe?.transport.close();
+  }
+
+  async #pipe(remoteNode: string): Promise<Pipe> {
+    const pipe = await this.#pipes.get(remoteNode)?.catch(() => undefined);
+    if (!pipe || pipe.transport.closed) {
+      throw new NotFoundError(`no pipe transport towards ${remoteNode} in room ${this.id}`);
+    }
+    return pipe;
   }
 
   closeProducer(producerId: string): void {
@@ -390,7 +557,10 @@ export class Room extends EventEmitter<RoomEvents> {
     return { transports: transports.flat(), producers, consumers };
   }
 
-  /** Closes every transport the peer owns (and so its producers and consumers). */
+  /**
+   * Closes every transport the peer owns (and so its producers and consumers) and the copies of
+   * its producers piped in from its node.
+   */
   leave(peerId: string): number {
     let closed = 0;
     for (const transport of [...this.#transports.values()]) {
@@ -399,7 +569,15 @@ export class Room extends EventEmitter<RoomEvents> {
         closed++;
       }
     }
-    this.#logger.info({ peerId, transports: closed }, 'peer left');
+    let piped = 0;
+    for (const producer of [...this.#producers.values()]) {
+      if (producer.appData.piped && producer.appData.peerId === peerId) {
+        producer.close();
+        this.#producers.delete(producer.id);
+        piped++;
+      }
+    }
+    this.#logger.info({ peerId, transports: closed, piped }, 'peer left');
     return closed;
   }
 

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@switchboard/logger';
 import type { LeaveReason } from '@switchboard/protocol';
 import { identityRoom } from './Chat';
-import type { CallMeta, MediaClient } from './MediaClient';
-import type { MediaDirectory } from './MediaDirectory';
+import type { CallMeta } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
 import { hostsRoom, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
@@ -21,9 +20,8 @@ export interface DeparturesOptions {
   presence: Presence;
   access: RoomAccess;
   participants: ParticipantSessions;
-  /** The room sessions and media directory (undefined until the server has started). */
+  /** The room sessions (undefined until the server has started). */
   rooms: () => RoomSessions | undefined;
-  directory: () => MediaDirectory | undefined;
   logger: Logger;
 }
 
@@ -62,7 +60,7 @@ export class Departures {
     peer.producers.clear();
     peer.producerInfo.clear();
     peer.consumers.clear();
-    await this.#removePeer(peer.roomId, peer.peerId, leaveReason(reason), session?.media, meta, logger);
+    await this.#removePeer(peer.roomId, peer.peerId, leaveReason(reason), meta, logger);
     void socket.leave(peer.roomId);
     if (session) {
       await this.#o.rooms()?.releaseIfIdle(session, meta, logger);
@@ -73,13 +71,13 @@ export class Departures {
   /**
    * Takes a peer out of its room for everyone, whether it left, disconnected or its signaling
    * instance crashed: presence, the others' screens (producerClosed, peerLeft), its session record,
-   * and the media node (its transports close there).
+   * and the media nodes (its transports close on its own, the copies of its producers on the
+   * others).
    */
   async #removePeer(
     roomId: string,
     peerId: string,
     reason: LeaveReason,
-    media: MediaClient | undefined,
     meta: CallMeta,
     logger: Logger,
   ): Promise<void> {
@@ -91,8 +89,9 @@ export class Departures {
     await this.#o.participants
       .left(peerId)
       .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
-    await media
-      ?.call('leaveRoom', { roomId, peerId }, meta)
+    await this.#o
+      .rooms()
+      ?.onOtherNodes(roomId, undefined, (node) => node.call('leaveRoom', { roomId, peerId }, meta))
       .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
   }
 
@@ -103,23 +102,14 @@ export class Departures {
   async removeGhost(roomId: string, peerId: string): Promise<void> {
     const correlationId = randomUUID();
     const logger = this.#o.logger.child({ roomId, peerId, correlationId });
-    const media = await this.#o.directory()?.assignedClient(roomId);
-    await this.#removePeer(roomId, peerId, 'disconnected', media, { correlationId, peerId }, logger);
+    await this.#removePeer(roomId, peerId, 'disconnected', { correlationId, peerId }, logger);
     logger.warn('removed a peer whose signaling instance stopped without cleaning up');
   }
 
   /** Nobody alive is in the room or has it open any more: close it on its media node. */
   async closeAbandonedRoom(roomId: string): Promise<void> {
     const correlationId = randomUUID();
-    const media = await this.#o.directory()?.assignedClient(roomId);
-    if (media) {
-      await media
-        .call('closeRoom', { roomId }, { correlationId })
-        .catch((error: unknown) =>
-          this.#o.logger.warn({ err: error, roomId }, 'media node CloseRoom failed'),
-        );
-      await this.#o.directory()?.releaseRoom(roomId, media.instanceId);
-    }
+    await this.#o.rooms()?.closeRoom(roomId, { correlationId }, this.#o.logger.child({ roomId }));
     this.#o.logger.info({ roomId, correlationId }, 'closed a room only crashed instances had open');
   }
 }

@@ -10,7 +10,7 @@ import type { RoomStore } from '@switchboard/db';
 import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { MEDIA_KIND_NAMES, type MediaKind, type RoomPolicy } from '@switchboard/protocol';
-import type { CallMeta, MediaClient } from './MediaClient';
+import type { CallMeta } from './MediaClient';
 import {
   hostsRoom,
   joinedPeer,
@@ -29,8 +29,8 @@ export interface HostControlsOptions {
   rooms: RoomStore;
   /** Where removals are recorded (Redis). */
   removals: RemovalStore;
-  /** The media node of a room this instance has a session for (the host's own). */
-  media: (roomId: string) => Promise<MediaClient>;
+  /** Pauses a producer of a room this instance has a session for, on every node that has it. */
+  pauseProducer: (roomId: string, producerId: string, meta: CallMeta) => Promise<void>;
   /** Sends the notice to the peer and closes its socket, wherever it is connected. */
   closePeer: (peerId: string, notice: ClosingNotice) => void;
   /** Ends the call for every peer of the room, wherever connected. */
@@ -76,9 +76,8 @@ export class HostControls {
     const producers = (await this.#o.presence.producers(roomId)).filter(
       (producer) => producer.peerId === p.peerId && producer.kind === p.kind,
     );
-    const media = await this.#o.media(roomId);
     for (const producer of producers) {
-      await media.call('pauseProducer', { roomId, producerId: producer.producerId }, meta);
+      await this.#o.pauseProducer(roomId, producer.producerId, meta);
       await this.#o.presence.setProducerPaused(roomId, producer.producerId, true);
       this.#o.io
         .to(roomId)

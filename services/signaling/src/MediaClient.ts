@@ -47,6 +47,11 @@ export type UnaryMethod =
   | 'getPeerStats'
   | 'getLoad'
   | 'drain'
+  | 'createPipeTransport'
+  | 'connectPipeTransport'
+  | 'consumeForPipe'
+  | 'produceFromPipe'
+  | 'closePipeTransport'
   | 'leaveRoom'
   | 'closeRoom';
 

@@ -1,7 +1,9 @@
 /**
- * Which media node serves which room. Healthy media nodes come from Consul (a blocking-query
+ * Which media nodes serve which room. Healthy media nodes come from Consul (a blocking-query
  * watch, never a configured address); the live room → node mapping lives in Redis so every
- * signaling instance sends a room's peers to the same node.
+ * signaling instance sends a room's peers to the same node: the room's home node, where it
+ * opens. A room whose nodes are full continues on another node (`placePeer`): the set of the
+ * room's nodes is in Redis too, and their routers are joined by pipe transports (RoomSessions).
  */
 import type { Redis } from 'ioredis';
 import { ServiceWatcher, type ConsulClient, type ServiceInstance } from '@switchboard/consul';
@@ -13,6 +15,8 @@ import { MediaClient } from './MediaClient';
 export const roomMediaKey = (roomId: string) => `sb:room:${roomId}:media`;
 /** The rooms assigned to a media node (its load, as every signaling instance sees it). */
 export const nodeRoomsKey = (nodeId: string) => `sb:media:${nodeId}:rooms`;
+/** Every node a room has a router on (its home and those it spilled over to). */
+export const roomNodesKey = (roomId: string) => `sb:room:${roomId}:nodes`;
 
 /** Deadline of the GetLoad call made to place a room (a slow node falls back to its Consul meta). */
 const LOAD_TIMEOUT_MS = 1000;
@@ -91,7 +95,11 @@ export class MediaDirectory {
       if (current) {
         return this.#client(current);
       }
-      const chosen = await this.#mostHeadroom(nodes);
+      // A home that was lost is replaced by another of the room's nodes when one takes newcomers.
+      const members = mapped ? new Set(await this.#redis.smembers(roomNodesKey(roomId))) : new Set();
+      const chosen = await this.#mostHeadroom(nodes.filter((node) => members.has(node.id))).catch(() =>
+        this.#mostHeadroom(nodes),
+      );
       const ok = mapped
         ? (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, mapped)) === 1 &&
           (await this.#redis.set(key, chosen.id, 'NX')) === 'OK'
@@ -110,6 +118,84 @@ export class MediaDirectory {
       }
     }
     throw new UnavailableError(`could not assign room ${roomId} to a media node`);
+  }
+
+  /**
+   * The node a new participant of the room goes to: the room's home node while it accepts
+   * newcomers, else another of the room's nodes that does, else (the room outgrows its nodes) the
+   * passing node with the most headroom, which joins the room's nodes. UNAVAILABLE when no node
+   * takes anyone.
+   */
+  async placePeer(roomId: string, home: MediaClient): Promise<MediaClient> {
+    const nodes = await this.#passing();
+    const members = new Set(await this.#redis.smembers(roomNodesKey(roomId)));
+    members.add(home.instanceId);
+    const own = nodes
+      .filter((node) => members.has(node.id))
+      .sort((a, b) => Number(b.id === home.instanceId) - Number(a.id === home.instanceId));
+    for (const node of own) {
+      const load = await this.#load(node);
+      if (load.answered && load.accepting) {
+        return this.#client(node);
+      }
+    }
+    const chosen = await this.#mostHeadroom(nodes.filter((node) => !members.has(node.id)));
+    await this.#redis.sadd(roomNodesKey(roomId), home.instanceId, chosen.id);
+    this.#logger.info(
+      { roomId, mediaNode: chosen.id, home: home.instanceId },
+      "the room's nodes are full: it continues on another media node",
+    );
+    return this.#client(chosen);
+  }
+
+  /** The passing nodes the room has a router on (its home first). */
+  async roomNodes(roomId: string): Promise<MediaClient[]> {
+    const [home, members] = await Promise.all([
+      this.#redis.get(roomMediaKey(roomId)),
+      this.#redis.smembers(roomNodesKey(roomId)),
+    ]);
+    const ids = [...new Set([...(home ? [home] : []), ...members])];
+    return ids.flatMap((id) => {
+      const node = this.#watcher.instances.find((n) => n.id === id);
+      return node ? [this.#client(node)] : [];
+    });
+  }
+
+  /** The client of a passing node, by its Consul id. */
+  clientById(nodeId: string): MediaClient | undefined {
+    const node = this.#watcher.instances.find((n) => n.id === nodeId);
+    return node ? this.#client(node) : undefined;
+  }
+
+  /**
+   * The room's home node was lost: another of its nodes (`survivors`) becomes home, unless another
+   * signaling instance chose one first. Returns the home now, or undefined when none is left.
+   */
+  async rehome(
+    roomId: string,
+    lostId: string,
+    survivors: readonly MediaClient[],
+  ): Promise<MediaClient | undefined> {
+    const key = roomMediaKey(roomId);
+    await this.leaveNode(roomId, lostId);
+    if (survivors.length > 0 && (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, lostId)) === 1) {
+      await this.#redis.set(key, survivors[0].instanceId, 'NX');
+    }
+    const home = await this.#redis.get(key);
+    const client = home ? this.clientById(home) : undefined;
+    if (client) {
+      await this.#redis.sadd(nodeRoomsKey(client.instanceId), roomId);
+      this.#logger.warn(
+        { roomId, lost: lostId, home: client.instanceId },
+        "the room's home media node changed",
+      );
+    }
+    return client;
+  }
+
+  /** The room no longer has a router on `nodeId` (that node was lost or its part closed). */
+  async leaveNode(roomId: string, nodeId: string): Promise<void> {
+    await this.#redis.multi().srem(roomNodesKey(roomId), nodeId).srem(nodeRoomsKey(nodeId), roomId).exec();
   }
 
   /**
@@ -185,18 +271,14 @@ export class MediaDirectory {
     return rooms.length - stale.length;
   }
 
-  /** The node already serving `roomId`, if it has one that passes; never assigns. */
-  async assignedClient(roomId: string): Promise<MediaClient | undefined> {
-    const mapped = await this.#redis.get(roomMediaKey(roomId));
-    const node = mapped ? this.#watcher.instances.find((n) => n.id === mapped) : undefined;
-    return node ? this.#client(node) : undefined;
-  }
-
   /**
-   * Records again that `nodeId` serves the room (Redis forgot it), unless another node was
-   * assigned meanwhile; returns the node that serves it now.
+   * Records again that `nodeId` is the room's home and `others` its other nodes (Redis forgot
+   * them), unless another home was assigned meanwhile; returns the home now.
    */
-  async restoreRoom(roomId: string, nodeId: string): Promise<string> {
+  async restoreRoom(roomId: string, nodeId: string, others: readonly string[] = []): Promise<string> {
+    if (others.length > 0) {
+      await this.#redis.sadd(roomNodesKey(roomId), nodeId, ...others);
+    }
     if ((await this.#redis.set(roomMediaKey(roomId), nodeId, 'NX')) === 'OK') {
       await this.#redis.sadd(nodeRoomsKey(nodeId), roomId);
       return nodeId;
@@ -204,9 +286,14 @@ export class MediaDirectory {
     return (await this.#redis.get(roomMediaKey(roomId))) ?? nodeId;
   }
 
-  /** Forgets the room's node if it is still `instanceId` (the room closed there). */
+  /**
+   * Forgets the room's home if it is still `instanceId` (the room closed there), and the room's
+   * other nodes with it.
+   */
   async releaseRoom(roomId: string, instanceId: string): Promise<void> {
-    await this.#redis.eval(COMPARE_AND_DELETE, 1, roomMediaKey(roomId), instanceId);
+    if ((await this.#redis.eval(COMPARE_AND_DELETE, 1, roomMediaKey(roomId), instanceId)) === 1) {
+      await this.#redis.del(roomNodesKey(roomId));
+    }
     await this.#redis.srem(nodeRoomsKey(instanceId), roomId);
   }
 

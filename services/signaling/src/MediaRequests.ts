@@ -27,7 +27,7 @@ import {
 import type { z } from 'zod';
 import type { Chat } from './Chat';
 import type { HostControls } from './HostControls';
-import type { CallMeta } from './MediaClient';
+import type { CallMeta, MediaClient } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
 import {
   createWithinLimit,
@@ -89,20 +89,25 @@ export class MediaRequests {
 
   /** The room's session on this instance (opened on first use). */
   #session(roomId: string, ctx: RequestContext): Promise<RoomSession> {
+    return this.#rooms().open(roomId, ctx, ctx.logger);
+  }
+
+  #rooms(): RoomSessions {
     const rooms = this.#o.rooms();
     if (!rooms) {
       throw new UnavailableError('signaling is not ready');
     }
-    return rooms.open(roomId, ctx, ctx.logger);
+    return rooms;
   }
 
-  #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession> } {
+  /** The joined peer, its room's session and the media node its media is on. */
+  #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession>; media: MediaClient } {
     const peer = joinedPeer(socket);
     const session = this.#o.rooms()?.current(peer.roomId);
-    if (!session) {
+    if (!session || !peer.media) {
       throw new AppError('FAILED_PRECONDITION', 'join the room first');
     }
-    return { peer, session };
+    return { peer, session, media: peer.media };
   }
 
   async getRouterRtpCapabilities(
@@ -145,6 +150,7 @@ export class MediaRequests {
     }
     peer.inLobby = false;
     const session = await this.#session(peer.roomId, ctx);
+    const media = await this.#rooms().placePeer(session, ctx);
     await this.#o.participants.joined({
       roomId: peer.roomId,
       peerId: peer.peerId,
@@ -152,6 +158,7 @@ export class MediaRequests {
       subject: peer.sub,
       role: peer.role,
     });
+    peer.media = media;
     peer.rtpCapabilities = payload.rtpCapabilities;
     peer.joined = true;
     session.pending.delete(peer.peerId);
@@ -206,15 +213,15 @@ export class MediaRequests {
     payload: Payload<'createWebRtcTransport'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['createWebRtcTransport']> {
-    const { peer, session } = this.#requireJoined(socket);
+    const { peer, session, media } = this.#requireJoined(socket);
     if (payload.producing && !peer.canPublish) {
       throw new PermissionDeniedError('your join token does not allow sending media');
     }
     const response = await createWithinLimit(
       peer,
       'transports',
-      async () =>
-        (await session).media.call(
+      () =>
+        media.call(
           'createWebRtcTransport',
           { roomId: peer.roomId, peerId: peer.peerId, producing: payload.producing },
           ctx,
@@ -251,9 +258,15 @@ export class MediaRequests {
     transportId: string,
     ctx: RequestContext,
   ): Promise<ConsumerInfo[]> {
-    const producers = (await this.#o.presence.producers(peer.roomId)).filter((p) => p.peerId !== peer.peerId);
+    const [all, nodes] = await Promise.all([
+      this.#o.presence.producers(peer.roomId),
+      this.#o.presence.mediaNodes(peer.roomId),
+    ]);
+    const producers = all.filter((p) => p.peerId !== peer.peerId);
     const made = await Promise.allSettled(
-      producers.map((producer) => this.#consumeOne(peer, session, transportId, producer, ctx)),
+      producers.map((producer) =>
+        this.#consumeOne(peer, session, transportId, producer, nodes.get(producer.peerId), ctx),
+      ),
     );
     for (const outcome of made) {
       if (outcome.status === 'rejected') {
@@ -263,18 +276,28 @@ export class MediaRequests {
     return made.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   }
 
+  /**
+   * A consumer of `producer` for the peer; a producer of another node (`producerNode`, where its
+   * peer is) is piped to the peer's node first.
+   */
   async #consumeOne(
     peer: PeerState,
     session: RoomSession,
     transportId: string,
     producer: ProducerInfo,
+    producerNode: string | undefined,
     ctx: RequestContext,
   ): Promise<ConsumerInfo> {
+    const media = peer.media;
+    if (!media) {
+      throw new AppError('FAILED_PRECONDITION', 'join the room first');
+    }
     const response = await createWithinLimit(
       peer,
       'consumers',
-      () =>
-        session.media.call(
+      async () => {
+        await this.#rooms().pipe(session, producer.producerId, producerNode, media, ctx);
+        return media.call(
           'consume',
           {
             roomId: peer.roomId,
@@ -283,7 +306,8 @@ export class MediaRequests {
             rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
           },
           ctx,
-        ),
+        );
+      },
       (created) => created.consumerId,
     );
     if (!response.rtpParameters) {
@@ -305,8 +329,7 @@ export class MediaRequests {
     payload: Payload<'connectWebRtcTransport'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['connectWebRtcTransport']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
+    const { peer, media } = this.#requireJoined(socket);
     await media.call(
       'connectWebRtcTransport',
       {
@@ -325,8 +348,7 @@ export class MediaRequests {
     payload: Payload<'restartIce'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['restartIce']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
+    const { peer, media } = this.#requireJoined(socket);
     const { iceParameters } = await media.call(
       'restartIce',
       { roomId: peer.roomId, transportId: owned(peer.transports, payload.transportId, 'transport') },
@@ -344,7 +366,7 @@ export class MediaRequests {
     payload: Payload<'produce'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['produce']> {
-    const { peer, session } = this.#requireJoined(socket);
+    const { peer, session, media } = this.#requireJoined(socket);
     if (!peer.canPublish) {
       throw new PermissionDeniedError('your join token does not allow sending media');
     }
@@ -359,7 +381,6 @@ export class MediaRequests {
         const startPaused =
           (payload.paused ?? false) ||
           (await this.#o.access.isMuteLocked(peer.roomId, peer.peerId, payload.kind));
-        const { media } = await session;
         const created = await media.call(
           'produce',
           {
@@ -375,6 +396,15 @@ export class MediaRequests {
       },
       (created) => created.producerId,
     );
+    if (payload.kind === 'audio') {
+      // The room's audio levels and active speaker come from its home node: it hears everyone.
+      const home = (await session).home;
+      await this.#rooms()
+        .pipe(await session, producerId, media.instanceId, home, ctx)
+        .catch((error: unknown) =>
+          ctx.logger.warn({ err: error, producerId }, "could not pipe the audio to the room's home node"),
+        );
+    }
     const info = { producerId, peerId: peer.peerId, kind: payload.kind, source, paused };
     peer.producerInfo.set(producerId, info);
     await this.#o.presence.addProducer(peer.roomId, info);
@@ -412,10 +442,16 @@ export class MediaRequests {
     payload: Payload<'closeProducer'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['closeProducer']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
+    const { peer, media } = this.#requireJoined(socket);
     const producerId = owned(peer.producers, payload.producerId, 'producer');
     await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
+    await this.#rooms()
+      .onOtherNodes(peer.roomId, media, (node) =>
+        node.call('closeProducer', { roomId: peer.roomId, producerId }, ctx),
+      )
+      .catch((error: unknown) =>
+        ctx.logger.warn({ err: error, producerId }, 'could not close the piped copies'),
+      );
     peer.producers.delete(producerId);
     peer.producerInfo.delete(producerId);
     await this.#o.presence.removeProducer(peer.roomId, producerId);
@@ -429,8 +465,7 @@ export class MediaRequests {
     paused: boolean,
     ctx: RequestContext,
   ): Promise<Record<string, never>> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
+    const { peer, media } = this.#requireJoined(socket);
     owned(peer.producers, producerId, 'producer');
     if (!paused) {
       const producer = await this.#o.presence.producer(peer.roomId, producerId);
@@ -438,7 +473,12 @@ export class MediaRequests {
         await this.#o.hostControls.checkUnmute(peer.roomId, peer.peerId, producer.kind);
       }
     }
-    await media.call(paused ? 'pauseProducer' : 'resumeProducer', { roomId: peer.roomId, producerId }, ctx);
+    const method = paused ? 'pauseProducer' : 'resumeProducer';
+    await media.call(method, { roomId: peer.roomId, producerId }, ctx);
+    // Its piped copies follow (their consumers show it paused).
+    await this.#rooms().onOtherNodes(peer.roomId, media, (node) =>
+      node.call(method, { roomId: peer.roomId, producerId }, ctx),
+    );
     await this.#o.presence.setProducerPaused(peer.roomId, producerId, paused);
     socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
     return {};
@@ -454,11 +494,14 @@ export class MediaRequests {
       throw new PermissionDeniedError('your join token does not allow receiving media');
     }
     const transportId = owned(peer.transports, payload.transportId, 'transport');
-    const producer = await this.#o.presence.producer(peer.roomId, payload.producerId);
+    const [producer, nodes] = await Promise.all([
+      this.#o.presence.producer(peer.roomId, payload.producerId),
+      this.#o.presence.mediaNodes(peer.roomId),
+    ]);
     if (!producer) {
       throw new NotFoundError(`producer ${payload.producerId} is not in room ${peer.roomId}`);
     }
-    return this.#consumeOne(peer, await session, transportId, producer, ctx);
+    return this.#consumeOne(peer, await session, transportId, producer, nodes.get(producer.peerId), ctx);
   }
 
   /** Resumes several of the peer's consumers (each one's first frame is a key frame). */
@@ -467,9 +510,8 @@ export class MediaRequests {
     payload: Payload<'resumeConsumers'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['resumeConsumers']> {
-    const { peer, session } = this.#requireJoined(socket);
+    const { peer, media } = this.#requireJoined(socket);
     const consumerIds = payload.consumerIds.map((id) => owned(peer.consumers, id, 'consumer'));
-    const { media } = await session;
     await Promise.all(
       consumerIds.map((consumerId) => media.call('resumeConsumer', { roomId: peer.roomId, consumerId }, ctx)),
     );
@@ -485,8 +527,7 @@ export class MediaRequests {
     payload: Payload<'consumerView'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['consumerView']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
+    const { peer, media } = this.#requireJoined(socket);
     const target = { roomId: peer.roomId, consumerId: owned(peer.consumers, payload.consumerId, 'consumer') };
     if (!payload.visible) {
       await media.call('pauseConsumer', target, ctx);
@@ -504,8 +545,7 @@ export class MediaRequests {
 
   /** What the media node measures of the peer's transports, producers and consumers. */
   async getStats(socket: PeerSocket, ctx: RequestContext): Promise<ResponseMap['getStats']> {
-    const { peer, session } = this.#requireJoined(socket);
-    const { media } = await session;
+    const { peer, media } = this.#requireJoined(socket);
     const stats = await media.call('getPeerStats', { roomId: peer.roomId, peerId: peer.peerId }, ctx);
     return {
       transports: stats.transports,

@@ -23,6 +23,8 @@ export interface StoredPeer extends PeerInfo {
   sub: string;
   presence?: PresenceState;
   jti: string;
+  /** The media node its media is on (the Consul id; producers are piped from there). */
+  mediaNode?: string;
 }
 
 export class Presence {
@@ -126,6 +128,14 @@ export class Presence {
       const { peerId, displayName, role, sub, presence } = JSON.parse(v) as StoredPeer;
       return { peerId, displayName, role, sub, presence: presence ?? 'active' };
     });
+  }
+
+  /** Each peer's media node, by peer id. */
+  async mediaNodes(roomId: string): Promise<Map<string, string | undefined>> {
+    const stored = Object.values(await this.#redis.hgetall(peersKey(roomId))).map(
+      (v) => JSON.parse(v) as StoredPeer,
+    );
+    return new Map(stored.map((peer) => [peer.peerId, peer.mediaNode]));
   }
 
   async peer(roomId: string, peerId: string): Promise<StoredPeer | undefined> {

@@ -1,29 +1,37 @@
 /**
- * The rooms this signaling instance has peers in. A session ties a room to its media node: the
- * router's capabilities, the WatchRoomEvents stream and the local peers (joined, or pending: they
- * asked for capabilities but have not joined). A session is opened once per room, released when no
- * local peer uses it (closing the room on the media node when nobody anywhere is in it), and lost
- * when the media node ends the stream under it.
+ * The rooms this signaling instance has peers in. A session ties a room to its media nodes: its
+ * home node (where it opened: the router's capabilities, audio levels and active speaker), the
+ * other nodes it spans once it outgrew its home (each peer is on one node; producers are piped
+ * to the nodes whose peers consume them), the WatchRoomEvents streams of the nodes this
+ * instance's peers are on, and the local peers (joined, or pending: they asked for capabilities
+ * but have not joined). A session is opened once per room, released when no local peer uses it
+ * (closing the room on its media nodes when nobody anywhere is in it). When a node ends its
+ * stream (lost, drained, its worker died) only the peers on that node must go: another of the
+ * room's nodes becomes home if needed, and the copies piped from the lost node close. With no
+ * node left the session is lost.
  */
-import { AppError } from '@switchboard/errors';
+import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { rtpCapabilitiesFromProto, type WatchRoomEventsResponse } from '@switchboard/proto';
 import type { RtpCapabilities } from '@switchboard/protocol';
 import type { CallMeta, MediaClient } from './MediaClient';
 import type { MediaDirectory } from './MediaDirectory';
+import { MediaPipes } from './MediaPipes';
 import { storedPeer, type PeerSocket } from './peer';
 import type { Presence } from './Presence';
 
 export interface RoomSession {
   roomId: string;
-  media: MediaClient;
+  /** The room's home node: audio levels and the active speaker are taken from its stream. */
+  home: MediaClient;
   rtpCapabilities: RtpCapabilities;
   peers: Map<string, PeerSocket>;
   /** Peers here that opened the session (asked for capabilities) but have not joined yet. */
   pending: Set<string>;
   /** The room's loudest participant as the media node last said (told to each joiner). */
   activeSpeaker?: string;
-  cancelWatch: () => void;
+  /** The event streams this instance watches (home and its peers' nodes), by node id. */
+  watches: Map<string, () => void>;
   /** Set once the session is being closed (so the stream's end is expected). */
   closing: boolean;
 }
@@ -34,15 +42,18 @@ export interface RoomSessionsOptions {
   instanceId: () => string;
   presence: Presence;
   logger: Logger;
-  /** An event of the room's media node. */
-  onEvent: (session: RoomSession, event: WatchRoomEventsResponse) => void;
-  /** The media node ended the room (already forgotten here); its peers must go. */
+  /** An event of one of the room's media nodes (`fromHome`: of its home node). */
+  onEvent: (session: RoomSession, event: WatchRoomEventsResponse, fromHome: boolean) => void;
+  /** A node of the room ended its part of it: the peers here on that node must go. */
+  onNodeLost: (session: RoomSession, node: MediaClient) => void;
+  /** Every node of the room ended it (the session is already forgotten here); its peers must go. */
   onLost: (session: RoomSession, error?: Error) => void;
 }
 
 export class RoomSessions {
   readonly #options: RoomSessionsOptions;
   readonly #sessions = new Map<string, Promise<RoomSession>>();
+  readonly #pipes = new MediaPipes();
 
   constructor(options: RoomSessionsOptions) {
     this.#options = options;
@@ -80,36 +91,150 @@ export class RoomSessions {
     }
     const session: RoomSession = {
       roomId,
-      media,
+      home: media,
       rtpCapabilities: rtpCapabilitiesFromProto(rtpCapabilities),
       peers: new Map(),
       pending: new Set(),
-      cancelWatch: () => {},
+      watches: new Map(),
       closing: false,
     };
     await this.#options.presence.openSession(roomId, this.#options.instanceId());
-    session.cancelWatch = media.watchRoomEvents(roomId, meta.correlationId, {
-      onEvent: (event) => this.#options.onEvent(session, event),
-      onEnd: (error) => {
-        if (!session.closing) {
-          void this.#lost(session, error);
-        }
-      },
-    });
+    this.#watch(session, media, meta.correlationId);
     logger.info({ mediaNode: media.instanceId }, 'room session opened');
     return session;
   }
 
+  /** Watches the events of the room's part on `node` (once). */
+  #watch(session: RoomSession, node: MediaClient, correlationId: string): void {
+    if (session.watches.has(node.instanceId)) {
+      return;
+    }
+    const cancel = node.watchRoomEvents(session.roomId, correlationId, {
+      onEvent: (event) => this.#options.onEvent(session, event, node === session.home),
+      onEnd: (error) => {
+        if (session.watches.get(node.instanceId) === cancel) {
+          session.watches.delete(node.instanceId);
+        }
+        if (!session.closing) {
+          void this.#nodeLost(session, node, error);
+        }
+      },
+    });
+    session.watches.set(node.instanceId, cancel);
+  }
+
+  /**
+   * The node a joining peer of the room goes to: its home while that takes newcomers, else
+   * another node (the room opens there, and this instance watches it).
+   */
+  async placePeer(session: RoomSession, meta: CallMeta): Promise<MediaClient> {
+    const node = await this.#options.directory.placePeer(session.roomId, session.home);
+    if (node !== session.home) {
+      await node.call('getRouterRtpCapabilities', { roomId: session.roomId }, meta);
+      this.#watch(session, node, meta.correlationId);
+    }
+    return node;
+  }
+
+  /**
+   * Makes a producer of node `fromNode` (its peer's, as presence says) consumable on node `to`:
+   * a no-op when they are the same (or the peer's node is not known: it is the home then).
+   */
+  async pipe(
+    session: RoomSession,
+    producerId: string,
+    fromNode: string | undefined,
+    to: MediaClient,
+    meta: CallMeta,
+  ): Promise<void> {
+    if (!fromNode || fromNode === to.instanceId) {
+      return;
+    }
+    const from = this.#options.directory.clientById(fromNode);
+    if (!from) {
+      throw new UnavailableError(`the media node of producer ${producerId} is gone`);
+    }
+    await this.#pipes.pipe(session.roomId, producerId, from, to, meta);
+  }
+
+  /**
+   * Calls `fn` on every node of the room but `except` (the copies of a producer, say), side by
+   * side. A node where the thing is not (NOT_FOUND) is fine; other failures are thrown.
+   */
+  async onOtherNodes(
+    roomId: string,
+    except: MediaClient | undefined,
+    fn: (node: MediaClient) => Promise<unknown>,
+  ): Promise<void> {
+    const nodes = (await this.#options.directory.roomNodes(roomId)).filter((node) => node !== except);
+    const outcomes = await Promise.allSettled(nodes.map(fn));
+    for (const outcome of outcomes) {
+      if (
+        outcome.status === 'rejected' &&
+        !(outcome.reason instanceof AppError && outcome.reason.code === 'NOT_FOUND')
+      ) {
+        throw outcome.reason;
+      }
+    }
+  }
+
+  /**
+   * A node ended its part of the room (its stream ended: lost, drained, worker died). If it was
+   * home, another node of the room takes over; the survivors close their pipes from it (what was
+   * piped in from it closes with them); the peers here on it must go (they rejoin elsewhere).
+   */
+  async #nodeLost(session: RoomSession, node: MediaClient, error?: Error): Promise<void> {
+    const { directory, logger } = this.#options;
+    const survivors = (await directory.roomNodes(session.roomId).catch(() => [])).filter((n) => n !== node);
+    if (node === session.home) {
+      const home = await directory.rehome(session.roomId, node.instanceId, survivors).catch(() => undefined);
+      if (!home || home === node) {
+        await this.#lost(session, error);
+        return;
+      }
+      session.home = home;
+      this.#watch(session, home, 'rehome');
+    } else {
+      await directory.leaveNode(session.roomId, node.instanceId).catch(() => {});
+    }
+    logger.error(
+      { roomId: session.roomId, err: error, mediaNode: node.instanceId, home: session.home.instanceId },
+      'a media node ended its part of the room; its peers rejoin, the room goes on',
+    );
+    this.#pipes.forget(session.roomId, node.instanceId);
+    await Promise.allSettled(
+      survivors.map((survivor) =>
+        survivor.call(
+          'closePipeTransport',
+          { roomId: session.roomId, remoteNode: node.instanceId },
+          {
+            correlationId: 'node-lost',
+          },
+        ),
+      ),
+    );
+    this.#options.onNodeLost(session, node);
+  }
+
   async #lost(session: RoomSession, error?: Error): Promise<void> {
     session.closing = true;
+    this.#cancelWatches(session);
     this.#options.logger.error(
-      { roomId: session.roomId, err: error, mediaNode: session.media.instanceId, peers: session.peers.size },
+      { roomId: session.roomId, err: error, mediaNode: session.home.instanceId, peers: session.peers.size },
       'media node ended the room; disconnecting its peers',
     );
     await this.#forget(session);
     await this.#options.presence.closeSession(session.roomId, this.#options.instanceId()).catch(() => 0);
-    await this.#options.directory.releaseRoom(session.roomId, session.media.instanceId).catch(() => {});
+    await this.#options.directory.releaseRoom(session.roomId, session.home.instanceId).catch(() => {});
     this.#options.onLost(session, error);
+  }
+
+  #cancelWatches(session: RoomSession): void {
+    for (const cancel of session.watches.values()) {
+      cancel();
+    }
+    session.watches.clear();
+    this.#pipes.forget(session.roomId);
   }
 
   /** Removes the session from the map unless a newer one for the same room replaced it. */
@@ -138,11 +263,13 @@ export class RoomSessions {
         continue;
       }
       await presence.openSession(session.roomId, instanceId());
-      const node = await directory.restoreRoom(session.roomId, session.media.instanceId);
-      if (node !== session.media.instanceId) {
+      const node = await directory.restoreRoom(session.roomId, session.home.instanceId, [
+        ...session.watches.keys(),
+      ]);
+      if (node !== session.home.instanceId) {
         // Someone opened the room on another node in the gap: the two halves cannot see each other.
         logger.error(
-          { roomId: session.roomId, mediaNode: session.media.instanceId, otherNode: node },
+          { roomId: session.roomId, mediaNode: session.home.instanceId, otherNode: node },
           'room split across media nodes while Redis was empty',
         );
       }
@@ -167,7 +294,7 @@ export class RoomSessions {
       return;
     }
     session.closing = true;
-    session.cancelWatch();
+    this.#cancelWatches(session);
     await this.#forget(session);
     // Close the room only when no instance has it open (a peer elsewhere may be joining right now)
     // and nobody is in it.
@@ -176,11 +303,23 @@ export class RoomSessions {
       this.#options.instanceId(),
     );
     if (openElsewhere === 0 && (await this.#options.presence.count(session.roomId)) === 0) {
-      await session.media
-        .call('closeRoom', { roomId: session.roomId }, meta)
-        .catch((error: unknown) => logger.warn({ err: error }, 'media node CloseRoom failed'));
-      await this.#options.directory.releaseRoom(session.roomId, session.media.instanceId);
-      logger.info('room empty; closed on media node');
+      await this.closeRoom(session.roomId, meta, logger);
+      logger.info('room empty; closed on its media nodes');
     }
+  }
+
+  /** Closes the room on every node it spans and forgets where it was. */
+  async closeRoom(roomId: string, meta: CallMeta, logger: Logger): Promise<void> {
+    const nodes = await this.#options.directory.roomNodes(roomId);
+    await Promise.all(
+      nodes.map(async (node) => {
+        await node
+          .call('closeRoom', { roomId }, meta)
+          .catch((error: unknown) =>
+            logger.warn({ err: error, mediaNode: node.instanceId }, 'media node CloseRoom failed'),
+          );
+        await this.#options.directory.releaseRoom(roomId, node.instanceId);
+      }),
+    );
   }
 }

@@ -131,12 +131,14 @@ export class SignalingServer {
       access,
       rooms: roomStore,
       removals: this.#redis,
-      media: async (roomId) => {
-        const session = this.#rooms?.current(roomId);
-        if (!session) {
+      pauseProducer: async (roomId, producerId, meta) => {
+        if (!this.#rooms?.has(roomId)) {
           throw new AppError('FAILED_PRECONDITION', 'join the room first');
         }
-        return (await session).media;
+        // Its own node and the nodes it is piped to.
+        await this.#rooms.onOtherNodes(roomId, undefined, (node) =>
+          node.call('pauseProducer', { roomId, producerId }, meta),
+        );
       },
       closePeer: (peerId, notice) => {
         this.#connections.closePeer(peerId, notice);
@@ -161,7 +163,6 @@ export class SignalingServer {
       access,
       participants,
       rooms: () => this.#rooms,
-      directory: () => this.#directory,
       logger,
     });
     const requests = new MediaRequests({
@@ -235,8 +236,20 @@ export class SignalingServer {
       instanceId: () => this.#instanceId,
       presence: this.#presence,
       logger: this.#logger,
-      onEvent: (session, event) =>
-        relayRoomEvent(session, event, { io: this.#io, presence: this.#presence, logger: this.#logger }),
+      onEvent: (session, event, fromHome) =>
+        relayRoomEvent(session, event, fromHome, {
+          io: this.#io,
+          presence: this.#presence,
+          logger: this.#logger,
+        }),
+      onNodeLost: (session, node) => {
+        for (const socket of session.peers.values()) {
+          if (socket.data.peer.media === node) {
+            socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
+            socket.disconnect(true);
+          }
+        }
+      },
       onLost: (session) => {
         for (const socket of session.peers.values()) {
           socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });

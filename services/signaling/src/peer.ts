@@ -10,6 +10,7 @@ import type {
   RtpCapabilities,
   ServerToClientEvents,
 } from '@switchboard/protocol';
+import type { MediaClient } from './MediaClient';
 import type { StoredPeer } from './Presence';
 import type { LobbyEntry } from './RoomAccess';
 
@@ -30,6 +31,8 @@ export interface PeerState {
   /** Waiting in the room's lobby for a host. */
   inLobby: boolean;
   rtpCapabilities?: RtpCapabilities;
+  /** The media node its transports, producers and consumers are on (chosen when it joins). */
+  media?: MediaClient;
   transports: Set<string>;
   producers: Set<string>;
   /** What each of its producers sends and whether it is paused (what presence shows the room). */
@@ -127,8 +130,8 @@ export function peerInfo(socket: PeerSocket): PeerInfo {
 
 /** A joined peer as presence records it, held by this instance (`instanceId`). */
 export function storedPeer(socket: PeerSocket, instanceId: string): StoredPeer {
-  const { sub, jti } = socket.data.peer;
-  return { ...peerInfo(socket), instanceId, sub, jti };
+  const { sub, jti, media } = socket.data.peer;
+  return { ...peerInfo(socket), instanceId, sub, jti, mediaNode: media?.instanceId };
 }
 
 /** A peer waiting in its room's lobby, as the lobby records it. */

@@ -1,6 +1,8 @@
 /**
- * Events from a room's media node (its WatchRoomEvents stream), relayed to the peers this
+ * Events from a room's media nodes (their WatchRoomEvents streams), relayed to the peers this
  * instance holds: each instance acts only on its own peers, so several never double-deliver.
+ * Room-wide events (audio levels, active speaker) are taken from the room's home node only (it
+ * has every audio producer of the room, piped in from the others).
  */
 import type { Logger } from '@switchboard/logger';
 import type { WatchRoomEventsResponse } from '@switchboard/proto';
@@ -11,6 +13,7 @@ import type { RoomSession } from './RoomSessions';
 export function relayRoomEvent(
   session: RoomSession,
   response: WatchRoomEventsResponse,
+  fromHome: boolean,
   deps: { io: SignalingIo; presence: Presence; logger: Logger },
 ): void {
   const event = response.event;
@@ -18,6 +21,9 @@ export function relayRoomEvent(
     return;
   }
   // Room-wide: to this instance's sockets in the room (every instance relays to its own).
+  if ((event.$case === 'activeSpeaker' || event.$case === 'audioLevels') && !fromHome) {
+    return;
+  }
   if (event.$case === 'activeSpeaker') {
     session.activeSpeaker = event.value.peerId;
     deps.io.local.to(session.roomId).emit('activeSpeaker', { peerId: event.value.peerId });

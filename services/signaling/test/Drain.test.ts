@@ -1,8 +1,9 @@
 /**
- * Draining a media node (two real nodes, a real Consul): the Drain RPC stops new rooms from going
- * there at once while its calls go on (newcomers to those rooms still land there); at the
- * deadline its rooms end, their participants are told to rejoin, and they land on the other
- * node; the drained node deregisters from Consul once empty.
+ * Draining a media node (two real nodes, a real Consul): the Drain RPC stops new rooms and new
+ * participants from going there at once while its calls go on (a newcomer to one of them lands on
+ * the other node, the room spanning both); at the deadline its rooms end, their participants there
+ * are told to rejoin and land on the other node, while the newcomer stays in the call; the drained
+ * node deregisters from Consul once empty.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
@@ -51,18 +52,20 @@ describe('draining a media node', () => {
     expect(answer).toEqual({ rooms: 1 });
     expect(drained.load().accepting).toBe(false);
 
-    // A new room goes elsewhere; a newcomer to the running call still joins it where it is.
+    // A new room goes elsewhere; a newcomer to the running call joins it on the other node.
     const elsewhere = uniqueRoom('drain-new');
     await peer(elsewhere, 'Elsewhere');
     expect(await h.redis.get(roomMediaKey(elsewhere))).toBe(other.consulId);
     const ended = [ada, grace].map((c) => next(c, 'callEnded'));
     const linus = await peer(room, 'Linus');
+    const linusEnded: unknown[] = [];
+    linus.on('callEnded', (notice) => linusEnded.push(notice));
     expect(await h.redis.get(roomMediaKey(room))).toBe(drainedId);
     expect(drained.roomCount).toBe(1);
+    expect(other.roomIds).toContain(room);
 
-    // The deadline passes: everyone in the call is told to rejoin (not that it is over).
-    const linusEnded = next(linus, 'callEnded');
-    for (const notice of await Promise.all([...ended, linusEnded])) {
+    // The deadline passes: everyone on the drained node is told to rejoin (not that it is over).
+    for (const notice of await Promise.all(ended)) {
       expect(notice.final).toBeFalsy();
     }
     await waitFor(async () => !(await h.consul.client.instances('media')).some((i) => i.id === drainedId), {
@@ -70,7 +73,10 @@ describe('draining a media node', () => {
       what: 'the drained node deregistered',
     });
     expect(drained.roomCount).toBe(0);
-    // Rejoining lands on the other node.
+    // The room's home moved to the other node, where Linus goes on; rejoining lands there.
+    expect(await h.redis.get(roomMediaKey(room))).toBe(other.consulId);
+    expect(linusEnded).toEqual([]);
+    expect(linus.connected).toBe(true);
     await peer(room, 'Ada again');
     expect(await h.redis.get(roomMediaKey(room))).toBe(other.consulId);
   });

@@ -79,13 +79,14 @@ describe('load-aware placement (two media nodes, capacity 2 consumers each)', ()
     expect(h.media.map((m) => m.roomCount).sort()).toEqual([1, 3]);
   });
 
-  it('refuses a new room when every node is full, while placed rooms keep working', async () => {
+  it('refuses new rooms and newcomers when every node is full, while the calls there keep working', async () => {
     expect(h.media.map((m) => m.load().consumers).sort()).toEqual([0, 1]);
-    // Fill both nodes to their two consumers.
+    // Fill both nodes to their two consumers (each gets at least one more).
+    const calls: Awaited<ReturnType<typeof oneConsumer>>[] = [];
     for (const node of h.media) {
       const room = [...node.roomIds][0];
       for (let i = node.load().consumers; i < 2; i++) {
-        await oneConsumer(room);
+        calls[h.media.indexOf(node)] = await oneConsumer(room);
       }
     }
     expect(h.media.map((m) => m.load().accepting)).toEqual([false, false]);
@@ -96,8 +97,17 @@ describe('load-aware placement (two media nodes, capacity 2 consumers each)', ()
       ok: false,
       error: { code: 'UNAVAILABLE', message: expect.stringContaining('every media node is at capacity') },
     });
-    // Someone joining a room that is already placed still gets in.
+    // A newcomer to a placed room is refused the same way (no node takes one more participant)…
     const placed = [...h.media[0].roomIds][0];
-    expect(await peer(placed, 'Latecomer')).toBeDefined();
+    await ensureRoom(h.pool, placed);
+    const latecomer = await clients.connect(h.signaling[0].port, await clients.token(placed, 'Latecomer'));
+    const rtp = data<{ rtpCapabilities: object }>(await request(latecomer, 'getRouterRtpCapabilities', {}));
+    expect(await request(latecomer, 'join', rtp)).toMatchObject({
+      ok: false,
+      error: { code: 'UNAVAILABLE', message: expect.stringContaining('every media node is at capacity') },
+    });
+    // …while those in it go on: a new transport for someone already in the call.
+    const { receiver } = calls[0];
+    data(await request(receiver, 'createWebRtcTransport', { producing: false }));
   });
 });

@@ -395,6 +395,64 @@ export interface GetPeerStatsResponse {
   consumers: ConsumerStats[];
 }
 
+export interface CreatePipeTransportRequest {
+  roomId: string;
+  /** the Consul service id of the node at the other end */
+  remoteNode: string;
+}
+
+export interface CreatePipeTransportResponse {
+  transportId: string;
+  /** where the other end sends to */
+  ip: string;
+  port: number;
+}
+
+export interface ConnectPipeTransportRequest {
+  roomId: string;
+  remoteNode: string;
+  /** the other end's CreatePipeTransportResponse address */
+  ip: string;
+  port: number;
+}
+
+export interface ConnectPipeTransportResponse {}
+
+export interface ConsumeForPipeRequest {
+  roomId: string;
+  remoteNode: string;
+  producerId: string;
+}
+
+export interface ConsumeForPipeResponse {
+  /** the producer's, for ProduceFromPipe on the other end */
+  kind: MediaKind;
+  rtpParameters: RtpParameters | undefined;
+  producerPaused: boolean;
+  /** the peer whose producer it is */
+  peerId: string;
+}
+
+export interface ProduceFromPipeRequest {
+  roomId: string;
+  /** the node the producer comes from */
+  remoteNode: string;
+  producerId: string;
+  peerId: string;
+  kind: MediaKind;
+  rtpParameters: RtpParameters | undefined;
+  paused: boolean;
+}
+
+export interface ProduceFromPipeResponse {}
+
+export interface ClosePipeTransportRequest {
+  roomId: string;
+  remoteNode: string;
+}
+
+export interface ClosePipeTransportResponse {}
+
 export interface LeaveRoomRequest {
   roomId: string;
   peerId: string;
@@ -6246,6 +6304,1019 @@ export const GetPeerStatsResponse: MessageFns<GetPeerStatsResponse> = {
   },
 };
 
+function createBaseCreatePipeTransportRequest(): CreatePipeTransportRequest {
+  return { roomId: '', remoteNode: '' };
+}
+
+export const CreatePipeTransportRequest: MessageFns<CreatePipeTransportRequest> = {
+  encode(message: CreatePipeTransportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.remoteNode !== '') {
+      writer.uint32(18).string(message.remoteNode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreatePipeTransportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreatePipeTransportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteNode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreatePipeTransportRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      remoteNode: isSet(object.remoteNode)
+        ? globalThis.String(object.remoteNode)
+        : isSet(object.remote_node)
+          ? globalThis.String(object.remote_node)
+          : '',
+    };
+  },
+
+  toJSON(message: CreatePipeTransportRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.remoteNode !== '') {
+      obj.remoteNode = message.remoteNode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreatePipeTransportRequest>): CreatePipeTransportRequest {
+    return CreatePipeTransportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreatePipeTransportRequest>): CreatePipeTransportRequest {
+    const message = createBaseCreatePipeTransportRequest();
+    message.roomId = object.roomId ?? '';
+    message.remoteNode = object.remoteNode ?? '';
+    return message;
+  },
+};
+
+function createBaseCreatePipeTransportResponse(): CreatePipeTransportResponse {
+  return { transportId: '', ip: '', port: 0 };
+}
+
+export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse> = {
+  encode(message: CreatePipeTransportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transportId !== '') {
+      writer.uint32(10).string(message.transportId);
+    }
+    if (message.ip !== '') {
+      writer.uint32(18).string(message.ip);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreatePipeTransportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreatePipeTransportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transportId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreatePipeTransportResponse {
+    return {
+      transportId: isSet(object.transportId)
+        ? globalThis.String(object.transportId)
+        : isSet(object.transport_id)
+          ? globalThis.String(object.transport_id)
+          : '',
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : '',
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+    };
+  },
+
+  toJSON(message: CreatePipeTransportResponse): unknown {
+    const obj: any = {};
+    if (message.transportId !== '') {
+      obj.transportId = message.transportId;
+    }
+    if (message.ip !== '') {
+      obj.ip = message.ip;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreatePipeTransportResponse>): CreatePipeTransportResponse {
+    return CreatePipeTransportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreatePipeTransportResponse>): CreatePipeTransportResponse {
+    const message = createBaseCreatePipeTransportResponse();
+    message.transportId = object.transportId ?? '';
+    message.ip = object.ip ?? '';
+    message.port = object.port ?? 0;
+    return message;
+  },
+};
+
+function createBaseConnectPipeTransportRequest(): ConnectPipeTransportRequest {
+  return { roomId: '', remoteNode: '', ip: '', port: 0 };
+}
+
+export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest> = {
+  encode(message: ConnectPipeTransportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.remoteNode !== '') {
+      writer.uint32(18).string(message.remoteNode);
+    }
+    if (message.ip !== '') {
+      writer.uint32(26).string(message.ip);
+    }
+    if (message.port !== 0) {
+      writer.uint32(32).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectPipeTransportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectPipeTransportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteNode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectPipeTransportRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      remoteNode: isSet(object.remoteNode)
+        ? globalThis.String(object.remoteNode)
+        : isSet(object.remote_node)
+          ? globalThis.String(object.remote_node)
+          : '',
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : '',
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+    };
+  },
+
+  toJSON(message: ConnectPipeTransportRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.remoteNode !== '') {
+      obj.remoteNode = message.remoteNode;
+    }
+    if (message.ip !== '') {
+      obj.ip = message.ip;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConnectPipeTransportRequest>): ConnectPipeTransportRequest {
+    return ConnectPipeTransportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConnectPipeTransportRequest>): ConnectPipeTransportRequest {
+    const message = createBaseConnectPipeTransportRequest();
+    message.roomId = object.roomId ?? '';
+    message.remoteNode = object.remoteNode ?? '';
+    message.ip = object.ip ?? '';
+    message.port = object.port ?? 0;
+    return message;
+  },
+};
+
+function createBaseConnectPipeTransportResponse(): ConnectPipeTransportResponse {
+  return {};
+}
+
+export const ConnectPipeTransportResponse: MessageFns<ConnectPipeTransportResponse> = {
+  encode(_: ConnectPipeTransportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectPipeTransportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectPipeTransportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ConnectPipeTransportResponse {
+    return {};
+  },
+
+  toJSON(_: ConnectPipeTransportResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConnectPipeTransportResponse>): ConnectPipeTransportResponse {
+    return ConnectPipeTransportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ConnectPipeTransportResponse>): ConnectPipeTransportResponse {
+    const message = createBaseConnectPipeTransportResponse();
+    return message;
+  },
+};
+
+function createBaseConsumeForPipeRequest(): ConsumeForPipeRequest {
+  return { roomId: '', remoteNode: '', producerId: '' };
+}
+
+export const ConsumeForPipeRequest: MessageFns<ConsumeForPipeRequest> = {
+  encode(message: ConsumeForPipeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.remoteNode !== '') {
+      writer.uint32(18).string(message.remoteNode);
+    }
+    if (message.producerId !== '') {
+      writer.uint32(26).string(message.producerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumeForPipeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumeForPipeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteNode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumeForPipeRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      remoteNode: isSet(object.remoteNode)
+        ? globalThis.String(object.remoteNode)
+        : isSet(object.remote_node)
+          ? globalThis.String(object.remote_node)
+          : '',
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+          ? globalThis.String(object.producer_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ConsumeForPipeRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.remoteNode !== '') {
+      obj.remoteNode = message.remoteNode;
+    }
+    if (message.producerId !== '') {
+      obj.producerId = message.producerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsumeForPipeRequest>): ConsumeForPipeRequest {
+    return ConsumeForPipeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsumeForPipeRequest>): ConsumeForPipeRequest {
+    const message = createBaseConsumeForPipeRequest();
+    message.roomId = object.roomId ?? '';
+    message.remoteNode = object.remoteNode ?? '';
+    message.producerId = object.producerId ?? '';
+    return message;
+  },
+};
+
+function createBaseConsumeForPipeResponse(): ConsumeForPipeResponse {
+  return { kind: 0, rtpParameters: undefined, producerPaused: false, peerId: '' };
+}
+
+export const ConsumeForPipeResponse: MessageFns<ConsumeForPipeResponse> = {
+  encode(message: ConsumeForPipeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.rtpParameters !== undefined) {
+      RtpParameters.encode(message.rtpParameters, writer.uint32(18).fork()).join();
+    }
+    if (message.producerPaused !== false) {
+      writer.uint32(24).bool(message.producerPaused);
+    }
+    if (message.peerId !== '') {
+      writer.uint32(34).string(message.peerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumeForPipeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumeForPipeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rtpParameters = RtpParameters.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.producerPaused = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumeForPipeResponse {
+    return {
+      kind: isSet(object.kind) ? mediaKindFromJSON(object.kind) : 0,
+      rtpParameters: isSet(object.rtpParameters)
+        ? RtpParameters.fromJSON(object.rtpParameters)
+        : isSet(object.rtp_parameters)
+          ? RtpParameters.fromJSON(object.rtp_parameters)
+          : undefined,
+      producerPaused: isSet(object.producerPaused)
+        ? globalThis.Boolean(object.producerPaused)
+        : isSet(object.producer_paused)
+          ? globalThis.Boolean(object.producer_paused)
+          : false,
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+          ? globalThis.String(object.peer_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ConsumeForPipeResponse): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = mediaKindToJSON(message.kind);
+    }
+    if (message.rtpParameters !== undefined) {
+      obj.rtpParameters = RtpParameters.toJSON(message.rtpParameters);
+    }
+    if (message.producerPaused !== false) {
+      obj.producerPaused = message.producerPaused;
+    }
+    if (message.peerId !== '') {
+      obj.peerId = message.peerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsumeForPipeResponse>): ConsumeForPipeResponse {
+    return ConsumeForPipeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsumeForPipeResponse>): ConsumeForPipeResponse {
+    const message = createBaseConsumeForPipeResponse();
+    message.kind = object.kind ?? 0;
+    message.rtpParameters =
+      object.rtpParameters !== undefined && object.rtpParameters !== null
+        ? RtpParameters.fromPartial(object.rtpParameters)
+        : undefined;
+    message.producerPaused = object.producerPaused ?? false;
+    message.peerId = object.peerId ?? '';
+    return message;
+  },
+};
+
+function createBaseProduceFromPipeRequest(): ProduceFromPipeRequest {
+  return {
+    roomId: '',
+    remoteNode: '',
+    producerId: '',
+    peerId: '',
+    kind: 0,
+    rtpParameters: undefined,
+    paused: false,
+  };
+}
+
+export const ProduceFromPipeRequest: MessageFns<ProduceFromPipeRequest> = {
+  encode(message: ProduceFromPipeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.remoteNode !== '') {
+      writer.uint32(18).string(message.remoteNode);
+    }
+    if (message.producerId !== '') {
+      writer.uint32(26).string(message.producerId);
+    }
+    if (message.peerId !== '') {
+      writer.uint32(34).string(message.peerId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(40).int32(message.kind);
+    }
+    if (message.rtpParameters !== undefined) {
+      RtpParameters.encode(message.rtpParameters, writer.uint32(50).fork()).join();
+    }
+    if (message.paused !== false) {
+      writer.uint32(56).bool(message.paused);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProduceFromPipeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProduceFromPipeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteNode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rtpParameters = RtpParameters.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProduceFromPipeRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      remoteNode: isSet(object.remoteNode)
+        ? globalThis.String(object.remoteNode)
+        : isSet(object.remote_node)
+          ? globalThis.String(object.remote_node)
+          : '',
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+          ? globalThis.String(object.producer_id)
+          : '',
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+          ? globalThis.String(object.peer_id)
+          : '',
+      kind: isSet(object.kind) ? mediaKindFromJSON(object.kind) : 0,
+      rtpParameters: isSet(object.rtpParameters)
+        ? RtpParameters.fromJSON(object.rtpParameters)
+        : isSet(object.rtp_parameters)
+          ? RtpParameters.fromJSON(object.rtp_parameters)
+          : undefined,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+    };
+  },
+
+  toJSON(message: ProduceFromPipeRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.remoteNode !== '') {
+      obj.remoteNode = message.remoteNode;
+    }
+    if (message.producerId !== '') {
+      obj.producerId = message.producerId;
+    }
+    if (message.peerId !== '') {
+      obj.peerId = message.peerId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = mediaKindToJSON(message.kind);
+    }
+    if (message.rtpParameters !== undefined) {
+      obj.rtpParameters = RtpParameters.toJSON(message.rtpParameters);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProduceFromPipeRequest>): ProduceFromPipeRequest {
+    return ProduceFromPipeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProduceFromPipeRequest>): ProduceFromPipeRequest {
+    const message = createBaseProduceFromPipeRequest();
+    message.roomId = object.roomId ?? '';
+    message.remoteNode = object.remoteNode ?? '';
+    message.producerId = object.producerId ?? '';
+    message.peerId = object.peerId ?? '';
+    message.kind = object.kind ?? 0;
+    message.rtpParameters =
+      object.rtpParameters !== undefined && object.rtpParameters !== null
+        ? RtpParameters.fromPartial(object.rtpParameters)
+        : undefined;
+    message.paused = object.paused ?? false;
+    return message;
+  },
+};
+
+function createBaseProduceFromPipeResponse(): ProduceFromPipeResponse {
+  return {};
+}
+
+export const ProduceFromPipeResponse: MessageFns<ProduceFromPipeResponse> = {
+  encode(_: ProduceFromPipeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProduceFromPipeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProduceFromPipeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ProduceFromPipeResponse {
+    return {};
+  },
+
+  toJSON(_: ProduceFromPipeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProduceFromPipeResponse>): ProduceFromPipeResponse {
+    return ProduceFromPipeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ProduceFromPipeResponse>): ProduceFromPipeResponse {
+    const message = createBaseProduceFromPipeResponse();
+    return message;
+  },
+};
+
+function createBaseClosePipeTransportRequest(): ClosePipeTransportRequest {
+  return { roomId: '', remoteNode: '' };
+}
+
+export const ClosePipeTransportRequest: MessageFns<ClosePipeTransportRequest> = {
+  encode(message: ClosePipeTransportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.remoteNode !== '') {
+      writer.uint32(18).string(message.remoteNode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClosePipeTransportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClosePipeTransportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteNode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClosePipeTransportRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      remoteNode: isSet(object.remoteNode)
+        ? globalThis.String(object.remoteNode)
+        : isSet(object.remote_node)
+          ? globalThis.String(object.remote_node)
+          : '',
+    };
+  },
+
+  toJSON(message: ClosePipeTransportRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.remoteNode !== '') {
+      obj.remoteNode = message.remoteNode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClosePipeTransportRequest>): ClosePipeTransportRequest {
+    return ClosePipeTransportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClosePipeTransportRequest>): ClosePipeTransportRequest {
+    const message = createBaseClosePipeTransportRequest();
+    message.roomId = object.roomId ?? '';
+    message.remoteNode = object.remoteNode ?? '';
+    return message;
+  },
+};
+
+function createBaseClosePipeTransportResponse(): ClosePipeTransportResponse {
+  return {};
+}
+
+export const ClosePipeTransportResponse: MessageFns<ClosePipeTransportResponse> = {
+  encode(_: ClosePipeTransportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClosePipeTransportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClosePipeTransportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ClosePipeTransportResponse {
+    return {};
+  },
+
+  toJSON(_: ClosePipeTransportResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClosePipeTransportResponse>): ClosePipeTransportResponse {
+    return ClosePipeTransportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ClosePipeTransportResponse>): ClosePipeTransportResponse {
+    const message = createBaseClosePipeTransportResponse();
+    return message;
+  },
+};
+
 function createBaseLeaveRoomRequest(): LeaveRoomRequest {
   return { roomId: '', peerId: '' };
 }
@@ -8302,7 +9373,96 @@ export const MediaServiceService = {
     responseSerialize: (value: DrainResponse): Buffer => Buffer.from(DrainResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DrainResponse => DrainResponse.decode(value),
   },
-  /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
+  /**
+   * ---- One room across nodes ----
+   * A room that outgrows a node continues on another: each node has its own router for the room
+   * and the producers of one node are piped to the other over a pair of PipeTransports (plain RTP
+   * between the nodes), one pair per room and pair of nodes. Signaling drives both ends: it
+   * creates a pipe transport on each node (named after the other node), connects each to the
+   * other's address, then pipes a producer by consuming it on the source node (ConsumeForPipe)
+   * and producing it, under the same producer id, on the destination node (ProduceFromPipe).
+   * Every one of these is idempotent: asking again returns what exists, so several signaling
+   * instances may race to pipe the same producer.
+   *
+   * Creates (or returns) the room's pipe transport towards `remote_node`.
+   */
+  createPipeTransport: {
+    path: '/switchboard.media.v1.MediaService/CreatePipeTransport' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreatePipeTransportRequest): Buffer =>
+      Buffer.from(CreatePipeTransportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreatePipeTransportRequest =>
+      CreatePipeTransportRequest.decode(value),
+    responseSerialize: (value: CreatePipeTransportResponse): Buffer =>
+      Buffer.from(CreatePipeTransportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreatePipeTransportResponse =>
+      CreatePipeTransportResponse.decode(value),
+  },
+  /**
+   * Sends the room's pipe transport towards `remote_node` to the other end's address. Connecting
+   * again to the same address is a no-op; to another address, FAILED_PRECONDITION.
+   */
+  connectPipeTransport: {
+    path: '/switchboard.media.v1.MediaService/ConnectPipeTransport' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConnectPipeTransportRequest): Buffer =>
+      Buffer.from(ConnectPipeTransportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConnectPipeTransportRequest =>
+      ConnectPipeTransportRequest.decode(value),
+    responseSerialize: (value: ConnectPipeTransportResponse): Buffer =>
+      Buffer.from(ConnectPipeTransportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConnectPipeTransportResponse =>
+      ConnectPipeTransportResponse.decode(value),
+  },
+  /** Source side: a consumer of the producer on the pipe transport towards `remote_node`. */
+  consumeForPipe: {
+    path: '/switchboard.media.v1.MediaService/ConsumeForPipe' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConsumeForPipeRequest): Buffer =>
+      Buffer.from(ConsumeForPipeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConsumeForPipeRequest => ConsumeForPipeRequest.decode(value),
+    responseSerialize: (value: ConsumeForPipeResponse): Buffer =>
+      Buffer.from(ConsumeForPipeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConsumeForPipeResponse => ConsumeForPipeResponse.decode(value),
+  },
+  /**
+   * Destination side: the piped producer (same id as on its own node) on the pipe transport from
+   * `remote_node`; the peers of this node consume it like any other.
+   */
+  produceFromPipe: {
+    path: '/switchboard.media.v1.MediaService/ProduceFromPipe' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProduceFromPipeRequest): Buffer =>
+      Buffer.from(ProduceFromPipeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProduceFromPipeRequest => ProduceFromPipeRequest.decode(value),
+    responseSerialize: (value: ProduceFromPipeResponse): Buffer =>
+      Buffer.from(ProduceFromPipeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProduceFromPipeResponse => ProduceFromPipeResponse.decode(value),
+  },
+  /**
+   * Closes the room's pipe transport towards `remote_node` (that node left or was lost): the
+   * producers piped from it close, and so do their consumers here.
+   */
+  closePipeTransport: {
+    path: '/switchboard.media.v1.MediaService/ClosePipeTransport' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClosePipeTransportRequest): Buffer =>
+      Buffer.from(ClosePipeTransportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClosePipeTransportRequest => ClosePipeTransportRequest.decode(value),
+    responseSerialize: (value: ClosePipeTransportResponse): Buffer =>
+      Buffer.from(ClosePipeTransportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClosePipeTransportResponse =>
+      ClosePipeTransportResponse.decode(value),
+  },
+  /**
+   * Closes everything a peer owns in a room (its transports, hence its producers and consumers,
+   * and the copies of its producers piped in from another node).
+   */
   leaveRoom: {
     path: '/switchboard.media.v1.MediaService/LeaveRoom' as const,
     requestStream: false as const,
@@ -8396,7 +9556,41 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
    * MEDIA_DRAIN_SECONDS. Answers at once; calling it again keeps the first deadline.
    */
   drain: handleUnaryCall<DrainRequest, DrainResponse>;
-  /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
+  /**
+   * ---- One room across nodes ----
+   * A room that outgrows a node continues on another: each node has its own router for the room
+   * and the producers of one node are piped to the other over a pair of PipeTransports (plain RTP
+   * between the nodes), one pair per room and pair of nodes. Signaling drives both ends: it
+   * creates a pipe transport on each node (named after the other node), connects each to the
+   * other's address, then pipes a producer by consuming it on the source node (ConsumeForPipe)
+   * and producing it, under the same producer id, on the destination node (ProduceFromPipe).
+   * Every one of these is idempotent: asking again returns what exists, so several signaling
+   * instances may race to pipe the same producer.
+   *
+   * Creates (or returns) the room's pipe transport towards `remote_node`.
+   */
+  createPipeTransport: handleUnaryCall<CreatePipeTransportRequest, CreatePipeTransportResponse>;
+  /**
+   * Sends the room's pipe transport towards `remote_node` to the other end's address. Connecting
+   * again to the same address is a no-op; to another address, FAILED_PRECONDITION.
+   */
+  connectPipeTransport: handleUnaryCall<ConnectPipeTransportRequest, ConnectPipeTransportResponse>;
+  /** Source side: a consumer of the producer on the pipe transport towards `remote_node`. */
+  consumeForPipe: handleUnaryCall<ConsumeForPipeRequest, ConsumeForPipeResponse>;
+  /**
+   * Destination side: the piped producer (same id as on its own node) on the pipe transport from
+   * `remote_node`; the peers of this node consume it like any other.
+   */
+  produceFromPipe: handleUnaryCall<ProduceFromPipeRequest, ProduceFromPipeResponse>;
+  /**
+   * Closes the room's pipe transport towards `remote_node` (that node left or was lost): the
+   * producers piped from it close, and so do their consumers here.
+   */
+  closePipeTransport: handleUnaryCall<ClosePipeTransportRequest, ClosePipeTransportResponse>;
+  /**
+   * Closes everything a peer owns in a room (its transports, hence its producers and consumers,
+   * and the copies of its producers piped in from another node).
+   */
   leaveRoom: handleUnaryCall<LeaveRoomRequest, LeaveRoomResponse>;
   /** Closes a room's router and everything in it. */
   closeRoom: handleUnaryCall<CloseRoomRequest, CloseRoomResponse>;
@@ -8678,7 +9872,111 @@ export interface MediaServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DrainResponse) => void,
   ): ClientUnaryCall;
-  /** Closes everything a peer owns in a room (its transports, hence its producers and consumers). */
+  /**
+   * ---- One room across nodes ----
+   * A room that outgrows a node continues on another: each node has its own router for the room
+   * and the producers of one node are piped to the other over a pair of PipeTransports (plain RTP
+   * between the nodes), one pair per room and pair of nodes. Signaling drives both ends: it
+   * creates a pipe transport on each node (named after the other node), connects each to the
+   * other's address, then pipes a producer by consuming it on the source node (ConsumeForPipe)
+   * and producing it, under the same producer id, on the destination node (ProduceFromPipe).
+   * Every one of these is idempotent: asking again returns what exists, so several signaling
+   * instances may race to pipe the same producer.
+   *
+   * Creates (or returns) the room's pipe transport towards `remote_node`.
+   */
+  createPipeTransport(
+    request: CreatePipeTransportRequest,
+    callback: (error: ServiceError | null, response: CreatePipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  createPipeTransport(
+    request: CreatePipeTransportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreatePipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  createPipeTransport(
+    request: CreatePipeTransportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreatePipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sends the room's pipe transport towards `remote_node` to the other end's address. Connecting
+   * again to the same address is a no-op; to another address, FAILED_PRECONDITION.
+   */
+  connectPipeTransport(
+    request: ConnectPipeTransportRequest,
+    callback: (error: ServiceError | null, response: ConnectPipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  connectPipeTransport(
+    request: ConnectPipeTransportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConnectPipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  connectPipeTransport(
+    request: ConnectPipeTransportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConnectPipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  /** Source side: a consumer of the producer on the pipe transport towards `remote_node`. */
+  consumeForPipe(
+    request: ConsumeForPipeRequest,
+    callback: (error: ServiceError | null, response: ConsumeForPipeResponse) => void,
+  ): ClientUnaryCall;
+  consumeForPipe(
+    request: ConsumeForPipeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConsumeForPipeResponse) => void,
+  ): ClientUnaryCall;
+  consumeForPipe(
+    request: ConsumeForPipeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConsumeForPipeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Destination side: the piped producer (same id as on its own node) on the pipe transport from
+   * `remote_node`; the peers of this node consume it like any other.
+   */
+  produceFromPipe(
+    request: ProduceFromPipeRequest,
+    callback: (error: ServiceError | null, response: ProduceFromPipeResponse) => void,
+  ): ClientUnaryCall;
+  produceFromPipe(
+    request: ProduceFromPipeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProduceFromPipeResponse) => void,
+  ): ClientUnaryCall;
+  produceFromPipe(
+    request: ProduceFromPipeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProduceFromPipeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Closes the room's pipe transport towards `remote_node` (that node left or was lost): the
+   * producers piped from it close, and so do their consumers here.
+   */
+  closePipeTransport(
+    request: ClosePipeTransportRequest,
+    callback: (error: ServiceError | null, response: ClosePipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  closePipeTransport(
+    request: ClosePipeTransportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClosePipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  closePipeTransport(
+    request: ClosePipeTransportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClosePipeTransportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Closes everything a peer owns in a room (its transports, hence its producers and consumers,
+   * and the copies of its producers piped in from another node).
+   */
   leaveRoom(
     request: LeaveRoomRequest,
     callback: (error: ServiceError | null, response: LeaveRoomResponse) => void,

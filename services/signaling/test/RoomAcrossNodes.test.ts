@@ -1,0 +1,174 @@
+/**
+ * One room across two real media nodes (found through a real Consul), with real RTP from
+ * participants on libwebrtc and two signaling instances. Capacity is two consumers per worker
+ * (one worker each), so once the room's home node is full the next participant lands on the
+ * other node; producers are piped between the nodes and media flows both ways. Closing a
+ * producer, a participant leaving and a node leaving all clean up the piped copies, and losing
+ * the home node moves the room's home to the other node without disturbing the people there.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerToClientEvents } from '@switchboard/protocol';
+import type { PeerStats } from '@switchboard/protocol';
+import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
+import type { MediaNode } from '../../media/src/MediaNode';
+import { roomMediaKey, roomNodesKey } from '../src/MediaDirectory';
+import { data, request, TestClients, type Client } from './clients';
+import { startHarness, type Harness } from './harness';
+import { RtcPeer } from './rtcPeer';
+
+const SECRET = 'across-nodes-test-secret-0123456789';
+
+/** Every `event` a client receives, in order. */
+function record<E extends keyof ServerToClientEvents>(
+  client: Client,
+  event: E,
+): Parameters<ServerToClientEvents[E]>[0][] {
+  const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
+  (client.on as (e: string, l: (v: never) => void) => void)(event, (value) => seen.push(value));
+  return seen;
+}
+
+describe('one room across two media nodes (pipe transports)', () => {
+  let h: Harness;
+  const clients = new TestClients(SECRET);
+  const room = uniqueRoom('across');
+  const peers: RtcPeer[] = [];
+  let alice: RtcPeer;
+  let bob: RtcPeer;
+  let carol: RtcPeer;
+  let home: MediaNode;
+  let other: MediaNode;
+
+  /** A participant through signaling instance `instance`, joined with real media. */
+  const participant = async (name: string, instance: number) => {
+    const client = await clients.connect(h.signaling[instance].port, await clients.token(room, name));
+    const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
+    peers.push(peer);
+    return peer;
+  };
+
+  const stats = async (peer: RtcPeer): Promise<PeerStats> =>
+    data<PeerStats>(await request(peer.client, 'getStats', {}));
+
+  /** Bytes `receiver` has been sent of `producerId` so far (by the SFU node it is on). */
+  const bytesOf = async (receiver: RtcPeer, producerId: string) =>
+    (await stats(receiver)).consumers.find((c) => c.producerId === producerId)?.stream?.byteCount ?? 0;
+
+  /** Waits until what `receiver` is sent of `producerId` grows by more than 10 kB. */
+  const flowing = async (receiver: RtcPeer, producerId: string, what: string) => {
+    const start = await bytesOf(receiver, producerId);
+    await waitFor(async () => (await bytesOf(receiver, producerId)) > start + 10_000, {
+      timeoutMs: 20_000,
+      what,
+    });
+  };
+
+  beforeAll(async () => {
+    h = await startHarness({
+      secret: SECRET,
+      mediaNodes: 2,
+      signalingInstances: 2,
+      mediaEnv: { MEDIA_MAX_CONSUMERS_PER_WORKER: '2' },
+    });
+    await ensureRoom(h.pool, room);
+  });
+
+  afterAll(async () => {
+    for (const peer of peers) {
+      peer.close();
+    }
+    clients.closeAll();
+    await h?.close();
+  });
+
+  it('the room continues on another node when its home is full, and media flows both ways', async () => {
+    alice = await participant('Alice', 0);
+    home = h.media.find((m) => m.roomIds.includes(room))!;
+    other = h.media.find((m) => m !== home)!;
+    expect(await h.redis.get(roomMediaKey(room))).toBe(home.consulId);
+
+    // Bob joins the home node (it has no consumers yet) and fills it: two consumers of Alice's.
+    bob = await participant('Bob', 1);
+    await bob.consume({ producerId: alice.producers.video! });
+    await bob.consume({ producerId: alice.producers.audio! });
+    expect(home.load()).toMatchObject({ consumers: 2, accepting: false });
+    expect(other.roomIds).not.toContain(room);
+
+    // Carol, on the other signaling instance, lands on the other node.
+    carol = await participant('Carol', 0);
+    expect(other.roomIds).toContain(room);
+    expect((await h.redis.smembers(roomNodesKey(room))).sort()).toEqual(
+      [home.consulId, other.consulId].sort(),
+    );
+    expect(other.load().transports, "Carol's two transports are on the other node").toBe(2);
+
+    // Home → other: Carol receives Alice's video and audio and Bob's audio, piped over.
+    await carol.consume({ producerId: alice.producers.video! });
+    await carol.consume({ producerId: alice.producers.audio! });
+    await carol.consume({ producerId: bob.producers.audio! });
+    await flowing(carol, alice.producers.video!, "Alice's video reaching Carol across nodes");
+    await flowing(carol, alice.producers.audio!, "Alice's audio reaching Carol across nodes");
+    // Other → home: Alice receives Carol's video, and Bob too (one pipe, two consumers).
+    await alice.consume({ producerId: carol.producers.video! });
+    await bob.consume({ producerId: carol.producers.video! });
+    await flowing(alice, carol.producers.video!, "Carol's video reaching Alice across nodes");
+    await flowing(bob, carol.producers.video!, "Carol's video reaching Bob across nodes");
+  });
+
+  it("the home node hears everyone: Carol's microphone is in the room's audio levels", async () => {
+    const levels = record(alice.client, 'audioLevels');
+    await waitFor(() => levels.some((e) => e.levels.some((l) => l.peerId === carol.peerId)), {
+      timeoutMs: 10_000,
+      what: "Carol's level in the audio levels Alice gets",
+    });
+  });
+
+  it('closing a producer closes its piped copy and the consumers of it on the other node', async () => {
+    const closed = record(carol.client, 'consumerClosed');
+    const before = other.load().producers;
+    data(await request(alice.client, 'closeProducer', { producerId: alice.producers.video! }));
+    await waitFor(() => closed.some((c) => c.producerId === alice.producers.video), {
+      timeoutMs: 5000,
+      what: "Carol's consumer of Alice's video closing",
+    });
+    expect(other.load().producers).toBe(before - 1);
+  });
+
+  it('a participant leaving closes the copies of its producers on the other node', async () => {
+    const closed = record(carol.client, 'consumerClosed');
+    const before = other.load().producers;
+    bob.close();
+    await waitFor(() => closed.some((c) => c.producerId === bob.producers.audio), {
+      timeoutMs: 5000,
+      what: "Carol's consumer of Bob's audio closing",
+    });
+    await waitFor(() => other.load().producers === before - 1, {
+      timeoutMs: 5000,
+      what: "the copy of Bob's audio closing on the other node",
+    });
+  });
+
+  it('losing the home node: its participants are told to rejoin, the room goes on at the other node', async () => {
+    const aliceEnded = record(alice.client, 'callEnded');
+    const carolEnded = record(carol.client, 'callEnded');
+    const carolClosed = record(carol.client, 'consumerClosed');
+    // Carol has her own two producers and the copy of Alice's audio.
+    expect(other.load().producers).toBe(3);
+    await home.drain(0);
+    await waitFor(() => aliceEnded.length === 1, { timeoutMs: 5000, what: 'Alice told to rejoin' });
+    await waitFor(() => carolClosed.some((c) => c.producerId === alice.producers.audio), {
+      timeoutMs: 5000,
+      what: "Carol's consumer of Alice's audio closing with the pipe",
+    });
+    expect(other.load().producers, 'what was piped from the lost node is gone').toBe(2);
+    await waitFor(async () => (await h.redis.get(roomMediaKey(room))) === other.consulId, {
+      timeoutMs: 5000,
+      what: "the room's home moving to the other node",
+    });
+    // Carol noticed nothing else: still in the call, her media still measured.
+    expect(carolEnded).toEqual([]);
+    expect(carol.client.connected).toBe(true);
+    const own = await stats(carol);
+    expect(own.producers.map((p) => p.kind).sort()).toEqual(['audio', 'video']);
+  });
+});
