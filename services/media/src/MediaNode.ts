@@ -247,14 +247,10 @@ export class MediaNode {
 
   /** What this node carries, per worker and in all, and whether it takes new rooms. */
   load(): GetLoadResponse {
-    const perWorker = new Map<number, { transports: number; consumers: number }>();
+    const perWorker = this.#countsByWorker();
     const total = { transports: 0, producers: 0, consumers: 0 };
     for (const room of this.#rooms.values()) {
       const counts = room.counts;
-      const worker = perWorker.get(room.workerPid) ?? { transports: 0, consumers: 0 };
-      worker.transports += counts.transports;
-      worker.consumers += counts.consumers;
-      perWorker.set(room.workerPid, worker);
       total.transports += counts.transports;
       total.producers += counts.producers;
       total.consumers += counts.consumers;
@@ -274,6 +270,20 @@ export class MediaNode {
       maxConsumers,
       accepting: !this.#draining && !this.#drained && pids.length > 0 && total.consumers < maxConsumers,
     };
+  }
+
+  /** Transports and consumers on each worker, across every room. */
+  #countsByWorker(): Map<number, { transports: number; consumers: number }> {
+    const perWorker = new Map<number, { transports: number; consumers: number }>();
+    for (const room of this.#rooms.values()) {
+      for (const [pid, counts] of room.countsByWorker()) {
+        const worker = perWorker.get(pid) ?? { transports: 0, consumers: 0 };
+        worker.transports += counts.transports;
+        worker.consumers += counts.consumers;
+        perWorker.set(pid, worker);
+      }
+    }
+    return perWorker;
   }
 
   /**
@@ -368,6 +378,10 @@ export class MediaNode {
       creating = Room.create({
         id: roomId,
         workers: this.#workers,
+        capacity: {
+          maxConsumersPerWorker: this.#config.maxConsumersPerWorker,
+          consumersOn: (pid) => this.#countsByWorker().get(pid)?.consumers ?? 0,
+        },
         listen: this.#config,
         logger: this.#logger,
       });

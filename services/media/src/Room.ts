@@ -54,6 +54,8 @@ type PeerOwned = {
   peerId: string;
   /** A copy of a producer of another node, piped in (its peer is on that node). */
   piped?: boolean;
+  /** The worker a consumer is on. */
+  workerPid?: number;
 };
 
 /** A pipe transport towards another node of the room, and where it was told to send. */
@@ -70,12 +72,28 @@ export interface PipedProducer {
   peerId: string;
 }
 
-type TransportOwned = PeerOwned & { producing: boolean };
+type TransportOwned = PeerOwned & { producing: boolean; workerPid: number };
+
+/** How full each worker of the node is (a room spreads to another worker when its own are full). */
+export interface WorkerCapacity {
+  /** Consumers a worker may hold (MEDIA_MAX_CONSUMERS_PER_WORKER). */
+  maxConsumersPerWorker: number;
+  /** Consumers on a worker now, across every room of the node. */
+  consumersOn(workerPid: number): number;
+}
 
 /** How often the audio observers report (ms) and the level below which a producer is silent. */
 const AUDIO_LEVEL_INTERVAL_MS = 400;
 const AUDIO_LEVEL_THRESHOLD_DBOV = -60;
 const ACTIVE_SPEAKER_INTERVAL_MS = 300;
+
+export interface RoomOptions {
+  id: string;
+  workers: WorkerPool;
+  capacity: WorkerCapacity;
+  listen: TransportListenOptions;
+  logger: Logger;
+}
 
 export interface RoomCounts {
   transports: number;
@@ -83,9 +101,23 @@ export interface RoomCounts {
   consumers: number;
 }
 
+/** The pid of the worker a router runs on (recorded by WorkerPool). */
+const pidOf = (router: types.Router) => Number(router.appData.workerPid ?? 0);
+
 export class Room extends EventEmitter<RoomEvents> {
   readonly id: string;
+  /** The room's first router: its audio observers, and its pipes to other nodes, are there. */
   readonly #router: types.Router;
+  /** Every router of the room (the first, then those on other workers it spread to). */
+  readonly #routers: types.Router[];
+  readonly #workers: WorkerPool;
+  readonly #capacity: WorkerCapacity;
+  /** The router each peer's transports are on, and each producer's (own or piped in) router. */
+  readonly #peerRouters = new Map<string, types.Router>();
+  readonly #producerRouters = new Map<string, types.Router>();
+  /** Producers piped from their router to another of the room's routers: `producerId|routerId`. */
+  readonly #workerPipes = new Map<string, Promise<void>>();
+  #spreading?: Promise<types.Router>;
   readonly #listen: TransportListenOptions;
   readonly #logger: Logger;
   readonly #transports = new Map<string, types.WebRtcTransport<TransportOwned>>();
@@ -104,16 +136,18 @@ export class Room extends EventEmitter<RoomEvents> {
   #closed = false;
 
   private constructor(
-    id: string,
+    opts: RoomOptions,
     router: types.Router,
     observers: { levels: types.AudioLevelObserver; speaker: types.ActiveSpeakerObserver },
-    listen: TransportListenOptions,
     logger: Logger,
   ) {
     super();
-    this.id = id;
+    this.id = opts.id;
     this.#router = router;
-    this.#listen = listen;
+    this.#routers = [router];
+    this.#workers = opts.workers;
+    this.#capacity = opts.capacity;
+    this.#listen = opts.listen;
     this.#logger = logger;
     this.#levels = observers.levels;
     this.#speaker = observers.speaker;
@@ -139,12 +173,7 @@ export class Room extends EventEmitter<RoomEvents> {
     });
   }
 
-  static async create(opts: {
-    id: string;
-    workers: WorkerPool;
-    listen: TransportListenOptions;
-    logger: Logger;
-  }): Promise<Room> {
+  static async create(opts: RoomOptions): Promise<Room> {
     const router = await opts.workers.createRouter(MEDIA_CODECS, { roomId: opts.id });
     const logger = opts.logger.child({ roomId: opts.id });
     try {
@@ -157,16 +186,21 @@ export class Room extends EventEmitter<RoomEvents> {
         speaker: await router.createActiveSpeakerObserver({ interval: ACTIVE_SPEAKER_INTERVAL_MS }),
       };
       logger.info({ routerId: router.id }, 'room created');
-      return new Room(opts.id, router, observers, opts.listen, logger);
+      return new Room(opts, router, observers, logger);
     } catch (error) {
       router.close();
       throw error;
     }
   }
 
-  /** The pid of the mediasoup worker this room's router runs on. */
+  /** The pid of the mediasoup worker this room's first router runs on. */
   get workerPid(): number {
-    return Number(this.#router.appData.workerPid ?? 0);
+    return pidOf(this.#router);
+  }
+
+  /** The pids of the workers the room's routers run on (the first router's first). */
+  get workerPids(): number[] {
+    return this.#routers.filter((r) => !r.closed).map(pidOf);
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
@@ -180,12 +214,117 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   get counts(): RoomCounts {
-    return {
-      transports: this.#transports.size,
-      producers: this.#producers.size,
-      // A pipe consumer forwards a stream like any other: it counts against capacity.
-      consumers: this.#consumers.size + this.#pipeConsumers.size,
+    const total = { transports: 0, producers: this.#producers.size, consumers: 0 };
+    for (const counts of this.countsByWorker().values()) {
+      total.transports += counts.transports;
+      total.consumers += counts.consumers;
+    }
+    return total;
+  }
+
+  /**
+   * Transports and consumers on each worker the room uses. A pipe consumer (towards another node
+   * or another worker) forwards a stream like any other: it counts against capacity.
+   */
+  countsByWorker(): Map<number, RoomCounts> {
+    const byWorker = new Map<number, RoomCounts>(
+      this.workerPids.map((pid) => [pid, { transports: 0, producers: 0, consumers: 0 }]),
+    );
+    const add = (pid: number, key: 'transports' | 'consumers') => {
+      const counts = byWorker.get(pid);
+      if (counts) {
+        counts[key]++;
+      }
     };
+    for (const transport of this.#transports.values()) {
+      add(transport.appData.workerPid, 'transports');
+    }
+    for (const consumer of this.#consumers.values()) {
+      add(consumer.appData.workerPid ?? 0, 'consumers');
+    }
+    for (let i = 0; i < this.#pipeConsumers.size; i++) {
+      add(this.workerPid, 'consumers');
+    }
+    for (const key of this.#workerPipes.keys()) {
+      const router = this.#producerRouters.get(key.split('|')[0]);
+      if (router) {
+        add(pidOf(router), 'consumers');
+      }
+    }
+    return byWorker;
+  }
+
+  /**
+   * The router a peer's transports go on: the one its first transport is on; for a newcomer, a
+   * router of the room whose worker is below capacity, else a new router on a worker that is
+   * (the room spreads; producers are piped between its routers), else the first router.
+   */
+  async #routerFor(peerId: string): Promise<types.Router> {
+    const existing = this.#peerRouters.get(peerId);
+    if (existing && !existing.closed) {
+      return existing;
+    }
+    const { maxConsumersPerWorker, consumersOn } = this.#capacity;
+    const roomy = (pid: number) => consumersOn(pid) < maxConsumersPerWorker;
+    let router = this.#routers.find((r) => !r.closed && roomy(pidOf(r)));
+    if (!router) {
+      const used = new Set(this.workerPids);
+      const free = this.#workers.workers.filter(
+        (w) => !w.died && !w.closed && !used.has(w.pid) && roomy(w.pid),
+      );
+      router = free.length > 0 ? await this.#spread(new Set(free.map((w) => w.pid))) : this.#router;
+    }
+    this.#peerRouters.set(peerId, router);
+    return router;
+  }
+
+  /** A new router for the room on one of `pids` (one at a time: newcomers meanwhile share it). */
+  #spread(pids: Set<number>): Promise<types.Router> {
+    this.#spreading ??= (async () => {
+      try {
+        const router = await this.#workers.createRouter(MEDIA_CODECS, { roomId: this.id }, (worker) =>
+          pids.has(worker.pid),
+        );
+        this.#routers.push(router);
+        // Losing any worker of the room ends the room (its people rejoin), as with one router.
+        router.observer.once('close', () => this.close());
+        this.#logger.info(
+          { routerId: router.id, workerPid: pidOf(router), routers: this.#routers.length },
+          "the room's workers are full: it spreads to another worker",
+        );
+        return router;
+      } finally {
+        this.#spreading = undefined;
+      }
+    })();
+    return this.#spreading;
+  }
+
+  /** The room's router on a worker (a room has at most one per worker). */
+  #routerOn(workerPid: number): types.Router {
+    return this.#routers.find((r) => pidOf(r) === workerPid && !r.closed) ?? this.#router;
+  }
+
+  /** Makes a producer of another of the room's routers consumable on `to` (pipeToRouter, once). */
+  async #pipeWithin(producerId: string, to: types.Router): Promise<void> {
+    const from = this.#producerRouters.get(producerId);
+    if (!from || from === to) {
+      return;
+    }
+    const key = `${producerId}|${to.id}`;
+    let piping = this.#workerPipes.get(key);
+    if (!piping) {
+      piping = from.pipeToRouter({ producerId, router: to }).then(({ pipeConsumer }) => {
+        pipeConsumer?.observer.once('close', () => this.#workerPipes.delete(key));
+      });
+      this.#workerPipes.set(key, piping);
+      piping.catch(() => this.#workerPipes.delete(key));
+    }
+    try {
+      await piping;
+    } catch (error) {
+      throw this.#mediasoupError(error, 'pipe to router');
+    }
   }
 
   async createWebRtcTransport(
@@ -203,7 +342,8 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#creatingTransports++;
     let transport: types.WebRtcTransport<TransportOwned>;
     try {
-      transport = await this.#router.createWebRtcTransport<TransportOwned>({
+      const router = await this.#routerFor(peerId);
+      transport = await router.createWebRtcTransport<TransportOwned>({
         listenInfos: [
           { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
           { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
@@ -212,7 +352,7 @@ export class Room extends EventEmitter<RoomEvents> {
         enableTcp: true,
         preferUdp: true,
         initialAvailableOutgoingBitrate: 1_000_000,
-        appData: { peerId, producing },
+        appData: { peerId, producing, workerPid: pidOf(router) },
       });
     } finally {
       this.#creatingTransports--;
@@ -280,7 +420,7 @@ export class Room extends EventEmitter<RoomEvents> {
         reason: 'transport_closed',
       }),
     );
-    await this.#addProducer(producer);
+    await this.#addProducer(producer, this.#routerOn(transport.appData.workerPid));
     this.#logger.info(
       { peerId, producerId: producer.id, kind: producer.kind, type: producer.type },
       'producer created',
@@ -289,23 +429,33 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** Keeps a producer (own or piped in) until it closes; an audio one feeds the level observers. */
-  async #addProducer(producer: types.Producer<PeerOwned>): Promise<void> {
+  async #addProducer(producer: types.Producer<PeerOwned>, router: types.Router): Promise<void> {
     const peerId = producer.appData.peerId;
+    const forget = () => {
+      this.#producers.delete(producer.id);
+      this.#producerRouters.delete(producer.id);
+    };
     this.#producers.set(producer.id, producer);
-    producer.on('transportclose', () => this.#producers.delete(producer.id));
-    producer.observer.once('close', () => this.#producers.delete(producer.id));
+    this.#producerRouters.set(producer.id, router);
+    producer.on('transportclose', forget);
+    producer.observer.once('close', forget);
     if (producer.kind === 'audio') {
-      // Removed from the observers by mediasoup when the producer closes. Levels are a nicety:
+      // Removed from the observers by mediasoup when the producer closes; the observers are on the
+      // first router (an audio producer of another worker is piped there). Levels are a nicety:
       // a failure here (the producer closed meanwhile) does not fail the produce.
-      await Promise.all([
-        this.#levels.addProducer({ producerId: producer.id }),
-        this.#speaker.addProducer({ producerId: producer.id }),
-      ]).catch((error: unknown) =>
-        this.#logger.warn(
-          { err: error, peerId, producerId: producer.id },
-          'audio observers could not add the producer',
-        ),
-      );
+      await this.#pipeWithin(producer.id, this.#router)
+        .then(() =>
+          Promise.all([
+            this.#levels.addProducer({ producerId: producer.id }),
+            this.#speaker.addProducer({ producerId: producer.id }),
+          ]),
+        )
+        .catch((error: unknown) =>
+          this.#logger.warn(
+            { err: error, peerId, producerId: producer.id },
+            'audio observers could not add the producer',
+          ),
+        );
     }
   }
 
@@ -418,7 +568,7 @@ export class Room extends EventEmitter<RoomEvents> {
           paused: opts.paused,
           appData: { peerId: opts.peerId, piped: true },
         });
-        await this.#addProducer(producer);
+        await this.#addProducer(producer, this.#router);
         this.#logger.info(
           { peerId: opts.peerId, producerId: producer.id, kind: producer.kind, remoteNode: opts.remoteNode },
           'producer piped in',
@@ -473,7 +623,11 @@ export class Room extends EventEmitter<RoomEvents> {
     const transport = this.#transport(opts.transportId);
     const producer = this.#producer(opts.producerId);
     const peerId = transport.appData.peerId;
-    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities })) {
+    const workerPid = transport.appData.workerPid;
+    const router = this.#routerOn(workerPid);
+    // A producer on another worker of the room is piped to this transport's router first.
+    await this.#pipeWithin(producer.id, router);
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities })) {
       throw new AppError(
         'FAILED_PRECONDITION',
         `peer ${peerId} cannot consume producer ${producer.id}: no common codec`,
@@ -485,7 +639,7 @@ export class Room extends EventEmitter<RoomEvents> {
         producerId: producer.id,
         rtpCapabilities: opts.rtpCapabilities,
         paused: true,
-        appData: { peerId },
+        appData: { peerId, workerPid },
       });
     } catch (error) {
       throw this.#mediasoupError(error, 'consume');
@@ -569,6 +723,7 @@ export class Room extends EventEmitter<RoomEvents> {
         closed++;
       }
     }
+    this.#peerRouters.delete(peerId);
     let piped = 0;
     for (const producer of [...this.#producers.values()]) {
       if (producer.appData.piped && producer.appData.peerId === peerId) {
@@ -586,7 +741,9 @@ export class Room extends EventEmitter<RoomEvents> {
       return;
     }
     this.#closed = true;
-    this.#router.close();
+    for (const router of this.#routers) {
+      router.close();
+    }
     this.#logger.info('room closed');
     this.emit('close');
   }

@@ -83,12 +83,13 @@ export class WorkerPool {
     return this.#workers;
   }
 
-  /** Creates a router on the least-loaded live worker. */
+  /** Creates a router on the least-loaded live worker (of those `eligible`, if given). */
   async createRouter(
     mediaCodecs: types.RouterRtpCodecCapability[],
     appData: types.AppData,
+    eligible: (worker: types.Worker) => boolean = () => true,
   ): Promise<types.Router> {
-    const live = this.#workers.filter((w) => !w.died && !w.closed);
+    const live = this.#workers.filter((w) => !w.died && !w.closed && eligible(w));
     if (live.length === 0) {
       throw new Error('no live mediasoup worker');
     }

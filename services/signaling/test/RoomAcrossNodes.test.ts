@@ -7,26 +7,14 @@
  * the home node moves the room's home to the other node without disturbing the people there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerToClientEvents } from '@switchboard/protocol';
-import type { PeerStats } from '@switchboard/protocol';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
 import { roomMediaKey, roomNodesKey } from '../src/MediaDirectory';
-import { data, request, TestClients, type Client } from './clients';
+import { data, record, request, TestClients } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcPeer } from './rtcPeer';
 
 const SECRET = 'across-nodes-test-secret-0123456789';
-
-/** Every `event` a client receives, in order. */
-function record<E extends keyof ServerToClientEvents>(
-  client: Client,
-  event: E,
-): Parameters<ServerToClientEvents[E]>[0][] {
-  const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
-  (client.on as (e: string, l: (v: never) => void) => void)(event, (value) => seen.push(value));
-  return seen;
-}
 
 describe('one room across two media nodes (pipe transports)', () => {
   let h: Harness;
@@ -45,22 +33,6 @@ describe('one room across two media nodes (pipe transports)', () => {
     const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
     peers.push(peer);
     return peer;
-  };
-
-  const stats = async (peer: RtcPeer): Promise<PeerStats> =>
-    data<PeerStats>(await request(peer.client, 'getStats', {}));
-
-  /** Bytes `receiver` has been sent of `producerId` so far (by the SFU node it is on). */
-  const bytesOf = async (receiver: RtcPeer, producerId: string) =>
-    (await stats(receiver)).consumers.find((c) => c.producerId === producerId)?.stream?.byteCount ?? 0;
-
-  /** Waits until what `receiver` is sent of `producerId` grows by more than 10 kB. */
-  const flowing = async (receiver: RtcPeer, producerId: string, what: string) => {
-    const start = await bytesOf(receiver, producerId);
-    await waitFor(async () => (await bytesOf(receiver, producerId)) > start + 10_000, {
-      timeoutMs: 20_000,
-      what,
-    });
   };
 
   beforeAll(async () => {
@@ -106,13 +78,13 @@ describe('one room across two media nodes (pipe transports)', () => {
     await carol.consume({ producerId: alice.producers.video! });
     await carol.consume({ producerId: alice.producers.audio! });
     await carol.consume({ producerId: bob.producers.audio! });
-    await flowing(carol, alice.producers.video!, "Alice's video reaching Carol across nodes");
-    await flowing(carol, alice.producers.audio!, "Alice's audio reaching Carol across nodes");
+    await carol.receiving(alice.producers.video!, "Alice's video reaching Carol across nodes");
+    await carol.receiving(alice.producers.audio!, "Alice's audio reaching Carol across nodes");
     // Other → home: Alice receives Carol's video, and Bob too (one pipe, two consumers).
     await alice.consume({ producerId: carol.producers.video! });
     await bob.consume({ producerId: carol.producers.video! });
-    await flowing(alice, carol.producers.video!, "Carol's video reaching Alice across nodes");
-    await flowing(bob, carol.producers.video!, "Carol's video reaching Bob across nodes");
+    await alice.receiving(carol.producers.video!, "Carol's video reaching Alice across nodes");
+    await bob.receiving(carol.producers.video!, "Carol's video reaching Bob across nodes");
   });
 
   it("the home node hears everyone: Carol's microphone is in the room's audio levels", async () => {
@@ -168,7 +140,7 @@ describe('one room across two media nodes (pipe transports)', () => {
     // Carol noticed nothing else: still in the call, her media still measured.
     expect(carolEnded).toEqual([]);
     expect(carol.client.connected).toBe(true);
-    const own = await stats(carol);
+    const own = await carol.stats();
     expect(own.producers.map((p) => p.kind).sort()).toEqual(['audio', 'video']);
   });
 });

@@ -90,6 +90,16 @@ export function next(client: Client, event: string): Promise<unknown> {
   );
 }
 
+/** Every `event` a client receives from now on, in order. */
+export function record<E extends keyof ServerToClientEvents>(
+  client: Client,
+  event: E,
+): Parameters<ServerToClientEvents[E]>[0][] {
+  const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
+  (client.on as (e: string, l: (v: never) => void) => void)(event, (value) => seen.push(value));
+  return seen;
+}
+
 /**
  * Sends each (event, payload) and expects every one refused as INVALID_ARGUMENT with a message
  * naming the event; fails listing whichever were accepted.

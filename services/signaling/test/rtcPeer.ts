@@ -7,8 +7,10 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { Device, type types } from 'mediasoup-client';
+import { waitFor } from '@switchboard/testing';
 import {
   cameraEncodings,
+  type PeerStats,
   type ConsumerInfo,
   type ProducerInfo,
   type TransportInfo,
@@ -201,6 +203,25 @@ export class RtcPeer {
     );
     data(await request(this.client, 'resumeConsumers', { consumerIds: consumers.map((c) => c.id) }));
     return consumers;
+  }
+
+  /** What the SFU node measures of this peer (the `getStats` request). */
+  async stats(): Promise<PeerStats> {
+    return data<PeerStats>(await request(this.client, 'getStats', {}));
+  }
+
+  /** Bytes the SFU has sent this peer of `producerId` so far. */
+  async bytesReceived(producerId: string): Promise<number> {
+    return (await this.stats()).consumers.find((c) => c.producerId === producerId)?.stream?.byteCount ?? 0;
+  }
+
+  /** Waits until what the SFU sends this peer of `producerId` grows by more than 10 kB. */
+  async receiving(producerId: string, what: string): Promise<void> {
+    const start = await this.bytesReceived(producerId);
+    await waitFor(async () => (await this.bytesReceived(producerId)) > start + 10_000, {
+      timeoutMs: 20_000,
+      what,
+    });
   }
 
   get rtpCapabilities(): types.RtpCapabilities {

@@ -1,0 +1,85 @@
+/**
+ * One room across two workers of one real media node, with real RTP from participants on
+ * libwebrtc. Capacity is two consumers per worker, so once the worker of the room's router is
+ * full the next participant's transports go on a router of the room on the other worker, and
+ * producers are piped between the two routers (pipeToRouter): media flows both ways, the room's
+ * audio levels still hear everyone, and closing a producer closes its piped copy's consumers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
+import type { MediaNode } from '../../media/src/MediaNode';
+import { data, record, request, TestClients } from './clients';
+import { startHarness, type Harness } from './harness';
+import { RtcPeer } from './rtcPeer';
+
+const SECRET = 'across-workers-test-secret-0123456789';
+
+describe('one room across two workers of a node (pipeToRouter)', () => {
+  let h: Harness;
+  let node: MediaNode;
+  const clients = new TestClients(SECRET);
+  const room = uniqueRoom('workers');
+  const peers: RtcPeer[] = [];
+
+  const participant = async (name: string) => {
+    const client = await clients.connect(h.signaling[0].port, await clients.token(room, name));
+    const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
+    peers.push(peer);
+    return peer;
+  };
+
+  /** Transports on each worker, in the pool's order. */
+  const transportsByWorker = () => node.load().workers.map((w) => w.transports);
+
+  beforeAll(async () => {
+    h = await startHarness({
+      secret: SECRET,
+      mediaEnv: { MEDIA_NUM_WORKERS: '2', MEDIA_MAX_CONSUMERS_PER_WORKER: '2' },
+    });
+    node = h.media[0];
+    await ensureRoom(h.pool, room);
+  });
+
+  afterAll(async () => {
+    for (const peer of peers) {
+      peer.close();
+    }
+    clients.closeAll();
+    await h?.close();
+  });
+
+  it('spreads the room to the other worker when its own is full; media flows both ways', async () => {
+    const alice = await participant('Alice');
+    const bob = await participant('Bob');
+    const first = transportsByWorker().findIndex((n) => n === 4);
+    expect(first, 'Alice and Bob on one worker').toBeGreaterThanOrEqual(0);
+    await bob.consume({ producerId: alice.producers.video! });
+    await bob.consume({ producerId: alice.producers.audio! });
+
+    const carol = await participant('Carol');
+    const byWorker = transportsByWorker();
+    expect(byWorker[first]).toBe(4);
+    expect(byWorker[1 - first], "Carol's transports on the other worker").toBe(2);
+    expect(node.load().workers[1 - first].routers, 'a second router for the room').toBe(1);
+    expect(node.load().rooms).toBe(1);
+
+    await carol.consume({ producerId: alice.producers.video! });
+    await alice.consume({ producerId: carol.producers.video! });
+    await carol.receiving(alice.producers.video!, "Alice's video reaching Carol on the other worker");
+    await alice.receiving(carol.producers.video!, "Carol's video reaching Alice from the other worker");
+
+    // The audio observers are on the room's first router: Carol's microphone is piped there.
+    const levels = record(alice.client, 'audioLevels');
+    await waitFor(() => levels.some((e) => e.levels.some((l) => l.peerId === carol.peerId)), {
+      timeoutMs: 10_000,
+      what: "Carol's level in the room's audio levels",
+    });
+
+    const closed = record(carol.client, 'consumerClosed');
+    data(await request(alice.client, 'closeProducer', { producerId: alice.producers.video! }));
+    await waitFor(() => closed.some((c) => c.producerId === alice.producers.video), {
+      timeoutMs: 5000,
+      what: "Carol's consumer of Alice's video closing with the producer",
+    });
+  });
+});
