@@ -155,7 +155,7 @@ export class Stack {
   private constructor(options: StackOptions) {
     this.#options = options;
     this.ports = { ...DEFAULT_PORTS, ...options.ports };
-    this.runDir = options.runDir ?? join(ROOT, '.run');
+    this.runDir = resolve(ROOT, options.runDir ?? '.run');
     this.logDir = join(this.runDir, 'logs');
     this.url = `http://localhost:${this.ports.http}`;
     this.consul = new ConsulClient(`127.0.0.1:${this.ports.consulHttp}`, { timeoutMs: 2000 });

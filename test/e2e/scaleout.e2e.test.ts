@@ -1,7 +1,11 @@
 /**
  * Scale-out end to end: two media nodes (found through Consul) and two signaling instances
- * (joined through Redis) behind NGINX. Three Chromium participants land on different signaling
- * instances, yet see each other, and the room lives on exactly one media node.
+ * (joined through Redis) behind NGINX, each node taking five consumers (one worker each). Three
+ * Chromium participants land on different signaling instances, yet see each other, on one media
+ * node; the fourth finds that node full and lands on the other, the room spanning both (producers
+ * piped between them), and everyone sees everyone. Then the room's home node is SIGKILLed: its
+ * participants are back in video on the other node within 5 s, and the one already there only
+ * sees them come back.
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -20,6 +24,7 @@ import {
 import { SCALE_PORTS } from './ports';
 
 const NAMES = ['Ada', 'Grace', 'Linus'];
+const EVERYONE = [...NAMES, 'Barbara'];
 
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -41,6 +46,8 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
       mediaNodes: 2,
       signalingInstances: 2,
       mediaWorkers: 1,
+      // Two people fill a node to 4 consumers, three to 12: the 3rd still fits, the 4th does not.
+      env: { MEDIA_MAX_CONSUMERS_PER_WORKER: '5' },
       prometheus: false,
       log: () => {},
     });
@@ -84,19 +91,51 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
     expect(Math.min(...sockets), `sockets per instance: ${sockets}`).toBeGreaterThan(0);
   }, 120_000);
 
-  it('keeps the whole room on one media node', async () => {
+  it('keeps the whole room on one media node while it has room', async () => {
     const transports = await Promise.all(
       [0, 1].map((i) => metric(SCALE_PORTS.mediaMetrics + i, 'switchboard_media_transports')),
     );
     expect(transports.sort((a, b) => a - b)).toEqual([0, 6]); // 3 peers × (send + receive)
   });
 
-  it('brings everyone back in video on the other media node within 5 s after theirs is SIGKILLed', async () => {
+  it('puts a 4th participant on the other node when the first is full; everyone sees everyone', async () => {
+    const barbara = await openRoom(browser, stack.url, room, 'Barbara');
+    participants.push(barbara);
+    await clickJoin(barbara);
+    for (const participant of participants) {
+      await waitForRemoteVideos(
+        participant,
+        EVERYONE.filter((n) => n !== participant.name),
+      );
+    }
     const transports = await Promise.all(
       [0, 1].map((i) => metric(SCALE_PORTS.mediaMetrics + i, 'switchboard_media_transports')),
     );
-    const hosting = transports[0] > 0 ? 0 : 1;
+    expect(transports.sort((a, b) => a - b)).toEqual([2, 6]);
+    // Media crosses the nodes both ways: Barbara's video plays for Ada, Ada's for Barbara.
+    const before = await Promise.all([
+      frameCounts(participants[0], ['Barbara']),
+      frameCounts(barbara, ['Ada']),
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await Promise.all([
+      frameCounts(participants[0], ['Barbara']),
+      frameCounts(barbara, ['Ada']),
+    ]);
+    expect(after[0].Barbara).toBeGreaterThan(before[0].Barbara + 5);
+    expect(after[1].Ada).toBeGreaterThan(before[1].Ada + 5);
+  }, 120_000);
+
+  it('brings its people back in video within 5 s after the home node is SIGKILLed; the others only see them return', async () => {
+    const transports = await Promise.all(
+      [0, 1].map((i) => metric(SCALE_PORTS.mediaMetrics + i, 'switchboard_media_transports')),
+    );
+    const hosting = transports[0] === 6 ? 0 : 1;
     const name = hosting === 0 ? 'media' : 'media-2';
+    const barbara = participants[3];
+    const joinsOf = (p: Participant) =>
+      p.page.evaluate(() => performance.getEntriesByName('sb:joined').length);
+    const barbaraJoins = await joinsOf(barbara);
     // Mark the videos playing now: recovery means new ones (new consumers) playing.
     for (const p of participants) {
       await p.page.evaluate(() =>
@@ -107,7 +146,8 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
     process.kill(stack.pid(name)!, 'SIGKILL');
     const backAt = await Promise.all(
       participants.map(async (p) => {
-        const others = NAMES.filter((n) => n !== p.name);
+        // Barbara sees the three come back; they see everyone anew.
+        const others = (p === barbara ? NAMES : EVERYONE).filter((n) => n !== p.name);
         await p.page.waitForFunction(
           (expected: string[]) =>
             expected.every((n) => {
@@ -125,8 +165,11 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
     const recovery = Math.max(...backAt) - killedAt;
     console.info(`media node ${name} SIGKILLed: everyone back in video in ${recovery} ms`);
     expect(recovery).toBeLessThanOrEqual(5000);
+    // Barbara's call went on: she neither rejoined nor lost her own camera.
+    expect(await joinsOf(barbara)).toBe(barbaraJoins);
+    expect(await barbara.page.evaluate(() => performance.getEntriesByName('sb:reconnected').length)).toBe(0);
     // The room now lives on the other node only.
     const after = await metric(SCALE_PORTS.mediaMetrics + (1 - hosting), 'switchboard_media_transports');
-    expect(after).toBe(6);
+    expect(after).toBe(8);
   });
 });

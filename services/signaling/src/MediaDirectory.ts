@@ -95,11 +95,12 @@ export class MediaDirectory {
       if (current) {
         return this.#client(current);
       }
-      // A home that was lost is replaced by another of the room's nodes when one takes newcomers.
+      // A home that was lost is replaced by another of the room's nodes (its call goes on there,
+      // over capacity if need be), else by the node with the most headroom.
       const members = mapped ? new Set(await this.#redis.smembers(roomNodesKey(roomId))) : new Set();
-      const chosen = await this.#mostHeadroom(nodes.filter((node) => members.has(node.id))).catch(() =>
-        this.#mostHeadroom(nodes),
-      );
+      const survivors = nodes.filter((node) => members.has(node.id));
+      const chosen =
+        survivors.length > 0 ? await this.#mostHeadroom(survivors, true) : await this.#mostHeadroom(nodes);
       const ok = mapped
         ? (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, mapped)) === 1 &&
           (await this.#redis.set(key, chosen.id, 'NX')) === 'OK'
@@ -123,8 +124,9 @@ export class MediaDirectory {
   /**
    * The node a new participant of the room goes to: the room's home node while it accepts
    * newcomers, else another of the room's nodes that does, else (the room outgrows its nodes) the
-   * passing node with the most headroom, which joins the room's nodes. UNAVAILABLE when no node
-   * takes anyone.
+   * passing node with the most headroom, which joins the room's nodes. When no node accepts
+   * anyone, the call in progress still takes them: on the room's own node with the most headroom
+   * (capacity is a soft limit for calls in progress; new rooms are refused).
    */
   async placePeer(roomId: string, home: MediaClient): Promise<MediaClient> {
     const nodes = await this.#passing();
@@ -139,7 +141,16 @@ export class MediaDirectory {
         return this.#client(node);
       }
     }
-    const chosen = await this.#mostHeadroom(nodes.filter((node) => !members.has(node.id)));
+    const others = nodes.filter((node) => !members.has(node.id));
+    const chosen = await this.#mostHeadroom(others).catch(async (error: unknown) => {
+      if (own.length === 0) {
+        throw error;
+      }
+      return this.#mostHeadroom(own, true);
+    });
+    if (members.has(chosen.id)) {
+      return this.#client(chosen);
+    }
     await this.#redis.sadd(roomNodesKey(roomId), home.instanceId, chosen.id);
     this.#logger.info(
       { roomId, mediaNode: chosen.id, home: home.instanceId },
@@ -203,9 +214,10 @@ export class MediaDirectory {
    * new rooms, as each says over gRPC (GetLoad, short deadline). A node that does not answer is
    * skipped (Consul may not have noticed yet that it died); the Consul meta is used only when no
    * node answered and some were merely slow. Ties go to the node with fewer rooms, then at random
-   * (so instances spread out). UNAVAILABLE when every node is full, draining or gone.
+   * (so instances spread out). UNAVAILABLE when every node is full, draining or gone, unless
+   * `overcommit` (someone joining a call in progress): then the one with the most headroom left.
    */
-  async #mostHeadroom(nodes: readonly ServiceInstance[]): Promise<ServiceInstance> {
+  async #mostHeadroom(nodes: readonly ServiceInstance[], overcommit = false): Promise<ServiceInstance> {
     const loads = await Promise.all(
       nodes.map(async (node) => {
         const [load, rooms] = await Promise.all([this.#load(node), this.#roomCount(node.id)]);
@@ -213,13 +225,19 @@ export class MediaDirectory {
       }),
     );
     const answered = loads.filter((load) => load.answered);
-    const candidates = (answered.length > 0 ? answered : loads.filter((load) => load.slow)).filter(
-      (load) => load.accepting,
-    );
+    const reachable = answered.length > 0 ? answered : loads.filter((load) => load.slow);
+    const accepting = reachable.filter((load) => load.accepting);
+    const candidates = accepting.length === 0 && overcommit ? reachable : accepting;
     if (candidates.length === 0) {
       throw new UnavailableError('every media node is at capacity or draining; try again in a moment');
     }
     candidates.sort((a, b) => b.headroom - a.headroom || a.rooms - b.rooms || a.tiebreak - b.tiebreak);
+    if (candidates !== accepting) {
+      this.#logger.warn(
+        { mediaNode: candidates[0].node.id, headroom: candidates[0].headroom },
+        'every media node is at capacity: a call in progress goes over it rather than refuse someone',
+      );
+    }
     return candidates[0].node;
   }
 

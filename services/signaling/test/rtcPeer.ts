@@ -5,9 +5,9 @@
  * moving test pattern, a 440 Hz tone), so the SFU sees real RTP: simulcast layers, audio levels
  * and the numbers its stats report.
  */
-import wrtc from '@roamhq/wrtc';
 import { Device, type types } from 'mediasoup-client';
 import { waitFor } from '@switchboard/testing';
+import { installWebRtcGlobals, syntheticCamera, syntheticMicrophone } from '@switchboard/testing/webrtc';
 import {
   cameraEncodings,
   type PeerStats,
@@ -17,21 +17,6 @@ import {
 } from '@switchboard/protocol';
 import { data, request, type Client } from './clients';
 
-let installed = false;
-
-/** mediasoup-client's handler looks for the WebRTC classes where a browser has them. */
-function installWebRtcGlobals(): void {
-  if (installed) {
-    return;
-  }
-  installed = true;
-  for (const [name, value] of Object.entries(wrtc)) {
-    if (name.startsWith('RTC') || name.startsWith('Media')) {
-      (globalThis as Record<string, unknown>)[name] = value;
-    }
-  }
-}
-
 export interface RtcPeerOptions {
   /** Camera size (default 1280×720) and frame rate (default 15); `false` for no camera. */
   camera?: { width: number; height: number; fps?: number } | false;
@@ -39,45 +24,6 @@ export interface RtcPeerOptions {
   consumeExisting?: boolean;
   /** A microphone playing a tone (default true; amplitude of 32767, default 8000 ≈ -15 dBov). */
   microphone?: boolean | { amplitude: number };
-}
-
-/** A synthetic camera: a few precomputed I420 frames shown in turn (moving enough to encode). */
-function syntheticCamera(width: number, height: number, fps: number) {
-  const source = new wrtc.nonstandard.RTCVideoSource();
-  const frames = [0, 1, 2, 3].map((shift) => {
-    const frame = new Uint8Array((width * height * 3) / 2);
-    for (let i = 0; i < frame.length; i++) {
-      frame[i] = (i * 7 + shift * 31 + (i >> 9) * 13) & 255;
-    }
-    return frame;
-  });
-  let n = 0;
-  const timer = setInterval(
-    () => source.onFrame({ width, height, data: frames[n++ % frames.length] }),
-    1000 / fps,
-  );
-  return { track: source.createTrack(), stop: () => clearInterval(timer) };
-}
-
-/** A synthetic microphone: a 440 Hz tone in 10 ms chunks. */
-function syntheticMicrophone(amplitude: number) {
-  const source = new wrtc.nonstandard.RTCAudioSource();
-  const sampleRate = 48_000;
-  const samples = new Int16Array(sampleRate / 100);
-  let t = 0;
-  const timer = setInterval(() => {
-    for (let i = 0; i < samples.length; i++) {
-      samples[i] = Math.sin((t++ * 2 * Math.PI * 440) / sampleRate) * amplitude;
-    }
-    source.onData({
-      samples,
-      sampleRate,
-      bitsPerSample: 16,
-      channelCount: 1,
-      numberOfFrames: samples.length,
-    });
-  }, 10);
-  return { track: source.createTrack(), stop: () => clearInterval(timer) };
 }
 
 export class RtcPeer {

@@ -1,0 +1,194 @@
+/**
+ * The two things a load-test participant can talk to. `ourSignal`: the real signaling path (a
+ * guest join token from the gateway, socket.io through NGINX, signaling, gRPC, the media node).
+ * `BareReference`: the same forwarding with bare mediasoup in this process (workers, one router
+ * per room, the same codecs and transport settings as our media node) and no services at all:
+ * the floor our services are measured against.
+ */
+import * as mediasoup from 'mediasoup';
+import type { types as server } from 'mediasoup';
+import type { types } from 'mediasoup-client';
+import { io, type Socket } from 'socket.io-client';
+import type { ConsumerInfo, TransportInfo } from '@switchboard/protocol';
+import { ApiClient, randomAddress } from '@switchboard/testing';
+import { MEDIA_CODECS } from '../../services/media/src/mediaCodecs';
+import type { PeerSignal } from './LoadPeer';
+
+type Answer = { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } };
+
+/** A guest of `room` on the deployment at `baseUrl`, through the gateway and signaling. */
+export async function ourSignal(baseUrl: string, room: string, name: string): Promise<PeerSignal> {
+  const guest = new ApiClient(baseUrl, { address: randomAddress() });
+  const issued = await guest.json<{ token: string }>('POST', `/api/rooms/${room}/tokens`, {
+    displayName: name,
+  });
+  if (issued.status !== 201) {
+    throw new Error(`join token refused: ${issued.status} ${JSON.stringify(issued.body)}`);
+  }
+  const socket: Socket = io(baseUrl, {
+    path: '/socket.io',
+    auth: { token: issued.body.token },
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  const ask = async <T>(event: string, payload: object): Promise<T> => {
+    const answer = (await socket.timeout(20_000).emitWithAck(event, payload)) as Answer;
+    if (!answer.ok) {
+      throw new Error(`${event}: ${answer.error.code}: ${answer.error.message}`);
+    }
+    return answer.data as T;
+  };
+  return {
+    capabilities: async () =>
+      (await ask<{ rtpCapabilities: types.RtpCapabilities }>('getRouterRtpCapabilities', {})).rtpCapabilities,
+    join: async (rtpCapabilities) => {
+      const { status } = await ask<{ status: string }>('join', { rtpCapabilities });
+      if (status !== 'joined') {
+        throw new Error(`join: ${status}`);
+      }
+    },
+    createTransport: async (producing) => {
+      const info = await ask<TransportInfo>(
+        'createWebRtcTransport',
+        producing ? { producing } : { producing, consumeExisting: true },
+      );
+      return { options: info as unknown as types.TransportOptions, consumers: info.consumers ?? [] };
+    },
+    connect: async (transportId, dtlsParameters) => {
+      await ask('connectWebRtcTransport', { transportId, dtlsParameters });
+    },
+    produce: async (transportId, kind, rtpParameters) =>
+      (await ask<{ producerId: string }>('produce', { transportId, kind, rtpParameters })).producerId,
+    resume: async (consumerIds) => {
+      for (let i = 0; i < consumerIds.length; i += 100) {
+        await ask('resumeConsumers', { consumerIds: consumerIds.slice(i, i + 100) });
+      }
+    },
+    close: () => socket.disconnect(),
+  };
+}
+
+interface BareRoom {
+  router: server.Router;
+  producers: server.Producer[];
+}
+
+/** Bare mediasoup: workers, a router per room (round robin), transports like our media node's. */
+export class BareReference {
+  readonly #workers: server.Worker[];
+  readonly #rooms = new Map<string, Promise<BareRoom>>();
+  readonly #ports: { min: number; max: number };
+
+  private constructor(workers: server.Worker[], ports: { min: number; max: number }) {
+    this.#workers = workers;
+    this.#ports = ports;
+  }
+
+  static async start(workers: number, ports: { min: number; max: number }): Promise<BareReference> {
+    const started: server.Worker[] = [];
+    for (let i = 0; i < workers; i++) {
+      started.push(await mediasoup.createWorker({ logLevel: 'warn' }));
+    }
+    return new BareReference(started, ports);
+  }
+
+  get workerPids(): number[] {
+    return this.#workers.map((w) => w.pid);
+  }
+
+  #room(roomId: string): Promise<BareRoom> {
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      const worker = this.#workers[this.#rooms.size % this.#workers.length];
+      room = worker.createRouter({ mediaCodecs: MEDIA_CODECS }).then((router) => ({ router, producers: [] }));
+      this.#rooms.set(roomId, room);
+    }
+    return room;
+  }
+
+  signal(roomId: string): PeerSignal {
+    const transports = new Map<string, server.WebRtcTransport>();
+    const consumers = new Map<string, server.Consumer>();
+    let capabilities: server.RtpCapabilities | undefined;
+    const portRange = this.#ports;
+    return {
+      capabilities: async () => (await this.#room(roomId)).router.rtpCapabilities as types.RtpCapabilities,
+      join: async (rtpCapabilities) => {
+        capabilities = rtpCapabilities as server.RtpCapabilities;
+      },
+      createTransport: async (producing) => {
+        const room = await this.#room(roomId);
+        const transport = await room.router.createWebRtcTransport({
+          listenInfos: [
+            { protocol: 'udp', ip: '127.0.0.1', portRange },
+            { protocol: 'tcp', ip: '127.0.0.1', portRange },
+          ],
+          enableUdp: true,
+          enableTcp: true,
+          preferUdp: true,
+          initialAvailableOutgoingBitrate: 1_000_000,
+        });
+        transports.set(transport.id, transport);
+        const made: ConsumerInfo[] = [];
+        if (!producing) {
+          for (const producer of room.producers) {
+            const consumer = await transport.consume({
+              producerId: producer.id,
+              rtpCapabilities: capabilities!,
+              paused: true,
+            });
+            consumers.set(consumer.id, consumer);
+            made.push({
+              consumerId: consumer.id,
+              producerId: producer.id,
+              peerId: '',
+              kind: consumer.kind,
+              source: consumer.kind === 'audio' ? 'microphone' : 'camera',
+              rtpParameters: consumer.rtpParameters as ConsumerInfo['rtpParameters'],
+              producerPaused: consumer.producerPaused,
+            });
+          }
+        }
+        return {
+          options: {
+            id: transport.id,
+            iceParameters: transport.iceParameters,
+            iceCandidates: transport.iceCandidates,
+            dtlsParameters: transport.dtlsParameters,
+          } as types.TransportOptions,
+          consumers: made,
+        };
+      },
+      connect: async (transportId, dtlsParameters) => {
+        await transports
+          .get(transportId)!
+          .connect({ dtlsParameters: dtlsParameters as server.DtlsParameters });
+      },
+      produce: async (transportId, kind, rtpParameters) => {
+        const producer = await transports
+          .get(transportId)!
+          .produce({ kind, rtpParameters: rtpParameters as server.RtpParameters });
+        (await this.#room(roomId)).producers.push(producer);
+        return producer.id;
+      },
+      resume: async (consumerIds) => {
+        await Promise.all(consumerIds.map((id) => consumers.get(id)!.resume()));
+      },
+      close: () => {
+        for (const transport of transports.values()) {
+          transport.close();
+        }
+      },
+    };
+  }
+
+  close(): void {
+    for (const worker of this.#workers) {
+      worker.close();
+    }
+  }
+}
