@@ -38,6 +38,13 @@ const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
   frameRate: { ideal: 24 },
 };
 
+/** `?camera=low` in the link: 320×180 at 15 fps, one layer (slow uplinks, large calls). */
+const LOW_VIDEO_CONSTRAINTS: MediaTrackConstraints = {
+  width: { ideal: 320 },
+  height: { ideal: 180 },
+  frameRate: { ideal: 15 },
+};
+
 /** No pointer or key for this long counts as away. */
 const IDLE_MS = 3 * 60_000;
 
@@ -138,8 +145,9 @@ export function Meeting({
     let stream: MediaStream | undefined;
     let cancelled = false;
     // Camera and microphone; failing that, microphone only; failing that, join to watch and listen.
+    const low = new URLSearchParams(window.location.search).get('camera') === 'low';
     const attempts: [MediaStreamConstraints, string][] = [
-      [{ audio: true, video: VIDEO_CONSTRAINTS }, ''],
+      [{ audio: true, video: low ? LOW_VIDEO_CONSTRAINTS : VIDEO_CONSTRAINTS }, ''],
       [{ audio: true }, 'No camera available: you will join with your microphone only.'],
     ];
     void (async () => {

@@ -1,0 +1,71 @@
+/**
+ * The largest call the end-to-end suite runs: eight Chromium participants (low-resolution fake
+ * cameras, `?camera=low`) in one room on the native stack; everyone sees everyone's video playing,
+ * and it keeps playing.
+ */
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, Stack } from '../../scripts/Stack';
+import {
+  clickJoin,
+  E2E_BACKENDS,
+  createRoom,
+  frameCounts,
+  launchChromium,
+  openRoom,
+  waitForRemoteVideos,
+  type Participant,
+} from './browser';
+import { E2E_PORTS } from './ports';
+
+const NAMES = ['Ada', 'Grace', 'Linus', 'Barbara', 'Ken', 'Margaret', 'Dennis', 'Frances'];
+
+describe('an 8-participant call', () => {
+  let stack: Stack;
+  let browser: Browser;
+  const participants: Participant[] = [];
+
+  beforeAll(async () => {
+    stack = await Stack.start({
+      ...E2E_BACKENDS,
+      ports: E2E_PORTS,
+      runDir: join(ROOT, '.run/e2e-large'),
+      prometheus: false,
+      log: () => {},
+    });
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, 60_000);
+
+  it('everyone sees everyone', async () => {
+    const room = (await createRoom(stack.url)).id;
+    for (const name of NAMES) {
+      const participant = await openRoom(browser, stack.url, room, name, 'camera=low');
+      participants.push(participant);
+      await clickJoin(participant);
+      await participant.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 30_000 });
+    }
+    for (const participant of participants) {
+      await waitForRemoteVideos(
+        participant,
+        NAMES.filter((n) => n !== participant.name),
+        60_000,
+      );
+    }
+    // Still playing: the last one's view of every other advances.
+    const last = participants[participants.length - 1];
+    const others = NAMES.slice(0, -1);
+    const before = await frameCounts(last, others);
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await frameCounts(last, others);
+    for (const name of others) {
+      expect(after[name], `${name}'s video advancing for ${last.name}`).toBeGreaterThan(before[name] + 5);
+    }
+    await last.page.screenshot({ path: join(ROOT, 'docs/screens/call-eight.png') });
+  }, 300_000);
+});
