@@ -36,6 +36,8 @@ import {
   type MediaServiceServer,
   type WatchRoomEventsRequest,
   type GetLoadResponse,
+  type MediaKind,
+  type RtpParameters,
   type WatchRoomEventsResponse,
 } from '@switchboard/proto';
 import type { MediaConfig } from './config';
@@ -68,6 +70,21 @@ function requireId(value: string, field: string): string {
     );
   }
   return value;
+}
+
+/** The kind and RTP parameters of a Produce or ProduceFromPipe request, checked. */
+function requireMedia(req: { kind: MediaKind; rtpParameters?: RtpParameters }): {
+  kind: types.MediaKind;
+  rtpParameters: types.RtpParameters;
+} {
+  const kind = mediaKindFromProto(req.kind);
+  if (!kind) {
+    throw new InvalidArgumentError('kind must be MEDIA_KIND_AUDIO or MEDIA_KIND_VIDEO');
+  }
+  if (!req.rtpParameters || req.rtpParameters.codecs.length === 0) {
+    throw new InvalidArgumentError('rtp_parameters with at least one codec is required');
+  }
+  return { kind, rtpParameters: rtpParametersFromProto(req.rtpParameters) as types.RtpParameters };
 }
 
 function toProtoEvent(roomId: string, event: RoomEvent): WatchRoomEventsResponse {
@@ -491,17 +508,11 @@ export class MediaNode {
       }),
       produce: this.#unary('Produce', async (req) => {
         const room = this.#room(req.roomId);
-        const kind = mediaKindFromProto(req.kind);
-        if (!kind) {
-          throw new InvalidArgumentError('kind must be MEDIA_KIND_AUDIO or MEDIA_KIND_VIDEO');
-        }
-        if (!req.rtpParameters || req.rtpParameters.codecs.length === 0) {
-          throw new InvalidArgumentError('rtp_parameters with at least one codec is required');
-        }
+        const { kind, rtpParameters } = requireMedia(req);
         const producer = await room.produce({
           transportId: requireId(req.transportId, 'transport_id'),
           kind,
-          rtpParameters: rtpParametersFromProto(req.rtpParameters) as types.RtpParameters,
+          rtpParameters,
           paused: req.paused,
         });
         return { producerId: producer.id };
@@ -598,19 +609,13 @@ export class MediaNode {
       }),
       produceFromPipe: this.#unary('ProduceFromPipe', async (req) => {
         const room = this.#room(req.roomId);
-        const kind = mediaKindFromProto(req.kind);
-        if (!kind) {
-          throw new InvalidArgumentError('kind must be MEDIA_KIND_AUDIO or MEDIA_KIND_VIDEO');
-        }
-        if (!req.rtpParameters || req.rtpParameters.codecs.length === 0) {
-          throw new InvalidArgumentError('rtp_parameters with at least one codec is required');
-        }
+        const { kind, rtpParameters } = requireMedia(req);
         await room.produceFromPipe({
           remoteNode: requireId(req.remoteNode, 'remote_node'),
           producerId: requireId(req.producerId, 'producer_id'),
           peerId: requireId(req.peerId, 'peer_id'),
           kind,
-          rtpParameters: rtpParametersFromProto(req.rtpParameters) as types.RtpParameters,
+          rtpParameters,
           paused: req.paused,
         });
         return {};

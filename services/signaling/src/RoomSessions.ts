@@ -110,7 +110,18 @@ export class RoomSessions {
       return;
     }
     const cancel = node.watchRoomEvents(session.roomId, correlationId, {
-      onEvent: (event) => this.#options.onEvent(session, event, node === session.home),
+      onEvent: (event) => {
+        if (event.event?.$case === 'producerClosed') {
+          // Closed on its own node (its transport went): its piped copies go too.
+          const { producerId } = event.event.value;
+          void this.onOtherNodes(session.roomId, node, (other) =>
+            other.call('closeProducer', { roomId: session.roomId, producerId }, { correlationId }),
+          ).catch((error: unknown) =>
+            this.#options.logger.warn({ err: error, producerId }, 'could not close the piped copies'),
+          );
+        }
+        this.#options.onEvent(session, event, node === session.home);
+      },
       onEnd: (error) => {
         if (session.watches.get(node.instanceId) === cancel) {
           session.watches.delete(node.instanceId);

@@ -3,8 +3,9 @@
  * participants on libwebrtc and two signaling instances. Capacity is two consumers per worker
  * (one worker each), so once the room's home node is full the next participant lands on the
  * other node; producers are piped between the nodes and media flows both ways. Closing a
- * producer, a participant leaving and a node leaving all clean up the piped copies, and losing
- * the home node moves the room's home to the other node without disturbing the people there.
+ * producer, a producer's connection dropping, a participant leaving and a node leaving all clean
+ * up the piped copies, and losing the home node moves the room's home to the other node without
+ * disturbing the people there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
@@ -24,6 +25,7 @@ describe('one room across two media nodes (pipe transports)', () => {
   let alice: RtcPeer;
   let bob: RtcPeer;
   let carol: RtcPeer;
+  let dave: RtcPeer;
   let home: MediaNode;
   let other: MediaNode;
 
@@ -59,8 +61,9 @@ describe('one room across two media nodes (pipe transports)', () => {
     other = h.media.find((m) => m !== home)!;
     expect(await h.redis.get(roomMediaKey(room))).toBe(home.consulId);
 
-    // Bob joins the home node (it has no consumers yet) and fills it: two consumers of Alice's.
+    // Bob and Dave join the home node (it has no consumers yet); Bob fills it: two consumers.
     bob = await participant('Bob', 1);
+    dave = await participant('Dave', 1);
     await bob.consume({ producerId: alice.producers.video! });
     await bob.consume({ producerId: alice.producers.audio! });
     expect(home.load()).toMatchObject({ consumers: 2, accepting: false });
@@ -73,11 +76,13 @@ describe('one room across two media nodes (pipe transports)', () => {
       [home.consulId, other.consulId].sort(),
     );
     expect(other.load().transports, "Carol's two transports are on the other node").toBe(2);
+    expect(home.load().transports).toBe(6);
 
     // Home → other: Carol receives Alice's video and audio and Bob's audio, piped over.
     await carol.consume({ producerId: alice.producers.video! });
     await carol.consume({ producerId: alice.producers.audio! });
     await carol.consume({ producerId: bob.producers.audio! });
+    await carol.consume({ producerId: dave.producers.audio! });
     await carol.receiving(alice.producers.video!, "Alice's video reaching Carol across nodes");
     await carol.receiving(alice.producers.audio!, "Alice's audio reaching Carol across nodes");
     // Other → home: Alice receives Carol's video, and Bob too (one pipe, two consumers).
@@ -104,6 +109,20 @@ describe('one room across two media nodes (pipe transports)', () => {
       what: "Carol's consumer of Alice's video closing",
     });
     expect(other.load().producers).toBe(before - 1);
+  });
+
+  it("a producer whose connection drops closes its piped copy's consumers on the other node", async () => {
+    const closed = record(carol.client, 'consumerClosed');
+    const before = other.load().producers;
+    dave.dropSending();
+    await waitFor(() => closed.some((c) => c.producerId === dave.producers.audio), {
+      timeoutMs: 5000,
+      what: "Carol's consumer of Dave's audio closing",
+    });
+    await waitFor(() => other.load().producers === before - 1, {
+      timeoutMs: 5000,
+      what: "the copy of Dave's audio closing on the other node",
+    });
   });
 
   it('a participant leaving closes the copies of its producers on the other node', async () => {

@@ -151,6 +151,11 @@ export class RtcPeer {
     return consumers;
   }
 
+  /** Closes the sending connection (as a network drop would end it: DTLS close on the SFU). */
+  dropSending(): void {
+    this.#send.close();
+  }
+
   /** What the SFU node measures of this peer (the `getStats` request). */
   async stats(): Promise<PeerStats> {
     return data<PeerStats>(await request(this.client, 'getStats', {}));
