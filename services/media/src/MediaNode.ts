@@ -58,6 +58,13 @@ const MAX_LAYER = 9;
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const SRTP_SUITES = new Set([
+  'AEAD_AES_256_GCM',
+  'AEAD_AES_128_GCM',
+  'AES_CM_128_HMAC_SHA1_80',
+  'AES_CM_128_HMAC_SHA1_32',
+]);
+
 /** How often the workers' CPU is sampled and the load in the Consul registration refreshed. */
 const LOAD_EVERY_MS = 3000;
 
@@ -583,6 +590,7 @@ export class MediaNode {
           transportId: transport.id,
           ip: transport.tuple.localAddress ?? transport.tuple.localIp,
           port: transport.tuple.localPort,
+          srtpParameters: transport.srtpParameters,
         };
       }),
       connectPipeTransport: this.#unary('ConnectPipeTransport', async (req) => {
@@ -590,7 +598,20 @@ export class MediaNode {
         if (!isIP(req.ip) || req.port < 1 || req.port > 65535) {
           throw new InvalidArgumentError('ip must be an IPv4 or IPv6 address and port 1-65535');
         }
-        await room.connectPipeTransport(requireId(req.remoteNode, 'remote_node'), req.ip, req.port);
+        const srtp = req.srtpParameters;
+        if (
+          !srtp ||
+          !SRTP_SUITES.has(srtp.cryptoSuite) ||
+          !/^[A-Za-z0-9+/]{16,128}={0,2}$/.test(srtp.keyBase64)
+        ) {
+          throw new InvalidArgumentError(
+            `srtp_parameters (the other end's) with crypto_suite one of ${[...SRTP_SUITES].join(', ')} and a base64 key are required`,
+          );
+        }
+        await room.connectPipeTransport(requireId(req.remoteNode, 'remote_node'), req.ip, req.port, {
+          cryptoSuite: srtp.cryptoSuite as types.SrtpCryptoSuite,
+          keyBase64: srtp.keyBase64,
+        });
         return {};
       }),
       consumeForPipe: this.#unary('ConsumeForPipe', async (req) => {

@@ -459,7 +459,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  /** The room's pipe transport towards `remoteNode`, created once (plain RTP with NACK/RTX). */
+  /** The room's pipe transport towards `remoteNode`, created once (SRTP with NACK/RTX). */
   async createPipeTransport(remoteNode: string): Promise<types.PipeTransport> {
     let pipe = this.#pipes.get(remoteNode);
     if (!pipe) {
@@ -473,6 +473,8 @@ export class Room extends EventEmitter<RoomEvents> {
             portRange: { min: rtcMinPort, max: rtcMaxPort },
           },
           enableRtx: true,
+          // Nodes may talk across networks nobody vouches for: media between them is encrypted.
+          enableSrtp: true,
           appData: { remoteNode },
         })
         .then((transport) => {
@@ -493,8 +495,16 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  /** Sends the pipe towards `remoteNode` to `ip:port`; again with the same address is a no-op. */
-  async connectPipeTransport(remoteNode: string, ip: string, port: number): Promise<void> {
+  /**
+   * Sends the pipe towards `remoteNode` to `ip:port`, encrypted with the other end's key; again
+   * with the same address is a no-op.
+   */
+  async connectPipeTransport(
+    remoteNode: string,
+    ip: string,
+    port: number,
+    srtpParameters: types.SrtpParameters,
+  ): Promise<void> {
     const pipe = await this.#pipe(remoteNode);
     if (pipe.connecting) {
       if (pipe.connecting.ip !== ip || pipe.connecting.port !== port) {
@@ -505,7 +515,7 @@ export class Room extends EventEmitter<RoomEvents> {
       }
       return pipe.connecting.done;
     }
-    const done = pipe.transport.connect({ ip, port }).catch((error: unknown) => {
+    const done = pipe.transport.connect({ ip, port, srtpParameters }).catch((error: unknown) => {
       pipe.connecting = undefined;
       throw this.#mediasoupError(error, 'connect pipe transport');
     });

@@ -192,6 +192,66 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     });
   });
 
+  it('creates an encrypted pipe transport once per remote node and checks what connects it', async () => {
+    await call(client, client.getRouterRtpCapabilities, { roomId: 'piped' });
+    type Pipe = {
+      transportId: string;
+      ip: string;
+      port: number;
+      srtpParameters: { cryptoSuite: string; keyBase64: string };
+    };
+    const pipe = await call<Pipe>(client, client.createPipeTransport, {
+      roomId: 'piped',
+      remoteNode: 'node-b',
+    });
+    expect(pipe.ip).toBe('127.0.0.1');
+    expect(pipe.port).toBeGreaterThanOrEqual(41000);
+    expect(pipe.srtpParameters.cryptoSuite).toMatch(/AES/);
+    expect(pipe.srtpParameters.keyBase64.length).toBeGreaterThan(20);
+    // Asking again (another signaling instance racing) returns the same transport.
+    expect(
+      await call<Pipe>(client, client.createPipeTransport, { roomId: 'piped', remoteNode: 'node-b' }),
+    ).toEqual(pipe);
+    const connect = (request: object) =>
+      call(client, client.connectPipeTransport, { roomId: 'piped', remoteNode: 'node-b', ...request });
+    // What another node's end would answer (its own pipe towards this one).
+    const { srtpParameters } = await call<Pipe>(client, client.createPipeTransport, {
+      roomId: 'piped',
+      remoteNode: 'node-x',
+    });
+    await expect(connect({ ip: 'not-an-ip', port: 5000, srtpParameters })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('ip must be'),
+    });
+    await expect(connect({ ip: '127.0.0.1', port: 5000 })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('srtp_parameters'),
+    });
+    await connect({ ip: '127.0.0.1', port: 5000, srtpParameters });
+    await connect({ ip: '127.0.0.1', port: 5000, srtpParameters }); // again: a no-op
+    await expect(connect({ ip: '127.0.0.1', port: 5001, srtpParameters })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+    });
+    await expect(
+      call(client, client.consumeForPipe, { roomId: 'piped', remoteNode: 'node-c', producerId: 'missing' }),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(
+      call(client, client.produceFromPipe, {
+        roomId: 'piped',
+        remoteNode: 'node-c',
+        producerId: 'p1',
+        peerId: 'someone',
+        kind: MediaKind.MEDIA_KIND_AUDIO,
+        paused: false,
+      }),
+    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await call(client, client.closePipeTransport, { roomId: 'piped', remoteNode: 'node-b' });
+    await expect(connect({ ip: '127.0.0.1', port: 5000, srtpParameters })).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    await call(client, client.closeRoom, { roomId: 'piped' });
+  });
+
   it('refuses RTP parameters mediasoup cannot use with INVALID_ARGUMENT, not a crash', async () => {
     const transport = await call<{ transportId: string }>(client, client.createWebRtcTransport, {
       roomId: 'standup',

@@ -1,6 +1,7 @@
 /**
  * Producers piped between the media nodes of a room that spans several. Each pair of nodes of a
- * room is linked once (a pipe transport on each, connected to the other: `link`); a producer
+ * room is linked once (a pipe transport on each, connected to the other's address and SRTP key:
+ * `link`); a producer
  * crosses by being consumed on its own node and produced, under the same id, on the other. The
  * media nodes make every step idempotent, so instances racing to pipe the same producer agree;
  * this class only saves the repeated link set-up within one instance.
@@ -66,18 +67,20 @@ export class MediaPipes {
           a.call('createPipeTransport', { roomId, remoteNode: b.instanceId }, meta),
           b.call('createPipeTransport', { roomId, remoteNode: a.instanceId }, meta),
         ]);
-        await Promise.all([
-          a.call(
+        // Each end sends to the other's address, encrypted with the other's key.
+        const connect = (from: MediaClient, to: MediaClient, at: typeof atA) =>
+          from.call(
             'connectPipeTransport',
-            { roomId, remoteNode: b.instanceId, ip: atB.ip, port: atB.port },
+            {
+              roomId,
+              remoteNode: to.instanceId,
+              ip: at.ip,
+              port: at.port,
+              srtpParameters: at.srtpParameters,
+            },
             meta,
-          ),
-          b.call(
-            'connectPipeTransport',
-            { roomId, remoteNode: a.instanceId, ip: atA.ip, port: atA.port },
-            meta,
-          ),
-        ]);
+          );
+        await Promise.all([connect(a, b, atB), connect(b, a, atA)]);
       })();
       this.#links.set(key, linking);
       linking.catch(() => this.#links.delete(key));

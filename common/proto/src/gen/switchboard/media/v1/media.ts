@@ -401,19 +401,29 @@ export interface CreatePipeTransportRequest {
   remoteNode: string;
 }
 
+/** The SRTP key a pipe transport encrypts with (media between nodes is always encrypted). */
+export interface SrtpParameters {
+  /** "AEAD_AES_256_GCM", "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80" or "AES_CM_128_HMAC_SHA1_32" */
+  cryptoSuite: string;
+  keyBase64: string;
+}
+
 export interface CreatePipeTransportResponse {
   transportId: string;
   /** where the other end sends to */
   ip: string;
   port: number;
+  /** what the other end must encrypt with (its ConnectPipeTransport carries it) */
+  srtpParameters: SrtpParameters | undefined;
 }
 
 export interface ConnectPipeTransportRequest {
   roomId: string;
   remoteNode: string;
-  /** the other end's CreatePipeTransportResponse address */
+  /** the other end's CreatePipeTransportResponse address and SRTP key */
   ip: string;
   port: number;
+  srtpParameters: SrtpParameters | undefined;
 }
 
 export interface ConnectPipeTransportResponse {}
@@ -6397,8 +6407,101 @@ export const CreatePipeTransportRequest: MessageFns<CreatePipeTransportRequest> 
   },
 };
 
+function createBaseSrtpParameters(): SrtpParameters {
+  return { cryptoSuite: '', keyBase64: '' };
+}
+
+export const SrtpParameters: MessageFns<SrtpParameters> = {
+  encode(message: SrtpParameters, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cryptoSuite !== '') {
+      writer.uint32(10).string(message.cryptoSuite);
+    }
+    if (message.keyBase64 !== '') {
+      writer.uint32(18).string(message.keyBase64);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SrtpParameters {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSrtpParameters();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cryptoSuite = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyBase64 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SrtpParameters {
+    return {
+      cryptoSuite: isSet(object.cryptoSuite)
+        ? globalThis.String(object.cryptoSuite)
+        : isSet(object.crypto_suite)
+          ? globalThis.String(object.crypto_suite)
+          : '',
+      keyBase64: isSet(object.keyBase64)
+        ? globalThis.String(object.keyBase64)
+        : isSet(object.key_base64)
+          ? globalThis.String(object.key_base64)
+          : '',
+    };
+  },
+
+  toJSON(message: SrtpParameters): unknown {
+    const obj: any = {};
+    if (message.cryptoSuite !== '') {
+      obj.cryptoSuite = message.cryptoSuite;
+    }
+    if (message.keyBase64 !== '') {
+      obj.keyBase64 = message.keyBase64;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SrtpParameters>): SrtpParameters {
+    return SrtpParameters.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SrtpParameters>): SrtpParameters {
+    const message = createBaseSrtpParameters();
+    message.cryptoSuite = object.cryptoSuite ?? '';
+    message.keyBase64 = object.keyBase64 ?? '';
+    return message;
+  },
+};
+
 function createBaseCreatePipeTransportResponse(): CreatePipeTransportResponse {
-  return { transportId: '', ip: '', port: 0 };
+  return { transportId: '', ip: '', port: 0, srtpParameters: undefined };
 }
 
 export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse> = {
@@ -6411,6 +6514,9 @@ export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse
     }
     if (message.port !== 0) {
       writer.uint32(24).uint32(message.port);
+    }
+    if (message.srtpParameters !== undefined) {
+      SrtpParameters.encode(message.srtpParameters, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -6452,6 +6558,14 @@ export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse
             message.port = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.srtpParameters = SrtpParameters.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6473,6 +6587,11 @@ export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse
           : '',
       ip: isSet(object.ip) ? globalThis.String(object.ip) : '',
       port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      srtpParameters: isSet(object.srtpParameters)
+        ? SrtpParameters.fromJSON(object.srtpParameters)
+        : isSet(object.srtp_parameters)
+          ? SrtpParameters.fromJSON(object.srtp_parameters)
+          : undefined,
     };
   },
 
@@ -6487,6 +6606,9 @@ export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse
     if (message.port !== 0) {
       obj.port = Math.round(message.port);
     }
+    if (message.srtpParameters !== undefined) {
+      obj.srtpParameters = SrtpParameters.toJSON(message.srtpParameters);
+    }
     return obj;
   },
 
@@ -6498,12 +6620,16 @@ export const CreatePipeTransportResponse: MessageFns<CreatePipeTransportResponse
     message.transportId = object.transportId ?? '';
     message.ip = object.ip ?? '';
     message.port = object.port ?? 0;
+    message.srtpParameters =
+      object.srtpParameters !== undefined && object.srtpParameters !== null
+        ? SrtpParameters.fromPartial(object.srtpParameters)
+        : undefined;
     return message;
   },
 };
 
 function createBaseConnectPipeTransportRequest(): ConnectPipeTransportRequest {
-  return { roomId: '', remoteNode: '', ip: '', port: 0 };
+  return { roomId: '', remoteNode: '', ip: '', port: 0, srtpParameters: undefined };
 }
 
 export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest> = {
@@ -6519,6 +6645,9 @@ export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest
     }
     if (message.port !== 0) {
       writer.uint32(32).uint32(message.port);
+    }
+    if (message.srtpParameters !== undefined) {
+      SrtpParameters.encode(message.srtpParameters, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -6568,6 +6697,14 @@ export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest
             message.port = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.srtpParameters = SrtpParameters.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6594,6 +6731,11 @@ export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest
           : '',
       ip: isSet(object.ip) ? globalThis.String(object.ip) : '',
       port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      srtpParameters: isSet(object.srtpParameters)
+        ? SrtpParameters.fromJSON(object.srtpParameters)
+        : isSet(object.srtp_parameters)
+          ? SrtpParameters.fromJSON(object.srtp_parameters)
+          : undefined,
     };
   },
 
@@ -6611,6 +6753,9 @@ export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest
     if (message.port !== 0) {
       obj.port = Math.round(message.port);
     }
+    if (message.srtpParameters !== undefined) {
+      obj.srtpParameters = SrtpParameters.toJSON(message.srtpParameters);
+    }
     return obj;
   },
 
@@ -6623,6 +6768,10 @@ export const ConnectPipeTransportRequest: MessageFns<ConnectPipeTransportRequest
     message.remoteNode = object.remoteNode ?? '';
     message.ip = object.ip ?? '';
     message.port = object.port ?? 0;
+    message.srtpParameters =
+      object.srtpParameters !== undefined && object.srtpParameters !== null
+        ? SrtpParameters.fromPartial(object.srtpParameters)
+        : undefined;
     return message;
   },
 };
@@ -9379,7 +9528,7 @@ export const MediaServiceService = {
    * and the producers of one node are piped to the other over a pair of PipeTransports (plain RTP
    * between the nodes), one pair per room and pair of nodes. Signaling drives both ends: it
    * creates a pipe transport on each node (named after the other node), connects each to the
-   * other's address, then pipes a producer by consuming it on the source node (ConsumeForPipe)
+   * other's address and SRTP key (media between nodes is encrypted), then pipes a producer by consuming it on the source node (ConsumeForPipe)
    * and producing it, under the same producer id, on the destination node (ProduceFromPipe).
    * Every one of these is idempotent: asking again returns what exists, so several signaling
    * instances may race to pipe the same producer.
@@ -9562,7 +9711,7 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
    * and the producers of one node are piped to the other over a pair of PipeTransports (plain RTP
    * between the nodes), one pair per room and pair of nodes. Signaling drives both ends: it
    * creates a pipe transport on each node (named after the other node), connects each to the
-   * other's address, then pipes a producer by consuming it on the source node (ConsumeForPipe)
+   * other's address and SRTP key (media between nodes is encrypted), then pipes a producer by consuming it on the source node (ConsumeForPipe)
    * and producing it, under the same producer id, on the destination node (ProduceFromPipe).
    * Every one of these is idempotent: asking again returns what exists, so several signaling
    * instances may race to pipe the same producer.
@@ -9878,7 +10027,7 @@ export interface MediaServiceClient extends Client {
    * and the producers of one node are piped to the other over a pair of PipeTransports (plain RTP
    * between the nodes), one pair per room and pair of nodes. Signaling drives both ends: it
    * creates a pipe transport on each node (named after the other node), connects each to the
-   * other's address, then pipes a producer by consuming it on the source node (ConsumeForPipe)
+   * other's address and SRTP key (media between nodes is encrypted), then pipes a producer by consuming it on the source node (ConsumeForPipe)
    * and producing it, under the same producer id, on the destination node (ProduceFromPipe).
    * Every one of these is idempotent: asking again returns what exists, so several signaling
    * instances may race to pipe the same producer.
