@@ -1,5 +1,6 @@
 /**
- * One room across two workers of one real media node, with real RTP from participants on
+ * Rooms over the workers of one real media node: new rooms go to the worker with the fewest
+ * routers, and one room spreads across two workers, with real RTP from participants on
  * libwebrtc. Capacity is two consumers per worker, so once the worker of the room's router is
  * full the next participant's transports go on a router of the room on the other worker, and
  * producers are piped between the two routers (pipeToRouter): media flows both ways, the room's
@@ -48,6 +49,17 @@ describe('one room across two workers of a node (pipeToRouter)', () => {
     await h?.close();
   });
 
+  it('puts new rooms on the worker with the fewest routers', async () => {
+    expect(node.load().workers.map((w) => w.routers)).toEqual([0, 0]);
+    for (const name of ['Solo one', 'Solo two']) {
+      const other = uniqueRoom('workers-solo');
+      await ensureRoom(h.pool, other);
+      const client = await clients.connect(h.signaling[0].port, await clients.token(other, name));
+      data(await request(client, 'getRouterRtpCapabilities', {}));
+    }
+    expect(node.load().workers.map((w) => w.routers)).toEqual([1, 1]);
+  });
+
   it('spreads the room to the other worker when its own is full; media flows both ways', async () => {
     const alice = await participant('Alice');
     const bob = await participant('Bob');
@@ -60,8 +72,11 @@ describe('one room across two workers of a node (pipeToRouter)', () => {
     const byWorker = transportsByWorker();
     expect(byWorker[first]).toBe(4);
     expect(byWorker[1 - first], "Carol's transports on the other worker").toBe(2);
-    expect(node.load().workers[1 - first].routers, 'a second router for the room').toBe(1);
-    expect(node.load().rooms).toBe(1);
+    expect(
+      node.load().workers.map((w) => w.routers),
+      'a second router for the room, on the other worker',
+    ).toEqual([2, 2]);
+    expect(node.load().rooms).toBe(3);
 
     await carol.consume({ producerId: alice.producers.video! });
     await alice.consume({ producerId: carol.producers.video! });
