@@ -53,6 +53,8 @@ export class Departures {
       return;
     }
     peer.joined = false;
+    const node = peer.media;
+    peer.media = undefined;
     session?.peers.delete(peer.peerId);
     void socket.leave(hostsRoom(peer.roomId));
     void socket.leave(identityRoom(peer.roomId, peer.sub));
@@ -63,6 +65,9 @@ export class Departures {
     await this.#removePeer(peer.roomId, peer.peerId, leaveReason(reason), meta, logger);
     void socket.leave(peer.roomId);
     if (session) {
+      if (node && node !== session.home) {
+        await this.#o.rooms()?.retireIfEmpty(session, node, meta, logger);
+      }
       await this.#o.rooms()?.releaseIfIdle(session, meta, logger);
     }
     logger.info({ reason }, 'peer left');

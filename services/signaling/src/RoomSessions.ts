@@ -190,6 +190,30 @@ export class RoomSessions {
   }
 
   /**
+   * Closes the room's part on `node` (not its home) once nobody in the room is on it any more: its
+   * router and the pipes feeding it would otherwise forward to no one until the room ends. Its
+   * event stream then ends, and every instance watching it closes the survivors' pipes to it.
+   */
+  async retireIfEmpty(
+    session: RoomSession,
+    node: MediaClient,
+    meta: CallMeta,
+    logger: Logger,
+  ): Promise<void> {
+    const nodes = await this.#options.presence.mediaNodes(session.roomId);
+    if ([...nodes.values()].includes(node.instanceId)) {
+      return;
+    }
+    await this.#options.directory.leaveNode(session.roomId, node.instanceId);
+    await node
+      .call('closeRoom', { roomId: session.roomId }, meta)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, mediaNode: node.instanceId }, 'media node CloseRoom failed'),
+      );
+    logger.info({ mediaNode: node.instanceId }, 'nobody left on a media node of the room: its part closed');
+  }
+
+  /**
    * A node ended its part of the room (its stream ended: lost, drained, worker died). If it was
    * home, another node of the room takes over; the survivors close their pipes from it (what was
    * piped in from it closes with them); the peers here on it must go (they rejoin elsewhere).
@@ -208,9 +232,11 @@ export class RoomSessions {
     } else {
       await directory.leaveNode(session.roomId, node.instanceId).catch(() => {});
     }
-    logger.error(
+    logger[error ? 'error' : 'info'](
       { roomId: session.roomId, err: error, mediaNode: node.instanceId, home: session.home.instanceId },
-      'a media node ended its part of the room; its peers rejoin, the room goes on',
+      error
+        ? 'a media node was lost from the room; its peers rejoin, the room goes on'
+        : 'a media node closed its part of the room; any peers there rejoin, the room goes on',
     );
     this.#pipes.forget(session.roomId, node.instanceId);
     await Promise.allSettled(

@@ -5,7 +5,7 @@
  * other node; producers are piped between the nodes and media flows both ways. Closing a
  * producer, a producer's connection dropping, a participant leaving and a node leaving all clean
  * up the piped copies, and losing the home node moves the room's home to the other node without
- * disturbing the people there.
+ * disturbing the people there. A node's part of a room closes once nobody is left on it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
@@ -53,6 +53,45 @@ describe('one room across two media nodes (pipe transports)', () => {
     }
     clients.closeAll();
     await h?.close();
+  });
+
+  it("closes a node's part of a room once nobody there is left, and the pipes to it", async () => {
+    const spill = uniqueRoom('spill');
+    await ensureRoom(h.pool, spill);
+    const join = async (name: string) => {
+      const client = await clients.connect(h.signaling[0].port, await clients.token(spill, name));
+      const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
+      peers.push(peer);
+      return peer;
+    };
+    const ann = await join('Ann');
+    const ben = await join('Ben');
+    await ben.consume({ producerId: ann.producers.video! });
+    await ben.consume({ producerId: ann.producers.audio! });
+    const x = h.media.find((m) => m.roomIds.includes(spill))!;
+    const y = h.media.find((m) => m !== x)!;
+    const cy = await join('Cy');
+    expect(y.roomIds, 'Cy spilled to the other node').toContain(spill);
+    await cy.consume({ producerId: ann.producers.video! });
+    await cy.receiving(ann.producers.video!, "Ann's video reaching Cy across nodes");
+    // Ben's two consumers and the pipe consumer sending Ann's video to the other node.
+    expect(x.load().consumers).toBe(2 + 1);
+
+    cy.close();
+    await waitFor(() => !y.roomIds.includes(spill), {
+      timeoutMs: 5000,
+      what: "the other node's part closing",
+    });
+    await waitFor(() => x.load().consumers === 2, { timeoutMs: 5000, what: 'the pipes to it closing' });
+    expect(await h.redis.smembers(roomNodesKey(spill))).toEqual([x.consulId]);
+    // Ann and Ben go on; when they leave, the room closes on its home too.
+    await ben.receiving(ann.producers.video!, "Ann's video still reaching Ben");
+    ann.close();
+    ben.close();
+    await waitFor(() => h.media.every((m) => m.roomCount === 0), {
+      timeoutMs: 5000,
+      what: 'the room closing',
+    });
   });
 
   it('the room continues on another node when its home is full, and media flows both ways', async () => {
