@@ -135,13 +135,21 @@ function cpuShares(since: Map<number, number>, seconds: number): Map<number, num
 }
 
 function snapshotCpu(pids: number[]): Map<number, number> {
-  return new Map(pids.flatMap((pid) => (cpuSeconds(pid) === undefined ? [] : [[pid, cpuSeconds(pid)!]])));
+  const snapshot = new Map<number, number>();
+  for (const pid of pids) {
+    const seconds = cpuSeconds(pid);
+    if (seconds !== undefined) {
+      snapshot.set(pid, seconds);
+    }
+  }
+  return snapshot;
 }
 
 async function receivedBy(peers: LoadPeer[]): Promise<Received> {
   const total: Received = { packets: 0, lost: 0, bytes: 0 };
-  for (const received of await Promise.all(peers.map((p) => p.received().catch(() => total)))) {
-    if (received !== total) {
+  // A peer whose stats cannot be read (closing) counts nothing.
+  for (const received of await Promise.all(peers.map((p) => p.received().catch(() => undefined)))) {
+    if (received) {
       total.packets += received.packets;
       total.lost += received.lost;
       total.bytes += received.bytes;
@@ -149,6 +157,15 @@ async function receivedBy(peers: LoadPeer[]): Promise<Received> {
   }
   return total;
 }
+
+const consumersOf = (peers: LoadPeer[]) => peers.reduce((n, p) => n + p.consumers.length, 0);
+
+/** What was received between two readings. */
+const since = (start: Received, end: Received): Received => ({
+  packets: end.packets - start.packets,
+  lost: end.lost - start.lost,
+  bytes: end.bytes - start.bytes,
+});
 
 const lossOf = (r: Received) => (r.packets + r.lost > 0 ? r.lost / (r.packets + r.lost) : 0);
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
@@ -171,7 +188,7 @@ async function runLoad(
   const errors: string[] = [];
   const started = Date.now();
   const progress = setInterval(() => {
-    const consumers = peers.reduce((n, p) => n + p.consumers.length, 0);
+    const consumers = consumersOf(peers);
     log(
       `  [${name}] ${Math.round((Date.now() - started) / 1000)}s joining: ${peers.length}/${planned} participants, ${consumers} consumers, ${errors.length} errors`,
     );
@@ -213,27 +230,19 @@ async function runLoad(
     await new Promise((resolve) => setTimeout(resolve, t0 + second * 1000 - performance.now()));
     const now = { at: performance.now(), cpu: snapshotCpu(pids), received: await receivedBy(peers) };
     const dt = (now.at - last.at) / 1000;
-    const delta = {
-      packets: now.received.packets - last.received.packets,
-      lost: now.received.lost - last.received.lost,
-      bytes: now.received.bytes - last.received.bytes,
-    };
+    const delta = since(last.received, now.received);
     log(
-      `  [${name}] ${second}/${options.duration}s  participants ${peers.length}/${planned}  consumers ${peers.reduce((n, p) => n + p.consumers.length, 0)}  worker cpu ${cpuLine(cpuShares(last.cpu, dt))}  received ${((delta.bytes * 8) / dt / 1e6).toFixed(2)} Mbit/s  loss ${pct(lossOf(delta))}  errors ${errors.length}`,
+      `  [${name}] ${second}/${options.duration}s  participants ${peers.length}/${planned}  consumers ${consumersOf(peers)}  worker cpu ${cpuLine(cpuShares(last.cpu, dt))}  received ${((delta.bytes * 8) / dt / 1e6).toFixed(2)} Mbit/s  loss ${pct(lossOf(delta))}  errors ${errors.length}`,
     );
     last = now;
   }
   const seconds = (performance.now() - t0) / 1000;
   const receivedEnd = await receivedBy(peers);
-  const received = {
-    packets: receivedEnd.packets - receivedStart.packets,
-    lost: receivedEnd.lost - receivedStart.lost,
-    bytes: receivedEnd.bytes - receivedStart.bytes,
-  };
+  const received = since(receivedStart, receivedEnd);
   const result: Result = {
     name,
     participants: { held: peers.length, planned },
-    consumers: peers.reduce((n, p) => n + p.consumers.length, 0),
+    consumers: consumersOf(peers),
     cpu: cpuShares(cpuStart, seconds),
     loss: lossOf(received),
     received,

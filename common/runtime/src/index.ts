@@ -66,3 +66,4 @@ export { takePoint } from './rateLimit';
 export { timedRequest, type TimedOutcome } from './timedRequest';
 export { serveOps, type Health } from './ops';
 export { safePublisher } from './safePublisher';
+export { startOnce } from './startOnce';

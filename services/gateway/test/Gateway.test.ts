@@ -12,11 +12,10 @@ import {
   startConsul,
   testDatabaseUrl,
   testGrants,
-  testRedisUrl,
   type ConsulAgent,
 } from '@switchboard/testing';
-import { readConfig } from '../src/config';
 import { Gateway } from '../src/Gateway';
+import { testGatewayConfig } from './testConfig';
 
 const SECRET = 'gateway-test-secret-0123456789';
 const quiet = createLogger({ service: 'gateway', level: 'warn' }).logger;
@@ -42,12 +41,7 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
   const operatorEmail = `ops-${Date.now()}@example.test`;
 
   const config = (extra: Record<string, string> = {}) =>
-    readConfig({
-      CONSUL_HTTP_ADDR: consul.addr,
-      GATEWAY_PORT: '0',
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: testRedisUrl(),
-      JWT_SECRET: SECRET,
+    testGatewayConfig(consul.addr, SECRET, {
       TOKEN_TTL_SECONDS: '120',
       SWITCHBOARD_OPERATOR_EMAILS: operatorEmail,
       ...extra,

@@ -19,14 +19,14 @@ import {
   randomAddress,
   startConsul,
   testDatabaseUrl,
-  testRedisUrl,
   uniqueRoom,
   type ConsulAgent,
 } from '@switchboard/testing';
 import { parseConfig } from '@switchboard/config';
-import { configSchema, readConfig } from '../src/config';
+import { configSchema } from '../src/config';
 import { coturnArgs } from '../../../scripts/coturn';
 import { Gateway } from '../src/Gateway';
+import { testGatewayConfig } from './testConfig';
 
 const SECRET = 'turn-test-jwt-secret-0123456789';
 const TURN_SECRET = 'turn-test-static-auth-secret-0123';
@@ -59,17 +59,7 @@ describe('TURN credentials (real coturn, real Consul)', () => {
   const gateways: Gateway[] = [];
 
   const gateway = async (extra: Record<string, string>) => {
-    const created = await Gateway.create(
-      readConfig({
-        CONSUL_HTTP_ADDR: consul.addr,
-        GATEWAY_PORT: '0',
-        DATABASE_URL: testDatabaseUrl(),
-        REDIS_URL: testRedisUrl(),
-        JWT_SECRET: SECRET,
-        ...extra,
-      }),
-      quiet,
-    );
+    const created = await Gateway.create(testGatewayConfig(consul.addr, SECRET, extra), quiet);
     gateways.push(created);
     return new ApiClient(`http://127.0.0.1:${created.port}`, { address: randomAddress() });
   };

@@ -41,7 +41,7 @@ import {
   type WatchRoomEventsResponse,
 } from '@switchboard/proto';
 import type { MediaConfig } from './config';
-import { Room, type RoomEvent } from './Room';
+import { Room, type RoomEvent, type WorkerCounts } from './Room';
 import { peerStatsToProto } from './stats';
 import { WorkerPool } from './WorkerPool';
 
@@ -132,7 +132,8 @@ export class MediaNode {
   #drainTimer?: ReturnType<typeof setTimeout>;
   #closing?: Promise<void>;
   #grpcPort = 0;
-  #draining = false;
+  /** Shutting down (after the drain): every RPC is refused, health says NOT_SERVING. */
+  #shuttingDown = false;
 
   private constructor(config: MediaConfig, logger: Logger, workers: WorkerPool) {
     this.#config = config;
@@ -159,7 +160,7 @@ export class MediaNode {
     this.#metricsServer = createServer((req, res) => {
       const health = () => {
         const workers = this.workerPids.length;
-        return { ok: !this.#draining && workers > 0, workers, draining: this.#draining };
+        return { ok: !this.#shuttingDown && workers > 0, workers, draining: this.#shuttingDown };
       };
       void serveOps(this.#registry, req, res, health).then((served) => {
         if (!served) {
@@ -273,11 +274,12 @@ export class MediaNode {
   load(): GetLoadResponse {
     const perWorker = this.#countsByWorker();
     const total = { transports: 0, producers: 0, consumers: 0 };
-    for (const room of this.#rooms.values()) {
-      const counts = room.counts;
+    for (const counts of perWorker.values()) {
       total.transports += counts.transports;
-      total.producers += counts.producers;
       total.consumers += counts.consumers;
+    }
+    for (const room of this.#rooms.values()) {
+      total.producers += room.producerCount;
     }
     const pids = this.workerPids;
     const maxConsumers = this.#config.maxConsumersPerWorker * pids.length;
@@ -292,13 +294,13 @@ export class MediaNode {
       rooms: this.#rooms.size,
       ...total,
       maxConsumers,
-      accepting: !this.#draining && !this.#drained && pids.length > 0 && total.consumers < maxConsumers,
+      accepting: !this.#drained && pids.length > 0 && total.consumers < maxConsumers,
     };
   }
 
   /** Transports and consumers on each worker, across every room. */
-  #countsByWorker(): Map<number, { transports: number; consumers: number }> {
-    const perWorker = new Map<number, { transports: number; consumers: number }>();
+  #countsByWorker(): Map<number, WorkerCounts> {
+    const perWorker = new Map<number, WorkerCounts>();
     for (const room of this.#rooms.values()) {
       for (const [pid, counts] of room.countsByWorker()) {
         const worker = perWorker.get(pid) ?? { transports: 0, consumers: 0 };
@@ -367,20 +369,17 @@ export class MediaNode {
 
   #registerGauges(): void {
     const rooms = this.#rooms;
-    const sum = (key: 'transports' | 'producers' | 'consumers') => {
-      let total = 0;
-      for (const room of rooms.values()) {
-        total += room.counts[key];
-      }
-      return total;
-    };
     const gauge = (name: string, help: string, read: () => number) =>
       collectedGauge(this.#registry, name, help, read);
     gauge('switchboard_media_workers', 'mediasoup workers running on this node', () => this.#workers.size);
     gauge('switchboard_media_rooms', 'Rooms (routers) open on this node', () => rooms.size);
-    gauge('switchboard_media_transports', 'WebRTC transports open on this node', () => sum('transports'));
-    gauge('switchboard_media_producers', 'Producers open on this node', () => sum('producers'));
-    gauge('switchboard_media_consumers', 'Consumers open on this node', () => sum('consumers'));
+    gauge(
+      'switchboard_media_transports',
+      'WebRTC transports open on this node',
+      () => this.load().transports,
+    );
+    gauge('switchboard_media_producers', 'Producers open on this node', () => this.load().producers);
+    gauge('switchboard_media_consumers', 'Consumers open on this node', () => this.load().consumers);
   }
 
   async #getOrCreateRoom(roomId: string): Promise<Room> {
@@ -404,7 +403,8 @@ export class MediaNode {
         workers: this.#workers,
         capacity: {
           maxConsumersPerWorker: this.#config.maxConsumersPerWorker,
-          consumersOn: (pid) => this.#countsByWorker().get(pid)?.consumers ?? 0,
+          consumersByWorker: () =>
+            new Map([...this.#countsByWorker()].map(([pid, counts]) => [pid, counts.consumers])),
         },
         listen: this.#config,
         logger: this.#logger,
@@ -450,7 +450,7 @@ export class MediaNode {
       });
       void (async () => {
         const outcome = await timedRequest(method, logger, async () => {
-          if (this.#draining) {
+          if (this.#shuttingDown) {
             throw new UnavailableError('media node is shutting down');
           }
           return handler(call.request, { correlationId, logger });
@@ -696,7 +696,7 @@ export class MediaNode {
 
   async #close(): Promise<void> {
     await this.drain(this.#config.drainMs);
-    this.#draining = true;
+    this.#shuttingDown = true;
     clearInterval(this.#loadTimer);
     this.setServing(false);
     await this.#registration?.deregister();

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { AppError, InvalidArgumentError, NotFoundError } from '@switchboard/errors';
+import { startOnce } from '@switchboard/runtime';
 import type { Logger } from '@switchboard/logger';
 import { MEDIA_CODECS } from './mediaCodecs';
 import type { WorkerPool } from './WorkerPool';
@@ -78,8 +79,8 @@ type TransportOwned = PeerOwned & { producing: boolean; workerPid: number };
 export interface WorkerCapacity {
   /** Consumers a worker may hold (MEDIA_MAX_CONSUMERS_PER_WORKER). */
   maxConsumersPerWorker: number;
-  /** Consumers on a worker now, across every room of the node. */
-  consumersOn(workerPid: number): number;
+  /** Consumers on each worker now (by pid), across every room of the node. */
+  consumersByWorker(): Map<number, number>;
 }
 
 /** How often the audio observers report (ms) and the level below which a producer is silent. */
@@ -95,9 +96,8 @@ export interface RoomOptions {
   logger: Logger;
 }
 
-export interface RoomCounts {
+export interface WorkerCounts {
   transports: number;
-  producers: number;
   consumers: number;
 }
 
@@ -213,22 +213,18 @@ export class Room extends EventEmitter<RoomEvents> {
     return current && this.#producers.has(current.producerId) ? current : undefined;
   }
 
-  get counts(): RoomCounts {
-    const total = { transports: 0, producers: this.#producers.size, consumers: 0 };
-    for (const counts of this.countsByWorker().values()) {
-      total.transports += counts.transports;
-      total.consumers += counts.consumers;
-    }
-    return total;
+  /** Producers in the room: its peers' own and those piped in from other nodes. */
+  get producerCount(): number {
+    return this.#producers.size;
   }
 
   /**
    * Transports and consumers on each worker the room uses. A pipe consumer (towards another node
    * or another worker) forwards a stream like any other: it counts against capacity.
    */
-  countsByWorker(): Map<number, RoomCounts> {
-    const byWorker = new Map<number, RoomCounts>(
-      this.workerPids.map((pid) => [pid, { transports: 0, producers: 0, consumers: 0 }]),
+  countsByWorker(): Map<number, WorkerCounts> {
+    const byWorker = new Map<number, WorkerCounts>(
+      this.workerPids.map((pid) => [pid, { transports: 0, consumers: 0 }]),
     );
     const add = (pid: number, key: 'transports' | 'consumers') => {
       const counts = byWorker.get(pid);
@@ -242,8 +238,10 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const consumer of this.#consumers.values()) {
       add(consumer.appData.workerPid ?? 0, 'consumers');
     }
-    for (let i = 0; i < this.#pipeConsumers.size; i++) {
-      add(this.workerPid, 'consumers');
+    // Pipes to other nodes are on the first router.
+    const first = byWorker.get(this.workerPid);
+    if (first) {
+      first.consumers += this.#pipeConsumers.size;
     }
     for (const key of this.#workerPipes.keys()) {
       const router = this.#producerRouters.get(key.split('|')[0]);
@@ -264,8 +262,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (existing && !existing.closed) {
       return existing;
     }
-    const { maxConsumersPerWorker, consumersOn } = this.#capacity;
-    const roomy = (pid: number) => consumersOn(pid) < maxConsumersPerWorker;
+    const consumers = this.#capacity.consumersByWorker();
+    const roomy = (pid: number) => (consumers.get(pid) ?? 0) < this.#capacity.maxConsumersPerWorker;
     let router = this.#routers.find((r) => !r.closed && roomy(pidOf(r)));
     if (!router) {
       const used = new Set(this.workerPids);
@@ -312,14 +310,10 @@ export class Room extends EventEmitter<RoomEvents> {
       return;
     }
     const key = `${producerId}|${to.id}`;
-    let piping = this.#workerPipes.get(key);
-    if (!piping) {
-      piping = from.pipeToRouter({ producerId, router: to }).then(({ pipeConsumer }) => {
-        pipeConsumer?.observer.once('close', () => this.#workerPipes.delete(key));
-      });
-      this.#workerPipes.set(key, piping);
-      piping.catch(() => this.#workerPipes.delete(key));
-    }
+    const piping = startOnce(this.#workerPipes, key, async () => {
+      const { pipeConsumer } = await from.pipeToRouter({ producerId, router: to });
+      pipeConsumer?.observer.once('close', () => this.#workerPipes.delete(key));
+    });
     try {
       await piping;
     } catch (error) {
@@ -461,33 +455,27 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** The room's pipe transport towards `remoteNode`, created once (SRTP with NACK/RTX). */
   async createPipeTransport(remoteNode: string): Promise<types.PipeTransport> {
-    let pipe = this.#pipes.get(remoteNode);
-    if (!pipe) {
-      const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort } = this.#listen;
-      pipe = this.#router
-        .createPipeTransport({
-          listenInfo: {
-            protocol: 'udp',
-            ip: listenIp,
-            announcedAddress,
-            portRange: { min: rtcMinPort, max: rtcMaxPort },
-          },
-          enableRtx: true,
-          // Nodes may talk across networks nobody vouches for: media between them is encrypted.
-          enableSrtp: true,
-          appData: { remoteNode },
-        })
-        .then((transport) => {
-          transport.observer.once('close', () => {
-            this.#pipes.delete(remoteNode);
-            this.#logger.info({ remoteNode }, 'pipe transport closed');
-          });
-          this.#logger.info({ remoteNode, transportId: transport.id }, 'pipe transport created');
-          return { transport };
-        });
-      this.#pipes.set(remoteNode, pipe);
-      pipe.catch(() => this.#pipes.delete(remoteNode));
-    }
+    const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort } = this.#listen;
+    const pipe = startOnce(this.#pipes, remoteNode, async () => {
+      const transport = await this.#router.createPipeTransport({
+        listenInfo: {
+          protocol: 'udp',
+          ip: listenIp,
+          announcedAddress,
+          portRange: { min: rtcMinPort, max: rtcMaxPort },
+        },
+        enableRtx: true,
+        // Nodes may talk across networks nobody vouches for: media between them is encrypted.
+        enableSrtp: true,
+        appData: { remoteNode },
+      });
+      transport.observer.once('close', () => {
+        this.#pipes.delete(remoteNode);
+        this.#logger.info({ remoteNode }, 'pipe transport closed');
+      });
+      this.#logger.info({ remoteNode, transportId: transport.id }, 'pipe transport created');
+      return { transport };
+    });
     try {
       return (await pipe).transport;
     } catch (error) {
@@ -527,17 +515,12 @@ export class Room extends EventEmitter<RoomEvents> {
   async consumeForPipe(remoteNode: string, producerId: string): Promise<PipedProducer> {
     const producer = this.#producer(producerId);
     const key = `${remoteNode}|${producerId}`;
-    let consuming = this.#pipeConsumers.get(key);
-    if (!consuming) {
-      consuming = this.#pipe(remoteNode).then(({ transport }) =>
-        transport.consume({ producerId, appData: { remoteNode } }),
-      );
-      this.#pipeConsumers.set(key, consuming);
-      consuming.then(
-        (consumer) => consumer.observer.once('close', () => this.#pipeConsumers.delete(key)),
-        () => this.#pipeConsumers.delete(key),
-      );
-    }
+    const consuming = startOnce(this.#pipeConsumers, key, async () => {
+      const { transport } = await this.#pipe(remoteNode);
+      const consumer = await transport.consume({ producerId, appData: { remoteNode } });
+      consumer.observer.once('close', () => this.#pipeConsumers.delete(key));
+      return consumer;
+    });
     let consumer: types.Consumer;
     try {
       consumer = await consuming;

@@ -96,7 +96,7 @@ export class Departures {
       .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
     await this.#o
       .rooms()
-      ?.onOtherNodes(roomId, undefined, (node) => node.call('leaveRoom', { roomId, peerId }, meta))
+      ?.onNodes(roomId, (node) => node.call('leaveRoom', { roomId, peerId }, meta))
       .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
   }
 

@@ -166,10 +166,7 @@ export class MediaDirectory {
       this.#redis.smembers(roomNodesKey(roomId)),
     ]);
     const ids = [...new Set([...(home ? [home] : []), ...members])];
-    return ids.flatMap((id) => {
-      const node = this.#watcher.instances.find((n) => n.id === id);
-      return node ? [this.#client(node)] : [];
-    });
+    return ids.flatMap((id) => this.clientById(id) ?? []);
   }
 
   /** The client of a passing node, by its Consul id. */

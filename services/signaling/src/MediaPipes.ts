@@ -1,12 +1,12 @@
 /**
  * Producers piped between the media nodes of a room that spans several. Each pair of nodes of a
  * room is linked once (a pipe transport on each, connected to the other's address and SRTP key:
- * `link`); a producer
- * crosses by being consumed on its own node and produced, under the same id, on the other. The
- * media nodes make every step idempotent, so instances racing to pipe the same producer agree;
- * this class only saves the repeated link set-up within one instance.
+ * `link`); a producer crosses by being consumed on its own node and produced, under the same id,
+ * on the other. The media nodes make every step idempotent, so instances racing to pipe the same
+ * producer agree; this class only saves the repeated link set-up within one instance.
  */
 import { AppError } from '@switchboard/errors';
+import { startOnce } from '@switchboard/runtime';
 import type { CallMeta, MediaClient } from './MediaClient';
 
 export class MediaPipes {
@@ -60,32 +60,26 @@ export class MediaPipes {
 
   #link(roomId: string, a: MediaClient, b: MediaClient, meta: CallMeta): Promise<void> {
     const key = linkKey(roomId, a, b);
-    let linking = this.#links.get(key);
-    if (!linking) {
-      linking = (async () => {
-        const [atA, atB] = await Promise.all([
-          a.call('createPipeTransport', { roomId, remoteNode: b.instanceId }, meta),
-          b.call('createPipeTransport', { roomId, remoteNode: a.instanceId }, meta),
-        ]);
-        // Each end sends to the other's address, encrypted with the other's key.
-        const connect = (from: MediaClient, to: MediaClient, at: typeof atA) =>
-          from.call(
-            'connectPipeTransport',
-            {
-              roomId,
-              remoteNode: to.instanceId,
-              ip: at.ip,
-              port: at.port,
-              srtpParameters: at.srtpParameters,
-            },
-            meta,
-          );
-        await Promise.all([connect(a, b, atB), connect(b, a, atA)]);
-      })();
-      this.#links.set(key, linking);
-      linking.catch(() => this.#links.delete(key));
-    }
-    return linking;
+    return startOnce(this.#links, key, async () => {
+      const [atA, atB] = await Promise.all([
+        a.call('createPipeTransport', { roomId, remoteNode: b.instanceId }, meta),
+        b.call('createPipeTransport', { roomId, remoteNode: a.instanceId }, meta),
+      ]);
+      // Each end sends to the other's address, encrypted with the other's key.
+      const connect = (from: MediaClient, to: MediaClient, at: typeof atA) =>
+        from.call(
+          'connectPipeTransport',
+          {
+            roomId,
+            remoteNode: to.instanceId,
+            ip: at.ip,
+            port: at.port,
+            srtpParameters: at.srtpParameters,
+          },
+          meta,
+        );
+      await Promise.all([connect(a, b, atB), connect(b, a, atA)]);
+    });
   }
 
   /** Forgets the links of a room (it closed here), or only those with one of its nodes (lost). */

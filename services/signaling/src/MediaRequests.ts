@@ -398,9 +398,9 @@ export class MediaRequests {
     );
     if (payload.kind === 'audio') {
       // The room's audio levels and active speaker come from its home node: it hears everyone.
-      const home = (await session).home;
+      const opened = await session;
       await this.#rooms()
-        .pipe(await session, producerId, media.instanceId, home, ctx)
+        .pipe(opened, producerId, media.instanceId, opened.home, ctx)
         .catch((error: unknown) =>
           ctx.logger.warn({ err: error, producerId }, "could not pipe the audio to the room's home node"),
         );
@@ -446,8 +446,10 @@ export class MediaRequests {
     const producerId = owned(peer.producers, payload.producerId, 'producer');
     await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
     await this.#rooms()
-      .onOtherNodes(peer.roomId, media, (node) =>
-        node.call('closeProducer', { roomId: peer.roomId, producerId }, ctx),
+      .onNodes(
+        peer.roomId,
+        (node) => node.call('closeProducer', { roomId: peer.roomId, producerId }, ctx),
+        media,
       )
       .catch((error: unknown) =>
         ctx.logger.warn({ err: error, producerId }, 'could not close the piped copies'),
@@ -476,8 +478,10 @@ export class MediaRequests {
     const method = paused ? 'pauseProducer' : 'resumeProducer';
     await media.call(method, { roomId: peer.roomId, producerId }, ctx);
     // Its piped copies follow (their consumers show it paused).
-    await this.#rooms().onOtherNodes(peer.roomId, media, (node) =>
-      node.call(method, { roomId: peer.roomId, producerId }, ctx),
+    await this.#rooms().onNodes(
+      peer.roomId,
+      (node) => node.call(method, { roomId: peer.roomId, producerId }, ctx),
+      media,
     );
     await this.#o.presence.setProducerPaused(peer.roomId, producerId, paused);
     socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });

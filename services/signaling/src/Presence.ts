@@ -69,9 +69,7 @@ export class Presence {
   async sweep(): Promise<{ roomId: string; ghosts: string[]; abandoned: boolean }[]> {
     const found: { roomId: string; ghosts: string[]; abandoned: boolean }[] = [];
     for (const roomId of await this.#redis.smembers(ROOMS_KEY)) {
-      const peers = Object.values(await this.#redis.hgetall(peersKey(roomId))).map(
-        (v) => JSON.parse(v) as StoredPeer,
-      );
+      const peers = await this.#stored(roomId);
       const sessions = await this.#redis.smembers(sessionsKey(roomId));
       if (peers.length === 0 && sessions.length === 0) {
         await this.#redis.srem(ROOMS_KEY, roomId);
@@ -124,18 +122,23 @@ export class Presence {
   }
 
   async peers(roomId: string): Promise<PeerInfo[]> {
-    return Object.values(await this.#redis.hgetall(peersKey(roomId))).map((v) => {
-      const { peerId, displayName, role, sub, presence } = JSON.parse(v) as StoredPeer;
-      return { peerId, displayName, role, sub, presence: presence ?? 'active' };
-    });
+    return (await this.#stored(roomId)).map(({ peerId, displayName, role, sub, presence }) => ({
+      peerId,
+      displayName,
+      role,
+      sub,
+      presence: presence ?? 'active',
+    }));
   }
 
   /** Each peer's media node, by peer id. */
   async mediaNodes(roomId: string): Promise<Map<string, string | undefined>> {
-    const stored = Object.values(await this.#redis.hgetall(peersKey(roomId))).map(
-      (v) => JSON.parse(v) as StoredPeer,
-    );
-    return new Map(stored.map((peer) => [peer.peerId, peer.mediaNode]));
+    return new Map((await this.#stored(roomId)).map((peer) => [peer.peerId, peer.mediaNode]));
+  }
+
+  /** The room's peers as stored. */
+  async #stored(roomId: string): Promise<StoredPeer[]> {
+    return Object.values(await this.#redis.hgetall(peersKey(roomId))).map((v) => JSON.parse(v) as StoredPeer);
   }
 
   async peer(roomId: string, peerId: string): Promise<StoredPeer | undefined> {

@@ -12,6 +12,7 @@
  */
 import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
+import { startOnce } from '@switchboard/runtime';
 import { rtpCapabilitiesFromProto, type WatchRoomEventsResponse } from '@switchboard/proto';
 import type { RtpCapabilities } from '@switchboard/protocol';
 import type { CallMeta, MediaClient } from './MediaClient';
@@ -74,13 +75,7 @@ export class RoomSessions {
 
   /** The room's session, opening it (media node, router, event stream) once. */
   open(roomId: string, meta: CallMeta, logger: Logger): Promise<RoomSession> {
-    let session = this.#sessions.get(roomId);
-    if (!session) {
-      session = this.#open(roomId, meta, logger);
-      this.#sessions.set(roomId, session);
-      session.catch(() => this.#sessions.delete(roomId));
-    }
-    return session;
+    return startOnce(this.#sessions, roomId, () => this.#open(roomId, meta, logger));
   }
 
   async #open(roomId: string, meta: CallMeta, logger: Logger): Promise<RoomSession> {
@@ -114,8 +109,10 @@ export class RoomSessions {
         if (event.event?.$case === 'producerClosed') {
           // Closed on its own node (its transport went): its piped copies go too.
           const { producerId } = event.event.value;
-          void this.onOtherNodes(session.roomId, node, (other) =>
-            other.call('closeProducer', { roomId: session.roomId, producerId }, { correlationId }),
+          void this.onNodes(
+            session.roomId,
+            (other) => other.call('closeProducer', { roomId: session.roomId, producerId }, { correlationId }),
+            node,
           ).catch((error: unknown) =>
             this.#options.logger.warn({ err: error, producerId }, 'could not close the piped copies'),
           );
@@ -169,13 +166,14 @@ export class RoomSessions {
   }
 
   /**
-   * Calls `fn` on every node of the room but `except` (the copies of a producer, say), side by
-   * side. A node where the thing is not (NOT_FOUND) is fine; other failures are thrown.
+   * Calls `fn` on every node of the room, side by side, but `except` if given (where a producer's
+   * own node was already called, only its copies). A node where the thing is not (NOT_FOUND) is
+   * fine; other failures are thrown.
    */
-  async onOtherNodes(
+  async onNodes(
     roomId: string,
-    except: MediaClient | undefined,
     fn: (node: MediaClient) => Promise<unknown>,
+    except?: MediaClient,
   ): Promise<void> {
     const nodes = (await this.#options.directory.roomNodes(roomId)).filter((node) => node !== except);
     const outcomes = await Promise.allSettled(nodes.map(fn));

@@ -136,9 +136,7 @@ export class SignalingServer {
           throw new AppError('FAILED_PRECONDITION', 'join the room first');
         }
         // Its own node and the nodes it is piped to.
-        await this.#rooms.onOtherNodes(roomId, undefined, (node) =>
-          node.call('pauseProducer', { roomId, producerId }, meta),
-        );
+        await this.#rooms.onNodes(roomId, (node) => node.call('pauseProducer', { roomId, producerId }, meta));
       },
       closePeer: (peerId, notice) => {
         this.#connections.closePeer(peerId, notice);

@@ -13,7 +13,7 @@ import type { MediaNode } from '../../media/src/MediaNode';
 import { roomMediaKey, roomNodesKey } from '../src/MediaDirectory';
 import { data, record, request, TestClients } from './clients';
 import { startHarness, type Harness } from './harness';
-import { RtcPeer } from './rtcPeer';
+import { RtcParticipants, type RtcPeer } from './rtcPeer';
 
 const SECRET = 'across-nodes-test-secret-0123456789';
 
@@ -21,7 +21,6 @@ describe('one room across two media nodes (pipe transports)', () => {
   let h: Harness;
   const clients = new TestClients(SECRET);
   const room = uniqueRoom('across');
-  const peers: RtcPeer[] = [];
   let alice: RtcPeer;
   let bob: RtcPeer;
   let carol: RtcPeer;
@@ -30,12 +29,9 @@ describe('one room across two media nodes (pipe transports)', () => {
   let other: MediaNode;
 
   /** A participant through signaling instance `instance`, joined with real media. */
-  const participant = async (name: string, instance: number) => {
-    const client = await clients.connect(h.signaling[instance].port, await clients.token(room, name));
-    const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
-    peers.push(peer);
-    return peer;
-  };
+  const participants = new RtcParticipants(clients);
+  const participant = (name: string, instance: number) =>
+    participants.join(h.signaling[instance].port, room, name);
 
   beforeAll(async () => {
     h = await startHarness({
@@ -48,9 +44,7 @@ describe('one room across two media nodes (pipe transports)', () => {
   });
 
   afterAll(async () => {
-    for (const peer of peers) {
-      peer.close();
-    }
+    participants.closeAll();
     clients.closeAll();
     await h?.close();
   });
@@ -58,12 +52,7 @@ describe('one room across two media nodes (pipe transports)', () => {
   it("closes a node's part of a room once nobody there is left, and the pipes to it", async () => {
     const spill = uniqueRoom('spill');
     await ensureRoom(h.pool, spill);
-    const join = async (name: string) => {
-      const client = await clients.connect(h.signaling[0].port, await clients.token(spill, name));
-      const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
-      peers.push(peer);
-      return peer;
-    };
+    const join = (name: string) => participants.join(h.signaling[0].port, spill, name);
     const ann = await join('Ann');
     const ben = await join('Ben');
     await ben.consume({ producerId: ann.producers.video! });

@@ -11,7 +11,7 @@ import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
 import { data, record, request, TestClients } from './clients';
 import { startHarness, type Harness } from './harness';
-import { RtcPeer } from './rtcPeer';
+import { RtcParticipants } from './rtcPeer';
 
 const SECRET = 'across-workers-test-secret-0123456789';
 
@@ -20,14 +20,9 @@ describe('one room across two workers of a node (pipeToRouter)', () => {
   let node: MediaNode;
   const clients = new TestClients(SECRET);
   const room = uniqueRoom('workers');
-  const peers: RtcPeer[] = [];
 
-  const participant = async (name: string) => {
-    const client = await clients.connect(h.signaling[0].port, await clients.token(room, name));
-    const peer = await RtcPeer.join(client, { camera: { width: 320, height: 180 } });
-    peers.push(peer);
-    return peer;
-  };
+  const participants = new RtcParticipants(clients);
+  const participant = (name: string) => participants.join(h.signaling[0].port, room, name);
 
   /** Transports on each worker, in the pool's order. */
   const transportsByWorker = () => node.load().workers.map((w) => w.transports);
@@ -42,9 +37,7 @@ describe('one room across two workers of a node (pipeToRouter)', () => {
   });
 
   afterAll(async () => {
-    for (const peer of peers) {
-      peer.close();
-    }
+    participants.closeAll();
     clients.closeAll();
     await h?.close();
   });

@@ -15,7 +15,7 @@ import {
   type ProducerInfo,
   type TransportInfo,
 } from '@switchboard/protocol';
-import { data, request, type Client } from './clients';
+import { data, request, type Client, type TestClients } from './clients';
 
 export interface RtcPeerOptions {
   /** Camera size (default 1280×720) and frame rate (default 15); `false` for no camera. */
@@ -186,5 +186,38 @@ export class RtcPeer {
     this.#send.close();
     this.#recv.close();
     this.client.disconnect();
+  }
+}
+
+/**
+ * The participants with real media of one test file: each joins `room` as `name` through the
+ * signaling server on `port` (a small camera unless told otherwise); `closeAll` ends them all.
+ */
+export class RtcParticipants {
+  readonly #clients: TestClients;
+  readonly #peers: RtcPeer[] = [];
+
+  constructor(clients: TestClients) {
+    this.#clients = clients;
+  }
+
+  async join(
+    port: number,
+    room: string,
+    name: string,
+    options: RtcPeerOptions = { camera: { width: 320, height: 180 } },
+  ): Promise<RtcPeer> {
+    const peer = await RtcPeer.join(
+      await this.#clients.connect(port, await this.#clients.token(room, name)),
+      options,
+    );
+    this.#peers.push(peer);
+    return peer;
+  }
+
+  closeAll(): void {
+    for (const peer of this.#peers) {
+      peer.close();
+    }
   }
 }
