@@ -111,7 +111,10 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
     const transports = await Promise.all(
       [0, 1].map((i) => metric(SCALE_PORTS.mediaMetrics + i, 'switchboard_media_transports')),
     );
-    expect(transports.sort((a, b) => a - b)).toEqual([2, 6]);
+    expect(
+      transports.sort((a, b) => a - b),
+      'transports on the two nodes',
+    ).toEqual([2, 6]);
     // Media crosses the nodes both ways: Barbara's video plays for Ada, Ada's for Barbara.
     const before = await Promise.all([
       frameCounts(participants[0], ['Barbara']),
@@ -122,8 +125,8 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
       frameCounts(participants[0], ['Barbara']),
       frameCounts(barbara, ['Ada']),
     ]);
-    expect(after[0].Barbara).toBeGreaterThan(before[0].Barbara + 5);
-    expect(after[1].Ada).toBeGreaterThan(before[1].Ada + 5);
+    expect(after[0].Barbara, "Barbara's video frames at Ada's").toBeGreaterThan(before[0].Barbara + 5);
+    expect(after[1].Ada, "Ada's video frames at Barbara's").toBeGreaterThan(before[1].Ada + 5);
   }, 120_000);
 
   it('brings its people back in video within 5 s after the home node is SIGKILLed; the others only see them return', async () => {
