@@ -56,6 +56,7 @@ function statusFrom(localAddress: string, path: string): Promise<number> {
 }
 
 const OPERATOR = `edge-ops-${Date.now().toString(36)}@example.test`;
+const AUTH_PER_MINUTE = 5;
 const OPERATOR_ONLY = ['/logs/', '/logs/api/search?q=x', '/logs/api/stream', '/metrics'];
 
 describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
@@ -70,7 +71,8 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
       prometheus: false,
       mediaWorkers: 1,
       log: () => {},
-      env: { SWITCHBOARD_OPERATOR_EMAILS: OPERATOR },
+      // A small per-address auth budget, so the limiter test below reaches it before NGINX's own.
+      env: { SWITCHBOARD_OPERATOR_EMAILS: OPERATOR, AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_PER_MINUTE) },
     });
   }, 180_000);
 
@@ -145,6 +147,34 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       expect(Number(uid), `worker ${pid}`).not.toBe(0);
     }
+  });
+
+  it('meets percent-encoded API paths with the same CSRF check and limits as plain ones', async () => {
+    const member = client();
+    expect((await member.request('POST', '/api/auth/register', newAccount('Encoder'))).status).toBe(201);
+    // NGINX routes `/%61pi/rooms` to the gateway as it came; the gateway's router decodes it.
+    for (const path of ['/api/rooms', '/%61pi/rooms', '/api/%72ooms', '/%61%70%69/rooms']) {
+      const response = await member.request('POST', path, { name: 'x' }, { csrf: false });
+      expect(response.status, path).toBe(403);
+      expect(((await response.json()) as { message: string }).message, path).toMatch(/x-switchboard-request/);
+    }
+    const created = await member.request('POST', '/%61pi/rooms', { name: 'with the header' });
+    expect(created.status).toBe(201);
+    // The login limiter counts encoded and plain logins together, per address.
+    // (A new email each time: the per-account lockout is not what this measures.)
+    const guesser = client();
+    const answers: { status: number; message: string }[] = [];
+    for (let i = 0; i < AUTH_PER_MINUTE + 2; i++) {
+      const path = i % 2 === 0 ? '/api/auth/logi%6e' : '/api/auth/login';
+      const body = { email: newAccount().email, password: 'wrong password, surely' };
+      const response = await guesser.request('POST', path, body);
+      answers.push({
+        status: response.status,
+        message: ((await response.json()) as { message: string }).message,
+      });
+    }
+    expect(answers.map((a) => a.status)).toEqual([...Array<number>(AUTH_PER_MINUTE).fill(401), 429, 429]);
+    expect(answers.at(-2)?.message).toMatch(/too many requests from your address/);
   });
 
   it('rate limits a burst at the edge with 429 while another client is served', async () => {

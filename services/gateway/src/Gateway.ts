@@ -237,8 +237,11 @@ export class Gateway {
     const api = limiter('api', this.#config.apiRatePerMinute);
     const auth = limiter('auth', this.#config.authRatePerMinute);
     app.addHook('onRequest', async (request) => {
-      const path = request.url.split('?')[0];
-      if (!path.startsWith('/api/')) {
+      // The route the router matched (on the decoded path), never the raw URL: `/%61pi/rooms` is
+      // `/api/rooms` to the router and so to the guards. Only the operational routes
+      // (/healthz, /metrics) pass unguarded; an unmatched path is guarded like an API route.
+      const route = request.routeOptions.url;
+      if (route !== undefined && !route.startsWith('/api/')) {
         return;
       }
       if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] === undefined) {
@@ -246,7 +249,7 @@ export class Gateway {
           `state-changing requests need the ${CSRF_HEADER} header (any value): it protects signed-in users from cross-site requests`,
         );
       }
-      const limiters = AUTH_ROUTES.has(path) ? [api, auth] : [api];
+      const limiters = route !== undefined && AUTH_ROUTES.has(route) ? [api, auth] : [api];
       for (const rl of limiters) {
         await takePoint(rl, request.ip, 'too many requests from your address; slow down', this.#logger);
       }
