@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 // The browser end-to-end suite has its own config: vitest.e2e.config.ts.
 export default defineConfig({
   test: {
-    include: ['common/**/*.test.ts', 'services/**/*.test.ts', 'log-viewer/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'common/**/*.test.ts',
+      'services/**/*.test.ts',
+      'log-viewer/**/*.test.ts',
+      'ui/src/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', 'test/e2e/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -3,12 +3,12 @@
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorMessage, refreshSession } from './api';
+import { nextPath } from './nextPath';
 
 /** Sign in or sign up; afterwards goes to `?next=` (same-site paths only) or home. */
 export function AuthForm({ mode }: { mode: 'signin' | 'signup' }) {
   const params = useSearchParams();
-  const requested = params.get('next') ?? '/';
-  const next = requested.startsWith('/') && !requested.startsWith('//') ? requested : '/';
+  const next = nextPath(params.get('next'));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
