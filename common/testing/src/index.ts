@@ -172,9 +172,22 @@ export function uniqueRoom(prefix = 'test'): string {
 }
 
 /** Environment for an in-process media node on free ports with one worker. */
+/**
+ * RTC port ranges for the media nodes a test process starts, one slice each (a node's workers
+ * listen on the first ports of its slice): below the kernel's ephemeral range (32768+), where an
+ * outgoing connection could hold a fixed port, and clear of the other suites' fixed ports.
+ */
+const TEST_RTC_BASE = 27000;
+const TEST_RTC_SLICE = 20;
+const TEST_RTC_SLICES = 50;
+let rtcSlices = 0;
+
 export function mediaTestEnv(consulAddr: string, extra: Record<string, string> = {}): Record<string, string> {
+  const min = TEST_RTC_BASE + (rtcSlices++ % TEST_RTC_SLICES) * TEST_RTC_SLICE;
   return {
     CONSUL_HTTP_ADDR: consulAddr,
+    MEDIA_RTC_MIN_PORT: String(min),
+    MEDIA_RTC_MAX_PORT: String(min + TEST_RTC_SLICE - 1),
     MEDIA_GRPC_PORT: '0',
     MEDIA_METRICS_PORT: '0',
     MEDIA_NUM_WORKERS: '1',

@@ -41,6 +41,7 @@ import {
   type WatchRoomEventsResponse,
 } from '@switchboard/proto';
 import type { MediaConfig } from './config';
+import { MEDIA_CODECS } from './mediaCodecs';
 import { Room, type RoomEvent, type WorkerCounts } from './Room';
 import { peerStatsToProto } from './stats';
 import { WorkerPool } from './WorkerPool';
@@ -131,6 +132,8 @@ export class MediaNode {
   #drainProgress?: () => void;
   #drainTimer?: ReturnType<typeof setTimeout>;
   #closing?: Promise<void>;
+  /** What every router of this node can do (one codec list), learnt once from a router. */
+  #capabilities?: Promise<types.RtpCapabilities>;
   #grpcPort = 0;
   /** Shutting down (after the drain): every RPC is refused, health says NOT_SERVING. */
   #shuttingDown = false;
@@ -175,6 +178,11 @@ export class MediaNode {
     const workers = await WorkerPool.create({
       numWorkers: config.numWorkers,
       logLevel: config.workerLogLevel,
+      webRtc: {
+        ip: config.listenIp,
+        announcedAddress: config.announcedAddress,
+        firstPort: config.rtcMinPort,
+      },
       logger,
       onWorkerDied: () => ref.node?.countWorkerDeath(),
       // Without a worker the node cannot serve; Consul then steers signaling elsewhere.
@@ -425,6 +433,17 @@ export class MediaNode {
     return creating;
   }
 
+  /** The RTP capabilities of this node's routers, without opening a room (read once). */
+  #rtpCapabilities(): Promise<types.RtpCapabilities> {
+    this.#capabilities ??= (async () => {
+      const router = await this.#workers.createRouter(MEDIA_CODECS, { capabilitiesOnly: true });
+      router.close();
+      return router.rtpCapabilities;
+    })();
+    this.#capabilities.catch(() => (this.#capabilities = undefined));
+    return this.#capabilities;
+  }
+
   #room(roomId: string): Room {
     const room = this.#rooms.get(requireId(roomId, 'room_id'));
     if (!room) {
@@ -479,6 +498,11 @@ export class MediaNode {
           ),
         };
       }),
+      getRtpCapabilities: this.#unary('GetRtpCapabilities', async () => ({
+        rtpCapabilities: rtpCapabilitiesToProto(
+          (await this.#rtpCapabilities()) as Parameters<typeof rtpCapabilitiesToProto>[0],
+        ),
+      })),
       createWebRtcTransport: this.#unary('CreateWebRtcTransport', async (req, { logger }) => {
         const room = this.#room(req.roomId);
         const transport = await room.createWebRtcTransport(requireId(req.peerId, 'peer_id'), req.producing);

@@ -45,8 +45,9 @@ interface RoomEvents {
 export interface TransportListenOptions {
   listenIp: string;
   announcedAddress?: string;
-  rtcMinPort: number;
-  rtcMaxPort: number;
+  /** Ports of pipe transports to other media nodes (WebRTC transports use their worker's server). */
+  pipeMinPort: number;
+  pipeMaxPort: number;
   /** Transports the room may hold at once (counted with those being created). */
   maxTransportsPerRoom: number;
 }
@@ -123,6 +124,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #transports = new Map<string, types.WebRtcTransport<TransportOwned>>();
   readonly #producers = new Map<string, types.Producer<PeerOwned>>();
   readonly #consumers = new Map<string, types.Consumer<PeerOwned>>();
+  /** `peerId|producerId` of every consumer, and of those being created (one per pair). */
+  readonly #consumerKeys = new Set<string>();
   /** Pipe transports by the node at the other end, and the consumers piping producers there. */
   readonly #pipes = new Map<string, Promise<Pipe>>();
   readonly #pipeConsumers = new Map<string, Promise<types.Consumer>>();
@@ -219,8 +222,8 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * Transports and consumers on each worker the room uses. A pipe consumer (towards another node
-   * or another worker) forwards a stream like any other: it counts against capacity.
+   * Transports and flowing consumers on each worker the room uses. A pipe consumer (towards
+   * another node or another worker) forwards a stream like any other: it counts against capacity.
    */
   countsByWorker(): Map<number, WorkerCounts> {
     const byWorker = new Map<number, WorkerCounts>(
@@ -236,7 +239,11 @@ export class Room extends EventEmitter<RoomEvents> {
       add(transport.appData.workerPid, 'transports');
     }
     for (const consumer of this.#consumers.values()) {
-      add(consumer.appData.workerPid ?? 0, 'consumers');
+      // Capacity counts what flows: a paused consumer (or one of a paused producer) forwards
+      // nothing, so a peer holding many paused ones cannot make the node refuse meetings.
+      if (!consumer.paused && !consumer.producerPaused) {
+        add(consumer.appData.workerPid ?? 0, 'consumers');
+      }
     }
     // Pipes to other nodes are on the first router.
     const first = byWorker.get(this.workerPid);
@@ -325,23 +332,20 @@ export class Room extends EventEmitter<RoomEvents> {
     peerId: string,
     producing: boolean,
   ): Promise<types.WebRtcTransport<TransportOwned>> {
-    const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort, maxTransportsPerRoom } = this.#listen;
+    const { maxTransportsPerRoom } = this.#listen;
     if (this.#transports.size + this.#creatingTransports >= maxTransportsPerRoom) {
       throw new AppError(
         'RESOURCE_EXHAUSTED',
         `room ${this.id} is full: at most ${maxTransportsPerRoom} transports per room on this node`,
       );
     }
-    const portRange = { min: rtcMinPort, max: rtcMaxPort };
     this.#creatingTransports++;
     let transport: types.WebRtcTransport<TransportOwned>;
     try {
       const router = await this.#routerFor(peerId);
+      // Every transport of a worker shares its WebRTC server's one UDP and one TCP port.
       transport = await router.createWebRtcTransport<TransportOwned>({
-        listenInfos: [
-          { protocol: 'udp', ip: listenIp, announcedAddress, portRange },
-          { protocol: 'tcp', ip: listenIp, announcedAddress, portRange },
-        ],
+        webRtcServer: this.#workers.webRtcServer(pidOf(router)),
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,
@@ -455,14 +459,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** The room's pipe transport towards `remoteNode`, created once (SRTP with NACK/RTX). */
   async createPipeTransport(remoteNode: string): Promise<types.PipeTransport> {
-    const { listenIp, announcedAddress, rtcMinPort, rtcMaxPort } = this.#listen;
+    const { listenIp, announcedAddress, pipeMinPort, pipeMaxPort } = this.#listen;
     const pipe = startOnce(this.#pipes, remoteNode, async () => {
       const transport = await this.#router.createPipeTransport({
         listenInfo: {
           protocol: 'udp',
           ip: listenIp,
           announcedAddress,
-          portRange: { min: rtcMinPort, max: rtcMaxPort },
+          portRange: { min: pipeMinPort, max: pipeMaxPort },
         },
         enableRtx: true,
         // Nodes may talk across networks nobody vouches for: media between them is encrypted.
@@ -608,6 +612,10 @@ export class Room extends EventEmitter<RoomEvents> {
     this.emit('event', { type: 'producerPaused', producerId, peerId: producer.appData.peerId, paused });
   }
 
+  /**
+   * A consumer (paused) of a producer for the transport's peer: one per peer and producer, never
+   * of the peer's own producer (both refused, so no peer can pile up consumers).
+   */
   async consume(opts: {
     transportId: string;
     producerId: string;
@@ -616,11 +624,36 @@ export class Room extends EventEmitter<RoomEvents> {
     const transport = this.#transport(opts.transportId);
     const producer = this.#producer(opts.producerId);
     const peerId = transport.appData.peerId;
-    const workerPid = transport.appData.workerPid;
+    if (producer.appData.peerId === peerId) {
+      throw new AppError('FAILED_PRECONDITION', `producer ${producer.id} is peer ${peerId}'s own`);
+    }
+    const key = `${peerId}|${producer.id}`;
+    if (this.#consumerKeys.has(key)) {
+      throw new AppError('ALREADY_EXISTS', `peer ${peerId} already consumes producer ${producer.id}`);
+    }
+    // Held from here, before anything is awaited, so parallel requests cannot all pass the check.
+    this.#consumerKeys.add(key);
+    let consumer: types.Consumer<PeerOwned>;
+    try {
+      consumer = await this.#createConsumer(transport, producer, opts.rtpCapabilities);
+    } catch (error) {
+      this.#consumerKeys.delete(key);
+      throw error;
+    }
+    consumer.observer.once('close', () => this.#consumerKeys.delete(key));
+    return consumer;
+  }
+
+  async #createConsumer(
+    transport: types.WebRtcTransport<TransportOwned>,
+    producer: types.Producer<PeerOwned>,
+    rtpCapabilities: types.RtpCapabilities,
+  ): Promise<types.Consumer<PeerOwned>> {
+    const { peerId, workerPid } = transport.appData;
     const router = this.#routerOn(workerPid);
     // A producer on another worker of the room is piped to this transport's router first.
     await this.#pipeWithin(producer.id, router);
-    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities })) {
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities })) {
       throw new AppError(
         'FAILED_PRECONDITION',
         `peer ${peerId} cannot consume producer ${producer.id}: no common codec`,
@@ -630,7 +663,7 @@ export class Room extends EventEmitter<RoomEvents> {
     try {
       consumer = await transport.consume<PeerOwned>({
         producerId: producer.id,
-        rtpCapabilities: opts.rtpCapabilities,
+        rtpCapabilities,
         paused: true,
         appData: { peerId, workerPid },
       });

@@ -1,16 +1,27 @@
 /**
- * The mediasoup workers of this node (one per core by default). New rooms go to the worker with
- * the fewest routers. A worker that dies takes its rooms with it (their routers close, which ends
- * the rooms' event streams); the pool starts a replacement in its slot so the node keeps serving.
- * Only when a replacement cannot be started does it report `onFatal`.
+ * The mediasoup workers of this node (one per core by default), each with its WebRTC server: one
+ * UDP and one TCP port (`firstPort` + the worker's slot) that every WebRTC transport of the worker
+ * shares, so the ports a node opens never grow with its participants. New rooms go to the worker
+ * with the fewest routers. A worker that dies takes its rooms with it (their routers close, which
+ * ends the rooms' event streams); the pool starts a replacement in its slot, on the same ports, so
+ * the node keeps serving. Only when a replacement cannot be started does it report `onFatal`.
  */
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '@switchboard/logger';
 
+/** Where the workers' WebRTC servers listen: worker `i` on `firstPort + i`, UDP and TCP. */
+export interface WebRtcListen {
+  ip: string;
+  /** The address put in ICE candidates (behind NAT, in containers); `ip` when absent. */
+  announcedAddress?: string;
+  firstPort: number;
+}
+
 export interface WorkerPoolOptions {
   numWorkers: number;
   logLevel: types.WorkerLogLevel;
+  webRtc: WebRtcListen;
   logger: Logger;
   /** Called after a worker died (its replacement is being started). */
   onWorkerDied?: (error: Error) => void;
@@ -22,6 +33,7 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #workers: types.Worker[] = [];
   readonly #routerCounts = new Map<types.Worker, number>();
+  readonly #webRtcServers = new Map<types.Worker, types.WebRtcServer>();
   /** CPU time (ms) each worker had used at the last sample, and its share of a core since. */
   readonly #cpu = new Map<types.Worker, { at: number; usedMs: number; share: number }>();
   #closed = false;
@@ -45,9 +57,26 @@ export class WorkerPool {
 
   async #startWorker(index: number): Promise<types.Worker> {
     const worker = await mediasoup.createWorker({ logLevel: this.#options.logLevel, appData: { index } });
+    const { ip, announcedAddress, firstPort } = this.#options.webRtc;
+    const port = firstPort + index;
+    let server: types.WebRtcServer;
+    try {
+      server = await worker.createWebRtcServer({
+        listenInfos: [
+          { protocol: 'udp', ip, announcedAddress, port },
+          { protocol: 'tcp', ip, announcedAddress, port },
+        ],
+      });
+    } catch (error) {
+      worker.close();
+      throw new Error(`mediasoup worker ${index} cannot listen for WebRTC on ${ip}:${port} (UDP and TCP)`, {
+        cause: error,
+      });
+    }
     this.#routerCounts.set(worker, 0);
+    this.#webRtcServers.set(worker, server);
     worker.on('died', (error) => void this.#replace(worker, index, error));
-    this.#options.logger.info({ workerPid: worker.pid, index }, 'mediasoup worker started');
+    this.#options.logger.info({ workerPid: worker.pid, index, port }, 'mediasoup worker started');
     return worker;
   }
 
@@ -57,6 +86,7 @@ export class WorkerPool {
       'mediasoup worker died; its rooms are closed; starting a replacement',
     );
     this.#routerCounts.delete(dead);
+    this.#webRtcServers.delete(dead);
     this.#options.onWorkerDied?.(error);
     if (this.#closed) {
       return;
@@ -107,6 +137,21 @@ export class WorkerPool {
       }
     });
     return router;
+  }
+
+  /** The WebRTC server of the live worker with this pid (every WebRTC transport there uses it). */
+  webRtcServer(pid: number): types.WebRtcServer {
+    const worker = this.#workers.find((w) => w.pid === pid && !w.died && !w.closed);
+    const server = worker && this.#webRtcServers.get(worker);
+    if (!server || server.closed) {
+      throw new Error(`no live mediasoup worker with pid ${pid}`);
+    }
+    return server;
+  }
+
+  /** The ports the workers' WebRTC servers listen on, in slot order. */
+  get webRtcPorts(): number[] {
+    return this.#workers.map((_, index) => this.#options.webRtc.firstPort + index);
   }
 
   /** Routers on a live worker, by its pid. */

@@ -39,6 +39,11 @@ const schema = z
   .refine((env) => env.MEDIA_RTC_MIN_PORT <= env.MEDIA_RTC_MAX_PORT, {
     message: 'MEDIA_RTC_MIN_PORT must not exceed MEDIA_RTC_MAX_PORT',
     path: ['MEDIA_RTC_MIN_PORT'],
+  })
+  .refine((env) => env.MEDIA_RTC_MAX_PORT - env.MEDIA_RTC_MIN_PORT >= env.MEDIA_NUM_WORKERS, {
+    message:
+      'MEDIA_RTC_MIN_PORT-MEDIA_RTC_MAX_PORT must hold one port per worker (MEDIA_NUM_WORKERS) plus at least one for pipes to other media nodes',
+    path: ['MEDIA_RTC_MAX_PORT'],
   });
 
 /** Where mediasoup looks for its worker when MEDIASOUP_WORKER_BIN is not set. */
@@ -54,8 +59,14 @@ export interface MediaConfig extends CommonConfig {
   numWorkers: number;
   listenIp: string;
   announcedAddress?: string;
+  /**
+   * The node's RTC ports: worker i's WebRTC server (every browser transport of that worker) on
+   * `rtcMinPort + i`, UDP and TCP; pipe transports to other media nodes on the rest (UDP).
+   */
   rtcMinPort: number;
   rtcMaxPort: number;
+  pipeMinPort: number;
+  pipeMaxPort: number;
   workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
   instanceId?: string;
   maxRooms: number;
@@ -76,6 +87,8 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     announcedAddress: c.MEDIA_ANNOUNCED_ADDRESS || undefined,
     rtcMinPort: c.MEDIA_RTC_MIN_PORT,
     rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
+    pipeMinPort: c.MEDIA_RTC_MIN_PORT + c.MEDIA_NUM_WORKERS,
+    pipeMaxPort: c.MEDIA_RTC_MAX_PORT,
     workerLogLevel: c.MEDIA_WORKER_LOG_LEVEL,
     instanceId: c.MEDIA_INSTANCE_ID,
     maxRooms: c.MEDIA_MAX_ROOMS,

@@ -2,6 +2,7 @@
  * Integration: a real MediaNode (real mediasoup worker) serving real gRPC on loopback, registered
  * in a real Consul agent started by the harness.
  */
+import { readdirSync, readlinkSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@switchboard/logger';
@@ -79,9 +80,67 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     }>(client, client.createWebRtcTransport, { roomId: 'standup', peerId: 'peer-1', producing: true });
     expect(transport.transportId).toMatch(/.+/);
     expect(transport.iceCandidates.map((c) => c.protocol).sort()).toEqual(['tcp', 'udp']);
+    // The worker's WebRTC server: the first port of the range, UDP and TCP.
     for (const candidate of transport.iceCandidates) {
-      expect(candidate.port).toBeGreaterThanOrEqual(41000);
-      expect(candidate.port).toBeLessThanOrEqual(41100);
+      expect(candidate.port).toBe(41000);
+    }
+  });
+
+  it('answers the RTP capabilities of its routers without opening a room', async () => {
+    const rooms = node.roomCount;
+    const response = await call<GetRouterRtpCapabilitiesResponse>(client, client.getRtpCapabilities, {});
+    const room = await call<GetRouterRtpCapabilitiesResponse>(client, client.getRouterRtpCapabilities, {
+      roomId: 'standup',
+    });
+    expect(response.rtpCapabilities).toEqual(room.rtpCapabilities);
+    expect(node.roomCount).toBe(rooms);
+  });
+
+  it('shares one UDP and one TCP port per worker among all its WebRTC transports', async () => {
+    // Five ports: one for the worker's WebRTC server, four for pipes. With a port per transport,
+    // the fifth transport would already fail.
+    const small = await MediaNode.create(
+      readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '41400', MEDIA_RTC_MAX_PORT: '41404' })),
+      createLogger({ service: 'media', level: 'warn' }).logger,
+    );
+    const smallClient = new MediaServiceClient(
+      `127.0.0.1:${small.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    const sockets = () =>
+      readdirSync(`/proc/${small.workerPids[0]}/fd`).filter((fd) => {
+        try {
+          return readlinkSync(`/proc/${small.workerPids[0]}/fd/${fd}`).startsWith('socket:');
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    try {
+      const before = sockets();
+      const ports = new Set<string>();
+      for (const roomId of ['p1', 'p2', 'p3']) {
+        await call(smallClient, smallClient.getRouterRtpCapabilities, { roomId });
+        const transports = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            call<{ iceCandidates: { port: number; protocol: string }[] }>(
+              smallClient,
+              smallClient.createWebRtcTransport,
+              { roomId, peerId: `peer-${i}`, producing: i % 2 === 0 },
+            ),
+          ),
+        );
+        for (const transport of transports) {
+          for (const candidate of transport.iceCandidates) {
+            ports.add(`${candidate.protocol}:${candidate.port}`);
+          }
+        }
+      }
+      expect([...ports].sort()).toEqual(['tcp:41400', 'udp:41400']);
+      // Sixty transports opened no socket in the worker.
+      expect(sockets()).toBe(before);
+    } finally {
+      smallClient.close();
+      await small.close();
     }
   });
 

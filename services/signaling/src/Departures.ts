@@ -46,10 +46,6 @@ export class Departures {
           this.#o.io.to(hostsRoom(peer.roomId)).emit('lobbyLeft', { peerId: peer.peerId, outcome: 'left' });
         }
       }
-      // It may have opened the room's session (asked for capabilities) without joining.
-      if (session?.pending.delete(peer.peerId)) {
-        await this.#o.rooms()?.releaseIfIdle(session, meta, logger);
-      }
       return;
     }
     peer.joined = false;

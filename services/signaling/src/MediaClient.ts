@@ -32,6 +32,7 @@ export interface CallMeta {
 /** The unary RPCs of MediaService (WatchRoomEvents is the one stream). */
 export type UnaryMethod =
   | 'getRouterRtpCapabilities'
+  | 'getRtpCapabilities'
   | 'createWebRtcTransport'
   | 'connectWebRtcTransport'
   | 'restartIce'

@@ -82,6 +82,15 @@ export class MediaDirectory {
     return client;
   }
 
+  /** Any healthy media node (for what every node answers alike). */
+  async anyClient(): Promise<MediaClient> {
+    const nodes = await this.#passing();
+    if (nodes.length === 0) {
+      throw new UnavailableError('no healthy media node is registered in Consul');
+    }
+    return this.#client(nodes[Math.floor(Math.random() * nodes.length)]);
+  }
+
   /** The media node serving `roomId`, assigning a healthy one when the room has none (or a dead one). */
   async clientForRoom(roomId: string): Promise<MediaClient> {
     const nodes = await this.#passing();

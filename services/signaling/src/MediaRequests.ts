@@ -114,12 +114,11 @@ export class MediaRequests {
     socket: PeerSocket,
     ctx: RequestContext,
   ): Promise<ResponseMap['getRouterRtpCapabilities']> {
-    const peer = socket.data.peer;
-    const session = await this.#session(peer.roomId, ctx);
-    if (!peer.joined) {
-      session.pending.add(peer.peerId);
-    }
-    return { rtpCapabilities: session.rtpCapabilities };
+    // Answered without opening the room on a media node: only a peer let in opens it (join).
+    const session = socket.data.peer.joined ? this.#rooms().current(socket.data.peer.roomId) : undefined;
+    return {
+      rtpCapabilities: session ? (await session).rtpCapabilities : await this.#rooms().capabilities(ctx),
+    };
   }
 
   async join(
@@ -149,19 +148,26 @@ export class MediaRequests {
       return { status: 'lobby', roomId: peer.roomId, peerId: peer.peerId };
     }
     peer.inLobby = false;
+    // The room opens on its media node here, for a peer that was let in, and only then.
     const session = await this.#session(peer.roomId, ctx);
-    const media = await this.#rooms().placePeer(session, ctx);
-    await this.#o.participants.joined({
-      roomId: peer.roomId,
-      peerId: peer.peerId,
-      displayName: peer.displayName,
-      subject: peer.sub,
-      role: peer.role,
-    });
+    let media: MediaClient;
+    try {
+      media = await this.#rooms().placePeer(session, ctx);
+      await this.#o.participants.joined({
+        roomId: peer.roomId,
+        peerId: peer.peerId,
+        displayName: peer.displayName,
+        subject: peer.sub,
+        role: peer.role,
+      });
+    } catch (error) {
+      // Nobody else here may be using the session it opened.
+      await this.#rooms().releaseIfIdle(session, ctx, ctx.logger);
+      throw error;
+    }
     peer.media = media;
     peer.rtpCapabilities = payload.rtpCapabilities;
     peer.joined = true;
-    session.pending.delete(peer.peerId);
     session.peers.set(peer.peerId, socket);
     const info = peerInfo(socket);
     await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId()));

@@ -3,8 +3,8 @@
  * home node (where it opened: the router's capabilities, audio levels and active speaker), the
  * other nodes it spans once it outgrew its home (each peer is on one node; producers are piped
  * to the nodes whose peers consume them), the WatchRoomEvents streams of the nodes this
- * instance's peers are on, and the local peers (joined, or pending: they asked for capabilities
- * but have not joined). A session is opened once per room, released when no local peer uses it
+ * instance's peers are on, and the local peers. A session is opened once per room, when its first
+ * peer here is let in (never for someone merely asking or waiting), released when no local peer uses it
  * (closing the room on its media nodes when nobody anywhere is in it). When a node ends its
  * stream (lost, drained, its worker died) only the peers on that node must go: another of the
  * room's nodes becomes home if needed, and the copies piped from the lost node close. With no
@@ -27,8 +27,6 @@ export interface RoomSession {
   home: MediaClient;
   rtpCapabilities: RtpCapabilities;
   peers: Map<string, PeerSocket>;
-  /** Peers here that opened the session (asked for capabilities) but have not joined yet. */
-  pending: Set<string>;
   /** The room's loudest participant as the media node last said (told to each joiner). */
   activeSpeaker?: string;
   /** The event streams this instance watches (home and its peers' nodes), by node id. */
@@ -55,6 +53,7 @@ export class RoomSessions {
   readonly #options: RoomSessionsOptions;
   readonly #sessions = new Map<string, Promise<RoomSession>>();
   readonly #pipes = new MediaPipes();
+  #capabilities?: Promise<RtpCapabilities>;
 
   constructor(options: RoomSessionsOptions) {
     this.#options = options;
@@ -73,6 +72,23 @@ export class RoomSessions {
     return this.#sessions.get(roomId);
   }
 
+  /**
+   * The RTP capabilities a browser loads its device with before joining: every router has the
+   * same (one codec list), so any healthy node answers, and no room opens for the asking.
+   */
+  capabilities(meta: CallMeta): Promise<RtpCapabilities> {
+    this.#capabilities ??= (async () => {
+      const node = await this.#options.directory.anyClient();
+      const { rtpCapabilities } = await node.call('getRtpCapabilities', {}, meta);
+      if (!rtpCapabilities) {
+        throw new AppError('INTERNAL', 'media node returned no RTP capabilities');
+      }
+      return rtpCapabilitiesFromProto(rtpCapabilities);
+    })();
+    this.#capabilities.catch(() => (this.#capabilities = undefined));
+    return this.#capabilities;
+  }
+
   /** The room's session, opening it (media node, router, event stream) once. */
   open(roomId: string, meta: CallMeta, logger: Logger): Promise<RoomSession> {
     return startOnce(this.#sessions, roomId, () => this.#open(roomId, meta, logger));
@@ -89,7 +105,6 @@ export class RoomSessions {
       home: media,
       rtpCapabilities: rtpCapabilitiesFromProto(rtpCapabilities),
       peers: new Map(),
-      pending: new Set(),
       watches: new Map(),
       closing: false,
     };
@@ -325,7 +340,7 @@ export class RoomSessions {
    * nobody anywhere is in it (presence in Redis counts every instance).
    */
   async releaseIfIdle(session: RoomSession, meta: CallMeta, logger: Logger): Promise<void> {
-    if (session.peers.size > 0 || session.pending.size > 0 || session.closing) {
+    if (session.peers.size > 0 || session.closing) {
       return;
     }
     session.closing = true;

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import { roomMediaKey } from '../src/MediaDirectory';
-import { data, joined, request, TestClients, VP8, type Client } from './clients';
+import { data, join, joined, request, TestClients, VP8, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
 
 const SECRET = 'placement-test-secret-0123456789';
@@ -48,7 +48,11 @@ describe('load-aware placement (two media nodes, capacity 2 consumers each)', ()
       await request(sender, 'produce', { transportId: send.id, kind: 'video', rtpParameters: VP8 }),
     );
     const recv = data<{ id: string }>(await request(receiver, 'createWebRtcTransport', { producing: false }));
-    data(await request(receiver, 'consume', { transportId: recv.id, producerId }));
+    const { consumerId } = data<{ consumerId: string }>(
+      await request(receiver, 'consume', { transportId: recv.id, producerId }),
+    );
+    // Capacity counts consumers that forward media: resumed, of a producer not paused.
+    data(await request(receiver, 'resumeConsumer', { consumerId }));
     return { sender, receiver };
   };
 
@@ -92,7 +96,7 @@ describe('load-aware placement (two media nodes, capacity 2 consumers each)', ()
     const late = uniqueRoom('place-late');
     await ensureRoom(h.pool, late);
     const client = await clients.connect(h.signaling[0].port, await clients.token(late, 'Late'));
-    expect(await request(client, 'getRouterRtpCapabilities', {})).toMatchObject({
+    expect(await join(client)).toMatchObject({
       ok: false,
       error: { code: 'UNAVAILABLE', message: expect.stringContaining('every media node is at capacity') },
     });

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
-import { data, record, request, TestClients } from './clients';
+import { data, joined, record, request, TestClients } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcParticipants } from './rtcPeer';
 
@@ -48,7 +48,7 @@ describe('one room across two workers of a node (pipeToRouter)', () => {
       const other = uniqueRoom('workers-solo');
       await ensureRoom(h.pool, other);
       const client = await clients.connect(h.signaling[0].port, await clients.token(other, name));
-      data(await request(client, 'getRouterRtpCapabilities', {}));
+      await joined(client);
     }
     expect(node.load().workers.map((w) => w.routers)).toEqual([1, 1]);
   });

@@ -107,10 +107,10 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
 
   it('joins two peers, relays peerJoined, creates transports and keeps presence and sessions', async () => {
     const alice = await connect('Alice');
-    const caps = await request(alice, 'getRouterRtpCapabilities', { correlationId: 'corr-alice-caps' });
+    const caps = await request(alice, 'getRouterRtpCapabilities', {});
     expect(caps.ok).toBe(true);
     const rtpCapabilities = caps.ok ? caps.data.rtpCapabilities : {};
-    const aliceJoin = await request(alice, 'join', { rtpCapabilities });
+    const aliceJoin = await request(alice, 'join', { rtpCapabilities, correlationId: 'corr-alice-join' });
     expect(aliceJoin).toMatchObject({ ok: true, data: { roomId: room, displayName: 'Alice', peers: [] } });
 
     const bob = await connect('Bob');
@@ -276,13 +276,19 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     expect(still.ok).toBe(true);
   });
 
-  it('closes the room on the media node when a socket that only asked for capabilities leaves', async () => {
-    const before = media.roomCount;
-    const visitor = await connect('Visitor', undefined, uniqueRoom('idle'));
-    expect((await request(visitor, 'getRouterRtpCapabilities', {})).ok).toBe(true);
-    expect(media.roomCount).toBe(before + 1);
-    visitor.disconnect();
-    await waitFor(() => media.roomCount === before, { what: 'idle room closed' });
+  it('opens no room on a media node for a socket that only asks for capabilities', async () => {
+    const before = media.roomIds;
+    const visitors = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => connect(`Visitor ${i}`, undefined, uniqueRoom('idle'))),
+    );
+    for (const visitor of visitors) {
+      const caps = await request(visitor, 'getRouterRtpCapabilities', {});
+      expect(caps).toMatchObject({ ok: true, data: { rtpCapabilities: { codecs: expect.any(Array) } } });
+    }
+    expect(media.roomIds).toEqual(before);
+    for (const visitor of visitors) {
+      visitor.disconnect();
+    }
   });
 
   it('carries the browser correlation id through gRPC metadata into the media node logs', async () => {
@@ -298,8 +304,9 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
     const done = lines.filter((l) => l.correlationId === 'corr-bob-transport' && l.ms !== undefined);
     expect(done.map((l) => l.msg)).toEqual([expect.stringMatching(/^CreateWebRtcTransport ok \d+\.\d ms$/)]);
     expect(entry?.peerId).toMatch(/.+/);
-    // A request without a peer field still names its peer: signaling sends x-peer-id.
-    const caps = lines.find((l) => l.correlationId === 'corr-alice-caps');
+    // A request without a peer field still names its peer: signaling sends x-peer-id (the room
+    // opens on the node when its first peer joins).
+    const caps = lines.find((l) => l.correlationId === 'corr-alice-join');
     expect(caps).toMatchObject({ service: 'media', roomId: room, rpc: 'GetRouterRtpCapabilities' });
     expect(caps?.peerId).toMatch(/^[0-9a-f-]{36}$/);
   });

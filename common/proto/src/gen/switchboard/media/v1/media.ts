@@ -199,6 +199,12 @@ export interface GetRouterRtpCapabilitiesResponse {
   rtpCapabilities: RtpCapabilities | undefined;
 }
 
+export interface GetRtpCapabilitiesRequest {}
+
+export interface GetRtpCapabilitiesResponse {
+  rtpCapabilities: RtpCapabilities | undefined;
+}
+
 export interface CreateWebRtcTransportRequest {
   roomId: string;
   peerId: string;
@@ -482,6 +488,7 @@ export interface WorkerLoad {
   pid: number;
   routers: number;
   transports: number;
+  /** consumers forwarding media: neither the consumer nor its producer paused (what costs CPU) */
   consumers: number;
   /** share of one core used over the last few seconds (0..1) */
   cpu: number;
@@ -492,6 +499,7 @@ export interface GetLoadResponse {
   rooms: number;
   transports: number;
   producers: number;
+  /** consumers forwarding media (paused ones cost nothing and do not count against capacity) */
   consumers: number;
   /** consumers this node takes (MEDIA_MAX_CONSUMERS_PER_WORKER × workers) */
   maxConsumers: number;
@@ -2980,6 +2988,134 @@ export const GetRouterRtpCapabilitiesResponse: MessageFns<GetRouterRtpCapabiliti
   },
   fromPartial(object: DeepPartial<GetRouterRtpCapabilitiesResponse>): GetRouterRtpCapabilitiesResponse {
     const message = createBaseGetRouterRtpCapabilitiesResponse();
+    message.rtpCapabilities =
+      object.rtpCapabilities !== undefined && object.rtpCapabilities !== null
+        ? RtpCapabilities.fromPartial(object.rtpCapabilities)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseGetRtpCapabilitiesRequest(): GetRtpCapabilitiesRequest {
+  return {};
+}
+
+export const GetRtpCapabilitiesRequest: MessageFns<GetRtpCapabilitiesRequest> = {
+  encode(_: GetRtpCapabilitiesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRtpCapabilitiesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRtpCapabilitiesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetRtpCapabilitiesRequest {
+    return {};
+  },
+
+  toJSON(_: GetRtpCapabilitiesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRtpCapabilitiesRequest>): GetRtpCapabilitiesRequest {
+    return GetRtpCapabilitiesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetRtpCapabilitiesRequest>): GetRtpCapabilitiesRequest {
+    const message = createBaseGetRtpCapabilitiesRequest();
+    return message;
+  },
+};
+
+function createBaseGetRtpCapabilitiesResponse(): GetRtpCapabilitiesResponse {
+  return { rtpCapabilities: undefined };
+}
+
+export const GetRtpCapabilitiesResponse: MessageFns<GetRtpCapabilitiesResponse> = {
+  encode(message: GetRtpCapabilitiesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rtpCapabilities !== undefined) {
+      RtpCapabilities.encode(message.rtpCapabilities, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRtpCapabilitiesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRtpCapabilitiesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rtpCapabilities = RtpCapabilities.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRtpCapabilitiesResponse {
+    return {
+      rtpCapabilities: isSet(object.rtpCapabilities)
+        ? RtpCapabilities.fromJSON(object.rtpCapabilities)
+        : isSet(object.rtp_capabilities)
+          ? RtpCapabilities.fromJSON(object.rtp_capabilities)
+          : undefined,
+    };
+  },
+
+  toJSON(message: GetRtpCapabilitiesResponse): unknown {
+    const obj: any = {};
+    if (message.rtpCapabilities !== undefined) {
+      obj.rtpCapabilities = RtpCapabilities.toJSON(message.rtpCapabilities);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRtpCapabilitiesResponse>): GetRtpCapabilitiesResponse {
+    return GetRtpCapabilitiesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRtpCapabilitiesResponse>): GetRtpCapabilitiesResponse {
+    const message = createBaseGetRtpCapabilitiesResponse();
     message.rtpCapabilities =
       object.rtpCapabilities !== undefined && object.rtpCapabilities !== null
         ? RtpCapabilities.fromPartial(object.rtpCapabilities)
@@ -9326,6 +9462,22 @@ export const MediaServiceService = {
     responseDeserialize: (value: Buffer): GetRouterRtpCapabilitiesResponse =>
       GetRouterRtpCapabilitiesResponse.decode(value),
   },
+  /**
+   * The RTP capabilities every router of this node has (they come from one codec list), without
+   * opening a room: what a browser loads its device with before it is let into a room.
+   */
+  getRtpCapabilities: {
+    path: '/switchboard.media.v1.MediaService/GetRtpCapabilities' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRtpCapabilitiesRequest): Buffer =>
+      Buffer.from(GetRtpCapabilitiesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRtpCapabilitiesRequest => GetRtpCapabilitiesRequest.decode(value),
+    responseSerialize: (value: GetRtpCapabilitiesResponse): Buffer =>
+      Buffer.from(GetRtpCapabilitiesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRtpCapabilitiesResponse =>
+      GetRtpCapabilitiesResponse.decode(value),
+  },
   /** Creates a WebRTC transport for a peer of a room. */
   createWebRtcTransport: {
     path: '/switchboard.media.v1.MediaService/CreateWebRtcTransport' as const,
@@ -9659,6 +9811,11 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
     GetRouterRtpCapabilitiesRequest,
     GetRouterRtpCapabilitiesResponse
   >;
+  /**
+   * The RTP capabilities every router of this node has (they come from one codec list), without
+   * opening a room: what a browser loads its device with before it is let into a room.
+   */
+  getRtpCapabilities: handleUnaryCall<GetRtpCapabilitiesRequest, GetRtpCapabilitiesResponse>;
   /** Creates a WebRTC transport for a peer of a room. */
   createWebRtcTransport: handleUnaryCall<CreateWebRtcTransportRequest, CreateWebRtcTransportResponse>;
   /** Completes the DTLS handshake parameters of a transport. */
@@ -9767,6 +9924,25 @@ export interface MediaServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetRouterRtpCapabilitiesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The RTP capabilities every router of this node has (they come from one codec list), without
+   * opening a room: what a browser loads its device with before it is let into a room.
+   */
+  getRtpCapabilities(
+    request: GetRtpCapabilitiesRequest,
+    callback: (error: ServiceError | null, response: GetRtpCapabilitiesResponse) => void,
+  ): ClientUnaryCall;
+  getRtpCapabilities(
+    request: GetRtpCapabilitiesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRtpCapabilitiesResponse) => void,
+  ): ClientUnaryCall;
+  getRtpCapabilities(
+    request: GetRtpCapabilitiesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRtpCapabilitiesResponse) => void,
   ): ClientUnaryCall;
   /** Creates a WebRTC transport for a peer of a room. */
   createWebRtcTransport(
