@@ -126,6 +126,7 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
     SIGNALING_SOCKET_EVENTS_PER_10S: '100000',
     SIGNALING_CLIENT_EVENTS_PER_10S: '100000000',
     SIGNALING_CHAT_MESSAGES_PER_10S: '1000',
+    SIGNALING_SOCKETS_PER_ADDRESS: '100000',
     ...(JSON.parse(process.env.BENCH_SIGNALING_ENV ?? '{}') as Record<string, string>),
   });
   await waitFor(

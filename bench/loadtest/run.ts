@@ -315,6 +315,8 @@ async function main(): Promise<void> {
         env: {
           // Every synthetic participant comes from this one address.
           SIGNALING_CLIENT_EVENTS_PER_10S: '1000000',
+          // Every synthetic participant connects from this machine's one address.
+          SIGNALING_SOCKETS_PER_ADDRESS: '100000',
           API_RATE_LIMIT_PER_MINUTE: '1000000',
         },
       });

@@ -141,4 +141,5 @@ export async function verifyAccessToken(token: unknown, secret: string): Promise
   };
 }
 
-export { recordRemoval, wasRemoved, type RemovalStore } from './removals';
+export { recordAdmission, wasAdmitted, type AdmissionStore } from './admissions';
+export { identityKeys, recordRemoval, wasRemoved, type Identity, type RemovalStore } from './removals';

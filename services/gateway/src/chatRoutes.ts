@@ -1,14 +1,15 @@
 /**
  * A room's chat over REST, for its members only: history by sequence (keyset pages) and
  * full-text search. A member is an account that hosts or was admitted to the room (session
- * cookie or access token), or whoever holds a join token for the room (`Authorization: Bearer
- * <join token>`, what a guest in the call has). Private messages are visible to their sender and
+ * cookie or access token), or the holder of a join token for the room (`Authorization: Bearer
+ * <join token>`, what a guest in the call has) who was let into the call: a guest waiting in the
+ * lobby, or refused there, reads nothing. Private messages are visible to their sender and
  * recipient only, here as in the call.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { verifyJoinToken, wasRemoved } from '@switchboard/auth';
+import { verifyJoinToken, wasAdmitted, wasRemoved } from '@switchboard/auth';
 import type { ChatReader, ChatStore, RoomRecord, RoomStore } from '@switchboard/db';
 import { parseOrThrow, PermissionDeniedError, UnauthenticatedError } from '@switchboard/errors';
 import { chatSearchQuerySchema, chatSeqSchema } from '@switchboard/protocol';
@@ -71,8 +72,16 @@ async function joinTokenSubject(
   if (claims.room !== room.id) {
     throw new PermissionDeniedError('this join token is for another meeting');
   }
-  if (await wasRemoved(deps.redis, room.id, claims)) {
+  if (await wasRemoved(deps.redis, room.id, { ...claims, address: request.ip })) {
     throw new PermissionDeniedError('a host removed you from this meeting');
+  }
+  // A token is not a seat: its holder reads the chat once let into the call (or as a host or member).
+  const member =
+    claims.role === 'host' ||
+    (await wasAdmitted(deps.redis, room.id, claims.sub)) ||
+    (claims.sub.startsWith('user:') && !!(await deps.rooms.memberRole(room.id, claims.sub.slice(5))));
+  if (!member) {
+    throw new PermissionDeniedError("this meeting's chat opens to you once a host lets you in");
   }
   return claims.sub;
 }

@@ -172,7 +172,7 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
     if (room.policy === 'locked' && grants.role !== 'host') {
       throw new PermissionDeniedError('this meeting is locked: no one new can join');
     }
-    if (await wasRemoved(deps.redis, room.id, { sub: grants.sub })) {
+    if (await wasRemoved(deps.redis, room.id, { sub: grants.sub, address: request.ip })) {
       throw new PermissionDeniedError('a host removed you from this meeting');
     }
     const { token, expiresAt } = await signJoinToken(grants, deps.secret, deps.tokenTtlSeconds);

@@ -1,7 +1,8 @@
 /** Integration: the gateway against real Postgres, Redis and a real Consul agent. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken, signJoinToken, verifyJoinToken } from '@switchboard/auth';
+import { Redis } from 'ioredis';
+import { recordAdmission, signAccessToken, signJoinToken, verifyJoinToken } from '@switchboard/auth';
 import { ChatStore, createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import type { ChatPage, ChatSearchHit as SearchHit } from '@switchboard/protocol';
 import { createLogger } from '@switchboard/logger';
@@ -12,6 +13,7 @@ import {
   startConsul,
   testDatabaseUrl,
   testGrants,
+  testRedisUrl,
   type ConsulAgent,
 } from '@switchboard/testing';
 import { Gateway } from '../src/Gateway';
@@ -37,6 +39,7 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
   let consul: ConsulAgent;
   let gateway: Gateway;
   let pool: Pool;
+  let redis: Redis;
   let base: string;
   const operatorEmail = `ops-${Date.now()}@example.test`;
 
@@ -51,6 +54,7 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
     consul = await startConsul();
     await ensureDatabase(testDatabaseUrl());
     pool = createPool(testDatabaseUrl());
+    redis = new Redis(testRedisUrl());
     gateway = await Gateway.create(config(), quiet);
     base = `http://127.0.0.1:${gateway.port}`;
   });
@@ -59,6 +63,7 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
     await gateway?.close();
     await consul?.close();
     await pool?.end();
+    redis?.disconnect();
   });
 
   /** A browser-like client from its own address (throttles are per address). */
@@ -456,8 +461,10 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       const owner = await signedUp('Owner');
       const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', { name: 'Chat' });
       const ownerSub = `user:${owner.session.user.id}`;
+      // Guests who were let into the call (signaling records that when they join).
       const guest = async (name: string) => {
         const grants = testGrants(room.id, name);
+        await recordAdmission(redis, room.id, grants.sub);
         return { sub: grants.sub, token: (await signJoinToken(grants, SECRET, 120)).token };
       };
       const [ada, linus] = [await guest('Ada'), await guest('Linus')];
@@ -488,6 +495,10 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect((await client().json('GET', path, undefined, bearer(otherToken))).status).toBe(403);
       const forged = (await signJoinToken(testGrants(room.id, 'Ada'), 'not-the-secret-0123456789', 60)).token;
       expect((await client().json('GET', path, undefined, bearer(forged))).status).toBe(401);
+      // A valid token whose holder was never let in (waiting in a lobby, or refused there).
+      const waiting = (await signJoinToken(testGrants(room.id, 'Waiting'), SECRET, 60)).token;
+      const refused = await client().json<{ message: string }>('GET', path, undefined, bearer(waiting));
+      expect(refused).toMatchObject({ status: 403, body: { message: expect.stringMatching(/lets you in/) } });
 
       const asOwner = await owner.api.json<ChatPage>('GET', `${path}?limit=3`);
       expect(asOwner.status).toBe(200);

@@ -21,7 +21,14 @@ import type { Chat } from './Chat';
 import type { Departures } from './Departures';
 import type { HostControls } from './HostControls';
 import type { MediaRequests, RequestContext } from './MediaRequests';
-import { joinedPeer, peerRoom, type ClosingNotice, type PeerSocket, type SignalingIo } from './peer';
+import {
+  joinedPeer,
+  peerRoom,
+  REPLACED_NOTICE,
+  type ClosingNotice,
+  type PeerSocket,
+  type SignalingIo,
+} from './peer';
 import type { Presence } from './Presence';
 import type { SocketLimits } from './SocketLimits';
 
@@ -103,7 +110,10 @@ export class Connections {
     };
   }
 
-  /** Serves a socket that passed the handshake until it disconnects. */
+  /**
+   * Serves a socket that passed the handshake until it disconnects. It is its identity's one
+   * connection in the room: an older one (any instance) is told why and closed.
+   */
   accept(socket: PeerSocket): void {
     const peer = socket.data.peer;
     const logger = this.#o.logger.child({ roomId: peer.roomId, peerId: peer.peerId });
@@ -113,16 +123,28 @@ export class Connections {
     for (const event of Object.keys(this.#handlers) as RequestName[]) {
       this.#serve(socket, event, logger);
     }
+    // The handshake made it its identity's connection; the one it replaced goes.
+    if (peer.replaces) {
+      logger.info({ replaced: peer.replaces }, 'a newer connection of this identity replaces the older one');
+      this.closePeerEverywhere(peer.replaces, REPLACED_NOTICE);
+    }
     socket.on('disconnect', (reason) => {
       logger.info({ reason }, 'socket disconnected');
       this.#sockets.delete(peer.peerId);
       this.#o.limits.forget(socket.id);
       const leaving = this.#o.departures
         .leave(socket, reason, randomUUID())
+        .then(() => this.#o.presence.releaseIdentity(peer.roomId, peer.sub, peer.peerId))
         .catch((error: unknown) => logger.error({ err: error }, 'cleanup after disconnect failed'))
         .finally(() => this.#leaving.delete(leaving));
       this.#leaving.add(leaving);
     });
+  }
+
+  /** Closes a peer's socket after telling it why, on whichever instance holds it. */
+  closePeerEverywhere(peerId: string, notice: ClosingNotice): void {
+    this.closePeer(peerId, notice);
+    this.#o.io.serverSideEmit('closePeer', peerId, notice);
   }
 
   /** Tells a peer connected here why, then closes its socket (its disconnect cleans up). */

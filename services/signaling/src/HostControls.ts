@@ -5,7 +5,7 @@
  * room's policy, promote to host, end the meeting. Targets may be connected to any signaling
  * instance: state lives in Redis and Postgres, notices travel through the socket.io adapter.
  */
-import { recordRemoval, type RemovalStore } from '@switchboard/auth';
+import { recordRemoval, type Identity, type RemovalStore } from '@switchboard/auth';
 import type { RoomStore } from '@switchboard/db';
 import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
@@ -69,9 +69,9 @@ export class HostControls {
   ): Promise<void> {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;
-    await this.#target(roomId, p.peerId);
+    const target = await this.#target(roomId, p.peerId);
     if (p.disableUnmute) {
-      await this.#o.access.lockMute(roomId, p.peerId, p.kind);
+      await this.#o.access.lockMute(roomId, target, p.kind);
     }
     const producers = (await this.#o.presence.producers(roomId)).filter(
       (producer) => producer.peerId === p.peerId && producer.kind === p.kind,
@@ -93,13 +93,13 @@ export class HostControls {
   async allowUnmute(socket: PeerSocket, p: { peerId: string; kind: MediaKind }): Promise<void> {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;
-    await this.#o.access.unlockMute(roomId, p.peerId, p.kind);
+    await this.#o.access.unlockMute(roomId, await this.#target(roomId, p.peerId), p.kind);
     this.#o.io.to(peerRoom(p.peerId)).emit('unmuteAllowed', { kind: p.kind });
   }
 
-  /** Refuses to resume a producer a host muted without allowing unmute. */
-  async checkUnmute(roomId: string, peerId: string, kind: MediaKind): Promise<void> {
-    if (await this.#o.access.isMuteLocked(roomId, peerId, kind)) {
+  /** Refuses to resume a producer a host muted (this identity's) without allowing unmute. */
+  async checkUnmute(roomId: string, who: Identity, kind: MediaKind): Promise<void> {
+    if (await this.#o.access.isMuteLocked(roomId, who, kind)) {
       throw new PermissionDeniedError(
         `a host muted your ${MEDIA_KIND_NAMES[kind]}; ask a host to let you turn it back on`,
       );
@@ -113,7 +113,11 @@ export class HostControls {
       throw new AppError('FAILED_PRECONDITION', 'to leave, use leave (hosts cannot remove themselves)');
     }
     const target = await this.#target(roomId, p.peerId);
-    await recordRemoval(this.#o.removals, roomId, { sub: target.sub, jti: target.jti });
+    await recordRemoval(this.#o.removals, roomId, {
+      sub: target.sub,
+      jti: target.jti,
+      address: target.address,
+    });
     this.#o.closePeer(p.peerId, { event: 'removed', reason: 'A host removed you from this meeting.' });
     logger.info({ target: p.peerId }, 'host removed a participant');
   }

@@ -82,13 +82,16 @@ export class MediaDirectory {
     return client;
   }
 
-  /** Any healthy media node (for what every node answers alike). */
-  async anyClient(): Promise<MediaClient> {
-    const nodes = await this.#passing();
+  /** The healthy media nodes in random order (for what every node answers alike). */
+  async anyClients(): Promise<MediaClient[]> {
+    const nodes = [...(await this.#passing())];
     if (nodes.length === 0) {
       throw new UnavailableError('no healthy media node is registered in Consul');
     }
-    return this.#client(nodes[Math.floor(Math.random() * nodes.length)]);
+    return nodes
+      .map((node) => ({ node, order: Math.random() }))
+      .sort((a, b) => a.order - b.order)
+      .map(({ node }) => this.#client(node));
   }
 
   /** The media node serving `roomId`, assigning a healthy one when the room has none (or a dead one). */

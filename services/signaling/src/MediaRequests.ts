@@ -36,6 +36,7 @@ import {
   lobbyEntry,
   owned,
   peerInfo,
+  REPLACED_NOTICE,
   storedPeer,
   type PeerSocket,
   type PeerState,
@@ -87,11 +88,6 @@ export class MediaRequests {
     this.#o = options;
   }
 
-  /** The room's session on this instance (opened on first use). */
-  #session(roomId: string, ctx: RequestContext): Promise<RoomSession> {
-    return this.#rooms().open(roomId, ctx, ctx.logger);
-  }
-
   #rooms(): RoomSessions {
     const rooms = this.#o.rooms();
     if (!rooms) {
@@ -141,15 +137,27 @@ export class MediaRequests {
       if (!peer.inLobby) {
         peer.inLobby = true;
         const entry = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
-        await this.#o.access.wait(peer.roomId, lobbyEntry(peer));
+        try {
+          peer.lobbyUntil = await this.#o.access.wait(peer.roomId, lobbyEntry(peer), this.#o.instanceId());
+        } catch (error) {
+          peer.inLobby = false; // the lobby is full
+          throw error;
+        }
         this.#o.io.to(hostsRoom(peer.roomId)).emit('lobbyRequest', entry);
         ctx.logger.info({ displayName: peer.displayName }, 'waiting in the lobby');
       }
       return { status: 'lobby', roomId: peer.roomId, peerId: peer.peerId };
     }
     peer.inLobby = false;
+    // Let in: its token reads the room's chat over REST from now on, and a reconnect skips the lobby.
+    await this.#o.access.admit(peer.roomId, peer.sub);
     // The room opens on its media node here, for a peer that was let in, and only then.
-    const session = await this.#session(peer.roomId, ctx);
+    const session = await this.#rooms().enter(peer.roomId, peer.peerId, ctx, ctx.logger);
+    const giveUp = async (error: unknown): Promise<never> => {
+      session.joining.delete(peer.peerId);
+      await this.#rooms().releaseIfIdle(session, ctx, ctx.logger);
+      throw error;
+    };
     let media: MediaClient;
     try {
       media = await this.#rooms().placePeer(session, ctx);
@@ -161,16 +169,23 @@ export class MediaRequests {
         role: peer.role,
       });
     } catch (error) {
-      // Nobody else here may be using the session it opened.
-      await this.#rooms().releaseIfIdle(session, ctx, ctx.logger);
-      throw error;
+      return giveUp(error);
     }
     peer.media = media;
     peer.rtpCapabilities = payload.rtpCapabilities;
     peer.joined = true;
     session.peers.set(peer.peerId, socket);
+    session.joining.delete(peer.peerId);
     const info = peerInfo(socket);
-    await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId()));
+    if (!(await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId())))) {
+      // A newer connection with this identity took its place meanwhile: it is being closed.
+      session.peers.delete(peer.peerId);
+      peer.joined = false;
+      peer.media = undefined;
+      await this.#o.participants.left(peer.peerId);
+      await this.#rooms().releaseIfIdle(session, ctx, ctx.logger);
+      throw new AppError('FAILED_PRECONDITION', REPLACED_NOTICE.reason);
+    }
     await socket.join(peer.roomId);
     await this.#o.chat.joined(socket);
     if (peer.role === 'host') {
@@ -234,6 +249,14 @@ export class MediaRequests {
         ),
       (created) => created.transportId,
     );
+    if (!peer.joined || peer.media !== media) {
+      // It left (or was replaced) while the node made the transport: its departure's LeaveRoom
+      // may have run first, so this one would be left open on the node.
+      await media
+        .call('closeWebRtcTransport', { roomId: peer.roomId, transportId: response.transportId }, ctx)
+        .catch(() => {});
+      throw new AppError('FAILED_PRECONDITION', 'you left the room');
+    }
     if (!response.iceParameters || !response.dtlsParameters) {
       throw new AppError('INTERNAL', 'media node returned an incomplete transport');
     }
@@ -385,8 +408,7 @@ export class MediaRequests {
       async () => {
         // What a host muted without allowing unmute starts paused.
         const startPaused =
-          (payload.paused ?? false) ||
-          (await this.#o.access.isMuteLocked(peer.roomId, peer.peerId, payload.kind));
+          (payload.paused ?? false) || (await this.#o.access.isMuteLocked(peer.roomId, peer, payload.kind));
         const created = await media.call(
           'produce',
           {
@@ -478,7 +500,7 @@ export class MediaRequests {
     if (!paused) {
       const producer = await this.#o.presence.producer(peer.roomId, producerId);
       if (producer) {
-        await this.#o.hostControls.checkUnmute(peer.roomId, peer.peerId, producer.kind);
+        await this.#o.hostControls.checkUnmute(peer.roomId, peer, producer.kind);
       }
     }
     const method = paused ? 'pauseProducer' : 'resumeProducer';

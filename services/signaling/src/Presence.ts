@@ -1,6 +1,8 @@
 /**
  * Who is in a room and what they send, across every signaling instance: Redis hashes
- * `sb:room:<id>:peers` (peerId → PeerInfo + the signaling instance holding its socket) and
+ * `sb:room:<id>:peers` (peerId → PeerInfo + the signaling instance holding its socket),
+ * `sb:room:<id>:identities` (a join token's subject → the one connection that is that participant:
+ * an identity is one participant, its newest connection replaces the others) and
  * `sb:room:<id>:producers` (producerId → ProducerInfo), the set `sb:rooms` of rooms with peers, and
  * `sb:room:<id>:sessions` (the instances that have the room open), and one
  * `sb:signaling:<instance>:alive` key per instance that its heartbeat keeps from expiring. What an
@@ -11,6 +13,30 @@ import type { PeerInfo, PresenceState, ProducerInfo } from '@switchboard/protoco
 
 const peersKey = (roomId: string) => `sb:room:${roomId}:peers`;
 const producersKey = (roomId: string) => `sb:room:${roomId}:producers`;
+const identitiesKey = (roomId: string) => `sb:room:${roomId}:identities`;
+/** An identity's claim outlives any join token; the next connection replaces a stale one. */
+const IDENTITY_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * Makes ARGV[2] the connection of identity ARGV[1]; answers the one it replaced, which stops
+ * being a participant at once (its socket's departure does the rest).
+ */
+const CLAIM_IDENTITY = `
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if previous and previous ~= ARGV[2] then redis.call('HDEL', KEYS[2], previous) end
+return previous`;
+/** Forgets identity ARGV[1]'s connection if it is still ARGV[2]. */
+const RELEASE_IDENTITY = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0`;
+/** Adds peer ARGV[2] (JSON ARGV[3]) only while it is the connection of its identity ARGV[1]. */
+const ADD_PEER = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+return 1`;
 const ROOMS_KEY = 'sb:rooms';
 const sessionsKey = (roomId: string) => `sb:room:${roomId}:sessions`;
 const aliveKey = (instanceId: string) => `sb:signaling:${instanceId}:alive`;
@@ -21,6 +47,8 @@ export interface StoredPeer extends PeerInfo {
   instanceId: string;
   /** The join token's subject and id (a removal bans both). */
   sub: string;
+  /** The client's address (a removed guest's address is banned with it). */
+  address?: string;
   presence?: PresenceState;
   jti: string;
   /** The media node its media is on (the Consul id; producers are piped from there). */
@@ -34,12 +62,46 @@ export class Presence {
     this.#redis = redis;
   }
 
-  async addPeer(roomId: string, peer: StoredPeer): Promise<void> {
-    await this.#redis
-      .multi()
-      .hset(peersKey(roomId), peer.peerId, JSON.stringify(peer))
-      .sadd(ROOMS_KEY, roomId)
-      .exec();
+  /**
+   * Makes `peerId` the one connection of identity `sub` (a join token's subject) in the room;
+   * answers the connection it replaces (to be closed), if another held it.
+   */
+  async claimIdentity(roomId: string, sub: string, peerId: string): Promise<string | undefined> {
+    const previous = (await this.#redis.eval(
+      CLAIM_IDENTITY,
+      2,
+      identitiesKey(roomId),
+      peersKey(roomId),
+      sub,
+      peerId,
+      IDENTITY_TTL_MS,
+    )) as string | null;
+    return previous && previous !== peerId ? previous : undefined;
+  }
+
+  /** The identity's connection leaves (a newer one that replaced it keeps its claim). */
+  async releaseIdentity(roomId: string, sub: string, peerId: string): Promise<void> {
+    await this.#redis.eval(RELEASE_IDENTITY, 1, identitiesKey(roomId), sub, peerId);
+  }
+
+  /**
+   * Adds the peer to the room, atomically with the check that it is still its identity's
+   * connection: false (nothing added) when a newer connection replaced it, so an identity is
+   * never two participants.
+   */
+  async addPeer(roomId: string, peer: StoredPeer): Promise<boolean> {
+    const added = await this.#redis.eval(
+      ADD_PEER,
+      3,
+      identitiesKey(roomId),
+      peersKey(roomId),
+      ROOMS_KEY,
+      peer.sub,
+      peer.peerId,
+      JSON.stringify(peer),
+      roomId,
+    );
+    return added === 1;
   }
 
   /**
@@ -49,6 +111,15 @@ export class Presence {
    */
   async heartbeat(instanceId: string, ttlMs: number): Promise<boolean> {
     return (await this.#redis.set(aliveKey(instanceId), '1', 'PX', ttlMs, 'GET')) !== null;
+  }
+
+  /** Which of these instances still beat. */
+  async alive(instanceIds: string[]): Promise<Set<string>> {
+    if (instanceIds.length === 0) {
+      return new Set();
+    }
+    const marks = await this.#redis.mget(...instanceIds.map(aliveKey));
+    return new Set(instanceIds.filter((_, i) => marks[i] !== null));
   }
 
   async forgetInstance(instanceId: string): Promise<void> {

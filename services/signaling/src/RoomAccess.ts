@@ -1,34 +1,136 @@
 /**
  * Who may be in a room beyond what the join token says, shared by every signaling instance in
- * Redis: the lobby (`sb:room:<id>:lobby`, peerId → the waiting peer), the identities a host
- * admitted (`sb:room:<id>:admitted`, by token subject, so a reconnect with the same token need not
- * wait again) and the media a host muted without letting its owner unmute
- * (`sb:room:<id>:mute-locks`, `<peerId>:<kind>`), and whether a host lets several people share
+ * Redis: the lobby (`sb:room:<id>:lobby`, peerId → the waiting peer with the instance holding its
+ * socket and when its wait ends; at most `lobbyMax` per room; `sb:lobbies` lists the rooms with
+ * one, for the sweep that takes out expired waiters and those of crashed instances), the identities let in
+ * (common/auth's admissions: everyone who joined, and those a host admitted) and the media a host muted without letting its owner unmute
+ * (`sb:room:<id>:mute-locks`, `<identity key>|<kind>`: the lock follows the account, or the guest
+ * and its address, so reconnecting or taking a new guest token does not lift it), and whether a host lets several people share
  * their screens at once (`sb:room:<id>:screens` = `multiple`).
  */
 import type { Redis } from 'ioredis';
+import { AppError } from '@switchboard/errors';
+import { identityKeys, recordAdmission, wasAdmitted, type Identity } from '@switchboard/auth';
 import type { MediaKind, PeerInfo } from '@switchboard/protocol';
 
 const lobbyKey = (roomId: string) => `sb:room:${roomId}:lobby`;
-const admittedKey = (roomId: string) => `sb:room:${roomId}:admitted`;
+const LOBBIES_KEY = 'sb:lobbies';
+
+/** Adds waiter ARGV[1] (JSON ARGV[2]) unless the lobby already holds ARGV[3] others. */
+const WAIT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1`;
 const muteLocksKey = (roomId: string) => `sb:room:${roomId}:mute-locks`;
 const screensKey = (roomId: string) => `sb:room:${roomId}:screens`;
 /** Admissions and mute locks outlive a call by this much, then Redis forgets them. */
 const REMEMBER_MS = 12 * 3600 * 1000;
 
+const muteLocks = (who: Identity, kind: MediaKind) => identityKeys(who).map((key) => `${key}|${kind}`);
+
 export interface LobbyEntry extends PeerInfo {
   sub: string;
 }
 
+/** A lobby entry as stored: who holds the waiter's socket, and when its wait ends (epoch ms). */
+interface StoredWaiter extends LobbyEntry {
+  instanceId: string;
+  expiresAt: number;
+}
+
+/** A waiter the sweep took out: its wait ran out (`expired`), or its signaling instance died. */
+export interface SweptWaiter {
+  roomId: string;
+  entry: LobbyEntry;
+  why: 'expired' | 'gone';
+}
+
+export interface LobbyLimits {
+  /** Waiters one room's lobby holds at most. */
+  lobbyMax: number;
+  /** How long one may wait before being sent away. */
+  lobbyWaitMs: number;
+}
+
+const asEntry = ({ peerId, displayName, role, sub }: StoredWaiter): LobbyEntry => ({
+  peerId,
+  displayName,
+  role,
+  sub,
+});
+
 export class RoomAccess {
   readonly #redis: Redis;
+  readonly #limits: LobbyLimits;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, limits: LobbyLimits) {
     this.#redis = redis;
+    this.#limits = limits;
   }
 
-  async wait(roomId: string, entry: LobbyEntry): Promise<void> {
-    await this.#redis.hset(lobbyKey(roomId), entry.peerId, JSON.stringify(entry));
+  /**
+   * Puts the peer (whose socket `instanceId` holds) in the room's lobby until `expiresAt` (from
+   * now on: the lobby's wait); RESOURCE_EXHAUSTED when the lobby is full. Answers when its wait
+   * ends (written again after Redis lost it, the same entry keeps that time).
+   */
+  async wait(
+    roomId: string,
+    entry: LobbyEntry,
+    instanceId: string,
+    expiresAt = Date.now() + this.#limits.lobbyWaitMs,
+  ): Promise<number> {
+    const stored: StoredWaiter = { ...asEntry(entry as StoredWaiter), instanceId, expiresAt };
+    const added = await this.#redis.eval(
+      WAIT,
+      2,
+      lobbyKey(roomId),
+      LOBBIES_KEY,
+      entry.peerId,
+      JSON.stringify(stored),
+      this.#limits.lobbyMax,
+      roomId,
+    );
+    if (added !== 1) {
+      throw new AppError(
+        'RESOURCE_EXHAUSTED',
+        `the lobby of this meeting is full (${this.#limits.lobbyMax} waiting); try again in a few minutes`,
+        { retryAfterSeconds: 60 },
+      );
+    }
+    return expiresAt;
+  }
+
+  /**
+   * Takes out of every lobby the waiters whose wait ran out and those whose signaling instance is
+   * no longer alive (`alive` says which of the instances named still beat); forgets empty lobbies.
+   */
+  async sweepLobbies(alive: (instanceIds: string[]) => Promise<Set<string>>): Promise<SweptWaiter[]> {
+    const swept: SweptWaiter[] = [];
+    for (const roomId of await this.#redis.smembers(LOBBIES_KEY)) {
+      const waiters = await this.#stored(roomId);
+      if (waiters.length === 0) {
+        await this.#redis.srem(LOBBIES_KEY, roomId);
+        continue;
+      }
+      const living = await alive([...new Set(waiters.map((w) => w.instanceId))]);
+      const now = Date.now();
+      for (const waiter of waiters) {
+        const why = !living.has(waiter.instanceId) ? 'gone' : waiter.expiresAt <= now ? 'expired' : undefined;
+        if (why && (await this.leaveLobby(roomId, waiter.peerId))) {
+          swept.push({ roomId, entry: asEntry(waiter), why });
+        }
+      }
+    }
+    return swept;
+  }
+
+  async #stored(roomId: string): Promise<StoredWaiter[]> {
+    return Object.values(await this.#redis.hgetall(lobbyKey(roomId))).map(
+      (v) => JSON.parse(v) as StoredWaiter,
+    );
   }
 
   /** Takes the peer out of the lobby; returns its entry when it was waiting. */
@@ -38,31 +140,34 @@ export class RoomAccess {
       .hget(lobbyKey(roomId), peerId)
       .hdel(lobbyKey(roomId), peerId)
       .exec()) as [[null, string | null], [null, number]];
-    return removed === 1 && value ? (JSON.parse(value) as LobbyEntry) : undefined;
+    return removed === 1 && value ? asEntry(JSON.parse(value) as StoredWaiter) : undefined;
   }
 
+  /** Who waits in the room's lobby now (an expired wait the sweep has not taken yet is left out). */
   async waiting(roomId: string): Promise<LobbyEntry[]> {
-    return Object.values(await this.#redis.hgetall(lobbyKey(roomId))).map((v) => JSON.parse(v) as LobbyEntry);
+    const now = Date.now();
+    return (await this.#stored(roomId)).filter((w) => w.expiresAt > now).map(asEntry);
   }
 
+  /** Records that this identity was let into the call (common/auth's admissions). */
   async admit(roomId: string, sub: string): Promise<void> {
-    await this.#redis.multi().sadd(admittedKey(roomId), sub).pexpire(admittedKey(roomId), REMEMBER_MS).exec();
+    await recordAdmission(this.#redis, roomId, sub);
   }
 
   async isAdmitted(roomId: string, sub: string): Promise<boolean> {
-    return (await this.#redis.sismember(admittedKey(roomId), sub)) === 1;
+    return wasAdmitted(this.#redis, roomId, sub);
   }
 
-  async lockMute(roomId: string, peerId: string, kind: MediaKind): Promise<void> {
+  async lockMute(roomId: string, who: Identity, kind: MediaKind): Promise<void> {
     await this.#redis
       .multi()
-      .sadd(muteLocksKey(roomId), `${peerId}:${kind}`)
+      .sadd(muteLocksKey(roomId), ...muteLocks(who, kind))
       .pexpire(muteLocksKey(roomId), REMEMBER_MS)
       .exec();
   }
 
-  async unlockMute(roomId: string, peerId: string, kind: MediaKind): Promise<void> {
-    await this.#redis.srem(muteLocksKey(roomId), `${peerId}:${kind}`);
+  async unlockMute(roomId: string, who: Identity, kind: MediaKind): Promise<void> {
+    await this.#redis.srem(muteLocksKey(roomId), ...muteLocks(who, kind));
   }
 
   async setMultipleScreenShares(roomId: string, multiple: boolean): Promise<void> {
@@ -77,7 +182,8 @@ export class RoomAccess {
     return (await this.#redis.get(screensKey(roomId))) === 'multiple';
   }
 
-  async isMuteLocked(roomId: string, peerId: string, kind: MediaKind): Promise<boolean> {
-    return (await this.#redis.sismember(muteLocksKey(roomId), `${peerId}:${kind}`)) === 1;
+  async isMuteLocked(roomId: string, who: Identity, kind: MediaKind): Promise<boolean> {
+    const hits = await this.#redis.smismember(muteLocksKey(roomId), ...muteLocks(who, kind));
+    return hits.some((hit) => hit === 1);
   }
 }

@@ -21,12 +21,17 @@ import { MediaPipes } from './MediaPipes';
 import { storedPeer, type PeerSocket } from './peer';
 import type { Presence } from './Presence';
 
+/** How long one media node may take to tell its capabilities before the next is asked. */
+const CAPABILITIES_TIMEOUT_MS = 1000;
+
 export interface RoomSession {
   roomId: string;
   /** The room's home node: audio levels and the active speaker are taken from its stream. */
   home: MediaClient;
   rtpCapabilities: RtpCapabilities;
   peers: Map<string, PeerSocket>;
+  /** Peers here being let in (between opening the session and joining its peers). */
+  joining: Set<string>;
   /** The room's loudest participant as the media node last said (told to each joiner). */
   activeSpeaker?: string;
   /** The event streams this instance watches (home and its peers' nodes), by node id. */
@@ -78,15 +83,44 @@ export class RoomSessions {
    */
   capabilities(meta: CallMeta): Promise<RtpCapabilities> {
     this.#capabilities ??= (async () => {
-      const node = await this.#options.directory.anyClient();
-      const { rtpCapabilities } = await node.call('getRtpCapabilities', {}, meta);
-      if (!rtpCapabilities) {
-        throw new AppError('INTERNAL', 'media node returned no RTP capabilities');
+      let lastError: unknown;
+      // A node Consul still lists for a few seconds after it died must not hold anyone up.
+      for (const node of await this.#options.directory.anyClients()) {
+        try {
+          const { rtpCapabilities } = await node.call(
+            'getRtpCapabilities',
+            {},
+            meta,
+            CAPABILITIES_TIMEOUT_MS,
+          );
+          if (rtpCapabilities) {
+            return rtpCapabilitiesFromProto(rtpCapabilities);
+          }
+        } catch (error) {
+          lastError = error;
+        }
       }
-      return rtpCapabilitiesFromProto(rtpCapabilities);
+      throw lastError ?? new AppError('INTERNAL', 'media nodes returned no RTP capabilities');
     })();
     this.#capabilities.catch(() => (this.#capabilities = undefined));
     return this.#capabilities;
+  }
+
+  /**
+   * The room's session, held open for a peer being let in: it cannot close under the peer until
+   * the peer is among its `peers` or leaves `joining` (then `releaseIfIdle`). A session closing
+   * at that moment is replaced by a new one.
+   */
+  async enter(roomId: string, peerId: string, meta: CallMeta, logger: Logger): Promise<RoomSession> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const session = await this.open(roomId, meta, logger);
+      if (!session.closing) {
+        session.joining.add(peerId);
+        return session;
+      }
+      await this.#forget(session);
+    }
+    throw new UnavailableError('this meeting is closing on its media server; try again');
   }
 
   /** The room's session, opening it (media node, router, event stream) once. */
@@ -105,6 +139,7 @@ export class RoomSessions {
       home: media,
       rtpCapabilities: rtpCapabilitiesFromProto(rtpCapabilities),
       peers: new Map(),
+      joining: new Set(),
       watches: new Map(),
       closing: false,
     };
@@ -324,6 +359,9 @@ export class RoomSessions {
         );
       }
       for (const socket of session.peers.values()) {
+        const { peerId, sub } = socket.data.peer;
+        // Its identity's claim went with the data (a newer connection elsewhere claims it anew).
+        await presence.claimIdentity(session.roomId, sub, peerId);
         await presence.addPeer(session.roomId, storedPeer(socket, instanceId()));
         for (const producer of socket.data.peer.producerInfo.values()) {
           await presence.addProducer(session.roomId, producer);
@@ -340,7 +378,7 @@ export class RoomSessions {
    * nobody anywhere is in it (presence in Redis counts every instance).
    */
   async releaseIfIdle(session: RoomSession, meta: CallMeta, logger: Logger): Promise<void> {
-    if (session.peers.size > 0 || session.closing) {
+    if (session.peers.size > 0 || session.joining.size > 0 || session.closing) {
       return;
     }
     session.closing = true;

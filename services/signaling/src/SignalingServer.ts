@@ -23,7 +23,7 @@ import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
 import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests } from './MediaRequests';
-import { lobbyEntry, type SignalingIo } from './peer';
+import { hostsRoom, lobbyEntry, type SignalingIo } from './peer';
 import { Presence } from './Presence';
 import { RoomAccess } from './RoomAccess';
 import { relayRoomEvent } from './roomEvents';
@@ -41,6 +41,7 @@ export class SignalingServer {
   readonly #redisSub: Redis;
   readonly #pool: Pool;
   readonly #presence: Presence;
+  readonly #limits: SocketLimits;
   readonly #access: RoomAccess;
   readonly #departures: Departures;
   readonly #connections: Connections;
@@ -76,7 +77,8 @@ export class SignalingServer {
     // holding every client while their answers wait to be read.
     this.#pool = createPool(config.databaseUrl, { max: 20 });
     this.#presence = new Presence(this.#redis);
-    const access = (this.#access = new RoomAccess(this.#redis));
+    this.#limits = new SocketLimits(this.#redis, config.socketLimits, logger);
+    const access = (this.#access = new RoomAccess(this.#redis, config.lobby));
     const roomStore = new RoomStore(this.#pool);
     const participants = new ParticipantSessions(this.#pool);
     this.#registry = createRegistry('signaling');
@@ -138,10 +140,7 @@ export class SignalingServer {
         // Its own node and the nodes it is piped to.
         await this.#rooms.onNodes(roomId, (node) => node.call('pauseProducer', { roomId, producerId }, meta));
       },
-      closePeer: (peerId, notice) => {
-        this.#connections.closePeer(peerId, notice);
-        this.#io.serverSideEmit('closePeer', peerId, notice);
-      },
+      closePeer: (peerId, notice) => this.#connections.closePeerEverywhere(peerId, notice),
       endRoom: (roomId, notice) => {
         this.#connections.endRoom(roomId, notice);
         this.#io.serverSideEmit('endRoom', roomId, notice);
@@ -177,7 +176,7 @@ export class SignalingServer {
     this.#connections = new Connections({
       io: this.#io,
       presence: this.#presence,
-      limits: new SocketLimits(this.#redis, config.socketLimits, logger),
+      limits: this.#limits,
       requests,
       hostControls,
       chat,
@@ -260,6 +259,8 @@ export class SignalingServer {
         secret: this.#config.jwtSecret,
         removals: this.#redis,
         trustProxy: this.#config.trustProxy,
+        limits: this.#limits,
+        presence: this.#presence,
         logger: this.#logger,
       }),
     );
@@ -284,6 +285,18 @@ export class SignalingServer {
       logger: this.#logger,
       onGhost: (roomId, peerId) => this.#departures.removeGhost(roomId, peerId),
       onAbandoned: (roomId) => this.#departures.closeAbandonedRoom(roomId),
+      lobbies: this.#access,
+      onWaiterSwept: ({ roomId, entry, why }) => {
+        this.#io.to(hostsRoom(roomId)).emit('lobbyLeft', { peerId: entry.peerId, outcome: 'left' });
+        if (why === 'expired') {
+          const minutes = Math.round(this.#config.lobby.lobbyWaitMs / 60_000);
+          this.#connections.closePeerEverywhere(entry.peerId, {
+            event: 'denied',
+            reason: `Nobody let you in within ${minutes < 1 ? 'a minute' : `${minutes} minutes`}. Ask a host, then try again.`,
+          });
+        }
+        this.#logger.info({ roomId, peerId: entry.peerId, why }, 'lobby waiter taken out');
+      },
       onForgotten: () => this.#reregister(),
     });
     this.#registration = await registerHttpService(
@@ -305,7 +318,8 @@ export class SignalingServer {
     let waiting = 0;
     for (const socket of this.#connections.sockets) {
       if (socket.data.peer.inLobby) {
-        await this.#access.wait(socket.data.peer.roomId, lobbyEntry(socket.data.peer));
+        const { peer } = socket.data;
+        await this.#access.wait(peer.roomId, lobbyEntry(peer), this.#instanceId, peer.lobbyUntil);
         waiting++;
       }
     }

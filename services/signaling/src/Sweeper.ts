@@ -1,12 +1,14 @@
 /**
  * Presence heartbeat and the crashed-instance sweep. Every `heartbeatMs` this instance marks
  * itself alive (for 3 beats) and, when it wins the turn, looks for what instances that stopped
- * beating left behind: their peers (ghosts, removed for everyone by `onGhost`) and rooms nobody
- * alive has open any more (closed on their media node by `onAbandoned`). When its own mark is
+ * beating left behind: their peers (ghosts, removed for everyone by `onGhost`), rooms nobody
+ * alive has open any more (closed on their media node by `onAbandoned`) and lobby waiters (taken
+ * out with those whose wait ran out, for `onWaiterSwept`). When its own mark is
  * gone (Redis restarted without its data), it has this instance write its rooms and peers again.
  */
 import type { Logger } from '@switchboard/logger';
 import type { Presence } from './Presence';
+import type { RoomAccess, SweptWaiter } from './RoomAccess';
 
 export interface SweeperOptions {
   presence: Presence;
@@ -16,6 +18,9 @@ export interface SweeperOptions {
   logger: Logger;
   onGhost: (roomId: string, peerId: string) => Promise<void>;
   onAbandoned: (roomId: string) => Promise<void>;
+  lobbies: RoomAccess;
+  /** A waiter left the lobby by the sweep: hosts are told; an expired one's socket is closed. */
+  onWaiterSwept: (waiter: SweptWaiter) => void;
   /** Redis lost this instance's mark (and most likely its peers): write them again. */
   onForgotten: () => Promise<void>;
 }
@@ -56,6 +61,9 @@ export class Sweeper {
           if (room.abandoned) {
             await this.#o.onAbandoned(room.roomId);
           }
+        }
+        for (const waiter of await this.#o.lobbies.sweepLobbies((ids) => presence.alive(ids))) {
+          this.#o.onWaiterSwept(waiter);
         }
       }
     } catch (error) {

@@ -24,6 +24,12 @@ const schema = z.object({
   SIGNALING_SOCKET_EVENTS_PER_10S: z.coerce.number().int().min(1).default(300),
   /** Socket events one client (an account, or a guest's address) may send per 10 s over all its sockets. */
   SIGNALING_CLIENT_EVENTS_PER_10S: z.coerce.number().int().min(1).default(1200),
+  /** Sockets one client address may hold open on one instance (a join token is one of them). */
+  SIGNALING_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  /** People one meeting's lobby holds at once (beyond: RESOURCE_EXHAUSTED to the next). */
+  SIGNALING_LOBBY_MAX: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** How long one may wait in a lobby before being sent away (and asked to try again). */
+  SIGNALING_LOBBY_WAIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** Chat messages (and edits) one connection may send per 10 s. */
   SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
   /** Believe X-Real-IP from a proxy on a loopback or private address (NGINX in front). */
@@ -40,8 +46,9 @@ export interface SignalingConfig extends CommonConfig {
   mediaRpcTimeoutMs: number;
   heartbeatMs: number;
   corsOrigins: string[];
-  socketLimits: { perSocket: number; perClient: number; windowSeconds: number };
+  socketLimits: { perSocket: number; perClient: number; windowSeconds: number; socketsPerAddress: number };
   chatLimit: { messages: number; windowSeconds: number };
+  lobby: { lobbyMax: number; lobbyWaitMs: number };
   trustProxy: boolean;
 }
 
@@ -64,8 +71,10 @@ export function readConfig(env: Record<string, string | undefined> = process.env
       perSocket: c.SIGNALING_SOCKET_EVENTS_PER_10S,
       perClient: c.SIGNALING_CLIENT_EVENTS_PER_10S,
       windowSeconds: 10,
+      socketsPerAddress: c.SIGNALING_SOCKETS_PER_ADDRESS,
     },
     chatLimit: { messages: c.SIGNALING_CHAT_MESSAGES_PER_10S, windowSeconds: 10 },
+    lobby: { lobbyMax: c.SIGNALING_LOBBY_MAX, lobbyWaitMs: c.SIGNALING_LOBBY_WAIT_SECONDS * 1000 },
     trustProxy: c.SIGNALING_TRUST_PROXY === 'true',
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The socket.io handshake: a socket is let in only with a valid join token whose holder a host
- * has not removed; its peer state starts here. Refusals reach the browser as a connect_error with
- * `data: { code, message }`.
+ * has not removed, while its address holds fewer sockets than allowed; it becomes its identity's
+ * one connection in the room (the older one it replaces is closed once it is accepted). Its peer
+ * state starts here. Refusals reach the browser as a connect_error with `data: { code, message }`.
  */
 import { randomUUID } from 'node:crypto';
 import type { ExtendedError } from 'socket.io';
@@ -10,29 +11,44 @@ import { fromUnknown, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { clientAddress } from './config';
 import type { PeerSocket } from './peer';
+import type { Presence } from './Presence';
+import type { SocketLimits } from './SocketLimits';
 
 export interface HandshakeOptions {
   secret: string;
   removals: RemovalStore;
   /** Believe a proxy's X-Real-IP (for guests' rate-limit key). */
   trustProxy: boolean;
+  limits: SocketLimits;
+  presence: Presence;
   logger: Logger;
 }
 
 export function authenticateSocket(options: HandshakeOptions) {
   return (socket: PeerSocket, next: (error?: ExtendedError) => void): void => {
+    const address = clientAddress(
+      socket.handshake.address,
+      socket.handshake.headers['x-real-ip'],
+      options.trustProxy,
+    );
+    try {
+      options.limits.opened(address);
+    } catch (error) {
+      refuse(error);
+      return;
+    }
+    // Counted until it disconnects (or is refused below).
+    socket.conn.once('close', () => options.limits.closed(address));
     verifyJoinToken((socket.handshake.auth as { token?: unknown }).token, options.secret)
       .then(async (claims) => {
-        if (await wasRemoved(options.removals, claims.room, claims)) {
+        if (await wasRemoved(options.removals, claims.room, { ...claims, address })) {
           throw new PermissionDeniedError('a host removed you from this meeting');
         }
-        const address = clientAddress(
-          socket.handshake.address,
-          socket.handshake.headers['x-real-ip'],
-          options.trustProxy,
-        );
+        const peerId = randomUUID();
+        const replaces = await options.presence.claimIdentity(claims.room, claims.sub, peerId);
         socket.data.peer = {
-          peerId: randomUUID(),
+          peerId,
+          replaces,
           displayName: claims.name,
           roomId: claims.room,
           role: claims.role,
@@ -41,6 +57,7 @@ export function authenticateSocket(options: HandshakeOptions) {
           canPublish: claims.canPublish,
           canSubscribe: claims.canSubscribe,
           clientKey: claims.sub.startsWith('user:') ? claims.sub : `ip:${address}`,
+          address,
           joined: false,
           inLobby: false,
           transports: new Set(),
@@ -52,13 +69,12 @@ export function authenticateSocket(options: HandshakeOptions) {
         };
         next();
       })
-      .catch((error: unknown) => {
-        const appError = fromUnknown(error);
-        options.logger.info(
-          { reason: appError.message, address: socket.handshake.address },
-          'socket refused',
-        );
-        next(Object.assign(new Error(appError.message), { data: appError.toJSON() }));
-      });
+      .catch(refuse);
+
+    function refuse(error: unknown): void {
+      const appError = fromUnknown(error);
+      options.logger.info({ reason: appError.message, address }, 'socket refused');
+      next(Object.assign(new Error(appError.message), { data: appError.toJSON() }));
+    }
   };
 }

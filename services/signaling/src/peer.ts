@@ -27,9 +27,14 @@ export interface PeerState {
   canSubscribe: boolean;
   /** Where rate limits count this peer's client: its account, or its address for guests. */
   clientKey: string;
+  /** The client's address (the proxy's X-Real-IP when trusted). */
+  address: string;
+  /** The older connection of the same identity this one replaced (closed when it is accepted). */
+  replaces?: string;
   joined: boolean;
-  /** Waiting in the room's lobby for a host. */
+  /** Waiting in the room's lobby for a host (until `lobbyUntil`, epoch ms). */
   inLobby: boolean;
+  lobbyUntil?: number;
   rtpCapabilities?: RtpCapabilities;
   /** The media node its transports, producers and consumers are on (chosen when it joins). */
   media?: MediaClient;
@@ -56,6 +61,13 @@ export type ClosingNotice =
   | { event: 'removed'; reason: string }
   | { event: 'denied'; reason: string }
   | { event: 'callEnded'; reason: string; final: boolean };
+
+/** What a connection is told when a newer one with the same identity takes its place. */
+export const REPLACED_NOTICE: ClosingNotice = {
+  event: 'callEnded',
+  reason: 'You joined this meeting from another tab or device, so this one left the call.',
+  final: true,
+};
 
 /** Messages between signaling instances (through the socket.io Redis adapter). */
 export interface InterServerEvents {
@@ -130,8 +142,8 @@ export function peerInfo(socket: PeerSocket): PeerInfo {
 
 /** A joined peer as presence records it, held by this instance (`instanceId`). */
 export function storedPeer(socket: PeerSocket, instanceId: string): StoredPeer {
-  const { sub, jti, media } = socket.data.peer;
-  return { ...peerInfo(socket), instanceId, sub, jti, mediaNode: media?.instanceId };
+  const { sub, jti, address, media } = socket.data.peer;
+  return { ...peerInfo(socket), instanceId, sub, jti, address, mediaNode: media?.instanceId };
 }
 
 /** A peer waiting in its room's lobby, as the lobby records it. */

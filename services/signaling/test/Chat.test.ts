@@ -182,24 +182,17 @@ describe('chat (two signaling instances, Redis, Postgres, a real media node)', (
     });
   });
 
-  it('shows a private message to its sender and recipient only (all their sockets); others get the bare revision', async () => {
+  it('shows a private message to its sender and recipient only; others get the bare revision', async () => {
     const room = await ensureRoom(pool, uniqueRoom('chat-private'));
     const ada = await participant(room, 'Ada', 0);
     const grace = await participant(room, 'Grace', 1);
-    const graceTab2 = await participant(room, 'Grace', 0, { sub: grace.sub });
     const linus = await participant(room, 'Linus', 1);
-    const [toGrace, toGraceTab2, linusRev] = [
-      next(grace.client, 'chatMessage'),
-      next(graceTab2.client, 'chatMessage'),
-      next(linus.client, 'chatRev'),
-    ];
+    const [toGrace, linusRev] = [next(grace.client, 'chatMessage'), next(linus.client, 'chatRev')];
     const linusSaw: string[] = [];
     linus.client.on('chatMessage', (m) => linusSaw.push(m.body));
     const { message } = data<{ message: ChatMessage }>(await send(ada.client, 'psst', { to: grace.peerId }));
     expect(message.to).toMatchObject({ peerId: grace.peerId, displayName: 'Grace', sub: grace.sub });
-    for (const received of await Promise.all([toGrace, toGraceTab2])) {
-      expect(received).toMatchObject({ seq: message.seq, body: 'psst' });
-    }
+    expect(await toGrace).toMatchObject({ seq: message.seq, body: 'psst' });
     expect(await linusRev).toEqual({ rev: message.rev });
     data(await send(ada.client, 'hello all'));
     for (const viewer of [linus, ada, grace]) {

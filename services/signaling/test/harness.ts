@@ -21,6 +21,9 @@ import { MediaNode } from '../../media/src/MediaNode';
 import { readConfig } from '../src/config';
 import { SignalingServer } from '../src/SignalingServer';
 
+/** Every test client connects from loopback: one address, far more sockets than a person holds. */
+const TEST_SIGNALING_ENV = { SIGNALING_SOCKETS_PER_ADDRESS: '10000' };
+
 export interface HarnessOptions {
   secret: string;
   mediaNodes?: number;
@@ -70,6 +73,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           REDIS_URL: testRedisUrl(),
           JWT_SECRET: options.secret,
           LOG_LEVEL: 'warn',
+          ...TEST_SIGNALING_ENV,
           ...options.signalingEnv,
           ...env,
         },
@@ -135,6 +139,7 @@ async function startServers(harness: Harness, options: HarnessOptions): Promise<
           DATABASE_URL: testDatabaseUrl(),
           REDIS_URL: testRedisUrl(),
           JWT_SECRET: options.secret,
+          ...TEST_SIGNALING_ENV,
           ...options.signalingEnv,
         }),
         options.signalingLogger ?? quiet,
