@@ -95,9 +95,9 @@ export class Accounts {
     return this.#startSession(this.#user(user));
   }
 
-  /** Checks the password (with progressive back-off on failures) and signs in. */
+  /** Checks the password (each attempt counted first, with progressive back-off) and signs in. */
   async login(input: { email: string; password: string }, ip: string): Promise<SessionTokens> {
-    await this.#o.throttle.check(input.email, ip);
+    const attempt = await this.#o.throttle.attempt(input.email, ip);
     const { rows } = await this.#o.pool.query<UserRow>(
       'SELECT id, email, display_name, is_operator, password_hash FROM users WHERE lower(email) = $1',
       [input.email],
@@ -105,10 +105,9 @@ export class Accounts {
     const row = rows[0];
     const ok = await argon2.verify(row?.password_hash ?? (await this.#dummyHash), input.password);
     if (!row || !ok) {
-      await this.#o.throttle.fail(input.email, ip);
-      throw new UnauthenticatedError('wrong email or password');
+      throw this.#o.throttle.failed(attempt) ?? new UnauthenticatedError('wrong email or password');
     }
-    await this.#o.throttle.succeed(input.email);
+    await this.#o.throttle.succeeded(input.email, ip);
     if (argon2.needsRehash(row.password_hash, ARGON2_OPTIONS)) {
       const hash = await argon2.hash(input.password, ARGON2_OPTIONS);
       await this.#o.pool.query('UPDATE users SET password_hash = $2 WHERE id = $1', [row.id, hash]);

@@ -63,6 +63,7 @@ export class Gateway {
       throttle: new LoginThrottle(this.#redis, {
         ...DEFAULT_THROTTLE,
         ipThreshold: config.loginIpLockThreshold,
+        accountThreshold: config.loginAccountLockThreshold,
       }),
       logger,
     });

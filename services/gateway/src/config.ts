@@ -34,6 +34,7 @@ export const configSchema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /** Failed sign-ins in a row before an address is locked out (accounts: 5). */
   LOGIN_IP_LOCK_THRESHOLD: z.coerce.number().int().min(1).default(20),
+  LOGIN_ACCOUNT_LOCK_THRESHOLD: z.coerce.number().int().min(1).default(100),
   /** coturn's `static-auth-secret`: join tokens come with TURN credentials signed with it. */
   TURN_SECRET: z
     .string()
@@ -64,6 +65,7 @@ export interface GatewayConfig extends CommonConfig {
   apiRatePerMinute: number;
   authRatePerMinute: number;
   loginIpLockThreshold: number;
+  loginAccountLockThreshold: number;
   /** Unset: no TURN servers are handed out. */
   turnSecret?: string;
   turnTtlSeconds: number;
@@ -89,6 +91,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     apiRatePerMinute: c.API_RATE_LIMIT_PER_MINUTE,
     authRatePerMinute: c.AUTH_RATE_LIMIT_PER_MINUTE,
     loginIpLockThreshold: c.LOGIN_IP_LOCK_THRESHOLD,
+    loginAccountLockThreshold: c.LOGIN_ACCOUNT_LOCK_THRESHOLD,
     turnSecret: c.TURN_SECRET,
     turnTtlSeconds: c.TURN_CREDENTIAL_TTL_SECONDS,
   };

@@ -187,16 +187,17 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       }
     });
 
-    it('backs off failed logins per account (429 with Retry-After), even from other addresses', async () => {
+    it('backs off an account from one address (429 with Retry-After) while its owner signs in elsewhere', async () => {
       const { password, session } = await signedUp('Target');
+      const guesser = client();
       for (let i = 0; i < 4; i++) {
-        const r = await client().json('POST', '/api/auth/login', {
+        const r = await guesser.json('POST', '/api/auth/login', {
           email: session.user.email,
           password: 'wrong-password',
         });
         expect(r.status).toBe(401);
       }
-      const fifth = await client().request('POST', '/api/auth/login', {
+      const fifth = await guesser.request('POST', '/api/auth/login', {
         email: session.user.email,
         password: 'wrong-password',
       });
@@ -205,9 +206,29 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect(((await fifth.json()) as { message: string }).message).toMatch(
         /too many failed sign-ins; try again in \d+ seconds/,
       );
-      // Locked even with the right password, from anywhere, until the wait is over.
-      const right = await client().json('POST', '/api/auth/login', { email: session.user.email, password });
-      expect(right.status).toBe(429);
+      // Locked from there even with the right password, until the wait is over...
+      expect(
+        (await guesser.json('POST', '/api/auth/login', { email: session.user.email, password })).status,
+      ).toBe(429);
+      // ...but a stranger cannot lock the owner out: from anywhere else, the password works.
+      expect(
+        (await client().json('POST', '/api/auth/login', { email: session.user.email, password })).status,
+      ).toBe(200);
+    });
+
+    it('counts twenty concurrent wrong passwords as twenty: five are checked, fifteen refused at once', async () => {
+      const { session } = await signedUp('Burst');
+      const guesser = client();
+      const statuses = await Promise.all(
+        Array.from(
+          { length: 20 },
+          async () =>
+            (await guesser.json('POST', '/api/auth/login', { email: session.user.email, password: 'nope' }))
+              .status,
+        ),
+      );
+      expect(statuses.filter((s) => s === 401)).toHaveLength(4);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(16); // the fifth checked one says the lock began
     });
 
     it('backs off per address across accounts', async () => {
