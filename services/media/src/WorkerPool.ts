@@ -11,6 +11,12 @@ import type { types } from 'mediasoup';
 import type { Logger } from '@switchboard/logger';
 
 /** Where the workers' WebRTC servers listen: worker `i` on `firstPort + i`, UDP and TCP. */
+/**
+ * Socket buffers of each WebRTC server (the kernel caps them at net.core.rmem_max / wmem_max;
+ * raise those on a busy host).
+ */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface WebRtcListen {
   ip: string;
   /** The address put in ICE candidates (behind NAT, in containers); `ip` when absent. */
@@ -61,10 +67,13 @@ export class WorkerPool {
     const port = firstPort + index;
     let server: types.WebRtcServer;
     try {
+      // One socket now carries what a socket per transport carried: its kernel buffers must hold
+      // a worker's bursts while the worker waits for a core, or STUN checks drop and ICE flaps.
+      const buffers = { sendBufferSize: SOCKET_BUFFER_BYTES, recvBufferSize: SOCKET_BUFFER_BYTES };
       server = await worker.createWebRtcServer({
         listenInfos: [
-          { protocol: 'udp', ip, announcedAddress, port },
-          { protocol: 'tcp', ip, announcedAddress, port },
+          { protocol: 'udp', ip, announcedAddress, port, ...buffers },
+          { protocol: 'tcp', ip, announcedAddress, port, ...buffers },
         ],
       });
     } catch (error) {
