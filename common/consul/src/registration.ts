@@ -48,6 +48,8 @@ export async function registerService(
   let done = false;
   /** The check running now (deregistering waits for it, so it cannot register again after). */
   let checking: Promise<void> | undefined;
+  /** Meta updates being sent (likewise: one landing after the deregistration would revive it). */
+  const updating = new Set<Promise<void>>();
   const check = async () => {
     try {
       if (!(await consul.isRegistered(kept.id)) && !done) {
@@ -74,7 +76,13 @@ export async function registerService(
         return;
       }
       kept.meta = meta;
-      await consul.register(kept);
+      const update = consul.register(kept);
+      updating.add(update);
+      try {
+        await update;
+      } finally {
+        updating.delete(update);
+      }
     },
     async deregister() {
       if (done) {
@@ -83,6 +91,7 @@ export async function registerService(
       done = true;
       clearInterval(keeper);
       await checking;
+      await Promise.allSettled(updating);
       try {
         await consul.deregister(registration.id);
         logger.info({ consulId: registration.id }, 'deregistered from consul');
