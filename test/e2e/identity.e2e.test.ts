@@ -221,6 +221,45 @@ describe('identity and access in the browser: sign-up, lobby, host controls, loc
     await screenshot(late, 'locked-refused');
   }, 60_000);
 
+  it('signs in without leaving the site whatever ?next= says, and keeps two tabs renewing at once signed in', async () => {
+    const page = await newPage();
+    const person = newAccount('Tabby');
+    const csrf = { 'x-switchboard-request': '1' };
+    expect(
+      (await page.request.post(`${stack.url}/api/auth/register`, { data: person, headers: csrf })).status(),
+    ).toBe(201);
+    await page.request.post(`${stack.url}/api/auth/logout`, { headers: csrf });
+    // A link that would send the browser to another site after signing in (`/<tab>/evil.example`).
+    await page.goto(`${stack.url}/signin?next=/%09/evil.example/phish`);
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByLabel('Password').fill(person.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: `Hello, ${person.displayName}` }).waitFor({ timeout: 10_000 });
+    expect(new URL(page.url()).origin).toBe(stack.url);
+    expect(new URL(page.url()).pathname).toBe('/');
+
+    // Two tabs whose access token ran out renew the session at the same moment.
+    const tabs = [page, await page.context().newPage()];
+    await tabs[1].goto(stack.url);
+    await tabs[1].getByRole('heading', { name: `Hello, ${person.displayName}` }).waitFor();
+    const refreshes: number[] = [];
+    page.context().on('response', (response) => {
+      if (response.url().endsWith('/api/auth/refresh')) {
+        refreshes.push(response.status());
+      }
+    });
+    await page.context().clearCookies({ name: 'sb_at' });
+    await Promise.all(tabs.map((tab) => tab.reload()));
+    for (const tab of tabs) {
+      await tab.getByRole('heading', { name: `Hello, ${person.displayName}` }).waitFor({ timeout: 10_000 });
+    }
+    // One renewal for both (the other tab waited for it), and the session is still alive after.
+    expect(refreshes).toEqual([200]);
+    const me = await page.request.get(`${stack.url}/api/me`);
+    expect(me.status()).toBe(200);
+    expect((await page.request.post(`${stack.url}/api/auth/refresh`, { headers: csrf })).status()).toBe(200);
+  }, 60_000);
+
   it('ends the meeting for everyone when the host chooses to', async () => {
     await host.getByRole('button', { name: 'End for all' }).click();
     await host.getByText('A host ended the meeting for everyone.').waitFor({ timeout: 10_000 });

@@ -58,6 +58,8 @@ export interface AccountsOptions {
 }
 
 const revokedKey = (sessionId: string) => `sb:session:${sessionId}:revoked`;
+/** How long a just-spent refresh token still works when nobody refreshed since (tabs racing). */
+const REFRESH_GRACE_MS = 10_000;
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 export class Accounts {
@@ -115,7 +117,11 @@ export class Accounts {
     return this.#startSession(this.#user(row));
   }
 
-  /** Spends a refresh token for a new pair; a spent token presented again revokes its family. */
+  /**
+   * Spends a refresh token for a new pair; a spent token presented again revokes its family, but
+   * for a short grace after it was spent while nobody has refreshed since (two tabs, or a lost
+   * answer, refreshing with the same cookie at once): it gets a pair of its own.
+   */
   async refresh(refreshToken: string | undefined): Promise<SessionTokens> {
     if (!refreshToken) {
       throw new UnauthenticatedError('not signed in (no refresh token)');
@@ -143,7 +149,7 @@ export class Accounts {
       if (token.revoked_at) {
         return { ok: false, error: 'this session has ended; sign in again' };
       }
-      if (token.used_at) {
+      if (token.used_at && !(await this.#inGrace(client, token.id, token.family_id, token.used_at))) {
         await this.#revokeFamily(client, token.family_id);
         return {
           ok: false,
@@ -154,7 +160,9 @@ export class Accounts {
       if (token.expires_at.getTime() <= Date.now()) {
         return { ok: false, error: 'this session expired; sign in again' };
       }
-      await client.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [token.id]);
+      if (!token.used_at) {
+        await client.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [token.id]);
+      }
       const user = await this.#userById(client, token.user_id);
       const next = await this.#issueRefresh(client, user.id, token.family_id);
       return { ok: true, user, familyId: token.family_id, next };
@@ -235,6 +243,23 @@ export class Accounts {
       refreshToken: refresh.token,
       refreshExpiresAt: refresh.expiresAt,
     };
+  }
+
+  /**
+   * Whether a token spent at `usedAt` may be presented again: within REFRESH_GRACE_MS of being
+   * spent, and no token of its family was spent after it (the session has not moved on).
+   */
+  async #inGrace(client: PoolClient, tokenId: string, familyId: string, usedAt: Date): Promise<boolean> {
+    if (Date.now() - usedAt.getTime() > REFRESH_GRACE_MS) {
+      return false;
+    }
+    // Compared in SQL (microseconds), not through a JavaScript Date (milliseconds).
+    const { rows } = await client.query<{ later: number }>(
+      `SELECT count(*)::int AS later FROM refresh_tokens
+        WHERE family_id = $1 AND used_at > (SELECT used_at FROM refresh_tokens WHERE id = $2)`,
+      [familyId, tokenId],
+    );
+    return rows[0].later === 0;
   }
 
   async #issueRefresh(

@@ -139,6 +139,7 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect(refreshed.status).toBe(200);
       const second = api.cookie('sb_refresh')!;
       expect(second).not.toBe(first);
+      expect((await api.json('POST', '/api/auth/refresh')).status).toBe(200); // the session moves on
 
       // An attacker replays the spent first token: refused, and the family (this session) dies.
       const thief = client();
@@ -150,6 +151,22 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect(legit.status).toBe(401);
       // The access token of the revoked session stops working at once.
       expect((await api.json('GET', '/api/me')).status).toBe(401);
+    });
+
+    it('keeps two tabs refreshing with the same cookie at once signed in', async () => {
+      const { api } = await signedUp('Two tabs');
+      const cookie = api.cookie('sb_refresh')!;
+      const tabs = [client(), client()];
+      for (const tab of tabs) {
+        tab.setCookie('sb_refresh', cookie, '/api/auth');
+      }
+      const answers = await Promise.all(tabs.map((tab) => tab.json<Session>('POST', '/api/auth/refresh')));
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      // Each tab's new pair works: its API calls and its next refresh.
+      for (const tab of tabs) {
+        expect((await tab.json('GET', '/api/me')).status).toBe(200);
+        expect((await tab.json('POST', '/api/auth/refresh')).status).toBe(200);
+      }
     });
 
     it('logs out: the refresh token and the access token stop working', async () => {

@@ -11,15 +11,42 @@ export interface ApiOptions {
 
 let refreshing: Promise<boolean> | undefined;
 
-/** Renews the session from the refresh cookie; false when there is none (signed out). */
+/** Where tabs note when one of them last renewed the session (their cookies are shared). */
+const RENEWED_AT = 'sb-session-renewed-at';
+
+/**
+ * Renews the session from the refresh cookie; false when there is none (signed out). One tab at a
+ * time (Web Locks): a tab that waited while another renewed uses the cookies that one got
+ * instead of spending the refresh token again (the gateway's grace covers browsers without locks).
+ */
 export function refreshSession(): Promise<boolean> {
-  refreshing ??= fetch('/api/auth/refresh', { method: 'POST', headers: { [CSRF_HEADER]: '1' } })
-    .then((r) => r.ok)
+  if (refreshing) {
+    return refreshing;
+  }
+  const asked = Date.now();
+  const renew = async (): Promise<boolean> => {
+    if (Number(localStorage.getItem(RENEWED_AT) ?? 0) >= asked) {
+      return true;
+    }
+    const ok = await fetch('/api/auth/refresh', { method: 'POST', headers: { [CSRF_HEADER]: '1' } })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) {
+      localStorage.setItem(RENEWED_AT, String(Date.now()));
+    }
+    return ok;
+  };
+  // The lock is held until renew() settles (request() resolves with its result).
+  const coordinated = navigator.locks
+    ? navigator.locks.request('sb-session-refresh', () => renew()).then((ok) => ok)
+    : renew();
+  const current = coordinated
     .catch(() => false)
     .finally(() => {
       refreshing = undefined;
     });
-  return refreshing;
+  refreshing = current;
+  return current;
 }
 
 export async function api(path: string, options: ApiOptions = {}): Promise<Response> {
