@@ -552,8 +552,9 @@ export class CallClient {
   async #join(conn: Connection, localStream: MediaStream): Promise<void> {
     const { socket } = conn;
     socket.on('disconnect', (reason) => this.#connectionLost(conn, `disconnected: ${reason}`));
+    // Not final: the server lost this call's media and says rejoin now (no backoff first).
     socket.on('callEnded', ({ reason, final }) =>
-      final ? this.#end(conn, reason) : this.#connectionLost(conn, reason),
+      final ? this.#end(conn, reason) : this.#connectionLost(conn, reason, true),
     );
     socket.on('removed', ({ reason }) => this.#end(conn, reason));
     socket.on('denied', ({ reason }) => this.#end(conn, reason));
@@ -981,7 +982,7 @@ export class CallClient {
   }
 
   /** The connection is gone: drop what it carried and rejoin with backoff. */
-  #connectionLost(conn: Connection, reason: string): void {
+  #connectionLost(conn: Connection, reason: string, rejoinNow = false): void {
     if (this.#closed || conn.dead || conn !== this.#conn) {
       return;
     }
@@ -990,12 +991,12 @@ export class CallClient {
     this.#status = 'reconnecting';
     this.#error = `Connection lost (${reason}). Reconnecting…`;
     this.#changed();
-    void this.#reconnect();
+    void this.#reconnect(rejoinNow);
   }
 
-  async #reconnect(): Promise<void> {
+  async #reconnect(rejoinNow: boolean): Promise<void> {
     let lastError = '';
-    for (const delay of RECONNECT_DELAYS) {
+    for (const delay of rejoinNow ? [0, ...RECONNECT_DELAYS] : RECONNECT_DELAYS) {
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.#closed) {
         return;
