@@ -98,8 +98,12 @@ export class PermissionDeniedError extends AppError {
 
 /** Too many requests: the message says what, `retryAfterSeconds` when to try again. */
 export class RateLimitedError extends AppError {
-  constructor(message: string, retryAfterSeconds: number) {
+  /** Not the first refusal of its window: a flood, which logs say once, not once per request. */
+  readonly repeated: boolean;
+
+  constructor(message: string, retryAfterSeconds: number, options: { repeated?: boolean } = {}) {
     super('RESOURCE_EXHAUSTED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+    this.repeated = options.repeated ?? false;
   }
 }
 

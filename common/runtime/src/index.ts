@@ -67,3 +67,20 @@ export { timedRequest, type TimedOutcome } from './timedRequest';
 export { serveOps, type Health } from './ops';
 export { safePublisher } from './safePublisher';
 export { startOnce } from './startOnce';
+
+/**
+ * Closes a Redis client: QUIT (pending replies arrive) for at most `timeoutMs`, then drops the
+ * connection, so a service shutting down while Redis is unreachable does not wait for it forever.
+ */
+export async function closeRedis(
+  redis: { quit(): Promise<unknown>; disconnect(): void },
+  timeoutMs = 1000,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    redis.quit().catch(() => {}),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  redis.disconnect();
+}

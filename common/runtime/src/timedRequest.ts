@@ -1,4 +1,4 @@
-import { fromUnknown, type AppError } from '@switchboard/errors';
+import { fromUnknown, RateLimitedError, type AppError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 
 export type TimedOutcome<T> =
@@ -33,7 +33,9 @@ export async function timedRequest<T>(
     if (error.code === 'INTERNAL') {
       logger.error({ ...fields, err: thrown, ms: Number(ms(seconds)) }, `${name} failed ${ms(seconds)} ms`);
     } else {
-      logger.info(
+      // A flood of refusals is logged once per window (its first), the rest at debug.
+      const level = error instanceof RateLimitedError && error.repeated ? 'debug' : 'info';
+      logger[level](
         { ...fields, code: error.code, reason: error.message, ms: Number(ms(seconds)) },
         `${name} refused ${ms(seconds)} ms (${error.code}: ${error.message})`,
       );

@@ -110,7 +110,7 @@ export async function startPrivateRedis({ persistent = true } = {}): Promise<Pri
       await waitFor(() => redisPing(port), { timeoutMs: 10_000, what: `redis on port ${port}` });
     },
     async stop() {
-      if (child && child.exitCode === null) {
+      if (child && child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child?.once('exit', r));
         child.kill('SIGKILL');
         await exited;

@@ -16,9 +16,9 @@ import { AppError, fromUnknown, PermissionDeniedError, UnavailableError } from '
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
 import { CSRF_HEADER } from '@switchboard/protocol';
-import { safePublisher, takePoint } from '@switchboard/runtime';
+import { closeRedis, safePublisher, takePoint } from '@switchboard/runtime';
 import { Accounts } from './Accounts';
-import { authRoutes } from './authRoutes';
+import { authRoutes, requestUser } from './authRoutes';
 import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
 import { DEFAULT_THROTTLE, LoginThrottle } from './LoginThrottle';
@@ -170,7 +170,8 @@ export class Gateway {
       reply.header('content-type', this.#registry.contentType).send(await this.#registry.metrics()),
     );
 
-    app.get('/api/health', async (_request, reply) => {
+    // Anyone may ask whether the platform is healthy; which instances run where is for operators.
+    app.get('/api/health', async (request, reply) => {
       const services: Record<string, { status: string; instances: unknown[] }> = {};
       let healthy = true;
       try {
@@ -194,7 +195,9 @@ export class Gateway {
       } catch (error) {
         throw new UnavailableError('consul is unreachable', { cause: error });
       }
-      return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'degraded', services });
+      const status = healthy ? 'ok' : 'degraded';
+      const operator = (await requestUser(this.#accounts, request).catch(() => undefined))?.operator;
+      return reply.status(healthy ? 200 : 503).send(operator ? { status, services } : { status });
     });
 
     authRoutes(app, this.#accounts);
@@ -252,7 +255,10 @@ export class Gateway {
       }
       const limiters = route !== undefined && AUTH_ROUTES.has(route) ? [api, auth] : [api];
       for (const rl of limiters) {
-        await takePoint(rl, request.ip, 'too many requests from your address; slow down', this.#logger);
+        // Without its counts, sign-in would be open to unlimited guessing: refused instead.
+        await takePoint(rl, request.ip, 'too many requests from your address; slow down', this.#logger, {
+          failClosed: rl === auth,
+        });
       }
     });
   }
@@ -265,7 +271,7 @@ export class Gateway {
     this.#draining = true;
     await this.#registration?.deregister();
     await this.#app.close().catch(() => {});
-    await Promise.allSettled([this.#redis.quit(), this.#pool.end()]);
+    await Promise.allSettled([closeRedis(this.#redis), this.#pool.end()]);
     this.#logger.info('gateway closed');
   }
 }

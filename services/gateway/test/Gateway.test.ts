@@ -11,6 +11,7 @@ import {
   newAccount,
   randomAddress,
   startConsul,
+  startPrivateRedis,
   testDatabaseUrl,
   testGrants,
   testRedisUrl,
@@ -640,15 +641,51 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
     });
   });
 
-  it('reports each service health from Consul and registers itself with a passing check', async () => {
+  it('says healthy or not to anyone, and each service and instance from Consul to operators only', async () => {
     await consul.passing('gateway');
     const response = await fetch(`${base}/api/health`);
     expect(response.status).toBe(503); // media, signaling, ui, log-viewer are not running here
-    const body = (await response.json()) as { status: string; services: Record<string, { status: string }> };
+    expect(await response.json()).toEqual({ status: 'degraded' }); // no addresses, no instance ids
+    const member = await signedUp('Curious');
+    expect((await member.api.json('GET', '/api/health')).body).toEqual({ status: 'degraded' });
+    const operator = await signAccessToken(
+      { userId: crypto.randomUUID(), displayName: 'Ops', operator: true, sessionId: crypto.randomUUID() },
+      SECRET,
+      60,
+    );
+    const detailed = await fetch(`${base}/api/health`, {
+      headers: { authorization: `Bearer ${operator.token}` },
+    });
+    const body = (await detailed.json()) as {
+      status: string;
+      services: Record<string, { status: string; instances: { address: string }[] }>;
+    };
     expect(body.status).toBe('degraded');
     expect(body.services.gateway.status).toBe('passing');
+    expect(body.services.gateway.instances[0].address).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(body.services.media.status).toBe('missing');
   });
+
+  it('refuses sign-ins while the auth limiter cannot count them, and serves the rest of the API', async () => {
+    const redis = await startPrivateRedis({ persistent: false });
+    const gw = await Gateway.create(config({ REDIS_URL: redis.url }), quiet);
+    try {
+      const api = new ApiClient(`http://127.0.0.1:${gw.port}`, { address: randomAddress() });
+      const login = { email: newAccount().email, password: 'whatever it is' };
+      expect((await api.json('POST', '/api/auth/login', login)).status).toBe(401);
+      await redis.stop();
+      const refused = await api.json<{ code: string }>('POST', '/api/auth/login', login);
+      expect(refused).toMatchObject({ status: 503, body: { code: 'UNAVAILABLE' } });
+      expect((await api.json('GET', '/api/rooms/no-such-room')).status).toBe(404);
+      // And it still shuts down promptly without its Redis.
+      const closing = Date.now();
+      await gw.close();
+      expect(Date.now() - closing).toBeLessThan(5000);
+    } finally {
+      await gw.close();
+      await redis.close();
+    }
+  }, 30_000);
 
   it('serves Prometheus metrics with request durations', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();

@@ -13,7 +13,7 @@ import { ConsulClient, registerHttpService, type Registration } from '@switchboa
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { safePublisher, serveOps } from '@switchboard/runtime';
+import { closeRedis, safePublisher, serveOps } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
 import { Chat } from './Chat';
 import type { SignalingConfig } from './config';
@@ -341,7 +341,7 @@ export class SignalingServer {
     });
     await this.#sweeper?.close();
     this.#directory?.close();
-    await Promise.allSettled([this.#redis.quit(), this.#redisSub.quit(), this.#pool.end()]);
+    await Promise.allSettled([closeRedis(this.#redis), closeRedis(this.#redisSub), this.#pool.end()]);
     this.#logger.info('signaling closed');
   }
 }
