@@ -3,13 +3,15 @@
  * the local default and nothing answers, start the locally installed server.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
 import { ensureDatabase } from '@switchboard/db';
 
 export class StackError extends Error {}
 
 const LOCAL_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+const ROOT_DIR = resolve(import.meta.dirname, '..');
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolvePort) => {
@@ -100,13 +102,29 @@ export async function ensureRedis(redisUrl: string, options: EnsureOptions): Pro
   if (!LOCAL_HOSTS.includes(url.hostname) || options.explicit || !server) {
     throw new StackError(`Redis at ${url.host} does not answer. Set REDIS_URL or install redis-server.`);
   }
-  options.log('==> starting local Redis');
+  // Append-only file: removals, revoked sessions and sign-in locks must survive a Redis restart.
+  const dir = join(ROOT_DIR, '.run/redis');
+  mkdirSync(dir, { recursive: true });
+  options.log(`==> starting local Redis (append-only file in ${dir})`);
   spawnSync(
     server,
-    ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
+    [
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
   );
   await until('Redis to accept connections', 15_000, () => portOpen(port, url.hostname));
 }

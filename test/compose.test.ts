@@ -17,6 +17,7 @@ interface ComposeService {
   ports?: string[];
   healthcheck?: { test: string[] };
   volumes?: string[];
+  command?: string | string[];
 }
 
 const compose = YAML.parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -96,10 +97,16 @@ describe('docker-compose.yml', () => {
       `127.0.0.1:${DEFAULT_PORTS.prometheus}:${DEFAULT_PORTS.prometheus}`,
     ]);
     expect(services.grafana.ports).toEqual(['127.0.0.1:3001:3000']);
-    // The token secret has no default: compose refuses to start without one.
-    expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toMatch(
-      /JWT_SECRET: \$\{JWT_SECRET:\?/,
+    // The token secret has no default: compose refuses to start without one. Nor has TURN's:
+    // coturn refuses to start without TURN_SECRET.
+    const file = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+    expect(file).toMatch(/JWT_SECRET: \$\{JWT_SECRET:\?/);
+    expect(file).not.toMatch(/TURN_SECRET:-[^}]/);
+    expect([services.coturn.command ?? ''].flat().join(' ')).toMatch(
+      /\$\{#TURN_SECRET\} -ge 16 \] \|\| .*exit 78/,
     );
+    // Security state in Redis survives a restart.
+    expect(services.redis.command).toMatch(/--appendonly yes/);
   });
 
   it('points every service at Consul, and Prometheus at the repository config', () => {
