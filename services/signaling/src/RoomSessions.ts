@@ -59,6 +59,8 @@ export class RoomSessions {
   readonly #sessions = new Map<string, Promise<RoomSession>>();
   readonly #pipes = new MediaPipes();
   #capabilities?: Promise<RtpCapabilities>;
+  /** Releases of sessions under way (closing their room on its nodes), by room. */
+  readonly #releasing = new Map<string, Promise<void>>();
 
   constructor(options: RoomSessionsOptions) {
     this.#options = options;
@@ -129,6 +131,8 @@ export class RoomSessions {
   }
 
   async #open(roomId: string, meta: CallMeta, logger: Logger): Promise<RoomSession> {
+    // The room's previous session here may be closing it on its node right now: after that.
+    await this.#releasing.get(roomId)?.catch(() => {});
     const media = await this.#options.directory.clientForRoom(roomId);
     const { rtpCapabilities } = await media.call('getRouterRtpCapabilities', { roomId }, meta);
     if (!rtpCapabilities) {
@@ -382,6 +386,17 @@ export class RoomSessions {
       return;
     }
     session.closing = true;
+    // A new session of the room opens only after this release (its CloseRoom) is done.
+    const releasing = this.#release(session, meta, logger).finally(() => {
+      if (this.#releasing.get(session.roomId) === releasing) {
+        this.#releasing.delete(session.roomId);
+      }
+    });
+    this.#releasing.set(session.roomId, releasing);
+    await releasing;
+  }
+
+  async #release(session: RoomSession, meta: CallMeta, logger: Logger): Promise<void> {
     this.#cancelWatches(session);
     await this.#forget(session);
     // Close the room only when no instance has it open (a peer elsewhere may be joining right now)
