@@ -129,6 +129,10 @@ function instanceName(service: string, index: number): string {
 export class Stack {
   readonly ports: StackPorts;
   readonly runDir: string;
+  /** Where the gateway writes the one-time operator setup code while no account is an operator. */
+  get setupCodeFile(): string {
+    return join(this.runDir, 'operator-setup-code');
+  }
   readonly logDir: string;
   readonly url: string;
   readonly consul: ConsulClient;
@@ -245,6 +249,7 @@ export class Stack {
         ...common,
         GATEWAY_PORT: String(this.ports.gateway),
         TURN_SECRET: turnSecret,
+        SWITCHBOARD_SETUP_CODE_FILE: this.setupCodeFile,
       }),
       this.#startService('log-viewer', 'log-viewer', this.ports.logViewer, 'log-viewer/src/server.ts', {
         ...common,

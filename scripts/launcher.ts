@@ -2,6 +2,7 @@
  * `npm start` (after scripts/prepare.sh): runs the whole native stack until Ctrl-C.
  * Ports and URLs come from the environment (README, "Configuration"); defaults in stack.ts.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_PORTS, Stack, StackError, type StackPorts } from './Stack';
 
 const ENV_PORTS: Record<string, keyof StackPorts> = {
@@ -93,10 +94,14 @@ stack!.onUnexpectedExit((name, code, output) => {
 });
 
 const p = { ...DEFAULT_PORTS, ...ports };
+// While no account is an operator, the gateway wrote a one-time setup code.
+const setupCode = existsSync(stack!.setupCodeFile) ? readFileSync(stack!.setupCodeFile, 'utf8').trim() : '';
+const setup = setupCode
+  ? `  operator    no operator yet: create an account, then open (once)\n              ${stack!.url}/setup?code=${setupCode}\n`
+  : '';
 process.stdout.write(`
 Switchboard is running: ${stack!.url}
-  first time? create an account there: the first account is the operator (it may open the logs)
-  logs        ${stack!.url}/logs/  (operators only)
+${setup}  logs        ${stack!.url}/logs/  (operators only)
   API health  ${stack!.url}/api/health
   consul      http://127.0.0.1:${p.consulHttp}/ui
   log files   ${stack!.logDir}

@@ -240,6 +240,6 @@ export async function signedInContext(
 
 /**
  * The databases end-to-end stacks and benchmarks use: the test ones, never a developer's
- * `switchboard` database (whose first account becomes its operator).
+ * `switchboard` database (a deployment's operators are listed or set up with its one-time code).
  */
 export const E2E_BACKENDS = { databaseUrl: testDatabaseUrl(), redisUrl: testRedisUrl() };

@@ -5,11 +5,12 @@
  * locks the meeting and a third browser with the link is refused with a clear message. Each screen
  * is saved to docs/screens/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '@switchboard/db';
 import { newAccount } from '@switchboard/testing';
 import { ROOT, Stack } from '../../scripts/Stack';
 import { E2E_BACKENDS, E2E_ENV, launchChromium, remoteAudioPeak, waitForRemoteVideos } from './browser';
@@ -20,6 +21,9 @@ const SCREENS = join(ROOT, 'docs/screens');
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENS, `${name}.png`) });
 }
+
+const freshDatabase = new URL(E2E_BACKENDS.databaseUrl);
+freshDatabase.pathname = `/sb_e2e_identity_${Date.now().toString(36)}`;
 
 describe('identity and access in the browser: sign-up, lobby, host controls, locked meeting', () => {
   let stack: Stack;
@@ -44,6 +48,8 @@ describe('identity and access in the browser: sign-up, lobby, host controls, loc
     mkdirSync(SCREENS, { recursive: true });
     stack = await Stack.start({
       ...E2E_BACKENDS,
+      // A new deployment: its own database, where no account is an operator yet.
+      databaseUrl: freshDatabase.toString(),
       ports: E2E_PORTS,
       runDir: join(ROOT, '.run/e2e-identity'),
       log: () => {},
@@ -59,6 +65,39 @@ describe('identity and access in the browser: sign-up, lobby, host controls, loc
     }
     await browser?.close();
     await stack?.stop();
+    const admin = createPool(E2E_BACKENDS.databaseUrl);
+    await admin.query(`DROP DATABASE IF EXISTS "${freshDatabase.pathname.slice(1)}" WITH (FORCE)`);
+    await admin.end();
+  }, 60_000);
+
+  it('makes no one operator by signing up first: the setup link npm start prints does, once', async () => {
+    const code = readFileSync(stack.setupCodeFile, 'utf8').trim();
+    expect(code).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    const page = await newPage();
+    await page.goto(`${stack.url}/setup?code=${code}`);
+    await page.getByText('Sign in first').waitFor();
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    const ops = newAccount('Grace Ops');
+    await page.getByLabel('Your name').fill(ops.displayName);
+    await page.getByLabel('Email').fill(ops.email);
+    await page.getByLabel('Password').fill(ops.password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    // Back on the setup page, signed in but not (yet) an operator: the logs are closed to her.
+    await page.getByRole('button', { name: 'Become operator' }).waitFor({ timeout: 10_000 });
+    expect((await page.request.get(`${stack.url}/logs/`)).status()).toBe(403);
+    await screenshot(page, 'operator-setup');
+    await page.getByRole('button', { name: 'Become operator' }).click();
+    await page.getByText('you are an operator of this deployment').waitFor({ timeout: 10_000 });
+    await screenshot(page, 'operator-setup-done');
+    expect((await page.request.get(`${stack.url}/logs/`)).status()).toBe(200);
+    // The code worked once: another account presenting it is refused, with the reason shown.
+    const other = await newPage();
+    const someone = newAccount('Someone');
+    const csrf = { 'x-switchboard-request': '1' };
+    await other.request.post(`${stack.url}/api/auth/register`, { data: someone, headers: csrf });
+    await other.goto(`${stack.url}/setup?code=${code}`);
+    await other.getByRole('button', { name: 'Become operator' }).click();
+    await other.getByText('this setup code is not valid').waitFor({ timeout: 10_000 });
   }, 60_000);
 
   it('lets a visitor sign up, create a meeting with a lobby and join it as its host', async () => {

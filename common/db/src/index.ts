@@ -111,6 +111,20 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX chat_messages_search ON chat_messages USING GIN (search);
     `,
   },
+  {
+    version: 4,
+    name: 'operator setup codes',
+    // One-time codes that make a signed-in account an operator (a deployment starts with none);
+    // only their SHA-256 digest is kept.
+    sql: `
+      CREATE TABLE operator_setup_codes (
+        code_hash   bytea PRIMARY KEY,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        used_at     timestamptz,
+        used_by     uuid REFERENCES users(id) ON DELETE SET NULL
+      );
+    `,
+  },
 ];
 
 /** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */

@@ -14,6 +14,7 @@ import { signAccessToken, verifyAccessToken, type AccessClaims } from '@switchbo
 import { AppError, UnauthenticatedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { LoginThrottle } from './LoginThrottle';
+import type { OperatorSetup } from './OperatorSetup';
 
 /** OWASP Password Storage Cheat Sheet, argon2id minimum configuration. */
 export const ARGON2_OPTIONS = {
@@ -54,6 +55,7 @@ export interface AccountsOptions {
   refreshTtlSeconds: number;
   operatorEmails: string[];
   throttle: LoginThrottle;
+  setup: OperatorSetup;
   logger: Logger;
 }
 
@@ -72,18 +74,18 @@ export class Accounts {
     this.#dummyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
   }
 
-  /** Creates an account and signs it in. The first account, and any listed email, is an operator. */
+  /**
+   * Creates an account and signs it in. A listed email is an operator; nobody else becomes one by
+   * registering (the first operator presents the setup code: OperatorSetup).
+   */
   async register(input: { email: string; password: string; displayName: string }): Promise<SessionTokens> {
     const hash = await argon2.hash(input.password, ARGON2_OPTIONS);
     const user = await withTransaction(this.#o.pool, async (client) => {
-      // Serialises registrations so exactly one can be "the first account".
-      await client.query('SELECT pg_advisory_xact_lock($1)', [0x5b0a01]);
-      const { rows: any } = await client.query('SELECT 1 FROM users LIMIT 1');
       try {
         const { rows } = await client.query<UserRow>(
           `INSERT INTO users (email, password_hash, display_name, is_operator) VALUES ($1, $2, $3, $4)
            RETURNING id, email, display_name, is_operator, password_hash`,
-          [input.email, hash, input.displayName, any.length === 0 || this.#listedOperator(input.email)],
+          [input.email, hash, input.displayName, this.#listedOperator(input.email)],
         );
         return rows[0];
       } catch (error) {
@@ -95,6 +97,22 @@ export class Accounts {
     });
     this.#o.logger.info({ userId: user.id, operator: user.is_operator }, 'account created');
     return this.#startSession(this.#user(user));
+  }
+
+  /**
+   * Makes the signed-in account an operator with a one-time setup code, and starts a new session
+   * (its access token says so); the old session ends.
+   */
+  async becomeOperator(claims: AccessClaims, code: string): Promise<SessionTokens> {
+    const row = await withTransaction(this.#o.pool, async (client) => {
+      await this.#o.setup.consume(client, code, claims.userId);
+      await client.query('UPDATE users SET is_operator = true WHERE id = $1', [claims.userId]);
+      return this.#userById(client, claims.userId);
+    });
+    this.#o.setup.spent();
+    await this.logout(undefined, claims.sessionId);
+    this.#o.logger.warn({ userId: claims.userId }, 'an account became operator with the setup code');
+    return this.#startSession(row);
   }
 
   /** Checks the password (each attempt counted first, with progressive back-off) and signs in. */

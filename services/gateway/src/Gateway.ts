@@ -22,6 +22,7 @@ import { authRoutes, requestUser } from './authRoutes';
 import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
 import { DEFAULT_THROTTLE, LoginThrottle } from './LoginThrottle';
+import { OperatorSetup } from './OperatorSetup';
 import { roomRoutes } from './roomRoutes';
 import { TurnCredentials } from './TurnCredentials';
 
@@ -29,7 +30,12 @@ import { TurnCredentials } from './TurnCredentials';
 export const PLATFORM_SERVICES = ['media', 'signaling', 'gateway', 'ui', 'log-viewer'] as const;
 
 /** Routes with their own, stricter rate limit (password guessing, token churn). */
-const AUTH_ROUTES = new Set(['/api/auth/register', '/api/auth/login', '/api/auth/refresh']);
+const AUTH_ROUTES = new Set([
+  '/api/auth/register',
+  '/api/auth/login',
+  '/api/auth/refresh',
+  '/api/auth/operator-setup',
+]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class Gateway {
@@ -41,6 +47,7 @@ export class Gateway {
   readonly #consul: ConsulClient;
   readonly #registry: prom.Registry;
   readonly #accounts: Accounts;
+  readonly #setup: OperatorSetup;
   #registration?: Registration;
   #draining = false;
   #closed = false;
@@ -53,6 +60,12 @@ export class Gateway {
     this.#redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
     this.#consul = new ConsulClient(config.consulAddr);
     this.#registry = createRegistry('gateway');
+    this.#setup = new OperatorSetup({
+      pool: this.#pool,
+      operatorEmails: config.operatorEmails,
+      codeFile: config.setupCodeFile,
+      logger,
+    });
     this.#accounts = new Accounts({
       pool: this.#pool,
       redis: this.#redis,
@@ -60,6 +73,7 @@ export class Gateway {
       accessTtlSeconds: config.accessTtlSeconds,
       refreshTtlSeconds: config.refreshTtlSeconds,
       operatorEmails: config.operatorEmails,
+      setup: this.#setup,
       throttle: new LoginThrottle(this.#redis, {
         ...DEFAULT_THROTTLE,
         ipThreshold: config.loginIpLockThreshold,
@@ -104,6 +118,7 @@ export class Gateway {
     } catch (error) {
       throw new UnavailableError('cannot connect to or migrate Postgres', { cause: error });
     }
+    await this.#setup.ensureCode();
     await this.#app.listen({ host: this.#config.host, port: this.#config.port });
     this.#logger.info({ port: this.port }, 'gateway listening');
     const { advertiseHost } = this.#config;

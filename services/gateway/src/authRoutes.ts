@@ -24,6 +24,11 @@ const registerBody = z
 const loginBody = z
   .object({ email: emailSchema, password: z.string().min(1, 'must not be empty').max(256) })
   .strict();
+const operatorSetupBody = z
+  .object({
+    code: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'must be the setup code the deployment printed'),
+  })
+  .strict();
 
 /** The signed-in user of a request (bearer header first, then the cookie), if any. */
 export async function requestUser(
@@ -105,6 +110,13 @@ export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
   app.get('/api/me', async (request) => {
     const claims = await requireUser(accounts, request);
     return { user: await accounts.me(claims.userId) };
+  });
+
+  // The first operator: a signed-in account presents the one-time setup code.
+  app.post('/api/auth/operator-setup', async (request, reply) => {
+    const claims = await requireUser(accounts, request);
+    const { code } = parseBody(operatorSetupBody, request);
+    return reply.send(startSession(request, reply, await accounts.becomeOperator(claims, code)));
   });
 
   // NGINX auth_request: 204 lets the request through, 401/403 answer it.

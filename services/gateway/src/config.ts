@@ -24,8 +24,10 @@ export const configSchema = z.object({
     .min(60)
     .max(365 * 86_400)
     .default(30 * 86_400),
-  /** Comma-separated emails that are operators (besides the first account ever created). */
+  /** Comma-separated emails that are operators (besides the account that used the setup code). */
   SWITCHBOARD_OPERATOR_EMAILS: z.string().default(''),
+  /** Also write the one-time operator setup code here (npm start prints it). */
+  SWITCHBOARD_SETUP_CODE_FILE: z.string().default(''),
   /** Which proxies' X-Forwarded-For to believe (proxy-addr syntax: IPs, CIDRs, loopback, uniquelocal). */
   GATEWAY_TRUST_PROXY: z.string().default('loopback,uniquelocal'),
   /** REST requests per client address per minute (every /api/ route). */
@@ -61,6 +63,7 @@ export interface GatewayConfig extends CommonConfig {
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   operatorEmails: string[];
+  setupCodeFile?: string;
   trustProxy: string;
   apiRatePerMinute: number;
   authRatePerMinute: number;
@@ -84,6 +87,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
     accessTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
     refreshTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+    setupCodeFile: c.SWITCHBOARD_SETUP_CODE_FILE || undefined,
     operatorEmails: c.SWITCHBOARD_OPERATOR_EMAILS.split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),

@@ -1,5 +1,8 @@
 /** Integration: the gateway against real Postgres, Redis and a real Consul agent. */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { recordAdmission, signAccessToken, signJoinToken, verifyJoinToken } from '@switchboard/auth';
@@ -270,24 +273,42 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       }
     });
 
-    it('makes the first account of a new deployment an operator, and listed emails', async () => {
+    it('makes no one operator by registering first: listed emails are, and whoever presents the one-time setup code', async () => {
       const url = new URL(testDatabaseUrl());
       url.pathname = `/sb_first_${Date.now().toString(36)}`;
       await ensureDatabase(url.toString());
-      const gw = await Gateway.create(config({ DATABASE_URL: url.toString() }), quiet);
+      const codeFile = join(mkdtempSync(join(tmpdir(), 'sb-setup-')), 'operator-setup-code');
+      const gw = await Gateway.create(
+        config({ DATABASE_URL: url.toString(), SWITCHBOARD_SETUP_CODE_FILE: codeFile }),
+        quiet,
+      );
       try {
+        const code = readFileSync(codeFile, 'utf8').trim();
+        expect(code).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+        expect(statSync(codeFile).mode & 0o077).toBe(0); // readable by its owner only
         const api = () => new ApiClient(`http://127.0.0.1:${gw.port}`, { address: randomAddress() });
-        const first = await api().json<Session>('POST', '/api/auth/register', newAccount('First'));
-        const second = await api().json<Session>('POST', '/api/auth/register', newAccount('Second'));
+        const first = api();
+        const registered = await first.json<Session>('POST', '/api/auth/register', newAccount('First'));
         const listed = await api().json<Session>('POST', '/api/auth/register', {
           ...newAccount('Ops'),
           email: operatorEmail,
         });
-        expect([first.body.user.operator, second.body.user.operator, listed.body.user.operator]).toEqual([
-          true,
-          false,
-          true,
-        ]);
+        expect([registered.body.user.operator, listed.body.user.operator]).toEqual([false, true]);
+        expect((await first.request('GET', '/api/auth/operator')).status).toBe(403);
+
+        // The code: refused without a session, or when wrong; then it makes the first one operator, once.
+        expect((await api().json('POST', '/api/auth/operator-setup', { code })).status).toBe(401);
+        expect((await first.json('POST', '/api/auth/operator-setup', { code: 'x'.repeat(22) })).status).toBe(
+          403,
+        );
+        expect((await first.json('POST', '/api/auth/operator-setup', { code: 'no' })).status).toBe(400);
+        const promoted = await first.json<Session>('POST', '/api/auth/operator-setup', { code });
+        expect(promoted).toMatchObject({ status: 200, body: { user: { operator: true } } });
+        expect((await first.request('GET', '/api/auth/operator')).status).toBe(204);
+        const second = api();
+        await second.json('POST', '/api/auth/register', newAccount('Second'));
+        expect((await second.json('POST', '/api/auth/operator-setup', { code })).status).toBe(403);
+        expect(readFileSync(codeFile, 'utf8')).toBe('');
       } finally {
         await gw.close();
         const admin = createPool(testDatabaseUrl());
