@@ -180,7 +180,8 @@ export function uniqueRoom(prefix = 'test'): string {
 const TEST_RTC_BASE = 27000;
 const TEST_RTC_SLICE = 20;
 const TEST_RTC_SLICES = 50;
-let rtcSlices = 0;
+/** Where this process starts (random: test processes that overlap rarely pick the same slice). */
+let rtcSlices = Math.floor(Math.random() * TEST_RTC_SLICES);
 
 export function mediaTestEnv(consulAddr: string, extra: Record<string, string> = {}): Record<string, string> {
   const min = TEST_RTC_BASE + (rtcSlices++ % TEST_RTC_SLICES) * TEST_RTC_SLICE;
