@@ -92,6 +92,12 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
     return issued.body.token;
   }
 
+  /** A guest at `address` (a new one unless given): a gateway token and a socket, as its browser. */
+  async function guest(room: string, name: string, at: { address?: string; port?: number } = {}) {
+    const address = at.address ?? randomAddress();
+    return connect(await tokenFor(new ApiClient(api, { address }), room, name), address, at.port);
+  }
+
   /** The peers presence holds for the room, by identity. */
   async function participantsBySub(room: string): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
@@ -176,7 +182,7 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
     const crowded = randomAddress();
     const outcomes = await Promise.allSettled(
       Array.from({ length: SOCKETS_PER_ADDRESS + 5 }, async (_, i) =>
-        connect(await tokenFor(new ApiClient(api, { address: crowded }), room, `Crowd ${i}`), crowded),
+        guest(room, `Crowd ${i}`, { address: crowded }),
       ),
     );
     const open = outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value);
@@ -191,15 +197,14 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
         message: expect.stringMatching(/too many connections/),
       });
     }
-    const elsewhere = randomAddress();
-    await connect(await tokenFor(new ApiClient(api, { address: elsewhere }), room, 'Elsewhere'), elsewhere);
+    await guest(room, 'Elsewhere');
     // Closing sockets frees their places.
     for (const socket of open.slice(0, 2)) {
       socket.disconnect();
     }
     await waitFor(
       async () =>
-        connect(await tokenFor(new ApiClient(api, { address: crowded }), room, 'Later'), crowded).then(
+        guest(room, 'Later', { address: crowded }).then(
           () => true,
           () => false,
         ),
@@ -214,11 +219,7 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
     const { video, audio } = await produceMedia(sender);
     // Three attackers (three tokens, so three identities), each consuming what it can.
     for (let a = 0; a < 3; a++) {
-      const address = randomAddress();
-      const attacker = await connect(
-        await tokenFor(new ApiClient(api, { address }), room, `Greedy ${a}`),
-        address,
-      );
+      const attacker = await guest(room, `Greedy ${a}`);
       await joined(attacker);
       const { audio: own } = await produceMedia(attacker);
       const recv = data<{ id: string; consumers: { producerId: string }[] }>(
@@ -258,21 +259,13 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
     const before = rooms();
     const { room } = await ownedRoom('lobby');
     for (let i = 0; i < LOBBY_MAX; i++) {
-      const address = randomAddress();
-      const waiter = await connect(
-        await tokenFor(new ApiClient(api, { address }), room, `Waiter ${i}`),
-        address,
-      );
+      const waiter = await guest(room, `Waiter ${i}`);
       expect(data(await request(waiter, 'getRouterRtpCapabilities', {}))).toHaveProperty('rtpCapabilities');
       expect(await join(waiter)).toMatchObject({ ok: true, data: { status: 'lobby' } });
     }
     expect(rooms()).toBe(before);
     // The lobby is full: the next one is told so, not queued without end.
-    const address = randomAddress();
-    const extra = await connect(
-      await tokenFor(new ApiClient(api, { address }), room, 'One too many'),
-      address,
-    );
+    const extra = await guest(room, 'One too many');
     expect(await join(extra)).toMatchObject({
       ok: false,
       error: { code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/lobby of this meeting is full/) },
@@ -320,8 +313,8 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
 
     const guestAddress = randomAddress();
     const guestApi = new ApiClient(api, { address: guestAddress });
-    const guest = await connect(await tokenFor(guestApi, room, 'Guest'), guestAddress);
-    const { peerId: guestId } = await joined(guest);
+    const removed = await connect(await tokenFor(guestApi, room, 'Guest'), guestAddress);
+    const { peerId: guestId } = await joined(removed);
     data(await request(host, 'removePeer', { peerId: guestId }));
     const again = await guestApi.json<{ message: string }>('POST', `/api/rooms/${room}/tokens`, {
       displayName: 'Guest again',
@@ -331,12 +324,7 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
     const fresh = await tokenFor(new ApiClient(api, { address: randomAddress() }), room, 'Guest in disguise');
     await expect(connect(fresh, guestAddress)).rejects.toThrow(/removed you/);
     // Someone else's address is not banned.
-    const bystanderAddress = randomAddress();
-    const bystander = await connect(
-      await tokenFor(new ApiClient(api, { address: bystanderAddress }), room, 'Bystander'),
-      bystanderAddress,
-    );
-    await joined(bystander);
+    await joined(await guest(room, 'Bystander'));
 
     const memberAddress = randomAddress();
     const member = new ApiClient(api, { address: memberAddress });
@@ -387,23 +375,13 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
     // A second instance whose lobby waits last one second.
     const child = h.spawnSignaling(port, { SIGNALING_LOBBY_WAIT_SECONDS: '1' });
     await h.passingSignaling(port);
-    const waiterAddress = randomAddress();
-    const waiter = await connect(
-      await tokenFor(new ApiClient(api, { address: waiterAddress }), room, 'Patient'),
-      waiterAddress,
-      port,
-    );
+    const waiter = await guest(room, 'Patient', { port });
     const denied = next(waiter, 'denied');
     expect(await join(waiter)).toMatchObject({ ok: true, data: { status: 'lobby' } });
     expect((await denied).reason).toMatch(/Nobody let you in/);
     await waitFor(() => !waiter.connected, { what: 'the expired waiter disconnected' });
 
-    const crashedAddress = randomAddress();
-    const stranded = await connect(
-      await tokenFor(new ApiClient(api, { address: crashedAddress }), room, 'Stranded'),
-      crashedAddress,
-      port,
-    );
+    const stranded = await guest(room, 'Stranded', { port });
     const asked = next(host, 'lobbyRequest');
     await join(stranded);
     const { peerId } = await asked;
