@@ -412,8 +412,8 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     readConfig(
       mediaTestEnv(consul.addr, {
         MEDIA_MAX_ROOMS: String(CONNECTIONS),
-        MEDIA_RTC_MIN_PORT: '45000',
-        MEDIA_RTC_MAX_PORT: '45999',
+        MEDIA_RTC_MIN_PORT: '30000',
+        MEDIA_RTC_MAX_PORT: '30999',
       }),
     ),
     createLogger({ service: 'media', level: 'warn', stdout: false }).logger,

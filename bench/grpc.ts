@@ -34,7 +34,7 @@ export async function benchGrpc(
 ): Promise<Record<string, ReturnType<typeof summarize>>> {
   const consul = await startConsul();
   const node = await MediaNode.create(
-    readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '44000', MEDIA_RTC_MAX_PORT: '44999' })),
+    readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '29000', MEDIA_RTC_MAX_PORT: '29999' })),
     createLogger({ service: 'media', level: 'warn', stdout: false }).logger,
   );
   const address = `127.0.0.1:${node.grpcPort}`;

@@ -40,10 +40,10 @@ stopped at the end).
 /** The load test's own stack: E2E ports + 2000, a wide RTC range, limits for one source address. */
 const LOAD_PORTS: StackPorts = {
   ...(Object.fromEntries(Object.entries(E2E_PORTS).map(([k, v]) => [k, v + 2000])) as StackPorts),
-  rtcMin: 44000,
-  rtcMax: 45999,
+  rtcMin: 29000,
+  rtcMax: 29999,
 };
-const REFERENCE_PORTS = { min: 46000, max: 47999 };
+const REFERENCE_PORTS = { min: 30000, max: 31999 };
 /** Participants joining at once. */
 const JOIN_CONCURRENCY = 4;
 const CLK_TCK = 100;

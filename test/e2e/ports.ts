@@ -14,8 +14,10 @@ export const E2E_PORTS: StackPorts = {
   logViewer: 14200,
   mediaGrpc: 15051,
   mediaMetrics: 19101,
-  rtcMin: 42000,
-  rtcMax: 42100,
+  // RTC ports below the ephemeral range (32768+): a worker's WebRTC port is fixed, and an outgoing
+  // connection of the test run could hold it there.
+  rtcMin: 28000,
+  rtcMax: 28100,
   prometheus: 19090,
   turn: 13478,
   // Below the ephemeral range, so a relayed address is told apart from a browser's own port.
@@ -26,6 +28,6 @@ export const E2E_PORTS: StackPorts = {
 /** The scale-out end-to-end stack: every port 1000 above E2E_PORTS, its own RTC range. */
 export const SCALE_PORTS: StackPorts = {
   ...(Object.fromEntries(Object.entries(E2E_PORTS).map(([k, v]) => [k, v + 1000])) as StackPorts),
-  rtcMin: 42200,
-  rtcMax: 42399,
+  rtcMin: 28200,
+  rtcMax: 28399,
 };

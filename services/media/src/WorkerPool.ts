@@ -16,6 +16,9 @@ import type { Logger } from '@switchboard/logger';
  * raise those on a busy host).
  */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** How long a worker waits for its WebRTC port to be free (20 × 250 ms). */
+const PORT_BUSY_ATTEMPTS = 20;
+const PORT_BUSY_WAIT_MS = 250;
 
 export interface WebRtcListen {
   ip: string;
@@ -65,22 +68,34 @@ export class WorkerPool {
     const worker = await mediasoup.createWorker({ logLevel: this.#options.logLevel, appData: { index } });
     const { ip, announcedAddress, firstPort } = this.#options.webRtc;
     const port = firstPort + index;
-    let server: types.WebRtcServer;
-    try {
-      // One socket now carries what a socket per transport carried: its kernel buffers must hold
-      // a worker's bursts while the worker waits for a core, or STUN checks drop and ICE flaps.
-      const buffers = { sendBufferSize: SOCKET_BUFFER_BYTES, recvBufferSize: SOCKET_BUFFER_BYTES };
-      server = await worker.createWebRtcServer({
-        listenInfos: [
-          { protocol: 'udp', ip, announcedAddress, port, ...buffers },
-          { protocol: 'tcp', ip, announcedAddress, port, ...buffers },
-        ],
-      });
-    } catch (error) {
-      worker.close();
-      throw new Error(`mediasoup worker ${index} cannot listen for WebRTC on ${ip}:${port} (UDP and TCP)`, {
-        cause: error,
-      });
+    // One socket now carries what a socket per transport carried: its kernel buffers must hold
+    // a worker's bursts while the worker waits for a core, or STUN checks drop and ICE flaps.
+    const buffers = { sendBufferSize: SOCKET_BUFFER_BYTES, recvBufferSize: SOCKET_BUFFER_BYTES };
+    let server: types.WebRtcServer | undefined;
+    // The port may still be held for a moment by the worker this one replaces (a crashed node
+    // restarted, a worker that died): wait for it rather than fail.
+    for (let attempt = 1; !server; attempt++) {
+      try {
+        server = await worker.createWebRtcServer({
+          listenInfos: [
+            { protocol: 'udp', ip, announcedAddress, port, ...buffers },
+            { protocol: 'tcp', ip, announcedAddress, port, ...buffers },
+          ],
+        });
+      } catch (error) {
+        const busy = error instanceof Error && error.message.includes('address already in use');
+        if (!busy || attempt >= PORT_BUSY_ATTEMPTS) {
+          worker.close();
+          throw new Error(
+            `mediasoup worker ${index} cannot listen for WebRTC on ${ip}:${port} (UDP and TCP)`,
+            {
+              cause: error,
+            },
+          );
+        }
+        this.#options.logger.warn({ index, port, attempt }, 'WebRTC port still in use; trying again');
+        await new Promise((resolve) => setTimeout(resolve, PORT_BUSY_WAIT_MS));
+      }
     }
     this.#routerCounts.set(worker, 0);
     this.#webRtcServers.set(worker, server);

@@ -41,7 +41,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
   beforeAll(async () => {
     consul = await startConsul();
     const config = readConfig(
-      mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '41000', MEDIA_RTC_MAX_PORT: '41100' }),
+      mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '31000', MEDIA_RTC_MAX_PORT: '31100' }),
     );
     node = await MediaNode.create(config, createLogger({ service: 'media', level: 'warn' }).logger);
     client = new MediaServiceClient(`127.0.0.1:${node.grpcPort}`, grpc.credentials.createInsecure());
@@ -82,7 +82,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     expect(transport.iceCandidates.map((c) => c.protocol).sort()).toEqual(['tcp', 'udp']);
     // The worker's WebRTC server: the first port of the range, UDP and TCP.
     for (const candidate of transport.iceCandidates) {
-      expect(candidate.port).toBe(41000);
+      expect(candidate.port).toBe(31000);
     }
   });
 
@@ -100,7 +100,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     // Five ports: one for the worker's WebRTC server, four for pipes. With a port per transport,
     // the fifth transport would already fail.
     const small = await MediaNode.create(
-      readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '41400', MEDIA_RTC_MAX_PORT: '41404' })),
+      readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '31400', MEDIA_RTC_MAX_PORT: '31404' })),
       createLogger({ service: 'media', level: 'warn' }).logger,
     );
     const smallClient = new MediaServiceClient(
@@ -135,7 +135,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
           }
         }
       }
-      expect([...ports].sort()).toEqual(['tcp:41400', 'udp:41400']);
+      expect([...ports].sort()).toEqual(['tcp:31400', 'udp:31400']);
       // Sixty transports opened no socket in the worker.
       expect(sockets()).toBe(before);
     } finally {
@@ -264,7 +264,7 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
       remoteNode: 'node-b',
     });
     expect(pipe.ip).toBe('127.0.0.1');
-    expect(pipe.port).toBeGreaterThanOrEqual(41000);
+    expect(pipe.port).toBeGreaterThanOrEqual(31000);
     expect(pipe.srtpParameters.cryptoSuite).toMatch(/AES/);
     expect(pipe.srtpParameters.keyBase64.length).toBeGreaterThan(20);
     // Asking again (another signaling instance racing) returns the same transport.
@@ -357,8 +357,8 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     const capped = await MediaNode.create(
       readConfig(
         mediaTestEnv(consul.addr, {
-          MEDIA_RTC_MIN_PORT: '41200',
-          MEDIA_RTC_MAX_PORT: '41300',
+          MEDIA_RTC_MIN_PORT: '31200',
+          MEDIA_RTC_MAX_PORT: '31300',
           MEDIA_MAX_ROOMS: '2',
           MEDIA_MAX_TRANSPORTS_PER_ROOM: '3',
         }),
