@@ -23,6 +23,13 @@ const LOAD_TIMEOUT_MS = 1000;
 
 /** Deletes the mapping only if it still points at the node we were using. */
 const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/**
+ * Moves the home from ARGV[1] to ARGV[2] if it is still ARGV[1], in one step; answers the home
+ * after. (Deleting, then setting, let another instance handling the same loss read no home in
+ * between and take the room for lost: its people were sent away needlessly.)
+ */
+const SWAP_HOME = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end
+return redis.call('GET', KEYS[1])`;
 
 export interface MediaDirectoryOptions {
   consul: ConsulClient;
@@ -198,10 +205,10 @@ export class MediaDirectory {
   ): Promise<MediaClient | undefined> {
     const key = roomMediaKey(roomId);
     await this.leaveNode(roomId, lostId);
-    if (survivors.length > 0 && (await this.#redis.eval(COMPARE_AND_DELETE, 1, key, lostId)) === 1) {
-      await this.#redis.set(key, survivors[0].instanceId, 'NX');
-    }
-    const home = await this.#redis.get(key);
+    const home =
+      survivors.length > 0
+        ? ((await this.#redis.eval(SWAP_HOME, 1, key, lostId, survivors[0].instanceId)) as string | null)
+        : await this.#redis.get(key);
     const client = home ? this.clientById(home) : undefined;
     if (client) {
       await this.#redis.sadd(nodeRoomsKey(client.instanceId), roomId);
