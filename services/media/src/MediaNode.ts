@@ -182,6 +182,7 @@ export class MediaNode {
         ip: config.listenIp,
         announcedAddress: config.announcedAddress,
         firstPort: config.rtcMinPort,
+        enabled: config.webRtcServer,
       },
       logger,
       onWorkerDied: () => ref.node?.countWorkerDeath(),

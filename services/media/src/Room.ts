@@ -343,9 +343,21 @@ export class Room extends EventEmitter<RoomEvents> {
     let transport: types.WebRtcTransport<TransportOwned>;
     try {
       const router = await this.#routerFor(peerId);
-      // Every transport of a worker shares its WebRTC server's one UDP and one TCP port.
+      // With WebRTC servers every transport of a worker shares its one UDP and one TCP port;
+      // without, each takes its own from the node's range.
+      const webRtcServer = this.#workers.webRtcServer(pidOf(router));
+      const portRange = { min: this.#listen.pipeMinPort, max: this.#listen.pipeMaxPort };
+      const { listenIp: ip, announcedAddress } = this.#listen;
+      const listen = webRtcServer
+        ? { webRtcServer }
+        : {
+            listenInfos: [
+              { protocol: 'udp' as const, ip, announcedAddress, portRange },
+              { protocol: 'tcp' as const, ip, announcedAddress, portRange },
+            ],
+          };
       transport = await router.createWebRtcTransport<TransportOwned>({
-        webRtcServer: this.#workers.webRtcServer(pidOf(router)),
+        ...listen,
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,

@@ -25,6 +25,8 @@ export interface WebRtcListen {
   /** The address put in ICE candidates (behind NAT, in containers); `ip` when absent. */
   announcedAddress?: string;
   firstPort: number;
+  /** Off: no WebRTC servers (each transport takes its own ports from the node's range). */
+  enabled: boolean;
 }
 
 export interface WorkerPoolOptions {
@@ -66,8 +68,14 @@ export class WorkerPool {
 
   async #startWorker(index: number): Promise<types.Worker> {
     const worker = await mediasoup.createWorker({ logLevel: this.#options.logLevel, appData: { index } });
-    const { ip, announcedAddress, firstPort } = this.#options.webRtc;
+    const { ip, announcedAddress, firstPort, enabled } = this.#options.webRtc;
     const port = firstPort + index;
+    if (!enabled) {
+      this.#routerCounts.set(worker, 0);
+      worker.on('died', (error) => void this.#replace(worker, index, error));
+      this.#options.logger.info({ workerPid: worker.pid, index }, 'mediasoup worker started');
+      return worker;
+    }
     // One socket now carries what a socket per transport carried: its kernel buffers must hold
     // a worker's bursts while the worker waits for a core, or STUN checks drop and ICE flaps.
     const buffers = { sendBufferSize: SOCKET_BUFFER_BYTES, recvBufferSize: SOCKET_BUFFER_BYTES };
@@ -164,7 +172,10 @@ export class WorkerPool {
   }
 
   /** The WebRTC server of the live worker with this pid (every WebRTC transport there uses it). */
-  webRtcServer(pid: number): types.WebRtcServer {
+  webRtcServer(pid: number): types.WebRtcServer | undefined {
+    if (!this.#options.webRtc.enabled) {
+      return undefined;
+    }
     const worker = this.#workers.find((w) => w.pid === pid && !w.died && !w.closed);
     const server = worker && this.#webRtcServers.get(worker);
     if (!server || server.closed) {

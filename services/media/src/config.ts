@@ -17,6 +17,8 @@ const schema = z
     MEDIA_ANNOUNCED_ADDRESS: z.string().optional(),
     MEDIA_RTC_MIN_PORT: port(40000),
     MEDIA_RTC_MAX_PORT: port(40100),
+    /** One UDP + one TCP port per worker for every WebRTC transport (mediasoup WebRtcServer). */
+    MEDIA_WEBRTC_SERVER: z.enum(['true', 'false']).default('false'),
     MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
     MEDIA_INSTANCE_ID: z.string().optional(),
     /** Rooms (routers) this node accepts; beyond, creating one is RESOURCE_EXHAUSTED. */
@@ -40,11 +42,16 @@ const schema = z
     message: 'MEDIA_RTC_MIN_PORT must not exceed MEDIA_RTC_MAX_PORT',
     path: ['MEDIA_RTC_MIN_PORT'],
   })
-  .refine((env) => env.MEDIA_RTC_MAX_PORT - env.MEDIA_RTC_MIN_PORT >= env.MEDIA_NUM_WORKERS, {
-    message:
-      'MEDIA_RTC_MIN_PORT-MEDIA_RTC_MAX_PORT must hold one port per worker (MEDIA_NUM_WORKERS) plus at least one for pipes to other media nodes',
-    path: ['MEDIA_RTC_MAX_PORT'],
-  });
+  .refine(
+    (env) =>
+      env.MEDIA_WEBRTC_SERVER === 'false' ||
+      env.MEDIA_RTC_MAX_PORT - env.MEDIA_RTC_MIN_PORT >= env.MEDIA_NUM_WORKERS,
+    {
+      message:
+        'MEDIA_RTC_MIN_PORT-MEDIA_RTC_MAX_PORT must hold one port per worker (MEDIA_NUM_WORKERS) plus at least one for pipes to other media nodes',
+      path: ['MEDIA_RTC_MAX_PORT'],
+    },
+  );
 
 /** Where mediasoup looks for its worker when MEDIASOUP_WORKER_BIN is not set. */
 function bundledWorker(): string {
@@ -67,6 +74,7 @@ export interface MediaConfig extends CommonConfig {
   rtcMaxPort: number;
   pipeMinPort: number;
   pipeMaxPort: number;
+  webRtcServer: boolean;
   workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
   instanceId?: string;
   maxRooms: number;
@@ -87,7 +95,9 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     announcedAddress: c.MEDIA_ANNOUNCED_ADDRESS || undefined,
     rtcMinPort: c.MEDIA_RTC_MIN_PORT,
     rtcMaxPort: c.MEDIA_RTC_MAX_PORT,
-    pipeMinPort: c.MEDIA_RTC_MIN_PORT + c.MEDIA_NUM_WORKERS,
+    webRtcServer: c.MEDIA_WEBRTC_SERVER === 'true',
+    pipeMinPort:
+      c.MEDIA_WEBRTC_SERVER === 'true' ? c.MEDIA_RTC_MIN_PORT + c.MEDIA_NUM_WORKERS : c.MEDIA_RTC_MIN_PORT,
     pipeMaxPort: c.MEDIA_RTC_MAX_PORT,
     workerLogLevel: c.MEDIA_WORKER_LOG_LEVEL,
     instanceId: c.MEDIA_INSTANCE_ID,

@@ -41,7 +41,11 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
   beforeAll(async () => {
     consul = await startConsul();
     const config = readConfig(
-      mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '31000', MEDIA_RTC_MAX_PORT: '31100' }),
+      mediaTestEnv(consul.addr, {
+        MEDIA_RTC_MIN_PORT: '31000',
+        MEDIA_RTC_MAX_PORT: '31100',
+        MEDIA_WEBRTC_SERVER: 'true',
+      }),
     );
     node = await MediaNode.create(config, createLogger({ service: 'media', level: 'warn' }).logger);
     client = new MediaServiceClient(`127.0.0.1:${node.grpcPort}`, grpc.credentials.createInsecure());
@@ -100,7 +104,13 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     // Five ports: one for the worker's WebRTC server, four for pipes. With a port per transport,
     // the fifth transport would already fail.
     const small = await MediaNode.create(
-      readConfig(mediaTestEnv(consul.addr, { MEDIA_RTC_MIN_PORT: '31400', MEDIA_RTC_MAX_PORT: '31404' })),
+      readConfig(
+        mediaTestEnv(consul.addr, {
+          MEDIA_RTC_MIN_PORT: '31400',
+          MEDIA_RTC_MAX_PORT: '31404',
+          MEDIA_WEBRTC_SERVER: 'true',
+        }),
+      ),
       createLogger({ service: 'media', level: 'warn' }).logger,
     );
     const smallClient = new MediaServiceClient(

@@ -45,20 +45,20 @@ export function OperatorSetup() {
         ) : me === null ? (
           <>
             <p>Sign in first; the account you use becomes this deployment&apos;s operator.</p>
-            <p>
+            <p className="row">
               <a className="button" href={`/signin?next=${encodeURIComponent(here)}`}>
                 Sign in
-              </a>{' '}
+              </a>
               <a href={`/signup?next=${encodeURIComponent(here)}`}>Create an account</a>
             </p>
           </>
         ) : me.operator ? (
           <>
             <p role="status">{me.displayName}, you are an operator of this deployment.</p>
-            <p>
+            <p className="row">
               <a className="button" href="/logs/">
                 Open the logs
-              </a>{' '}
+              </a>
               <a href="/">Home</a>
             </p>
           </>
