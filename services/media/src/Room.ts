@@ -45,7 +45,10 @@ interface RoomEvents {
 export interface TransportListenOptions {
   listenIp: string;
   announcedAddress?: string;
-  /** Ports of pipe transports to other media nodes (WebRTC transports use their worker's server). */
+  /**
+   * The port range transports take their ports from: pipe transports to other media nodes always,
+   * WebRTC transports when the workers have no WebRTC server (MEDIA_WEBRTC_SERVER off).
+   */
   pipeMinPort: number;
   pipeMaxPort: number;
   /** Transports the room may hold at once (counted with those being created). */

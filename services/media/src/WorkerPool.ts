@@ -68,23 +68,27 @@ export class WorkerPool {
 
   async #startWorker(index: number): Promise<types.Worker> {
     const worker = await mediasoup.createWorker({ logLevel: this.#options.logLevel, appData: { index } });
-    const { ip, announcedAddress, firstPort, enabled } = this.#options.webRtc;
-    const port = firstPort + index;
-    if (!enabled) {
-      this.#routerCounts.set(worker, 0);
-      worker.on('died', (error) => void this.#replace(worker, index, error));
-      this.#options.logger.info({ workerPid: worker.pid, index }, 'mediasoup worker started');
-      return worker;
+    if (this.#options.webRtc.enabled) {
+      this.#webRtcServers.set(worker, await this.#startWebRtcServer(worker, index));
     }
+    this.#routerCounts.set(worker, 0);
+    worker.on('died', (error) => void this.#replace(worker, index, error));
+    this.#options.logger.info({ workerPid: worker.pid, index }, 'mediasoup worker started');
+    return worker;
+  }
+
+  /** The worker's WebRTC server on `firstPort + index`, UDP and TCP (the worker closes on failure). */
+  async #startWebRtcServer(worker: types.Worker, index: number): Promise<types.WebRtcServer> {
+    const { ip, announcedAddress, firstPort } = this.#options.webRtc;
+    const port = firstPort + index;
     // One socket now carries what a socket per transport carried: its kernel buffers must hold
     // a worker's bursts while the worker waits for a core, or STUN checks drop and ICE flaps.
     const buffers = { sendBufferSize: SOCKET_BUFFER_BYTES, recvBufferSize: SOCKET_BUFFER_BYTES };
-    let server: types.WebRtcServer | undefined;
     // The port may still be held for a moment by the worker this one replaces (a crashed node
     // restarted, a worker that died): wait for it rather than fail.
-    for (let attempt = 1; !server; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
-        server = await worker.createWebRtcServer({
+        return await worker.createWebRtcServer({
           listenInfos: [
             { protocol: 'udp', ip, announcedAddress, port, ...buffers },
             { protocol: 'tcp', ip, announcedAddress, port, ...buffers },
@@ -105,11 +109,6 @@ export class WorkerPool {
         await new Promise((resolve) => setTimeout(resolve, PORT_BUSY_WAIT_MS));
       }
     }
-    this.#routerCounts.set(worker, 0);
-    this.#webRtcServers.set(worker, server);
-    worker.on('died', (error) => void this.#replace(worker, index, error));
-    this.#options.logger.info({ workerPid: worker.pid, index, port }, 'mediasoup worker started');
-    return worker;
   }
 
   async #replace(dead: types.Worker, index: number, error: Error): Promise<void> {
