@@ -183,8 +183,7 @@ export class MediaRequests {
       peer.joined = false;
       peer.media = undefined;
       await this.#o.participants.left(peer.peerId);
-      await this.#rooms().releaseIfIdle(session, ctx, ctx.logger);
-      throw new AppError('FAILED_PRECONDITION', REPLACED_NOTICE.reason);
+      return giveUp(new AppError('FAILED_PRECONDITION', REPLACED_NOTICE.reason));
     }
     await socket.join(peer.roomId);
     await this.#o.chat.joined(socket);
