@@ -5,8 +5,9 @@
  * so machine noise hits every kind alike.
  */
 import * as grpc from '@grpc/grpc-js';
+import { ServiceCredentials } from '@switchboard/auth';
 import { createLogger } from '@switchboard/logger';
-import { mediaTestEnv, startConsul } from '@switchboard/testing';
+import { mediaTestEnv, startConsul, TEST_SERVICE_SECRET } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
 import { MediaClient } from '../services/signaling/src/MediaClient';
@@ -38,7 +39,12 @@ export async function benchGrpc(
     createLogger({ service: 'media', level: 'warn', stdout: false }).logger,
   );
   const address = `127.0.0.1:${node.grpcPort}`;
-  const media = new MediaClient({ instanceId: 'bench', address, timeoutMs: 5000 });
+  const media = new MediaClient({
+    instanceId: 'bench',
+    address,
+    timeoutMs: 5000,
+    credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'bench'),
+  });
   const raw = new grpc.Client(address, grpc.credentials.createInsecure());
   const roomId = 'bench-room';
   const samples: Record<string, number[]> = {

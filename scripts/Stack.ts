@@ -200,6 +200,7 @@ export class Stack {
     await this.#startConsul();
     const secret = this.#secret('jwt-secret');
     const turnSecret = this.#secret('turn-secret');
+    const serviceSecret = this.serviceSecret;
     await this.#startTurn(turnSecret);
     const common: Record<string, string> = {
       CONSUL_HTTP_ADDR: `127.0.0.1:${this.ports.consulHttp}`,
@@ -223,6 +224,7 @@ export class Stack {
           'services/media/src/server.ts',
           {
             ...common,
+            SERVICE_SECRET: serviceSecret,
             MEDIA_GRPC_PORT: String(this.ports.mediaGrpc + i),
             MEDIA_METRICS_PORT: String(this.ports.mediaMetrics + i),
             MEDIA_RTC_MIN_PORT: String(this.ports.rtcMin + i * rtcSlice),
@@ -241,6 +243,7 @@ export class Stack {
           'services/signaling/src/server.ts',
           {
             ...common,
+            SERVICE_SECRET: serviceSecret,
             SIGNALING_PORT: String(this.ports.signaling + i),
           },
         ),
@@ -311,6 +314,14 @@ export class Stack {
 
   async #ensureRedis(): Promise<void> {
     await ensureRedis(this.redisUrl, { explicit: !!this.#options.redisUrl, log: this.#log });
+  }
+
+  /**
+   * The media gRPC API's service secret (signaling signs tokens with it, media nodes verify them),
+   * kept in `<run dir>/service-secret`; only media and signaling get it.
+   */
+  get serviceSecret(): string {
+    return this.#secret('service-secret');
   }
 
   /** A secret kept in the run directory (made on first start). */

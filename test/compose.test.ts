@@ -101,6 +101,11 @@ describe('docker-compose.yml', () => {
     // coturn refuses to start without TURN_SECRET.
     const file = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
     expect(file).toMatch(/JWT_SECRET: \$\{JWT_SECRET:\?/);
+    // The media API's service secret likewise, held by media and signaling only.
+    expect(file).toMatch(/SERVICE_SECRET: \$\{SERVICE_SECRET:\?/);
+    expect(services.media.environment?.SERVICE_SECRET).toMatch(/^\$\{SERVICE_SECRET:\?/);
+    expect(services.signaling.environment?.SERVICE_SECRET).toMatch(/^\$\{SERVICE_SECRET:\?/);
+    expect(services.gateway.environment?.SERVICE_SECRET).toBeUndefined();
     expect(file).not.toMatch(/TURN_SECRET:-[^}]/);
     expect([services.coturn.command ?? ''].flat().join(' ')).toMatch(
       /\$\{#TURN_SECRET\} -ge 16 \] \|\| .*exit 78/,

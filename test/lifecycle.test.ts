@@ -61,6 +61,7 @@ describe('service processes', () => {
       DATABASE_URL: testDatabaseUrl(),
       REDIS_URL: testRedisUrl(),
       JWT_SECRET: 'lifecycle-test-secret-0123456789',
+      SERVICE_SECRET: 'lifecycle-service-secret-0123456789',
     };
     const services: [string, string, Record<string, string>][] = [
       [
@@ -128,6 +129,19 @@ describe('service processes', () => {
       started.push(s);
       expect(await s.exit, path).toBe(78);
       expect(s.output()).toMatch(/JWT_SECRET: is a published default; generate one/);
+    }
+  });
+
+  it('media and signaling refuse to start without a service secret for the media API', async () => {
+    for (const path of ['services/media/src/server.ts', 'services/signaling/src/server.ts']) {
+      const s = startProcess(path, {
+        CONSUL_HTTP_ADDR: consul.addr,
+        JWT_SECRET: 'lifecycle-test-secret-0123456789',
+        SERVICE_SECRET: 'changeme',
+      });
+      started.push(s);
+      expect(await s.exit, path).toBe(78);
+      expect(s.output()).toMatch(/SERVICE_SECRET: must be at least 16 characters/);
     }
   });
 });

@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConsulClient } from '@switchboard/consul';
 import { randomUUID } from 'node:crypto';
+import { ServiceCredentials } from '@switchboard/auth';
+import { ConsulClient } from '@switchboard/consul';
 import { Stack, type StackPorts } from '../../scripts/Stack';
 import { MediaClient } from '../../services/signaling/src/MediaClient';
 import { createRoom } from '../../test/e2e/browser';
@@ -323,6 +324,12 @@ async function main(): Promise<void> {
       baseUrl = `http://127.0.0.1:${LOAD_PORTS.http}`;
       consulAddr = `http://127.0.0.1:${LOAD_PORTS.consulHttp}`;
     }
+    // The media API wants a service token: the stack's own secret, or SERVICE_SECRET for --url.
+    const serviceSecret = stack?.serviceSecret ?? process.env.SERVICE_SECRET;
+    if (!serviceSecret) {
+      throw new Error("with --url, set SERVICE_SECRET (the media nodes' service secret) to read their load");
+    }
+    const credentials = new ServiceCredentials(serviceSecret, 'loadtest');
     const consul = new ConsulClient(consulAddr!);
     const ourWorkers = async () => {
       const pids: number[] = [];
@@ -331,6 +338,7 @@ async function main(): Promise<void> {
           instanceId: node.id,
           address: `${node.address}:${node.port}`,
           timeoutMs: 2000,
+          credentials,
         });
         try {
           const load = await client.call('getLoad', {}, { correlationId: `loadtest-${randomUUID()}` });

@@ -143,3 +143,11 @@ export async function verifyAccessToken(token: unknown, secret: string): Promise
 
 export { recordAdmission, wasAdmitted, type AdmissionStore } from './admissions';
 export { identityKeys, recordRemoval, wasRemoved, type Identity, type RemovalStore } from './removals';
+export {
+  AUTHORIZATION_METADATA,
+  MAX_SERVICE_TOKEN_SECONDS,
+  MEDIA_AUDIENCE,
+  ServiceCredentials,
+  ServiceTokenVerifier,
+  signServiceToken,
+} from './serviceTokens';

@@ -68,18 +68,31 @@ export const KNOWN_DEFAULT_SECRETS: readonly string[] = [
   'development-secret',
 ];
 
+/** A shared secret: long enough, and not one printed in some example. */
+function sharedSecret(sharedBy: string) {
+  return z
+    .string()
+    .min(16, `must be at least 16 characters (the same value in ${sharedBy})`)
+    .refine(
+      (value) => !KNOWN_DEFAULT_SECRETS.includes(value.toLowerCase()),
+      'is a published default; generate one, e.g. `openssl rand -base64 48`',
+    );
+}
+
 /** The variables of the services that keep state (signaling, gateway). */
 export const backendEnv = {
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/switchboard'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Signs (gateway) and verifies (signaling) join and access tokens. */
-  JWT_SECRET: z
-    .string()
-    .min(16, 'must be at least 16 characters (the same value in gateway and signaling)')
-    .refine(
-      (value) => !KNOWN_DEFAULT_SECRETS.includes(value.toLowerCase()),
-      'is a published default; generate one, e.g. `openssl rand -base64 48`',
-    ),
+  JWT_SECRET: sharedSecret('gateway and signaling'),
+};
+
+/**
+ * Signs (signaling) and verifies (media) the service tokens of the media gRPC API; a secret apart
+ * from JWT_SECRET, so the gateway (or a leaked join-token key) cannot drive media nodes.
+ */
+export const serviceSecretEnv = {
+  SERVICE_SECRET: sharedSecret('media and signaling'),
 };
 
 /** The settings every service has, from the variables of `commonEnv`. */

@@ -171,7 +171,9 @@ export function uniqueRoom(prefix = 'test'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Environment for an in-process media node on free ports with one worker. */
+/** The service secret (media API tokens) of the media nodes and signaling servers tests start. */
+export const TEST_SERVICE_SECRET = 'test-service-secret-0123456789abcdef';
+
 /**
  * RTC port ranges for the media nodes a test process starts, one slice each (a node's workers
  * listen on the first ports of its slice): below the kernel's ephemeral range (32768+), where an
@@ -183,6 +185,7 @@ const TEST_RTC_SLICES = 50;
 /** Where this process starts (random: test processes that overlap rarely pick the same slice). */
 let rtcSlices = Math.floor(Math.random() * TEST_RTC_SLICES);
 
+/** Environment for an in-process media node on free ports with one worker. */
 export function mediaTestEnv(consulAddr: string, extra: Record<string, string> = {}): Record<string, string> {
   const min = TEST_RTC_BASE + (rtcSlices++ % TEST_RTC_SLICES) * TEST_RTC_SLICE;
   return {
@@ -194,6 +197,7 @@ export function mediaTestEnv(consulAddr: string, extra: Record<string, string> =
     MEDIA_NUM_WORKERS: '1',
     // Closing ends the rooms at once (a test that drains sets its own deadline).
     MEDIA_DRAIN_SECONDS: '0',
+    SERVICE_SECRET: TEST_SERVICE_SECRET,
     // The worker the test scripts built (mediasoup reads the variable from the process itself).
     MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? '',
     ...extra,

@@ -8,6 +8,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { types } from 'mediasoup';
+import { AUTHORIZATION_METADATA, ServiceTokenVerifier } from '@switchboard/auth';
 import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
 import {
   AppError,
@@ -112,6 +113,15 @@ function toProtoEvent(roomId: string, event: RoomEvent): WatchRoomEventsResponse
   }
 }
 
+/**
+ * Ends a server stream with the error's status. grpc-js sends the status when the stream emits
+ * 'error' (`destroy()` would drop it: the caller would wait until its deadline or cancel).
+ */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown): void {
+  const appError = fromUnknown(error);
+  call.emit('error', Object.assign(new Error(appError.message), appError.toGrpc()));
+}
+
 export class MediaNode {
   readonly #config: MediaConfig;
   readonly #logger: Logger;
@@ -120,6 +130,8 @@ export class MediaNode {
   readonly #roomsCreating = new Map<string, Promise<Room>>();
   readonly #grpcServer: grpc.Server;
   readonly #health: HealthImplementation;
+  /** Every MediaService call carries a service token (the health service stays open to checks). */
+  readonly #callers: ServiceTokenVerifier;
   readonly #metricsServer: HttpServer;
   readonly #registry: prom.Registry;
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
@@ -156,6 +168,7 @@ export class MediaNode {
       registers: [this.#registry],
     });
     this.#registerGauges();
+    this.#callers = new ServiceTokenVerifier(config.serviceSecret);
     this.#grpcServer = new grpc.Server();
     this.#health = new HealthImplementation({ '': 'NOT_SERVING', [MEDIA_SERVICE_NAME]: 'NOT_SERVING' });
     this.#health.addToServer(this.#grpcServer);
@@ -470,6 +483,7 @@ export class MediaNode {
       });
       void (async () => {
         const outcome = await timedRequest(method, logger, async () => {
+          await this.#authenticate(call.metadata);
           if (this.#shuttingDown) {
             throw new UnavailableError('media node is shutting down');
           }
@@ -682,32 +696,48 @@ export class MediaNode {
         return {};
       }),
       watchRoomEvents: (call: grpc.ServerWritableStream<WatchRoomEventsRequest, WatchRoomEventsResponse>) => {
-        let room: Room;
-        try {
-          room = this.#room(call.request.roomId);
-        } catch (error) {
-          const appError = error instanceof AppError ? error : fromUnknown(error);
-          call.destroy(Object.assign(new Error(appError.message), appError.toGrpc()));
-          return;
-        }
-        const onEvent = (event: RoomEvent) => call.write(toProtoEvent(room.id, event));
-        const onClose = () => call.end();
-        room.on('event', onEvent);
-        room.once('close', onClose);
-        const speaker = room.activeSpeaker;
-        if (speaker) {
-          onEvent(speaker);
-        }
-        call.on('cancelled', () => {
-          room.off('event', onEvent);
-          room.off('close', onClose);
-        });
-        call.on('close', () => {
-          room.off('event', onEvent);
-          room.off('close', onClose);
-        });
+        void this.#authenticate(call.metadata).then(
+          () => {
+            if (!call.cancelled) {
+              this.#watchRoomEvents(call);
+            }
+          },
+          (error: unknown) => failStream(call, error),
+        );
       },
     };
+  }
+
+  /** Rejects with UNAUTHENTICATED unless the call carries a valid service token. */
+  async #authenticate(metadata: grpc.Metadata): Promise<void> {
+    await this.#callers.verify(metadata.get(AUTHORIZATION_METADATA)[0]);
+  }
+
+  /** Streams one room's events to an authenticated caller until the room or the call ends. */
+  #watchRoomEvents(call: grpc.ServerWritableStream<WatchRoomEventsRequest, WatchRoomEventsResponse>): void {
+    let room: Room;
+    try {
+      room = this.#room(call.request.roomId);
+    } catch (error) {
+      failStream(call, error);
+      return;
+    }
+    const onEvent = (event: RoomEvent) => call.write(toProtoEvent(room.id, event));
+    const onClose = () => call.end();
+    room.on('event', onEvent);
+    room.once('close', onClose);
+    const speaker = room.activeSpeaker;
+    if (speaker) {
+      onEvent(speaker);
+    }
+    call.on('cancelled', () => {
+      room.off('event', onEvent);
+      room.off('close', onClose);
+    });
+    call.on('close', () => {
+      room.off('event', onEvent);
+      room.off('close', onClose);
+    });
   }
 
   /**

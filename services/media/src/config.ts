@@ -4,11 +4,19 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { commonConfig, commonEnv, loadConfig, port, type CommonConfig } from '@switchboard/config';
+import {
+  commonConfig,
+  commonEnv,
+  loadConfig,
+  port,
+  serviceSecretEnv,
+  type CommonConfig,
+} from '@switchboard/config';
 
 const schema = z
   .object({
     ...commonEnv,
+    ...serviceSecretEnv,
     MEDIA_GRPC_HOST: z.string().default('127.0.0.1'),
     MEDIA_GRPC_PORT: port(50051),
     MEDIA_METRICS_PORT: port(9101),
@@ -62,6 +70,8 @@ function bundledWorker(): string {
 export interface MediaConfig extends CommonConfig {
   grpcHost: string;
   grpcPort: number;
+  /** Verifies the service token every MediaService call carries. */
+  serviceSecret: string;
   metricsPort: number;
   numWorkers: number;
   listenIp: string;
@@ -89,6 +99,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     ...commonConfig(c),
     grpcHost: c.MEDIA_GRPC_HOST,
     grpcPort: c.MEDIA_GRPC_PORT,
+    serviceSecret: c.SERVICE_SECRET,
     metricsPort: c.MEDIA_METRICS_PORT,
     numWorkers: c.MEDIA_NUM_WORKERS,
     listenIp: c.MEDIA_LISTEN_IP,

@@ -12,16 +12,28 @@ import {
   MediaServiceClient,
   type GetRouterRtpCapabilitiesResponse,
 } from '@switchboard/proto';
-import { mediaTestEnv, startConsul, type ConsulAgent } from '@switchboard/testing';
+import { AUTHORIZATION_METADATA, signJoinToken, signServiceToken } from '@switchboard/auth';
+import { mediaTestEnv, startConsul, TEST_SERVICE_SECRET, type ConsulAgent } from '@switchboard/testing';
 import { readConfig } from '../src/config';
 import { MediaNode } from '../src/MediaNode';
 
 type AnyUnary = (...args: never[]) => unknown;
 
-/** Calls a unary method with a deadline and a correlation id, as signaling does. */
-function call<Res = unknown>(client: MediaServiceClient, method: AnyUnary, request: object): Promise<Res> {
+/**
+ * Calls a unary method with a deadline, a correlation id and a service token, as signaling does
+ * (`authorization: null` sends none).
+ */
+function call<Res = unknown>(
+  client: MediaServiceClient,
+  method: AnyUnary,
+  request: object,
+  authorization: string | null = `Bearer ${signServiceToken(TEST_SERVICE_SECRET, 'test')}`,
+): Promise<Res> {
   const metadata = new grpc.Metadata();
   metadata.set(CORRELATION_ID_METADATA, 'test-correlation');
+  if (authorization !== null) {
+    metadata.set(AUTHORIZATION_METADATA, authorization);
+  }
   return new Promise((resolve, reject) =>
     (method as unknown as (...args: unknown[]) => unknown).call(
       client,
@@ -55,6 +67,87 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     client?.close();
     await node?.close();
     await consul?.close();
+  });
+
+  it('refuses every MediaService call without valid service credentials, with UNAUTHENTICATED', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const joinGrants = {
+      room: 'r',
+      sub: 'guest:eve',
+      name: 'Eve',
+      role: 'host',
+      canPublish: true,
+      canSubscribe: true,
+    } as const;
+    const forged: [string, string | null][] = [
+      ['no credentials', null],
+      ['not a bearer token', 'Basic dXNlcjpwYXNz'],
+      ['garbage', 'Bearer not-a-jwt'],
+      ['signed with another secret', `Bearer ${signServiceToken('another-secret-0123456789abcdef', 'x')}`],
+      [
+        'expired',
+        `Bearer ${signServiceToken(TEST_SERVICE_SECRET, 'x', { nowSeconds: now - 7200, ttlSeconds: 600 })}`,
+      ],
+      [
+        'lives for a year',
+        `Bearer ${signServiceToken(TEST_SERVICE_SECRET, 'x', { ttlSeconds: 31_536_000 })}`,
+      ],
+      [
+        'issued in the future',
+        `Bearer ${signServiceToken(TEST_SERVICE_SECRET, 'x', { nowSeconds: now + 7200, ttlSeconds: 600 })}`,
+      ],
+      [
+        'for another audience',
+        `Bearer ${signServiceToken(TEST_SERVICE_SECRET, 'x', { audience: 'switchboard-signaling' })}`,
+      ],
+      [
+        'a join token signed with the same secret',
+        `Bearer ${(await signJoinToken(joinGrants, TEST_SERVICE_SECRET, 600)).token}`,
+      ],
+    ];
+    for (const [what, authorization] of forged) {
+      await expect(
+        call(client, client.drain, { deadlineSeconds: 1 }, authorization),
+        what,
+      ).rejects.toMatchObject({
+        code: grpc.status.UNAUTHENTICATED,
+      });
+      await expect(
+        call(client, client.getRouterRtpCapabilities, { roomId: 'forged-room' }, authorization),
+        what,
+      ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    }
+    // Nothing happened: the node still takes rooms and opened none.
+    expect(node.load().accepting).toBe(true);
+    expect(node.roomIds).not.toContain('forged-room');
+    // The event stream is refused too.
+    const stream = client.watchRoomEvents({ roomId: 'forged-room' }, new grpc.Metadata());
+    const streamError = await new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+    expect(streamError.code).toBe(grpc.status.UNAUTHENTICATED);
+    // With a token, a room the node does not have ends the stream at once with NOT_FOUND.
+    const authorized = new grpc.Metadata();
+    authorized.set(AUTHORIZATION_METADATA, `Bearer ${signServiceToken(TEST_SERVICE_SECRET, 'test')}`);
+    const unknown = client.watchRoomEvents({ roomId: 'no-such-room' }, authorized);
+    const unknownError = await new Promise<grpc.ServiceError>((resolve) => unknown.on('error', resolve));
+    expect(unknownError.code).toBe(grpc.status.NOT_FOUND);
+    // The health service stays open to Consul's check, and a real token works.
+    const health = new grpc.Client(`127.0.0.1:${node.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const status = await new Promise<number>((resolve, reject) =>
+        health.makeUnaryRequest(
+          '/grpc.health.v1.Health/Check',
+          () => Buffer.alloc(0),
+          (data: Buffer) => data,
+          {},
+          { deadline: Date.now() + 5000 },
+          (error, response) => (error ? reject(error) : resolve(response![1]!)),
+        ),
+      );
+      expect(status).toBe(1); // SERVING
+    } finally {
+      health.close();
+    }
+    await expect(call(client, client.getLoad, {})).resolves.toMatchObject({ accepting: true });
   });
 
   it('registers in Consul and its gRPC health check passes', async () => {

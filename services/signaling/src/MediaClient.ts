@@ -3,6 +3,7 @@
  * id in metadata; durations land in a histogram; failures become AppErrors with the gRPC code.
  */
 import * as grpc from '@grpc/grpc-js';
+import { AUTHORIZATION_METADATA, type ServiceCredentials } from '@switchboard/auth';
 import { fromUnknown } from '@switchboard/errors';
 import type { client as prom } from '@switchboard/metrics';
 import {
@@ -61,6 +62,7 @@ export class MediaClient {
   readonly address: string;
   readonly #client: MediaServiceClient;
   readonly #timeoutMs: number;
+  readonly #credentials: ServiceCredentials;
   readonly #histogram?: prom.Histogram<'method' | 'code'>;
   #closed = false;
 
@@ -68,11 +70,13 @@ export class MediaClient {
     instanceId: string;
     address: string;
     timeoutMs: number;
+    credentials: ServiceCredentials;
     histogram?: prom.Histogram<'method' | 'code'>;
   }) {
     this.instanceId = opts.instanceId;
     this.address = opts.address;
     this.#timeoutMs = opts.timeoutMs;
+    this.#credentials = opts.credentials;
     this.#histogram = opts.histogram;
     this.#client = new MediaServiceClient(opts.address, grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 15_000,
@@ -87,8 +91,7 @@ export class MediaClient {
     meta: CallMeta,
     timeoutMs = this.#timeoutMs,
   ): Promise<Res<MediaServiceClient[M]>> {
-    const metadata = new grpc.Metadata();
-    metadata.set(CORRELATION_ID_METADATA, meta.correlationId);
+    const metadata = this.#metadata(meta.correlationId);
     if (meta.peerId) {
       metadata.set(PEER_ID_METADATA, meta.peerId);
     }
@@ -119,8 +122,7 @@ export class MediaClient {
     correlationId: string,
     handlers: { onEvent: (event: WatchRoomEventsResponse) => void; onEnd: (error?: Error) => void },
   ): () => void {
-    const metadata = new grpc.Metadata();
-    metadata.set(CORRELATION_ID_METADATA, correlationId);
+    const metadata = this.#metadata(correlationId);
     const stream = this.#client.watchRoomEvents({ roomId }, metadata);
     let ended = false;
     const end = (error?: Error) => {
@@ -135,6 +137,14 @@ export class MediaClient {
       end(error.code === grpc.status.CANCELLED ? undefined : error),
     );
     return () => stream.cancel();
+  }
+
+  /** What every call carries: the service token and the correlation id. */
+  #metadata(correlationId: string): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set(AUTHORIZATION_METADATA, this.#credentials.authorization());
+    metadata.set(CORRELATION_ID_METADATA, correlationId);
+    return metadata;
   }
 
   close(): void {

@@ -6,6 +6,7 @@
  * room's nodes is in Redis too, and their routers are joined by pipe transports (RoomSessions).
  */
 import type { Redis } from 'ioredis';
+import type { ServiceCredentials } from '@switchboard/auth';
 import { ServiceWatcher, type ConsulClient, type ServiceInstance } from '@switchboard/consul';
 import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
@@ -37,6 +38,8 @@ export interface MediaDirectoryOptions {
   logger: Logger;
   /** Deadline of every media RPC. */
   timeoutMs: number;
+  /** The service token every media RPC carries. */
+  credentials: ServiceCredentials;
   histogram?: prom.Histogram<'method' | 'code'>;
 }
 
@@ -45,6 +48,7 @@ export class MediaDirectory {
   readonly #redis: Redis;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
+  readonly #credentials: ServiceCredentials;
   readonly #histogram?: prom.Histogram<'method' | 'code'>;
   readonly #clients = new Map<string, MediaClient>();
   #closed = false;
@@ -54,6 +58,7 @@ export class MediaDirectory {
     this.#redis = opts.redis;
     this.#logger = opts.logger;
     this.#timeoutMs = opts.timeoutMs;
+    this.#credentials = opts.credentials;
     this.#histogram = opts.histogram;
   }
 
@@ -82,6 +87,7 @@ export class MediaDirectory {
         instanceId: instance.id,
         address,
         timeoutMs: this.#timeoutMs,
+        credentials: this.#credentials,
         histogram: this.#histogram,
       });
       this.#clients.set(instance.id, client);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
+import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import { AppError, UnavailableError } from '@switchboard/errors';
@@ -226,6 +227,7 @@ export class SignalingServer {
       redis: this.#redis,
       logger: this.#logger,
       timeoutMs: this.#config.mediaRpcTimeoutMs,
+      credentials: new ServiceCredentials(this.#config.serviceSecret, 'signaling'),
       histogram: this.#grpcDuration,
     });
     this.#rooms = new RoomSessions({

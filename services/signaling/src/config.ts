@@ -6,12 +6,14 @@ import {
   commonEnv,
   loadConfig,
   port,
+  serviceSecretEnv,
   type CommonConfig,
 } from '@switchboard/config';
 
 const schema = z.object({
   ...commonEnv,
   ...backendEnv,
+  ...serviceSecretEnv,
   SIGNALING_HOST: z.string().default('127.0.0.1'),
   SIGNALING_PORT: port(4100),
   SIGNALING_INSTANCE_ID: z.string().optional(),
@@ -43,6 +45,8 @@ export interface SignalingConfig extends CommonConfig {
   databaseUrl: string;
   redisUrl: string;
   jwtSecret: string;
+  /** Signs the service token of every call to a media node. */
+  serviceSecret: string;
   mediaRpcTimeoutMs: number;
   heartbeatMs: number;
   corsOrigins: string[];
@@ -62,6 +66,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
     jwtSecret: c.JWT_SECRET,
+    serviceSecret: c.SERVICE_SECRET,
     mediaRpcTimeoutMs: c.MEDIA_RPC_TIMEOUT_MS,
     heartbeatMs: c.SIGNALING_HEARTBEAT_MS,
     corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',')

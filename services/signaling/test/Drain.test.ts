@@ -6,7 +6,8 @@
  * node deregisters from Consul once empty.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
+import { ServiceCredentials } from '@switchboard/auth';
+import { ensureRoom, TEST_SERVICE_SECRET, uniqueRoom, waitFor } from '@switchboard/testing';
 import { MediaClient } from '../src/MediaClient';
 import { roomMediaKey } from '../src/MediaDirectory';
 import { joined, next, TestClients, type Client } from './clients';
@@ -46,6 +47,7 @@ describe('draining a media node', () => {
       instanceId: drainedId,
       address: `127.0.0.1:${drained.grpcPort}`,
       timeoutMs: 5000,
+      credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
     });
     const answer = await client.call('drain', { deadlineSeconds: 2 }, { correlationId: 'drain-test' });
     client.close();

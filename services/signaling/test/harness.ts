@@ -11,6 +11,7 @@ import {
   mediaTestEnv,
   REPO_ROOT,
   startConsul,
+  TEST_SERVICE_SECRET,
   testDatabaseUrl,
   testRedisUrl,
   waitFor,
@@ -22,7 +23,7 @@ import { readConfig } from '../src/config';
 import { SignalingServer } from '../src/SignalingServer';
 
 /** Every test client connects from loopback: one address, far more sockets than a person holds. */
-const TEST_SIGNALING_ENV = { SIGNALING_SOCKETS_PER_ADDRESS: '10000' };
+const TEST_SIGNALING_ENV = { SIGNALING_SOCKETS_PER_ADDRESS: '10000', SERVICE_SECRET: TEST_SERVICE_SECRET };
 
 export interface HarnessOptions {
   secret: string;
