@@ -372,7 +372,13 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const logger = this.#logger.child({ peerId, transportId: transport.id });
     this.#transports.set(transport.id, transport);
+    // When the browser's media path comes up (operators read the time it took from these).
+    const createdAt = Date.now();
+    transport.on('icestatechange', (state) => {
+      logger.info({ iceState: state, ms: Date.now() - createdAt }, 'transport ice state');
+    });
     transport.on('dtlsstatechange', (state) => {
+      logger.info({ dtlsState: state, ms: Date.now() - createdAt }, 'transport dtls state');
       if (state === 'failed' || state === 'closed') {
         logger.warn({ dtlsState: state }, 'transport dtls state ended; closing transport');
         this.#closeTransport(transport, `dtls_${state}`);
