@@ -7,10 +7,11 @@
  *   refresh token the gateway keeps (hashed) in Postgres.
  */
 import { randomUUID } from 'node:crypto';
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { UnauthenticatedError } from '@switchboard/errors';
 import { displayNameSchema, roomIdSchema, roleSchema, type JoinGrants } from '@switchboard/protocol';
+import { verifyHs256 } from './jwt';
 
 const ISSUER = 'switchboard-gateway';
 const JOIN_AUDIENCE = 'switchboard-signaling';
@@ -45,20 +46,12 @@ async function verify(token: unknown, secret: string, audience: string, what: st
   if (typeof token !== 'string' || token.length === 0) {
     throw new UnauthenticatedError(`a ${what} is required`);
   }
-  try {
-    const { payload } = await jwtVerify(token, key(secret), {
-      issuer: ISSUER,
-      audience,
-      algorithms: ['HS256'],
-      requiredClaims: ['exp', 'sub', 'jti'],
-    });
-    return payload;
-  } catch (error) {
-    if (error instanceof errors.JWTExpired) {
-      throw new UnauthenticatedError(`${what} expired`);
-    }
-    throw new UnauthenticatedError(`${what} is invalid`);
-  }
+  return verifyHs256(
+    token,
+    key(secret),
+    { issuer: ISSUER, audience, requiredClaims: ['exp', 'sub', 'jti'] },
+    what,
+  );
 }
 
 const joinClaimsSchema = z.object({

@@ -7,8 +7,8 @@
  * Any JWT library makes one, so a client generated from `proto/` alone can call the API.
  */
 import { createHmac } from 'node:crypto';
-import { errors, jwtVerify } from 'jose';
 import { UnauthenticatedError } from '@switchboard/errors';
+import { verifyHs256 } from './jwt';
 
 export const SERVICE_ISSUER = 'switchboard-service';
 export const MEDIA_AUDIENCE = 'switchboard-media';
@@ -100,23 +100,19 @@ export class ServiceTokenVerifier {
       return known.service;
     }
     this.#verified.delete(token);
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, this.#key, {
+    const payload = await verifyHs256(
+      token,
+      this.#key,
+      {
         issuer: SERVICE_ISSUER,
         audience: MEDIA_AUDIENCE,
-        algorithms: ['HS256'],
         requiredClaims: ['exp', 'iat', 'sub'],
         // Refuses an `iat` in the future as well as one older than the longest lifetime.
         maxTokenAge: MAX_SERVICE_TOKEN_SECONDS,
         clockTolerance: 30,
-      }));
-    } catch (error) {
-      if (error instanceof errors.JWTExpired) {
-        throw new UnauthenticatedError('service token expired');
-      }
-      throw new UnauthenticatedError('service token is invalid');
-    }
+      },
+      'service token',
+    );
     if (payload.exp! - payload.iat! > MAX_SERVICE_TOKEN_SECONDS) {
       throw new UnauthenticatedError(
         `service token lives too long (at most ${MAX_SERVICE_TOKEN_SECONDS} s between iat and exp)`,
