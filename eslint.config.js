@@ -36,4 +36,24 @@ export default tseslint.config(
     ],
     rules: { 'no-console': 'error' },
   },
+  {
+    // The log viewer's page script runs in the browser.
+    files: ['log-viewer/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        Option: 'readonly',
+        URLSearchParams: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        console: 'readonly',
+      },
+    },
+  },
 );

@@ -8,15 +8,27 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsulClient } from '@switchboard/consul';
 import { preparePrefix, renderNginxConfig } from './render';
+import { tlsFiles } from './tls';
 
 const prefix = process.env.NGINX_PREFIX ?? '/var/lib/switchboard-nginx';
 const listen = process.env.NGINX_LISTEN ?? '8080';
+// HTTPS with the operator's certificate (NGINX_TLS_CERT, NGINX_TLS_KEY), else a self-signed one.
+const tls = tlsFiles(join(prefix, 'tls'), {
+  certificate: process.env.NGINX_TLS_CERT || undefined,
+  key: process.env.NGINX_TLS_KEY || undefined,
+});
+if (tls.selfSigned) {
+  process.stdout.write(
+    `HTTPS with a self-signed certificate (${tls.certificate}); set NGINX_TLS_CERT and NGINX_TLS_KEY\n`,
+  );
+}
 const consul = new ConsulClient(process.env.CONSUL_HTTP_ADDR ?? 'consul:8500');
 const file = join(prefix, 'nginx.conf');
 const refused = new Set<string>();
 const options = {
   prefix,
   listen,
+  tls: { listen: process.env.NGINX_TLS_LISTEN ?? '8443', certificate: tls.certificate, key: tls.key },
   onRejected: (service: string, address: string, port: number) => {
     const key = `${service} ${address}:${port}`;
     if (!refused.has(key)) {
@@ -40,7 +52,8 @@ for (;;) {
   }
 }
 writeFileSync(file, current);
-const nginx = spawn('nginx', ['-p', prefix, '-c', file], { stdio: 'inherit' });
+// `-e stderr`: not root, NGINX could not open its compiled-in error log before reading the config.
+const nginx = spawn('nginx', ['-e', 'stderr', '-p', prefix, '-c', file], { stdio: 'inherit' });
 nginx.on('exit', (code) => process.exit(code ?? 1));
 process.on('SIGTERM', () => nginx.kill('SIGQUIT'));
 process.on('SIGINT', () => nginx.kill('SIGQUIT'));

@@ -22,6 +22,8 @@ export interface RenderOptions {
   prefix: string;
   /** `listen` argument: a port, or address:port. */
   listen: string;
+  /** Also serve HTTPS: the `listen` argument and the certificate files. */
+  tls?: { listen: string; certificate: string; key: string };
   /** Told about each registration left out because its address is not a plain host/IP and port. */
   onRejected?: (service: string, address: string, port: number) => void;
 }
@@ -51,6 +53,28 @@ export function upstreamServer(address: string, port: number): string | undefine
   return undefined;
 }
 
+/** A path NGINX reads as one argument (no whitespace, quotes, braces or semicolons). */
+const PLAIN_PATH = /^[^\s;{}'"\\$]+$/;
+
+function tlsDirectives(tls: RenderOptions['tls']): string {
+  if (!tls) {
+    return '';
+  }
+  for (const path of [tls.certificate, tls.key]) {
+    if (!PLAIN_PATH.test(path)) {
+      throw new Error(`TLS file path ${JSON.stringify(path)} has characters NGINX would misread`);
+    }
+  }
+  return [
+    `    listen ${tls.listen} ssl;`,
+    `    ssl_certificate ${tls.certificate};`,
+    `    ssl_certificate_key ${tls.key};`,
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
+    '    ssl_session_cache shared:tls:10m;',
+    '    ssl_session_timeout 1h;',
+  ].join('\n');
+}
+
 export async function renderNginxConfig(consul: ConsulClient, options: RenderOptions): Promise<string> {
   let config = readFileSync(TEMPLATE, 'utf8')
     .replaceAll('{{USER}}', process.getuid?.() === 0 ? `user ${NOBODY.user} ${NOBODY.group};` : '')
@@ -59,7 +83,8 @@ export async function renderNginxConfig(consul: ConsulClient, options: RenderOpt
       '{{MIME_TYPES}}',
       existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(import.meta.dirname, 'mime.types'),
     )
-    .replaceAll('{{LISTEN}}', options.listen);
+    .replaceAll('{{LISTEN}}', options.listen)
+    .replaceAll('{{TLS}}', tlsDirectives(options.tls));
   for (const [placeholder, service] of Object.entries(UPSTREAMS)) {
     const instances = await consul.instances(service, { passingOnly: true });
     const accepted: string[] = [];

@@ -22,6 +22,7 @@ import { ConsulClient, registerService, type Registration } from '@switchboard/c
 import { createLogger } from '@switchboard/logger';
 import YAML from 'yaml';
 import { preparePrefix, renderNginxConfig } from '../nginx/render';
+import { tlsFiles, type TlsFiles } from '../nginx/tls';
 import { coturnArgs } from './coturn';
 import { ensurePostgres, ensureRedis, portOpen, StackError, until, which } from './backends';
 
@@ -31,6 +32,8 @@ export const ROOT = resolve(import.meta.dirname, '..');
 
 export interface StackPorts {
   http: number;
+  /** NGINX's HTTPS port (the same site over TLS). */
+  https: number;
   consulHttp: number;
   consulDns: number;
   consulSerfLan: number;
@@ -54,6 +57,7 @@ export interface StackPorts {
 /** Defaults of the native stack; the README's ports table lists the same. */
 export const DEFAULT_PORTS: StackPorts = {
   http: 8080,
+  https: 8443,
   consulHttp: 8500,
   consulDns: 8600,
   consulSerfLan: 8301,
@@ -89,6 +93,11 @@ export interface StackOptions {
   /** Signaling instances (default 1), on the signaling port + i, joined through Redis. */
   signalingInstances?: number;
   logLevel?: string;
+  /**
+   * NGINX's HTTPS certificate and key files; without them a self-signed certificate for localhost
+   * is made on first start in `<run dir>/tls`.
+   */
+  tls?: { certificate?: string; key?: string };
   /** Start Prometheus when the binary is installed (default true). */
   prometheus?: boolean;
   /** Progress lines (default: stdout). */
@@ -135,6 +144,10 @@ export class Stack {
   }
   readonly logDir: string;
   readonly url: string;
+  /** The same site over TLS. */
+  readonly httpsUrl: string;
+  /** NGINX's certificate (self-signed unless StackOptions.tls gave one); set once NGINX starts. */
+  tls?: TlsFiles;
   readonly consul: ConsulClient;
   readonly #options: StackOptions;
   readonly #log: (line: string) => void;
@@ -162,6 +175,7 @@ export class Stack {
     this.runDir = resolve(ROOT, options.runDir ?? '.run');
     this.logDir = join(this.runDir, 'logs');
     this.url = `http://localhost:${this.ports.http}`;
+    this.httpsUrl = `https://localhost:${this.ports.https}`;
     this.consul = new ConsulClient(`127.0.0.1:${this.ports.consulHttp}`, { timeoutMs: 2000 });
     this.#log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
   }
@@ -275,6 +289,7 @@ export class Stack {
   async #checkPortsFree(): Promise<void> {
     const named: [string, number][] = [
       ['NGINX (HTTP)', this.ports.http],
+      ['NGINX (HTTPS)', this.ports.https],
       ['Consul HTTP', this.ports.consulHttp],
       ['Consul serf', this.ports.consulSerfLan],
       ['Consul server', this.ports.consulServer],
@@ -480,10 +495,11 @@ export class Stack {
     this.#log(`    ${name} healthy (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   }
 
-  #renderNginx(): Promise<string> {
+  #renderNginx(tls: TlsFiles): Promise<string> {
     return renderNginxConfig(this.consul, {
       prefix: join(this.runDir, 'nginx'),
       listen: String(this.ports.http),
+      tls: { listen: String(this.ports.https), certificate: tls.certificate, key: tls.key },
       onRejected: (service, address, port) => {
         const key = `${service} ${address}:${port}`;
         if (!this.#rejectedUpstreams.has(key)) {
@@ -561,7 +577,14 @@ export class Stack {
     }
     const prefix = join(this.runDir, 'nginx');
     preparePrefix(prefix);
-    const config = await this.#renderNginx();
+    let tls: TlsFiles;
+    try {
+      tls = tlsFiles(join(this.runDir, 'tls'), this.#options.tls);
+    } catch (error) {
+      throw new StackError((error as Error).message);
+    }
+    this.tls = tls;
+    const config = await this.#renderNginx(tls);
     this.#nginxUpstreams = config;
     writeFileSync(join(prefix, 'nginx.conf'), config);
     const test = spawnSync(nginx, ['-t', '-q', '-p', prefix, '-c', join(prefix, 'nginx.conf')], {
@@ -570,7 +593,9 @@ export class Stack {
     if (test.status !== 0) {
       throw new StackError(`nginx configuration is invalid:\n${test.stderr}`);
     }
-    this.#log(`==> starting nginx on ${this.url}`);
+    this.#log(
+      `==> starting nginx on ${this.url} and ${this.httpsUrl}${tls.selfSigned ? ` (self-signed: ${tls.certificate})` : ''}`,
+    );
     const child = this.#spawn(
       'nginx',
       nginx,
@@ -584,7 +609,7 @@ export class Stack {
     });
     // Follow Consul: re-render and reload when the set of passing instances changes.
     this.#watchTimer = setInterval(() => {
-      void this.#renderNginx()
+      void this.#renderNginx(tls)
         .then((next) => {
           if (next !== this.#nginxUpstreams && !this.#stopping) {
             this.#nginxUpstreams = next;

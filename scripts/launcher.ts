@@ -7,6 +7,7 @@ import { DEFAULT_PORTS, Stack, StackError, type StackPorts } from './Stack';
 
 const ENV_PORTS: Record<string, keyof StackPorts> = {
   SWITCHBOARD_HTTP_PORT: 'http',
+  SWITCHBOARD_HTTPS_PORT: 'https',
   CONSUL_HTTP_PORT: 'consulHttp',
   CONSUL_DNS_PORT: 'consulDns',
   CONSUL_SERF_LAN_PORT: 'consulSerfLan',
@@ -79,6 +80,10 @@ try {
     mediaNodes: count('MEDIA_NODES'),
     signalingInstances: count('SIGNALING_INSTANCES'),
     logLevel: process.env.LOG_LEVEL || undefined,
+    tls: {
+      certificate: process.env.SWITCHBOARD_TLS_CERT || undefined,
+      key: process.env.SWITCHBOARD_TLS_KEY || undefined,
+    },
     restart: true,
   });
 } catch (error) {
@@ -101,6 +106,7 @@ const setup = setupCode
   : '';
 process.stdout.write(`
 Switchboard is running: ${stack!.url}
+  HTTPS       ${stack!.httpsUrl}${stack!.tls?.selfSigned ? `  (self-signed certificate: ${stack!.tls.certificate})` : ''}
 ${setup}  logs        ${stack!.url}/logs/  (operators only)
   API health  ${stack!.url}/api/health
   consul      http://127.0.0.1:${p.consulHttp}/ui

@@ -12,6 +12,7 @@ import { ROOT, Stack, type StackPorts } from '../scripts/Stack';
 
 const PORTS: StackPorts = {
   http: 28080,
+  https: 28443,
   consulHttp: 28500,
   consulDns: 28600,
   consulSerfLan: 28301,

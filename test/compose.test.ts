@@ -67,6 +67,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs every image of ours as an unprivileged user', () => {
+    for (const name of [...Object.keys(APPS), 'nginx']) {
+      const dockerfile = readFileSync(join(REPO_ROOT, services[name].build?.dockerfile ?? ''), 'utf8');
+      const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+      expect(users.at(-1), `${name}: last USER`).toBe('node');
+      // Nothing after it switches back, and the compose file does not override it.
+      expect(dockerfile.slice(dockerfile.lastIndexOf('USER node'))).not.toMatch(/^USER\s+(root|0)\b/m);
+      expect((services[name] as { user?: string }).user, `${name}: compose user`).toBeUndefined();
+    }
+  });
+
   it('uses the native ports and only variables each service reads', () => {
     const common = readFileSync(join(REPO_ROOT, 'common/config/src/index.ts'), 'utf8');
     for (const [name, [configFile, portVar, port]] of Object.entries(APPS)) {

@@ -25,6 +25,7 @@ import { ROOT, Stack, type StackPorts } from '../scripts/Stack';
 // outgoing connection or by another suite's free-port pick running in parallel.
 const PORTS: StackPorts = {
   http: 26080,
+  https: 26443,
   consulHttp: 26500,
   consulDns: 26600,
   consulSerfLan: 26301,
@@ -135,6 +136,36 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
     }
   });
 
+  it("allows no inline script but each page's own, with a nonce new on every request", async () => {
+    for (const path of ['/api/health', '/logs/', '/nginx-health', '/api/rooms/no-such-room']) {
+      const csp = (await fetch(`${stack.url}${path}`)).headers.get('content-security-policy') ?? '';
+      // Script from this origin only: no inline script, no eval.
+      expect(/script-src ([^;]+)/.exec(csp)?.[1], path).toBe("'self'");
+    }
+    const nonces: string[] = [];
+    for (const path of ['/', '/signin', '/r/some-room']) {
+      const response = await fetch(`${stack.url}${path}`, {
+        // A client cannot choose the nonce by sending a policy of its own.
+        headers: { 'content-security-policy': "script-src 'nonce-chosen-by-client'" },
+      });
+      const policies = response.headers.get('content-security-policy') ?? '';
+      // One policy (the page's), not NGINX's default beside it.
+      expect(policies.match(/default-src/g), path).toHaveLength(1);
+      const scriptSrc = /script-src ([^;]+)/.exec(policies)?.[1] ?? '';
+      expect(scriptSrc, path).not.toContain('unsafe-inline');
+      const nonce = /'nonce-([^']+)'/.exec(scriptSrc)?.[1] ?? '';
+      expect(nonce, path).toMatch(/^[A-Za-z0-9+/=]{20,}$/);
+      nonces.push(nonce);
+      const html = await response.text();
+      const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)].map((m) => m[1]);
+      expect(inline.length, path).toBeGreaterThan(0);
+      for (const attributes of inline) {
+        expect(attributes, path).toContain(`nonce="${nonce}"`);
+      }
+    }
+    expect(new Set(nonces).size).toBe(nonces.length);
+  });
+
   it('runs the NGINX workers as an unprivileged user', () => {
     const master = stack.pid('nginx');
     expect(master).toBeGreaterThan(0);
@@ -175,6 +206,52 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
     }
     expect(answers.map((a) => a.status)).toEqual([...Array<number>(AUTH_PER_MINUTE).fill(401), 429, 429]);
     expect(answers.at(-2)?.message).toMatch(/too many requests from your address/);
+  });
+
+  it('serves the same site over HTTPS with HSTS and Secure cookies, and neither over plain HTTP', async () => {
+    expect(stack.tls?.selfSigned).toBe(true);
+    // Checked against the self-signed certificate (made for localhost on first start).
+    const secure = new ApiClient(stack.httpsUrl, {
+      address: randomAddress(),
+      ca: readFileSync(stack.tls!.certificate),
+    });
+    const health = await secure.request('GET', '/api/health');
+    expect(health.status).toBe(200);
+    expect(health.headers.get('strict-transport-security')).toBe('max-age=31536000');
+    expect(health.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect((await secure.request('POST', '/api/auth/register', newAccount('Tls'))).status).toBe(201);
+    expect(secure.setCookieLines.get('sb_at')).toMatch(/;\s*Secure/i);
+    expect(secure.setCookieLines.get('sb_refresh')).toMatch(/;\s*Secure/i);
+    const page = await secure.request('GET', '/');
+    expect(page.status).toBe(200);
+    // An unknown CA is refused by a client that checks (the certificate is not a public one).
+    await expect(fetch(`${stack.httpsUrl}/api/health`)).rejects.toThrow();
+
+    // Plain HTTP: no HSTS, no Secure cookie, even when the client claims it came over TLS.
+    const plain = client();
+    const claimed = { 'x-forwarded-proto': 'https' };
+    const answer = await plain.request('POST', '/api/auth/register', newAccount('Plain'), {
+      headers: claimed,
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get('strict-transport-security')).toBeNull();
+    expect(plain.setCookieLines.get('sb_at')).toBeDefined();
+    expect(plain.setCookieLines.get('sb_at')).not.toMatch(/Secure/i);
+  });
+
+  it('counts a client by the address NGINX saw, whatever X-Forwarded-For it sends', async () => {
+    const guesser = client();
+    const statuses: number[] = [];
+    for (let i = 0; i < AUTH_PER_MINUTE + 2; i++) {
+      const body = { email: newAccount().email, password: 'wrong password, surely' };
+      // A new forged chain each time: were it believed, every guess would be a new address.
+      const forged = {
+        'x-forwarded-for': `203.0.113.${i + 1}, 10.9.8.${i + 1}`,
+        'x-real-ip': `198.51.100.${i + 1}`,
+      };
+      statuses.push((await guesser.request('POST', '/api/auth/login', body, { headers: forged })).status);
+    }
+    expect(statuses).toEqual([...Array<number>(AUTH_PER_MINUTE).fill(401), 429, 429]);
   });
 
   it('rate limits a burst at the edge with 429 while another client is served', async () => {

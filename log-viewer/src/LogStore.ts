@@ -1,11 +1,15 @@
 /**
  * Tails every `*.log` file (pino JSON lines) in a directory, keeps the newest entries in memory
  * for search, and tells subscribers about each new entry. New files are picked up as services
- * start; truncated files are re-read from the start.
+ * start. Rotation is followed as `tail -F` does: each file is read through an open handle, and when
+ * its name points at a new file (the logger renamed the old one to `<name>.1`), the old file is
+ * read to its end before the new one is read from its start, so no line is lost or read twice.
+ * A file truncated in place is re-read from the start.
  */
 import { EventEmitter } from 'node:events';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -68,12 +72,19 @@ export function matches(entry: LogEntry, filter: LogFilter): boolean {
 }
 
 interface TailedFile {
+  handle: FileHandle;
+  /** Which file the handle reads (a rotated name points at a new inode). */
+  ino: number;
   offset: number;
   partial: string;
+  /** Keeps a character split between two reads whole. */
+  decoder: StringDecoder;
 }
 
 /** How much of an existing file to read at start (the rest is older than the buffer anyway). */
 const INITIAL_READ_BYTES = 16 * 1024 * 1024;
+/** Bytes read at once (a multi-byte character cut at a chunk's end is rare and costs one char). */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 export class LogStore extends EventEmitter<{ entry: [LogEntry] }> {
   readonly #dir: string;
@@ -128,12 +139,18 @@ export class LogStore extends EventEmitter<{ entry: [LogEntry] }> {
     try {
       let names: string[];
       try {
-        names = (await readdir(this.#dir)).filter((name) => name.endsWith('.log')).sort();
+        const listed = (await readdir(this.#dir)).filter((name) => name.endsWith('.log'));
+        // Also the files being followed: one renamed away is read to its end before it is let go.
+        names = [...new Set([...listed, ...this.#files.keys()])].sort();
       } catch {
         return; // the directory appears when the first service starts
       }
       for (const name of names) {
-        await this.#readFile(name);
+        if (this.#closed) {
+          return;
+        }
+        // One unreadable file (permissions, a race with its removal) does not stop the others.
+        await this.#readFile(name).catch(() => {});
       }
     } finally {
       this.#polling = false;
@@ -142,39 +159,69 @@ export class LogStore extends EventEmitter<{ entry: [LogEntry] }> {
 
   async #readFile(name: string): Promise<void> {
     const path = join(this.#dir, name);
-    let size: number;
+    let current: { ino: number; size: number } | undefined;
     try {
-      size = (await stat(path)).size;
+      current = await stat(path);
     } catch {
-      this.#files.delete(name);
-      return;
+      current = undefined; // removed (or renamed away and not yet recreated)
     }
     let file = this.#files.get(name);
-    if (!file) {
-      file = { offset: Math.max(0, size - INITIAL_READ_BYTES), partial: '' };
-      this.#files.set(name, file);
+    if (file && current?.ino !== file.ino) {
+      // Rotated or removed: what was written to the old file before it moved comes first.
+      await this.#readToEnd(file, name);
+      await file.handle.close().catch(() => {});
+      this.#files.delete(name);
+      file = undefined;
+      if (!current) {
+        return;
+      }
+      file = await this.#open(path, 0);
     }
-    if (size < file.offset) {
-      file.offset = 0; // truncated or replaced
-      file.partial = '';
-    }
-    if (size === file.offset) {
+    if (!current) {
       return;
     }
-    const handle = await open(path, 'r');
+    if (!file) {
+      // Seen for the first time: skip what is older than the buffer could hold anyway.
+      file = await this.#open(path, Math.max(0, current.size - INITIAL_READ_BYTES));
+    }
+    if (file) {
+      this.#files.set(name, file);
+      await this.#readToEnd(file, name);
+    }
+  }
+
+  async #open(path: string, offset: number): Promise<TailedFile | undefined> {
     try {
-      const length = size - file.offset;
+      const handle = await open(path, 'r');
+      const { ino } = await handle.stat();
+      return { handle, ino, offset, partial: '', decoder: new StringDecoder('utf8') };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Reads what the file holds past the offset (through its handle, wherever it now lives). */
+  async #readToEnd(file: TailedFile, name: string): Promise<void> {
+    const { size } = await file.handle.stat();
+    if (size < file.offset) {
+      file.offset = 0; // truncated in place
+      file.partial = '';
+      file.decoder = new StringDecoder('utf8');
+    }
+    while (file.offset < size) {
+      const length = Math.min(size - file.offset, READ_CHUNK_BYTES);
       const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, file.offset);
+      const { bytesRead } = await file.handle.read(buffer, 0, length, file.offset);
+      if (bytesRead === 0) {
+        break;
+      }
       file.offset += bytesRead;
-      const text = file.partial + buffer.subarray(0, bytesRead).toString('utf8');
+      const text = file.partial + file.decoder.write(buffer.subarray(0, bytesRead));
       const lines = text.split('\n');
       file.partial = lines.pop() ?? '';
       for (const line of lines) {
         this.#add(line, name);
       }
-    } finally {
-      await handle.close();
     }
   }
 
@@ -223,5 +270,9 @@ export class LogStore extends EventEmitter<{ entry: [LogEntry] }> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.removeAllListeners();
+    for (const file of this.#files.values()) {
+      void file.handle.close().catch(() => {});
+    }
+    this.#files.clear();
   }
 }

@@ -38,6 +38,7 @@ const searchSchema = filterSchema.extend({
 });
 
 const PAGE = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8');
+const SCRIPT = readFileSync(new URL('../public/viewer.js', import.meta.url), 'utf8');
 
 function publicEntry(entry: LogEntry) {
   return {
@@ -149,6 +150,11 @@ export class LogViewer {
         res
           .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
           .end(PAGE);
+        return;
+      case `${BASE_PATH}/viewer.js`:
+        res
+          .writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' })
+          .end(SCRIPT);
         return;
       case `${BASE_PATH}/api/search`: {
         const { limit, ...filter } = parseOrThrow(searchSchema, query, 'search query');

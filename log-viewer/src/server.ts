@@ -9,6 +9,7 @@ const root = createLogger({
   service: 'log-viewer',
   level: config.logLevel,
   dir: config.logDir,
+  rotation: config.logRotation,
   instance: String(config.port || process.pid),
 });
 await runService(root, () => LogViewer.create(config, root.logger));

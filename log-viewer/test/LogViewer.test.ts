@@ -23,8 +23,8 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
     media.logger.warn({ roomId: 'alpha', correlationId: 'c-1' }, 'transport dtls state ended');
     await tick();
     media.logger.info({ roomId: 'beta' }, 'room created');
-    signaling.flush();
-    media.flush();
+    await signaling.flush();
+    await media.flush();
     consul = await startConsul();
     viewer = await LogViewer.create(
       readConfig({ CONSUL_HTTP_ADDR: consul.addr, LOG_VIEWER_PORT: '0', LOG_VIEWER_DIR: dir }),
@@ -79,7 +79,7 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
     const reader = response.body!.getReader();
     signaling.logger.info({ roomId: 'delta' }, 'not this one');
     signaling.logger.info({ roomId: 'gamma' }, 'gamma arrived');
-    signaling.flush();
+    await signaling.flush();
     let text = '';
     await waitFor(
       async () => {
@@ -98,7 +98,13 @@ describe('LogViewer (real log files, HTTP, Consul)', () => {
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain('<title>Switchboard logs</title>');
-    expect(html).toContain('new URLSearchParams(location.search)');
+    // No inline script (the CSP allows none): the page loads its script from the viewer.
+    expect(html).not.toMatch(/<script>|<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).toContain('<script src="viewer.js"></script>');
+    const script = await fetch(`${base}/viewer.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain('new URLSearchParams(location.search)');
   });
 
   it('registers in Consul with a passing check', async () => {

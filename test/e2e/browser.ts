@@ -61,6 +61,22 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Every Content-Security-Policy refusal a page of the e2e runs reported (its console error): the
+ * pages must work under the policy, not beside it. Tests assert this stays empty.
+ */
+export const cspViolations: string[] = [];
+
+/** Records the context's CSP refusals into cspViolations. */
+export function watchCsp(context: BrowserContext): BrowserContext {
+  context.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+      cspViolations.push(`${message.location().url}: ${message.text()}`);
+    }
+  });
+  return context;
+}
+
 export interface Participant {
   name: string;
   context: BrowserContext;
@@ -77,9 +93,17 @@ export async function openRoom(
   name: string,
   /** More of the link's query (`relay`: media only through TURN). */
   query = '',
+  /** Accept the stack's self-signed certificate (an https baseUrl). */
+  options: { ignoreHTTPSErrors?: boolean; onPage?: (page: Page) => void } = {},
 ): Promise<Participant> {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const context = watchCsp(
+    await browser.newContext({
+      permissions: ['camera', 'microphone'],
+      ignoreHTTPSErrors: options.ignoreHTTPSErrors,
+    }),
+  );
   const page = await context.newPage();
+  options.onPage?.(page);
   await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}${query ? `&${query}` : ''}`);
   await page.getByLabel('Your camera preview').waitFor();
   const join = page.getByRole('button', { name: 'Join' });
@@ -227,7 +251,7 @@ export async function signedInContext(
   baseUrl: string,
   account: { email: string; password: string },
 ): Promise<BrowserContext> {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const context = watchCsp(await browser.newContext({ permissions: ['camera', 'microphone'] }));
   const page = await context.newPage();
   await page.goto(`${baseUrl}/signin`);
   await page.getByLabel('Email').fill(account.email);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Stack } from '../../scripts/Stack';
 import {
   clickJoin,
+  cspViolations,
   E2E_BACKENDS,
   createRoom,
   E2E_ENV,
@@ -416,6 +417,34 @@ describe('a three-party call through every component', () => {
       expect(await participant.page.locator('.tile').count(), participant.name).toBe(3);
     }
   }, 90_000);
+
+  it('meets over HTTPS too (NGINX with the self-signed certificate, signaling over wss)', async () => {
+    const sockets: string[] = [];
+    const hopper = await openRoom(browser, stack.httpsUrl, room, 'Hopper', '', {
+      ignoreHTTPSErrors: true,
+      onPage: (page) => page.on('websocket', (socket) => sockets.push(socket.url())),
+    });
+    try {
+      await clickJoin(hopper);
+      await hopper.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+      await waitForRemoteVideos(hopper, ['Ada']);
+      expect(await hopper.page.evaluate(() => location.protocol)).toBe('https:');
+      const secure = sockets.filter((url) =>
+        url.startsWith(`wss://localhost:${stack.ports.https}/socket.io/`),
+      );
+      expect(secure, sockets.join(' ')).not.toEqual([]);
+      await hopper.page.getByRole('button', { name: 'Leave' }).click();
+      await participants[0].page
+        .locator('video[aria-label="Hopper"]')
+        .waitFor({ state: 'detached', timeout: 10_000 });
+    } finally {
+      await hopper.context.close();
+    }
+  }, 60_000);
+
+  it('runs every page under the Content-Security-Policy (no inline script refused)', () => {
+    expect(cspViolations).toEqual([]);
+  });
 
   it('tells the others when someone leaves', async () => {
     const [ada, grace] = participants;

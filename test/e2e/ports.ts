@@ -3,6 +3,7 @@ import type { StackPorts } from '../../scripts/Stack';
 /** Ports of the stack the e2e tests and benchmarks start, apart from a developer's `npm start`. */
 export const E2E_PORTS: StackPorts = {
   http: 18080,
+  https: 16443,
   consulHttp: 18500,
   consulDns: 18600,
   consulSerfLan: 18301,

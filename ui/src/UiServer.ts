@@ -2,6 +2,7 @@
  * Serves the built Next.js app (run `next build` first) from a plain Node HTTP server that also
  * answers /healthz and /metrics and registers the instance in Consul as `ui`.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -11,6 +12,28 @@ import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
 import { serveOps } from '@switchboard/runtime';
 import type { UiConfig } from './config';
+
+/**
+ * The pages' Content-Security-Policy: no inline script but Next's own, which carries this
+ * request's nonce (Next reads it from the request's policy header and puts it on every script it
+ * writes; every page renders per request, see app/layout.tsx). NGINX passes this policy on instead
+ * of its default one.
+ */
+export function pagePolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "connect-src 'self' ws: wss:",
+    "font-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 export class UiServer {
   readonly #logger: Logger;
@@ -41,6 +64,11 @@ export class UiServer {
           return;
         }
         res.on('finish', () => requests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` }));
+        // Whatever a client sent in this header is replaced: the nonce is ours, new per request.
+        const policy = pagePolicy(randomBytes(16).toString('base64'));
+        req.headers['content-security-policy'] = policy;
+        delete req.headers['content-security-policy-report-only'];
+        res.setHeader('Content-Security-Policy', policy);
         try {
           await handle(req, res);
         } catch (error) {

@@ -9,6 +9,7 @@ const root = createLogger({
   service: 'ui',
   level: config.logLevel,
   dir: config.logDir,
+  rotation: config.logRotation,
   instance: String(config.port || process.pid),
 });
 await runService(root, () => UiServer.create(config, root.logger));

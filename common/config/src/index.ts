@@ -3,6 +3,7 @@
  * declares a zod schema and calls loadConfig() once at startup, which exits with every problem
  * listed when the environment is wrong.
  */
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 
 export class ConfigError extends Error {}
@@ -48,6 +49,13 @@ export const commonEnv = {
   CONSUL_HTTP_ADDR: z.string().default('127.0.0.1:8500'),
   LOG_LEVEL: logLevel,
   LOG_DIR: z.string().default(''),
+  /** The log file rotates past this size (a whole number and B, K, M or G). */
+  LOG_MAX_SIZE: z
+    .string()
+    .regex(/^[1-9]\d*[BKMG]$/, 'a whole number and B, K, M or G, such as 10M')
+    .default('10M'),
+  /** Rotated log files kept besides the current one (`<file>.1` is the newest). */
+  LOG_MAX_FILES: z.coerce.number().int().min(1).max(1000).default(5),
   /** The address this instance registers in Consul (what peers and Prometheus connect to). */
   ADVERTISE_HOST: z.string().default('127.0.0.1'),
 };
@@ -95,12 +103,43 @@ export const serviceSecretEnv = {
   SERVICE_SECRET: sharedSecret('media and signaling'),
 };
 
+/**
+ * Which proxies' forwarded headers (X-Forwarded-For, X-Forwarded-Proto) a service believes:
+ * proxy-addr syntax (IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`), comma-separated; empty
+ * or `none` believes nobody. Checked at start, so a typo is a clear error rather than a proxy
+ * that is silently trusted (or not).
+ */
+export const trustedProxies = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value.trim() === '' || value.trim() === 'none'
+        ? []
+        : value
+            .split(',')
+            .map((part) => part.trim())
+            .filter((part) => part !== ''),
+    )
+    .superRefine((list, ctx) => {
+      try {
+        proxyAddr.compile(list);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `not a proxy list (IPs, CIDRs, loopback, linklocal, uniquelocal; or none): ${(error as Error).message}`,
+        });
+      }
+    });
+
 /** The settings every service has, from the variables of `commonEnv`. */
 export interface CommonConfig {
   consulAddr: string;
   advertiseHost: string;
   logLevel: string;
   logDir: string;
+  /** When the log file rotates. */
+  logRotation: { size: string; files: number };
 }
 
 export function commonConfig(env: {
@@ -108,11 +147,14 @@ export function commonConfig(env: {
   ADVERTISE_HOST: string;
   LOG_LEVEL: string;
   LOG_DIR: string;
+  LOG_MAX_SIZE: string;
+  LOG_MAX_FILES: number;
 }): CommonConfig {
   return {
     consulAddr: env.CONSUL_HTTP_ADDR,
     advertiseHost: env.ADVERTISE_HOST,
     logLevel: env.LOG_LEVEL,
     logDir: env.LOG_DIR,
+    logRotation: { size: env.LOG_MAX_SIZE, files: env.LOG_MAX_FILES },
   };
 }

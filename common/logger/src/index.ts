@@ -1,11 +1,14 @@
 /**
  * One root pino logger per process, tagged with `service`. Writes JSON lines to stdout and, when a
- * log directory is configured, to `<dir>/<service>-<instance>.log` (what the log viewer tails).
+ * log directory is configured, to `<dir>/<service>-<instance>.log` (what the log viewer tails),
+ * rotated by size as logrotate does (rotating-file-stream): past the size the file becomes
+ * `<name>.1`, older ones shift up to `<name>.<files>`, and the oldest is dropped.
  * Objects take children: `logger.child({ roomId, peerId, correlationId })`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 
 export type { Logger };
 
@@ -18,7 +21,18 @@ export interface LoggerOptions {
   instance?: string;
   /** Also write to stdout (default true). */
   stdout?: boolean;
+  /** When the log file rotates (default: 10M, 5 rotated files kept). */
+  rotation?: LogRotation;
 }
+
+export interface LogRotation {
+  /** Rotate past this size: a whole number and B, K, M or G (`10M`). */
+  size: string;
+  /** Rotated files kept besides the current one. */
+  files: number;
+}
+
+export const DEFAULT_ROTATION: LogRotation = { size: '10M', files: 5 };
 
 /** Field names whose values never reach a log line. */
 export const REDACTED_PATHS = [
@@ -36,9 +50,12 @@ export interface RootLogger {
   logger: Logger;
   /** The file this process logs to, if any. */
   file?: string;
-  /** Flushes the file stream (call before exit). */
-  flush(): void;
+  /** Resolves once every line logged so far is in the file (call before exit). */
+  flush(): Promise<void>;
 }
+
+/** How long flush() waits for a stuck disk before giving up. */
+const FLUSH_TIMEOUT_MS = 2000;
 
 export function createLogger(options: LoggerOptions): RootLogger {
   const streams: pino.StreamEntry[] = [];
@@ -47,11 +64,15 @@ export function createLogger(options: LoggerOptions): RootLogger {
     streams.push({ level, stream: pino.destination({ dest: 1, sync: false }) });
   }
   let file: string | undefined;
-  let fileStream: ReturnType<typeof pino.destination> | undefined;
+  let fileStream: RotatingFileStream | undefined;
   if (options.dir) {
     mkdirSync(options.dir, { recursive: true });
-    file = join(options.dir, `${options.service}-${options.instance ?? String(process.pid)}.log`);
-    fileStream = pino.destination({ dest: file, append: true, sync: false, mkdir: true });
+    const name = `${options.service}-${options.instance ?? String(process.pid)}.log`;
+    const rotation = options.rotation ?? DEFAULT_ROTATION;
+    file = join(options.dir, name);
+    fileStream = createStream(name, { path: options.dir, size: rotation.size, rotate: rotation.files });
+    // A full or vanished disk must not take the service down: say so on stderr and go on.
+    fileStream.on('error', (error: Error) => process.stderr.write(`log file ${file}: ${error.message}\n`));
     streams.push({ level, stream: fileStream });
   }
   const logger = pino(
@@ -68,11 +89,18 @@ export function createLogger(options: LoggerOptions): RootLogger {
     logger,
     file,
     flush() {
-      try {
-        fileStream?.flushSync();
-      } catch {
-        // flushSync throws while the stream is still opening; nothing to flush then.
+      const stream = fileStream;
+      if (!stream || stream.destroyed) {
+        return Promise.resolve();
       }
+      // Writes reach the file in order: once this empty one is done, so is everything before it.
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FLUSH_TIMEOUT_MS);
+        stream.write('', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
   };
 }

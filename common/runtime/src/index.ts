@@ -26,8 +26,7 @@ export async function runService(
     logger.info({ reason }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error({ graceMs: options.graceMs ?? 10_000 }, 'shutdown took too long; exiting');
-      flush();
-      process.exit(1);
+      void flush().finally(() => process.exit(1));
     }, options.graceMs ?? 10_000);
     timer.unref();
     try {
@@ -36,7 +35,7 @@ export async function runService(
       logger.error({ err: error }, 'error while closing');
       code = code || 1;
     }
-    flush();
+    await flush();
     process.exit(code);
   };
 
@@ -54,7 +53,7 @@ export async function runService(
     service = await start();
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
-    flush();
+    await flush();
     process.exit(1);
   }
   if (stopping) {

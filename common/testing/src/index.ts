@@ -232,90 +232,6 @@ export function testGrants(room: string, name: string, extra: Partial<JoinGrants
   };
 }
 
-/**
- * A REST client for tests that behaves like the browser: keeps cookies (honouring their Path),
- * sends the CSRF header on state changes, and can pose as a given client address behind a trusted
- * proxy (X-Forwarded-For / X-Real-IP), so throttles keyed by address do not leak between tests.
- */
-export class ApiClient {
-  readonly base: string;
-  readonly address?: string;
-  readonly #cookies = new Map<string, { value: string; path: string }>();
-
-  constructor(base: string, options: { address?: string } = {}) {
-    this.base = base;
-    this.address = options.address;
-  }
-
-  cookie(name: string): string | undefined {
-    return this.#cookies.get(name)?.value;
-  }
-
-  setCookie(name: string, value: string, path = '/'): void {
-    this.#cookies.set(name, { value, path });
-  }
-
-  async request(
-    method: string,
-    path: string,
-    body?: unknown,
-    options: { csrf?: boolean; headers?: Record<string, string> } = {},
-  ): Promise<Response> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (body !== undefined) {
-      headers['content-type'] ??= 'application/json';
-    }
-    if (method !== 'GET' && method !== 'HEAD' && options.csrf !== false) {
-      headers['x-switchboard-request'] = '1';
-    }
-    if (this.address) {
-      headers['x-forwarded-for'] = this.address;
-      headers['x-real-ip'] = this.address;
-    }
-    const cookies = [...this.#cookies]
-      .filter(([, c]) => path.startsWith(c.path))
-      .map(([name, c]) => `${name}=${c.value}`);
-    if (cookies.length > 0) {
-      headers.cookie = cookies.join('; ');
-    }
-    const response = await fetch(`${this.base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      redirect: 'manual',
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';').map((part) => part.trim());
-      const [name, ...rest] = pair.split('=');
-      const value = rest.join('=');
-      const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='));
-      const expired = attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || value === '';
-      if (expired) {
-        this.#cookies.delete(name);
-      } else {
-        this.#cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) : '/' });
-      }
-    }
-    return response;
-  }
-
-  async json<T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    body?: unknown,
-    options: { headers?: Record<string, string> } = {},
-  ): Promise<{ status: number; body: T }> {
-    const response = await this.request(method, path, body, options);
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
-  }
-}
-
-/** A random address in 10.0.0.0/8 (for ApiClient's `address`). */
-export function randomAddress(): string {
-  return `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-}
-
 /** A fresh, valid account for tests. */
 export function newAccount(name = 'Tester'): { email: string; password: string; displayName: string } {
   return {
@@ -324,4 +240,5 @@ export function newAccount(name = 'Tester'): { email: string; password: string; 
     displayName: name,
   };
 }
+export { ApiClient, randomAddress } from './ApiClient';
 export { startPrivatePostgres, startPrivateRedis, type PrivateServer } from './privateServers';

@@ -7,6 +7,7 @@ import {
   commonEnv,
   loadConfig,
   port,
+  trustedProxies,
   type CommonConfig,
 } from '@switchboard/config';
 
@@ -29,7 +30,7 @@ export const configSchema = z.object({
   /** Also write the one-time operator setup code here (npm start prints it). */
   SWITCHBOARD_SETUP_CODE_FILE: z.string().default(''),
   /** Which proxies' X-Forwarded-For to believe (proxy-addr syntax: IPs, CIDRs, loopback, uniquelocal). */
-  GATEWAY_TRUST_PROXY: z.string().default('loopback,uniquelocal'),
+  GATEWAY_TRUST_PROXY: trustedProxies('loopback,uniquelocal'),
   /** REST requests per client address per minute (every /api/ route). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /** Register / login / refresh requests per client address per minute. */
@@ -64,7 +65,8 @@ export interface GatewayConfig extends CommonConfig {
   refreshTtlSeconds: number;
   operatorEmails: string[];
   setupCodeFile?: string;
-  trustProxy: string;
+  /** Proxies whose X-Forwarded-For / -Proto are believed (proxy-addr list; empty: none). */
+  trustProxy: string[];
   apiRatePerMinute: number;
   authRatePerMinute: number;
   loginIpLockThreshold: number;

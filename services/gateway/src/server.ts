@@ -9,6 +9,7 @@ const root = createLogger({
   service: 'gateway',
   level: config.logLevel,
   dir: config.logDir,
+  rotation: config.logRotation,
   instance: String(config.port || process.pid),
 });
 await runService(root, () => Gateway.create(config, root.logger));

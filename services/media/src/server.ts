@@ -9,6 +9,7 @@ const root = createLogger({
   service: 'media',
   level: config.logLevel,
   dir: config.logDir,
+  rotation: config.logRotation,
   instance: String(config.grpcPort || process.pid),
 });
 // SIGTERM drains first (calls go on for MEDIA_DRAIN_SECONDS, then move to other nodes).

@@ -16,6 +16,7 @@ import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { closeRedis, safePublisher, serveOps } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
+import { trustProxy } from './clientAddress';
 import { Chat } from './Chat';
 import type { SignalingConfig } from './config';
 import { Connections } from './Connections';
@@ -260,7 +261,7 @@ export class SignalingServer {
       authenticateSocket({
         secret: this.#config.jwtSecret,
         removals: this.#redis,
-        trustProxy: this.#config.trustProxy,
+        trustProxy: trustProxy(this.#config.trustProxy),
         limits: this.#limits,
         presence: this.#presence,
         logger: this.#logger,

@@ -7,10 +7,11 @@ import {
   loadConfig,
   port,
   serviceSecretEnv,
+  trustedProxies,
   type CommonConfig,
 } from '@switchboard/config';
 
-const schema = z.object({
+export const configSchema = z.object({
   ...commonEnv,
   ...backendEnv,
   ...serviceSecretEnv,
@@ -34,8 +35,8 @@ const schema = z.object({
   SIGNALING_LOBBY_WAIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** Chat messages (and edits) one connection may send per 10 s. */
   SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
-  /** Believe X-Real-IP from a proxy on a loopback or private address (NGINX in front). */
-  SIGNALING_TRUST_PROXY: z.enum(['true', 'false']).default('true'),
+  /** Which proxies' X-Forwarded-For to believe (NGINX in front): IPs, CIDRs, loopback, uniquelocal, or none. */
+  SIGNALING_TRUST_PROXY: trustedProxies('loopback,uniquelocal'),
 });
 
 export interface SignalingConfig extends CommonConfig {
@@ -53,11 +54,12 @@ export interface SignalingConfig extends CommonConfig {
   socketLimits: { perSocket: number; perClient: number; windowSeconds: number; socketsPerAddress: number };
   chatLimit: { messages: number; windowSeconds: number };
   lobby: { lobbyMax: number; lobbyWaitMs: number };
-  trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed (proxy-addr list; empty: none). */
+  trustProxy: string[];
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): SignalingConfig {
-  const c = loadConfig('signaling', schema, env);
+  const c = loadConfig('signaling', configSchema, env);
   return {
     ...commonConfig(c),
     host: c.SIGNALING_HOST,
@@ -80,21 +82,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     },
     chatLimit: { messages: c.SIGNALING_CHAT_MESSAGES_PER_10S, windowSeconds: 10 },
     lobby: { lobbyMax: c.SIGNALING_LOBBY_MAX, lobbyWaitMs: c.SIGNALING_LOBBY_WAIT_SECONDS * 1000 },
-    trustProxy: c.SIGNALING_TRUST_PROXY === 'true',
+    trustProxy: c.SIGNALING_TRUST_PROXY,
   };
-}
-
-const PRIVATE_OR_LOOPBACK = /^(::1|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd][0-9a-f]{2}:)/i;
-
-/** The browser's address: the proxy's X-Real-IP when the connection comes from a trusted proxy. */
-export function clientAddress(
-  address: string,
-  realIp: string | string[] | undefined,
-  trustProxy: boolean,
-): string {
-  const direct = address.replace(/^::ffff:/, '');
-  if (trustProxy && typeof realIp === 'string' && realIp.length <= 64 && PRIVATE_OR_LOOPBACK.test(direct)) {
-    return realIp;
-  }
-  return direct;
 }

@@ -9,7 +9,7 @@ import type { ExtendedError } from 'socket.io';
 import { verifyJoinToken, wasRemoved, type RemovalStore } from '@switchboard/auth';
 import { fromUnknown, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { clientAddress } from './config';
+import { clientAddress, type TrustProxy } from './clientAddress';
 import type { PeerSocket } from './peer';
 import type { Presence } from './Presence';
 import type { SocketLimits } from './SocketLimits';
@@ -17,8 +17,8 @@ import type { SocketLimits } from './SocketLimits';
 export interface HandshakeOptions {
   secret: string;
   removals: RemovalStore;
-  /** Believe a proxy's X-Real-IP (for guests' rate-limit key). */
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For to believe (a guest's address keys its limits and removals). */
+  trustProxy: TrustProxy;
   limits: SocketLimits;
   presence: Presence;
   logger: Logger;
@@ -28,7 +28,7 @@ export function authenticateSocket(options: HandshakeOptions) {
   return (socket: PeerSocket, next: (error?: ExtendedError) => void): void => {
     const address = clientAddress(
       socket.handshake.address,
-      socket.handshake.headers['x-real-ip'],
+      socket.handshake.headers['x-forwarded-for'],
       options.trustProxy,
     );
     try {

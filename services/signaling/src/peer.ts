@@ -27,7 +27,7 @@ export interface PeerState {
   canSubscribe: boolean;
   /** Where rate limits count this peer's client: its account, or its address for guests. */
   clientKey: string;
-  /** The client's address (the proxy's X-Real-IP when trusted). */
+  /** The client's address (from X-Forwarded-For when the connection is a trusted proxy's). */
   address: string;
   /** The older connection of the same identity this one replaced (closed when it is accepted). */
   replaces?: string;

@@ -60,7 +60,7 @@ describe('a meeting link in an attacker’s hands (real media nodes, signaling, 
       auth: { token },
       transports: ['websocket'],
       reconnection: false,
-      extraHeaders: { 'x-real-ip': address },
+      extraHeaders: { 'x-forwarded-for': address },
     });
     sockets.push(socket);
     // From the start: a socket replaced right away hears why before anyone could listen.

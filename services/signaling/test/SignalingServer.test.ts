@@ -292,7 +292,7 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
   });
 
   it('carries the browser correlation id through gRPC metadata into the media node logs', async () => {
-    mediaRoot.flush();
+    await mediaRoot.flush();
     const file = readdirSync(logDir).find((f) => f.startsWith('media-'));
     const lines = readFileSync(join(logDir, file ?? ''), 'utf8')
       .trim()
