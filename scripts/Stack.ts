@@ -6,7 +6,7 @@
  * defaults), started locally when they are installed but not running.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -18,7 +18,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConsulClient, registerService, type Registration } from '@switchboard/consul';
+import {
+  aclAgentConfig,
+  ConsulClient,
+  createServiceTokens,
+  registerService,
+  type ConsulIdentity,
+  type Registration,
+} from '@switchboard/consul';
 import { createLogger } from '@switchboard/logger';
 import YAML from 'yaml';
 import { preparePrefix, renderNginxConfig } from '../nginx/render';
@@ -153,6 +160,7 @@ export class Stack {
   readonly #log: (line: string) => void;
   readonly #children: Child[] = [];
   #nginxUpstreams = '';
+  #consulTokens?: Partial<Record<ConsulIdentity, string>>;
   /** coturn's Consul registration (the stack registers it: coturn cannot). */
   #turnRegistration?: Registration;
   /** Consul registrations the NGINX renderer refused (reported once each). */
@@ -176,7 +184,10 @@ export class Stack {
     this.logDir = join(this.runDir, 'logs');
     this.url = `http://localhost:${this.ports.http}`;
     this.httpsUrl = `https://localhost:${this.ports.https}`;
-    this.consul = new ConsulClient(`127.0.0.1:${this.ports.consulHttp}`, { timeoutMs: 2000 });
+    this.consul = new ConsulClient(`127.0.0.1:${this.ports.consulHttp}`, {
+      timeoutMs: 2000,
+      token: this.consulManagementToken,
+    });
     this.#log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
   }
 
@@ -238,6 +249,7 @@ export class Stack {
           'services/media/src/server.ts',
           {
             ...common,
+            CONSUL_HTTP_TOKEN: this.#consulToken('media'),
             SERVICE_SECRET: serviceSecret,
             MEDIA_GRPC_PORT: String(this.ports.mediaGrpc + i),
             MEDIA_METRICS_PORT: String(this.ports.mediaMetrics + i),
@@ -257,6 +269,7 @@ export class Stack {
           'services/signaling/src/server.ts',
           {
             ...common,
+            CONSUL_HTTP_TOKEN: this.#consulToken('signaling'),
             SERVICE_SECRET: serviceSecret,
             SIGNALING_PORT: String(this.ports.signaling + i),
           },
@@ -264,17 +277,20 @@ export class Stack {
       ),
       this.#startService('gateway', 'gateway', this.ports.gateway, 'services/gateway/src/server.ts', {
         ...common,
+        CONSUL_HTTP_TOKEN: this.#consulToken('gateway'),
         GATEWAY_PORT: String(this.ports.gateway),
         TURN_SECRET: turnSecret,
         SWITCHBOARD_SETUP_CODE_FILE: this.setupCodeFile,
       }),
       this.#startService('log-viewer', 'log-viewer', this.ports.logViewer, 'log-viewer/src/server.ts', {
         ...common,
+        CONSUL_HTTP_TOKEN: this.#consulToken('log-viewer'),
         LOG_VIEWER_PORT: String(this.ports.logViewer),
         LOG_VIEWER_DIR: this.logDir,
       }),
       this.#startService('ui', 'ui', this.ports.ui, 'ui/src/server.ts', {
         ...common,
+        CONSUL_HTTP_TOKEN: this.#consulToken('ui'),
         UI_PORT: String(this.ports.ui),
       }),
     ]);
@@ -339,11 +355,20 @@ export class Stack {
     return this.#secret('service-secret');
   }
 
+  /**
+   * Consul's management token (ACLs are on, default deny), kept in `<run dir>/consul-management-token`:
+   * the launcher uses it to make each component's token; operators use it for Consul's UI and CLI.
+   */
+  get consulManagementToken(): string {
+    return this.#secret('consul-management-token', randomUUID);
+  }
+
   /** A secret kept in the run directory (made on first start). */
-  #secret(name: string): string {
+  #secret(name: string, make: () => string = () => randomBytes(32).toString('hex')): string {
     const file = join(this.runDir, name);
     if (!existsSync(file)) {
-      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+      mkdirSync(this.runDir, { recursive: true });
+      writeFileSync(file, make(), { mode: 0o600 });
     }
     return readFileSync(file, 'utf8').trim();
   }
@@ -392,6 +417,9 @@ export class Stack {
     const dataDir = join(this.runDir, 'consul-data');
     rmSync(dataDir, { recursive: true, force: true });
     mkdirSync(dataDir, { recursive: true });
+    // ACLs on, default deny; the management token stays in a file (not on a command line).
+    const aclConfig = join(this.runDir, 'consul-acl.json');
+    writeFileSync(aclConfig, JSON.stringify(aclAgentConfig(this.consulManagementToken)), { mode: 0o600 });
     this.#log(`==> starting consul (http://127.0.0.1:${this.ports.consulHttp}/ui)`);
     const child = this.#spawn(
       'consul',
@@ -403,6 +431,7 @@ export class Stack {
         '-bind=127.0.0.1',
         '-node=switchboard',
         `-config-file=${join(ROOT, 'consul/dev.hcl')}`,
+        `-config-file=${aclConfig}`,
         `-data-dir=${dataDir}`,
         `-http-port=${this.ports.consulHttp}`,
         `-dns-port=${this.ports.consulDns}`,
@@ -415,6 +444,25 @@ export class Stack {
       'SIGINT',
     );
     await this.#waitFor(child, 'consul leader', 30_000, async () => (await this.consul.leader()) !== '');
+    // One token per component, allowing what it does and nothing more (common/consul/src/acl.ts).
+    this.#consulTokens = await createServiceTokens(this.consul, [
+      'media',
+      'signaling',
+      'gateway',
+      'ui',
+      'log-viewer',
+    ]).catch((error: unknown) => {
+      throw new StackError(`consul ACLs: ${(error as Error).message}`);
+    });
+  }
+
+  /** A component's Consul token (made at start). */
+  #consulToken(identity: ConsulIdentity): string {
+    const token = this.#consulTokens?.[identity];
+    if (!token) {
+      throw new StackError(`no consul token for ${identity}`);
+    }
+    return token;
   }
 
   async #waitFor(

@@ -109,7 +109,7 @@ Switchboard is running: ${stack!.url}
   HTTPS       ${stack!.httpsUrl}${stack!.tls?.selfSigned ? `  (self-signed certificate: ${stack!.tls.certificate})` : ''}
 ${setup}  logs        ${stack!.url}/logs/  (operators only)
   API health  ${stack!.url}/api/health
-  consul      http://127.0.0.1:${p.consulHttp}/ui
+  consul      http://127.0.0.1:${p.consulHttp}/ui  (ACL token: ${stack!.runDir}/consul-management-token)
   log files   ${stack!.logDir}
 Press Ctrl-C to stop.
 `);

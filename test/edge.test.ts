@@ -18,6 +18,8 @@ import {
   testDatabaseUrl,
   testRedisUrl,
 } from '@switchboard/testing';
+import { ConsulClient } from '@switchboard/consul';
+import { PermissionDeniedError } from '@switchboard/errors';
 import { renderNginxConfig, upstreamServer } from '../nginx/render';
 import { ROOT, Stack, type StackPorts } from '../scripts/Stack';
 
@@ -252,6 +254,32 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
       statuses.push((await guesser.request('POST', '/api/auth/login', body, { headers: forged })).status);
     }
     expect(statuses).toEqual([...Array<number>(AUTH_PER_MINUTE).fill(401), 429, 429]);
+  });
+
+  it("runs Consul with ACLs: nothing without a token, and each service's token only for itself", async () => {
+    const anonymous = new ConsulClient(`127.0.0.1:${PORTS.consulHttp}`);
+    expect(await anonymous.instances('gateway')).toEqual([]);
+    const rogue = {
+      id: 'rogue-ui',
+      name: 'ui',
+      address: '127.0.0.1',
+      port: 9,
+      check: { tcp: '127.0.0.1:9' },
+    };
+    await expect(anonymous.register(rogue)).rejects.toBeInstanceOf(PermissionDeniedError);
+    // The token the launcher gave the running gateway (read from its environment).
+    const environ = readFileSync(`/proc/${stack.pid('gateway')}/environ`, 'utf8').split('\0');
+    const token = environ
+      .find((entry) => entry.startsWith('CONSUL_HTTP_TOKEN='))
+      ?.slice('CONSUL_HTTP_TOKEN='.length);
+    expect(token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(token).not.toBe(stack.consulManagementToken);
+    const gateway = new ConsulClient(`127.0.0.1:${PORTS.consulHttp}`, { token });
+    expect((await gateway.instances('media', { passingOnly: true })).length).toBe(1);
+    await expect(gateway.register(rogue)).rejects.toBeInstanceOf(PermissionDeniedError);
+    const [media] = await stack.consul.instances('media');
+    await expect(gateway.deregister(media.id)).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect(await stack.consul.instances('media', { passingOnly: true })).toHaveLength(1);
   });
 
   it('rate limits a burst at the edge with 429 while another client is served', async () => {

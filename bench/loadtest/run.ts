@@ -330,7 +330,10 @@ async function main(): Promise<void> {
       throw new Error("with --url, set SERVICE_SECRET (the media nodes' service secret) to read their load");
     }
     const credentials = new ServiceCredentials(serviceSecret, 'loadtest');
-    const consul = new ConsulClient(consulAddr!);
+    // Consul denies by default: the stack's management token, or CONSUL_HTTP_TOKEN for --consul.
+    const consul = new ConsulClient(consulAddr!, {
+      token: stack?.consulManagementToken ?? process.env.CONSUL_HTTP_TOKEN,
+    });
     const ourWorkers = async () => {
       const pids: number[] = [];
       for (const node of await consul.instances('media', { passingOnly: true })) {

@@ -122,7 +122,7 @@ export class LogViewer {
     });
     this.#logger.info({ port: this.port, watching: this.#config.watchDir }, 'log viewer listening');
     this.#registration = await registerHttpService(
-      new ConsulClient(this.#config.consulAddr),
+      new ConsulClient(this.#config.consulAddr, { token: this.#config.consulToken }),
       {
         name: 'log-viewer',
         instanceId: this.#config.instanceId,

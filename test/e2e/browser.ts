@@ -126,20 +126,39 @@ export async function waitForRemoteVideos(
   names: string[],
   timeoutMs = 30_000,
 ): Promise<number> {
-  await participant.page.waitForFunction(
-    (expected: string[]) => {
-      const playing = expected.every((name) => {
-        const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
-        return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
-      });
-      if (playing) {
-        performance.mark('sb:remote videos playing');
-      }
-      return playing;
-    },
-    names,
-    { timeout: timeoutMs, polling: 20 },
-  );
+  try {
+    await participant.page.waitForFunction(
+      (expected: string[]) => {
+        const playing = expected.every((name) => {
+          const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
+          return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+        });
+        if (playing) {
+          performance.mark('sb:remote videos playing');
+        }
+        return playing;
+      },
+      names,
+      { timeout: timeoutMs, polling: 20 },
+    );
+  } catch (error) {
+    // Say which videos were missing and how far each got.
+    const states = await participant.page
+      .evaluate((expected: string[]) => {
+        return expected.map((name) => {
+          const video = document.querySelector<HTMLVideoElement>(`video[aria-label="${CSS.escape(name)}"]`);
+          if (!video) {
+            return `${name}: no video`;
+          }
+          const box = video.getBoundingClientRect();
+          return `${name}: readyState ${video.readyState}, frames ${video.getVideoPlaybackQuality().totalVideoFrames}, ${box.width}x${box.height} at ${Math.round(box.top)}`;
+        });
+      }, names)
+      .catch(() => ['(page gone)']);
+    throw new Error(`${participant.name} does not see every video playing: ${states.join('; ')}`, {
+      cause: error,
+    });
+  }
   return Date.now();
 }
 

@@ -89,7 +89,7 @@ export class UiServer {
     logger.info({ port: server.port }, 'ui listening');
     try {
       server.#registration = await registerHttpService(
-        new ConsulClient(config.consulAddr),
+        new ConsulClient(config.consulAddr, { token: config.consulToken }),
         { name: 'ui', instanceId: config.instanceId, advertiseHost: config.advertiseHost, port: server.port },
         logger,
       );

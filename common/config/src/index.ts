@@ -47,6 +47,8 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
 /** The variables every service shares (their parsed values feed commonConfig()). */
 export const commonEnv = {
   CONSUL_HTTP_ADDR: z.string().default('127.0.0.1:8500'),
+  /** This service's Consul ACL token (the standard Consul variable); empty: anonymous. */
+  CONSUL_HTTP_TOKEN: z.string().default(''),
   LOG_LEVEL: logLevel,
   LOG_DIR: z.string().default(''),
   /** The log file rotates past this size (a whole number and B, K, M or G). */
@@ -135,6 +137,8 @@ export const trustedProxies = (fallback: string) =>
 /** The settings every service has, from the variables of `commonEnv`. */
 export interface CommonConfig {
   consulAddr: string;
+  /** The Consul ACL token ('' when ACLs are off). */
+  consulToken: string;
   advertiseHost: string;
   logLevel: string;
   logDir: string;
@@ -144,6 +148,7 @@ export interface CommonConfig {
 
 export function commonConfig(env: {
   CONSUL_HTTP_ADDR: string;
+  CONSUL_HTTP_TOKEN: string;
   ADVERTISE_HOST: string;
   LOG_LEVEL: string;
   LOG_DIR: string;
@@ -152,6 +157,7 @@ export function commonConfig(env: {
 }): CommonConfig {
   return {
     consulAddr: env.CONSUL_HTTP_ADDR,
+    consulToken: env.CONSUL_HTTP_TOKEN,
     advertiseHost: env.ADVERTISE_HOST,
     logLevel: env.LOG_LEVEL,
     logDir: env.LOG_DIR,

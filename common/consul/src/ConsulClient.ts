@@ -2,7 +2,7 @@
  * A small client for the Consul agent's HTTP API: register/deregister this instance with a real
  * health check, and find healthy instances of a service (with blocking queries for watchers).
  */
-import { UnavailableError } from '@switchboard/errors';
+import { PermissionDeniedError, UnavailableError } from '@switchboard/errors';
 
 export interface ServiceCheck {
   /** gRPC health check target "host:port" (grpc.health.v1). */
@@ -59,10 +59,13 @@ export function consulBaseUrl(addr: string): string {
 export class ConsulClient {
   readonly baseUrl: string;
   readonly #timeoutMs: number;
+  /** The ACL token sent with every request (X-Consul-Token); none: the agent's anonymous token. */
+  readonly #token?: string;
 
-  constructor(addr: string, options: { timeoutMs?: number } = {}) {
+  constructor(addr: string, options: { timeoutMs?: number; token?: string } = {}) {
     this.baseUrl = consulBaseUrl(addr);
     this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#token = options.token || undefined;
   }
 
   async #request(
@@ -80,7 +83,10 @@ export class ConsulClient {
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.#token ? { 'x-consul-token': this.#token } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.any(signals),
       });
@@ -93,10 +99,49 @@ export class ConsulClient {
       });
     }
     if (!response.ok) {
-      const text = await response.text().catch(() => '');
-      throw new UnavailableError(`consul ${method} ${path} failed: ${response.status} ${text.trim()}`);
+      const text = (await response.text().catch(() => '')).trim();
+      if (response.status === 403) {
+        throw new PermissionDeniedError(
+          `consul refused ${method} ${path} (${text || 'permission denied'}): ${
+            this.#token ? 'this token does not allow it' : 'no token given (set CONSUL_HTTP_TOKEN)'
+          }`,
+        );
+      }
+      throw new UnavailableError(`consul ${method} ${path} failed: ${response.status} ${text}`);
     }
     return response;
+  }
+
+  /** Creates or updates an ACL policy (needs a token with acl = "write"). */
+  async upsertPolicy(name: string, rules: string, description: string): Promise<void> {
+    const policies = (await (await this.#request('GET', '/v1/acl/policies')).json()) as {
+      ID: string;
+      Name: string;
+    }[];
+    const found = policies.find((policy) => policy.Name === name);
+    const body = { Name: name, Rules: rules, Description: description };
+    await (found
+      ? this.#request('PUT', `/v1/acl/policy/${found.ID}`, body)
+      : this.#request('PUT', '/v1/acl/policy', body));
+  }
+
+  /** Whether this client's token is known to the agent yet (ACLs start just after the leader). */
+  async tokenReady(): Promise<boolean> {
+    try {
+      await this.#request('GET', '/v1/acl/token/self');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A new ACL token holding these policies; returns its secret (needs acl = "write"). */
+  async createToken(description: string, policies: string[]): Promise<string> {
+    const body = { Description: description, Policies: policies.map((Name) => ({ Name })) };
+    const created = (await (await this.#request('PUT', '/v1/acl/token', body)).json()) as {
+      SecretID: string;
+    };
+    return created.SecretID;
   }
 
   async register(registration: ServiceRegistration): Promise<void> {

@@ -1,3 +1,4 @@
 export * from './ConsulClient';
 export * from './ServiceWatcher';
 export * from './registration';
+export * from './acl';

@@ -1,3 +1,4 @@
+import { PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { ConsulClient, ServiceRegistration } from './ConsulClient';
 
@@ -30,7 +31,8 @@ export async function registerService(
       await consul.register(registration);
       break;
     } catch (error) {
-      if (Date.now() > deadline) {
+      // A token that may not register this service will not be allowed later either.
+      if (Date.now() > deadline || error instanceof PermissionDeniedError) {
         throw error;
       }
       if (attempt === 1) {

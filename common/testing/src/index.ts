@@ -3,11 +3,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConsulClient, type ServiceInstance } from '@switchboard/consul';
+import { aclAgentConfig, ConsulClient, type ServiceInstance } from '@switchboard/consul';
 import type { JoinGrants, RoomPolicy } from '@switchboard/protocol';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -74,11 +74,16 @@ export interface ConsulAgent {
  * restart() stops it and starts a new one on the same ports, which knows no service (what a
  * restarted dev agent, or one that lost its data, looks like to the services).
  */
-export async function startConsul(): Promise<ConsulAgent> {
+export async function startConsul(options: { managementToken?: string } = {}): Promise<ConsulAgent> {
   const [http, serf, server, grpc] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-consul-'));
   const addr = `127.0.0.1:${http}`;
-  const client = new ConsulClient(addr, { timeoutMs: 1000 });
+  // With a management token: ACLs on, default deny (as the native stack runs it); the client uses it.
+  const client = new ConsulClient(addr, { timeoutMs: 1000, token: options.managementToken });
+  const aclFile = `${dataDir}.acl.json`;
+  if (options.managementToken) {
+    writeFileSync(aclFile, JSON.stringify(aclAgentConfig(options.managementToken)), { mode: 0o600 });
+  }
   const launch = async (): Promise<ChildProcess> => {
     rmSync(dataDir, { recursive: true, force: true });
     mkdirSync(dataDir, { recursive: true });
@@ -98,6 +103,7 @@ export async function startConsul(): Promise<ConsulAgent> {
         `-node=test-${http}`,
         `-data-dir=${dataDir}`,
         '-log-level=warn',
+        ...(options.managementToken ? [`-config-file=${aclFile}`] : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -152,6 +158,7 @@ export async function startConsul(): Promise<ConsulAgent> {
     async close() {
       await stop(child);
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(aclFile, { force: true });
     },
   };
 }

@@ -58,7 +58,7 @@ export class Gateway {
     this.#pool = createPool(config.databaseUrl);
     this.#redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.#redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
-    this.#consul = new ConsulClient(config.consulAddr);
+    this.#consul = new ConsulClient(config.consulAddr, { token: config.consulToken });
     this.#registry = createRegistry('gateway');
     this.#setup = new OperatorSetup({
       pool: this.#pool,

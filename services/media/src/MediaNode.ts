@@ -270,7 +270,7 @@ export class MediaNode {
       { grpcPort: this.#grpcPort, metricsPort: this.metricsPort, workers: this.#workers.size },
       'media node serving',
     );
-    const consul = new ConsulClient(this.#config.consulAddr);
+    const consul = new ConsulClient(this.#config.consulAddr, { token: this.#config.consulToken });
     this.#registration = await registerService(
       consul,
       {

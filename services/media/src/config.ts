@@ -26,7 +26,7 @@ const schema = z
     MEDIA_RTC_MIN_PORT: port(40000),
     MEDIA_RTC_MAX_PORT: port(40100),
     /** One UDP + one TCP port per worker for every WebRTC transport (mediasoup WebRtcServer). */
-    MEDIA_WEBRTC_SERVER: z.enum(['true', 'false']).default('false'),
+    MEDIA_WEBRTC_SERVER: z.enum(['true', 'false']).default('true'),
     MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
     MEDIA_INSTANCE_ID: z.string().optional(),
     /** Rooms (routers) this node accepts; beyond, creating one is RESOURCE_EXHAUSTED. */

@@ -222,7 +222,7 @@ export class SignalingServer {
       this.#logger.warn({ err: error }, 'broadcast to other signaling instances lost (Redis unavailable)'),
     );
     this.#io.adapter(createAdapter(publisher, this.#redisSub, { key: 'sb:io' }));
-    const consul = new ConsulClient(this.#config.consulAddr);
+    const consul = new ConsulClient(this.#config.consulAddr, { token: this.#config.consulToken });
     this.#directory = await MediaDirectory.create({
       consul,
       redis: this.#redis,
