@@ -128,6 +128,7 @@ export class SignalingServer {
       serveClient: false,
       cors: config.corsOrigins.length > 0 ? { origin: config.corsOrigins } : undefined,
       maxHttpBufferSize: 256 * 1024,
+      pingTimeout: config.pingTimeoutMs,
     });
     const hostControls = new HostControls({
       io: this.#io,

@@ -21,6 +21,8 @@ export const configSchema = z.object({
   MEDIA_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** How often this instance proves it is alive; its peers count as gone after 3 missed beats. */
   SIGNALING_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** How long a browser may leave socket.io's ping unanswered before its connection counts as lost. */
+  SIGNALING_PING_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(20_000),
   /** Comma-separated browser origins allowed to connect; empty allows same-origin only via NGINX. */
   SIGNALING_CORS_ORIGINS: z.string().default(''),
   /** Socket events one connection may send per 10 s (beyond: RESOURCE_EXHAUSTED acks). */
@@ -50,6 +52,7 @@ export interface SignalingConfig extends CommonConfig {
   serviceSecret: string;
   mediaRpcTimeoutMs: number;
   heartbeatMs: number;
+  pingTimeoutMs: number;
   corsOrigins: string[];
   socketLimits: { perSocket: number; perClient: number; windowSeconds: number; socketsPerAddress: number };
   chatLimit: { messages: number; windowSeconds: number };
@@ -71,6 +74,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     serviceSecret: c.SERVICE_SECRET,
     mediaRpcTimeoutMs: c.MEDIA_RPC_TIMEOUT_MS,
     heartbeatMs: c.SIGNALING_HEARTBEAT_MS,
+    pingTimeoutMs: c.SIGNALING_PING_TIMEOUT_MS,
     corsOrigins: c.SIGNALING_CORS_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
