@@ -16,16 +16,16 @@ const RENEWED_AT = 'sb-session-renewed-at';
 
 /**
  * Renews the session from the refresh cookie; false when there is none (signed out). One tab at a
- * time (Web Locks): a tab that waited while another renewed uses the cookies that one got
- * instead of spending the refresh token again (the gateway's grace covers browsers without locks).
+ * time (Web Locks): a tab whose refused request left after another tab renewed, or that waited
+ * while one did, uses the cookies that one got instead of spending the refresh token again (the
+ * gateway's grace covers browsers without locks). `since`: when the refused request was sent.
  */
-export function refreshSession(): Promise<boolean> {
+export function refreshSession(since = Date.now()): Promise<boolean> {
   if (refreshing) {
     return refreshing;
   }
-  const asked = Date.now();
   const renew = async (): Promise<boolean> => {
-    if (Number(localStorage.getItem(RENEWED_AT) ?? 0) >= asked) {
+    if (Number(localStorage.getItem(RENEWED_AT) ?? 0) >= since) {
       return true;
     }
     const ok = await fetch('/api/auth/refresh', { method: 'POST', headers: { [CSRF_HEADER]: '1' } })
@@ -60,8 +60,11 @@ export async function api(path: string, options: ApiOptions = {}): Promise<Respo
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });
+  const sentAt = Date.now();
   const response = await send();
-  if (response.status === 401 && !path.startsWith('/api/auth/') && (await refreshSession())) {
+  // A 401 for a request that left before another tab renewed the session is stale: retry with
+  // the new cookies rather than renew again.
+  if (response.status === 401 && !path.startsWith('/api/auth/') && (await refreshSession(sentAt))) {
     return send();
   }
   return response;
