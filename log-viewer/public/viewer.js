@@ -10,6 +10,8 @@
   let source = null;
   let paused = false;
   let queued = [];
+  // Each load supersedes the one before: a slow answer to an older filter never replaces a newer one.
+  let generation = 0;
 
   function filtersFromUrl() {
     const params = new URLSearchParams(location.search);
@@ -79,6 +81,7 @@
   }
 
   async function load() {
+    const current = ++generation;
     const params = currentQuery();
     history.replaceState(null, '', params.toString() ? `?${params}` : location.pathname);
     if (source) {
@@ -88,6 +91,9 @@
     params.set('limit', '500');
     const response = await fetch(`${API}/search?${params}`);
     const body = await response.json();
+    if (current !== generation) {
+      return;
+    }
     if (!response.ok) {
       status.textContent = body.message;
       return;

@@ -319,6 +319,9 @@ describe('a three-party call through every component', () => {
     await expect
       .poll(() => new URL(page.url()).searchParams.get('service'), { timeout: 5_000 })
       .toBe('signaling');
+    // The URL changes at once, the rows when the search answers: count only the new filter's rows.
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^live/);
+    expect(new Set(await page.locator('tbody td.svc').allTextContents())).toEqual(new Set(['signaling']));
     const before = await page.locator('tbody tr').count();
     await participants[2].page.getByRole('button', { name: 'Mute microphone' }).click();
     await expect.poll(() => page.locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(before);
