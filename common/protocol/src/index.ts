@@ -69,6 +69,41 @@ export type RoomPolicy = z.infer<typeof roomPolicySchema>;
 export const presenceStateSchema = z.enum(['active', 'away']);
 export type PresenceState = z.infer<typeof presenceStateSchema>;
 
+/**
+ * Participant attributes (as LiveKit's `setAttributes`): small string key/values each participant
+ * carries, seen by everyone in the room, changed with one `setAttributes` request and announced
+ * with one `attributesChanged` event. Per-participant features ride on them (raise hand is the
+ * `hand` key) without new plumbing. A participant sets its own keys; hosts may change the keys
+ * ATTRIBUTE_RULES lets them for others.
+ */
+export const ATTRIBUTE_LIMITS = { keys: 16, keyLength: 40, valueLength: 256, totalChars: 2048 } as const;
+export const attributeKeySchema = z
+  .string()
+  .regex(
+    new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${ATTRIBUTE_LIMITS.keyLength - 1}}$`),
+    `must be 1-${ATTRIBUTE_LIMITS.keyLength} letters, digits, dots, dashes or underscores`,
+  );
+export const attributeValueSchema = z
+  .string()
+  .max(ATTRIBUTE_LIMITS.valueLength, `must be at most ${ATTRIBUTE_LIMITS.valueLength} characters`)
+  .refine(noControlChars, 'must not contain control characters');
+
+/** Whether a whole set of attributes fits the limits (number of keys and total size). */
+export function attributesFit(attributes: Record<string, string>): string | undefined {
+  const keys = Object.keys(attributes);
+  if (keys.length > ATTRIBUTE_LIMITS.keys) {
+    return `a participant has at most ${ATTRIBUTE_LIMITS.keys} attributes`;
+  }
+  const size = keys.reduce((sum, key) => sum + key.length + attributes[key].length, 0);
+  if (size > ATTRIBUTE_LIMITS.totalChars) {
+    return `a participant's attributes hold at most ${ATTRIBUTE_LIMITS.totalChars} characters`;
+  }
+  return undefined;
+}
+
+export const participantAttributesSchema = z.record(attributeKeySchema, attributeValueSchema);
+export type ParticipantAttributes = Record<string, string>;
+
 /** A participant's role in one room. */
 export const roleSchema = z.enum(['host', 'participant', 'guest']);
 export type Role = z.infer<typeof roleSchema>;
@@ -269,6 +304,8 @@ export interface PeerInfo {
   /** The identity (`user:<uuid>` / `guest:<uuid>`): the same person across reconnects. */
   sub?: string;
   presence?: PresenceState;
+  /** Its attributes (`hand` when its hand is up); absent: none. */
+  attributes?: ParticipantAttributes;
 }
 
 export interface ProducerInfo {

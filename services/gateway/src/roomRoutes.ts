@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { signJoinToken, wasRemoved, type AccessClaims } from '@switchboard/auth';
 import type { RoomRecord, RoomStore } from '@switchboard/db';
+import { changePolicy, ParticipantStore, RoomAccess } from '@switchboard/rooms';
 import {
   InvalidArgumentError,
   NotFoundError,
@@ -111,18 +112,10 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
     if (!role) {
       return roomJson(room);
     }
-    const participants = Object.values(await deps.redis.hgetall(`sb:room:${room.id}:peers`)).map((v) => {
-      const {
-        peerId,
-        displayName,
-        role: peerRole,
-      } = JSON.parse(v) as {
-        peerId: string;
-        displayName: string;
-        role?: Role;
-      };
-      return { peerId, displayName, role: peerRole ?? 'participant' };
-    });
+    // Read through the participants' owner (common/rooms), the same code signaling writes with.
+    const participants = (await new ParticipantStore(deps.redis).peers(room.id)).map(
+      ({ peerId, displayName, role: peerRole }) => ({ peerId, displayName, role: peerRole }),
+    );
     return { ...roomJson(room), role, participants };
   });
 
@@ -133,11 +126,18 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
       throw new PermissionDeniedError('only a host of this meeting can change it');
     }
     const body = parseBody(updateRoomBody, request);
-    const updated = (await rooms.update(room.id, body)) ?? room;
+    let admitted = 0;
     if (body.policy) {
-      deps.emitter.to(room.id).emit('policyChanged', { policy: updated.policy });
+      // As a host's socket changes it: told to the room, and opening it lets the lobby in.
+      admitted = await changePolicy(
+        { rooms, access: new RoomAccess(deps.redis), broadcast: deps.emitter },
+        room.id,
+        body.policy,
+      );
     }
-    deps.logger.info({ roomId: room.id, userId: user.userId, ...body }, 'room updated');
+    const updated =
+      (body.name ? await rooms.update(room.id, { name: body.name }) : await rooms.get(room.id)) ?? room;
+    deps.logger.info({ roomId: room.id, userId: user.userId, ...body, admitted }, 'room updated');
     return { ...roomJson(updated), role: 'host' };
   });
 

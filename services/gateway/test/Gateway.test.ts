@@ -18,8 +18,10 @@ import {
   testDatabaseUrl,
   testGrants,
   testRedisUrl,
+  waitFor,
   type ConsulAgent,
 } from '@switchboard/testing';
+import { RoomAccess } from '@switchboard/rooms';
 import { Gateway } from '../src/Gateway';
 import { testGatewayConfig } from './testConfig';
 
@@ -439,6 +441,40 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       });
       expect((await other.api.json('POST', `/api/rooms/${room.id}/tokens`, {})).status).toBe(403);
       expect((await owner.api.json('POST', `/api/rooms/${room.id}/tokens`, {})).status).toBe(201);
+    });
+
+    it('opens a lobby room over REST as a host does from the call: everyone waiting is let in', async () => {
+      const owner = await signedUp('Opener');
+      const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', { policy: 'lobby' });
+      // Two people wait in its lobby (what signaling records when they ask to join).
+      const access = new RoomAccess(redis);
+      const waiters = [`guest:${randomUUID()}`, `guest:${randomUUID()}`];
+      for (const [i, sub] of waiters.entries()) {
+        await access.wait(
+          room.id,
+          { peerId: `waiter-${i}`, displayName: `Waiter ${i}`, role: 'guest', sub },
+          'sig-1',
+        );
+      }
+      // What signaling's sockets would receive, through the socket.io Redis adapter's channel.
+      const subscriber = redis.duplicate();
+      const heard: string[] = [];
+      await subscriber.psubscribe('sb:io#/#*');
+      subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => heard.push(channel.toString()));
+      try {
+        const opened = await owner.api.json<RoomBody>('PATCH', `/api/rooms/${room.id}`, { policy: 'open' });
+        expect(opened.body.policy).toBe('open');
+        expect(await access.waiting(room.id)).toEqual([]);
+        for (const sub of waiters) {
+          expect(await access.isAdmitted(room.id, sub)).toBe(true);
+        }
+        await waitFor(() => heard.filter((c) => c.includes('peer:waiter-')).length === 2, {
+          what: 'admitted sent to both waiters',
+          timeoutMs: 5000,
+        });
+      } finally {
+        subscriber.disconnect();
+      }
     });
 
     it('answers every malformed REST body with a 4xx and a message, never accepting one', async () => {

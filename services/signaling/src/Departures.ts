@@ -12,7 +12,7 @@ import type { CallMeta } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
 import { hostsRoom, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
-import type { RoomAccess } from './RoomAccess';
+import type { RoomAccess } from '@switchboard/rooms';
 import type { RoomSessions } from './RoomSessions';
 
 export interface DeparturesOptions {

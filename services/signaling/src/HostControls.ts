@@ -19,8 +19,15 @@ import {
   type PeerSocket,
   type SignalingIo,
 } from './peer';
-import type { Presence, StoredPeer } from './Presence';
-import type { RoomAccess } from './RoomAccess';
+import {
+  changePolicy,
+  letIn,
+  type LobbyEntry,
+  type RoomAccess,
+  type RoomPolicyDeps,
+  type StoredParticipant,
+} from '@switchboard/rooms';
+import type { Presence } from './Presence';
 
 export interface HostControlsOptions {
   io: SignalingIo;
@@ -53,7 +60,7 @@ export class HostControls {
     }
   }
 
-  async #target(roomId: string, peerId: string): Promise<StoredPeer> {
+  async #target(roomId: string, peerId: string): Promise<StoredParticipant> {
     const target = await this.#o.presence.peer(roomId, peerId);
     if (!target) {
       throw new NotFoundError(`participant ${peerId} is not in this meeting`);
@@ -133,14 +140,12 @@ export class HostControls {
     logger.info({ target: p.peerId }, 'host admitted a participant');
   }
 
-  async #letIn(roomId: string, entry: { peerId: string; sub: string }): Promise<void> {
-    await this.#o.access.admit(roomId, entry.sub);
-    if (entry.sub.startsWith('user:')) {
-      // An admitted account is a member from now on: next time it passes the lobby.
-      await this.#o.rooms.addMember(roomId, entry.sub.slice(5), 'participant');
-    }
-    this.#o.io.to(peerRoom(entry.peerId)).emit('admitted', {});
-    this.#o.io.to(hostsRoom(roomId)).emit('lobbyLeft', { peerId: entry.peerId, outcome: 'admitted' });
+  #policyDeps(): RoomPolicyDeps {
+    return { rooms: this.#o.rooms, access: this.#o.access, broadcast: this.#o.io };
+  }
+
+  async #letIn(roomId: string, entry: LobbyEntry): Promise<void> {
+    await letIn(this.#policyDeps(), roomId, entry);
   }
 
   async deny(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
@@ -158,17 +163,8 @@ export class HostControls {
   async setPolicy(socket: PeerSocket, p: { policy: RoomPolicy }, logger: Logger): Promise<void> {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;
-    await this.#o.rooms.update(roomId, { policy: p.policy });
-    this.#o.io.to(roomId).emit('policyChanged', { policy: p.policy });
-    if (p.policy === 'open') {
-      // Opening the room lets everyone who was waiting in.
-      for (const entry of await this.#o.access.waiting(roomId)) {
-        if (await this.#o.access.leaveLobby(roomId, entry.peerId)) {
-          await this.#letIn(roomId, entry);
-        }
-      }
-    }
-    logger.info({ policy: p.policy }, 'host changed the room policy');
+    const admitted = await changePolicy(this.#policyDeps(), roomId, p.policy);
+    logger.info({ policy: p.policy, admitted }, 'host changed the room policy');
   }
 
   async setScreenSharing(socket: PeerSocket, p: { multiple: boolean }, logger: Logger): Promise<void> {

@@ -43,7 +43,7 @@ import {
   type SignalingIo,
 } from './peer';
 import type { Presence } from './Presence';
-import type { RoomAccess } from './RoomAccess';
+import type { RoomAccess } from '@switchboard/rooms';
 import type { RoomSession, RoomSessions } from './RoomSessions';
 
 /** What a request runs with: its correlation id and peer (sent to the media node) and logger. */

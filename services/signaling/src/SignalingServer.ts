@@ -27,7 +27,7 @@ import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests } from './MediaRequests';
 import { hostsRoom, lobbyEntry, type SignalingIo } from './peer';
 import { Presence } from './Presence';
-import { RoomAccess } from './RoomAccess';
+import { RoomAccess } from '@switchboard/rooms';
 import { relayRoomEvent } from './roomEvents';
 import { ParticipantSessions } from './ParticipantSessions';
 import { RoomSessions } from './RoomSessions';

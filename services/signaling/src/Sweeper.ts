@@ -8,7 +8,7 @@
  */
 import type { Logger } from '@switchboard/logger';
 import type { Presence } from './Presence';
-import type { RoomAccess, SweptWaiter } from './RoomAccess';
+import type { RoomAccess, SweptWaiter } from '@switchboard/rooms';
 
 export interface SweeperOptions {
   presence: Presence;

@@ -64,6 +64,7 @@ export function authenticateSocket(options: HandshakeOptions) {
           producers: new Set(),
           producerInfo: new Map(),
           presence: 'active',
+          attributes: {},
           consumers: new Set(),
           reserved: { transports: 0, producers: 0, consumers: 0 },
         };

@@ -3,6 +3,7 @@ import type { Server, Socket } from 'socket.io';
 import { AppError, NotFoundError } from '@switchboard/errors';
 import type {
   ClientToServerEvents,
+  ParticipantAttributes,
   PeerInfo,
   PresenceState,
   ProducerInfo,
@@ -11,8 +12,7 @@ import type {
   ServerToClientEvents,
 } from '@switchboard/protocol';
 import type { MediaClient } from './MediaClient';
-import type { StoredPeer } from './Presence';
-import type { LobbyEntry } from './RoomAccess';
+import { hostsRoom, publicParticipant, type LobbyEntry, type StoredParticipant } from '@switchboard/rooms';
 
 export interface PeerState {
   peerId: string;
@@ -45,16 +45,18 @@ export interface PeerState {
   consumers: Set<string>;
   /** In the call or away, as the peer last said. */
   presence: PresenceState;
+  /**
+   * Its attributes as the room has them (ParticipantStore owns them; this copy is what this
+   * instance writes back if Redis loses its data). Kept current by Attributes.
+   */
+  attributes: ParticipantAttributes;
   /** Slots reserved by requests still talking to the media node (counted against the limits). */
   reserved: Record<LimitKind, number>;
 }
 
 export type SocketData = { peer: PeerState };
 
-/** The socket.io room of a meeting's hosts (host-only notices go there). */
-export const hostsRoom = (roomId: string) => `hosts:${roomId}`;
-/** The socket.io room of one peer's socket (notices to it from any instance go there). */
-export const peerRoom = (peerId: string) => `peer:${peerId}`;
+export { hostsRoom, peerRoom } from '@switchboard/rooms';
 
 /** A notice a peer gets just before the server closes its socket. */
 export type ClosingNotice =
@@ -126,10 +128,11 @@ export function owned(set: Set<string>, id: string, what: string): string {
 }
 
 /**
- * What everyone sees of a joined peer: its role is the token's, or host once a host promoted it
- * (its socket then joined the hosts' room, on whichever instance the promotion happened).
+ * A joined peer as the room stores it, held by this instance (`instanceId`): its role is the
+ * token's, or host once a host promoted it (its socket then joined the hosts' room, on whichever
+ * instance the promotion happened).
  */
-export function peerInfo(socket: PeerSocket): PeerInfo {
+export function storedPeer(socket: PeerSocket, instanceId: string): StoredParticipant {
   const peer = socket.data.peer;
   return {
     peerId: peer.peerId,
@@ -137,13 +140,17 @@ export function peerInfo(socket: PeerSocket): PeerInfo {
     role: socket.rooms.has(hostsRoom(peer.roomId)) ? 'host' : peer.role,
     sub: peer.sub,
     presence: peer.presence,
+    attributes: peer.attributes,
+    instanceId,
+    jti: peer.jti,
+    address: peer.address,
+    mediaNode: peer.media?.instanceId,
   };
 }
 
-/** A joined peer as presence records it, held by this instance (`instanceId`). */
-export function storedPeer(socket: PeerSocket, instanceId: string): StoredPeer {
-  const { sub, jti, address, media } = socket.data.peer;
-  return { ...peerInfo(socket), instanceId, sub, jti, address, mediaNode: media?.instanceId };
+/** What everyone sees of a joined peer. */
+export function peerInfo(socket: PeerSocket): PeerInfo {
+  return publicParticipant(storedPeer(socket, ''));
 }
 
 /** A peer waiting in its room's lobby, as the lobby records it. */

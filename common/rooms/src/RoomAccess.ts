@@ -55,6 +55,9 @@ export interface LobbyLimits {
   lobbyWaitMs: number;
 }
 
+/** Signaling's defaults (SIGNALING_LOBBY_MAX, SIGNALING_LOBBY_WAIT_SECONDS). */
+export const DEFAULT_LOBBY_LIMITS: LobbyLimits = { lobbyMax: 50, lobbyWaitMs: 15 * 60 * 1000 };
+
 const asEntry = ({ peerId, displayName, role, sub }: StoredWaiter): LobbyEntry => ({
   peerId,
   displayName,
@@ -66,7 +69,8 @@ export class RoomAccess {
   readonly #redis: Redis;
   readonly #limits: LobbyLimits;
 
-  constructor(redis: Redis, limits: LobbyLimits) {
+  /** `limits` bound the lobby for `wait` (signaling's); readers and admitters need none. */
+  constructor(redis: Redis, limits: LobbyLimits = DEFAULT_LOBBY_LIMITS) {
     this.#redis = redis;
     this.#limits = limits;
   }
