@@ -104,6 +104,15 @@ export function attributesFit(attributes: Record<string, string>): string | unde
 export const participantAttributesSchema = z.record(attributeKeySchema, attributeValueSchema);
 export type ParticipantAttributes = Record<string, string>;
 
+/**
+ * Keys with a meaning the server enforces. `hand`: raised when present; its value is the server's
+ * time of raising (epoch ms, whatever the client sent: the queue order cannot be faked); a host
+ * may lower it for anyone. Keys not listed are the participant's own (hosts cannot touch them).
+ */
+export const ATTRIBUTE_RULES: Record<string, { value: 'serverTime'; hostMay: 'clear' }> = {
+  hand: { value: 'serverTime', hostMay: 'clear' },
+};
+
 /** A participant's role in one room. */
 export const roleSchema = z.enum(['host', 'participant', 'guest']);
 export type Role = z.infer<typeof roleSchema>;
@@ -249,6 +258,20 @@ export const requestSchemas = {
   setScreenSharing: z.strictObject({ ...base, multiple: z.boolean() }),
   /** Tells the room whether you are in the call or away (tab hidden, idle). */
   setPresence: z.strictObject({ ...base, state: presenceStateSchema }),
+  /**
+   * Changes attributes (`null` removes a key) of yourself, or of `peerId` (hosts, for the keys
+   * ATTRIBUTE_RULES allows them). Raise hand: `{ hand: '1' }`; lower: `{ hand: null }`.
+   */
+  setAttributes: z.strictObject({
+    ...base,
+    peerId: idSchema.optional(),
+    attributes: z
+      .record(attributeKeySchema, attributeValueSchema.nullable())
+      .refine(
+        (changes) => Object.keys(changes).length >= 1 && Object.keys(changes).length <= ATTRIBUTE_LIMITS.keys,
+        `change 1-${ATTRIBUTE_LIMITS.keys} attributes at once`,
+      ),
+  }),
   // Chat (docs/signaling-protocol.md#chat): acknowledged only after the message is in Postgres.
   /**
    * Sends a message to the room, or privately to one participant (`to`: their peer id). `clientId`
@@ -508,6 +531,7 @@ export interface ResponseMap {
   endMeeting: Record<string, never>;
   setScreenSharing: Record<string, never>;
   setPresence: Record<string, never>;
+  setAttributes: { attributes: ParticipantAttributes };
   /** `duplicate`: this clientId was stored before (a retry); the stored message is returned. */
   chatSend: { message: ChatMessage; duplicate: boolean };
   chatEdit: { message: ChatMessage };
@@ -537,6 +561,12 @@ export interface ServerToClientEvents {
   peerJoined: (event: PeerInfo) => void;
   peerLeft: (event: { peerId: string; reason: LeaveReason }) => void;
   presenceChanged: (event: { peerId: string; state: PresenceState }) => void;
+  /** A participant's attributes changed: all of them now, and what changed (`null`: removed). */
+  attributesChanged: (event: {
+    peerId: string;
+    attributes: ParticipantAttributes;
+    changed: Record<string, string | null>;
+  }) => void;
   newProducer: (event: ProducerInfo) => void;
   producerClosed: (event: { producerId: string; peerId: string }) => void;
   producerPaused: (event: { producerId: string; peerId: string; paused: boolean }) => void;

@@ -17,6 +17,7 @@ import {
 } from '@switchboard/protocol';
 import { timedRequest } from '@switchboard/runtime';
 import type { z } from 'zod';
+import type { Attributes } from './Attributes';
 import type { Chat } from './Chat';
 import type { Departures } from './Departures';
 import type { HostControls } from './HostControls';
@@ -57,6 +58,9 @@ export interface ConnectionsOptions {
   hostControls: HostControls;
   chat: Chat;
   departures: Departures;
+  attributes: Attributes;
+  /** The sockets connected here, by peer id (this class fills it; others read it). */
+  sockets: Map<string, PeerSocket>;
   /** Time to answer each request, by event and outcome. */
   requestDuration: prom.Histogram<'event' | 'outcome'>;
   logger: Logger;
@@ -66,14 +70,15 @@ export class Connections {
   readonly #o: ConnectionsOptions;
   readonly #handlers: { [E in RequestName]: Handler<E> };
   /** Sockets connected here, by peer id (joined or not). */
-  readonly #sockets = new Map<string, PeerSocket>();
+  readonly #sockets: Map<string, PeerSocket>;
   /** Departures of disconnected sockets still running; drain() waits for them. */
   readonly #leaving = new Set<Promise<void>>();
   #draining = false;
 
   constructor(options: ConnectionsOptions) {
     this.#o = options;
-    const { requests, hostControls: host, chat, departures } = options;
+    this.#sockets = options.sockets;
+    const { requests, hostControls: host, chat, departures, attributes } = options;
     this.#handlers = {
       getRouterRtpCapabilities: (s, _p, ctx) => requests.getRouterRtpCapabilities(s, ctx),
       join: (s, p, ctx) => requests.join(s, p, ctx),
@@ -100,6 +105,7 @@ export class Connections {
       endMeeting: async (s, _p, ctx) => (await host.endMeeting(s, ctx.logger), {}),
       setScreenSharing: async (s, p, ctx) => (await host.setScreenSharing(s, p, ctx.logger), {}),
       setPresence: (s, p) => this.#setPresence(s, p),
+      setAttributes: (s, p, ctx) => attributes.set(s, p, ctx),
       chatSend: (s, p, ctx) => chat.send(s, p, ctx),
       chatEdit: (s, p, ctx) => chat.edit(s, p, ctx),
       chatDelete: (s, p, ctx) => chat.delete(s, p, ctx),
@@ -132,6 +138,7 @@ export class Connections {
       logger.info({ reason }, 'socket disconnected');
       this.#sockets.delete(peer.peerId);
       this.#o.limits.forget(socket.id);
+      this.#o.attributes.forget(peer.peerId);
       const leaving = this.#o.departures
         .leave(socket, reason, randomUUID())
         .then(() => this.#o.presence.releaseIdentity(peer.roomId, peer.sub, peer.peerId))

@@ -21,11 +21,12 @@ import { Chat } from './Chat';
 import type { SignalingConfig } from './config';
 import { Connections } from './Connections';
 import { Departures } from './Departures';
+import { Attributes } from './Attributes';
 import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
 import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests } from './MediaRequests';
-import { hostsRoom, lobbyEntry, type SignalingIo } from './peer';
+import { hostsRoom, lobbyEntry, type PeerSocket, type SignalingIo } from './peer';
 import { Presence } from './Presence';
 import { RoomAccess } from '@switchboard/rooms';
 import { relayRoomEvent } from './roomEvents';
@@ -47,6 +48,7 @@ export class SignalingServer {
   readonly #access: RoomAccess;
   readonly #departures: Departures;
   readonly #connections: Connections;
+  readonly #attributes: Attributes;
   readonly #registry: prom.Registry;
   readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
   #rooms?: RoomSessions;
@@ -176,7 +178,17 @@ export class SignalingServer {
       instanceId: () => this.#instanceId,
       chat,
     });
+    const sockets = new Map<string, PeerSocket>();
+    this.#attributes = new Attributes({
+      io: this.#io,
+      presence: this.#presence,
+      hostControls,
+      localSocket: (peerId) => sockets.get(peerId),
+      logger,
+    });
     this.#connections = new Connections({
+      sockets,
+      attributes: this.#attributes,
       io: this.#io,
       presence: this.#presence,
       limits: this.#limits,
@@ -242,6 +254,7 @@ export class SignalingServer {
           io: this.#io,
           presence: this.#presence,
           logger: this.#logger,
+          attributes: this.#attributes,
         }),
       onNodeLost: (session, node) => {
         for (const socket of session.peers.values()) {
@@ -271,6 +284,7 @@ export class SignalingServer {
     this.#io.on('connection', (socket) => this.#connections.accept(socket));
     this.#io.on('closePeer', (peerId, notice) => this.#connections.closePeer(peerId, notice));
     this.#io.on('endRoom', (roomId, notice) => this.#connections.endRoom(roomId, notice));
+    this.#io.on('peerAttributes', (peerId, attributes) => this.#attributes.remember(peerId, attributes));
     const { host, port, advertiseHost } = this.#config;
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', (error) =>

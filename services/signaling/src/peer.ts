@@ -77,6 +77,8 @@ export interface InterServerEvents {
   closePeer: (peerId: string, notice: ClosingNotice) => void;
   /** Close every socket of the room (joined or waiting) on the receiving instance. */
   endRoom: (roomId: string, notice: ClosingNotice) => void;
+  /** A participant's attributes changed (the instance holding its socket keeps a copy). */
+  peerAttributes: (peerId: string, attributes: ParticipantAttributes) => void;
 }
 
 export type PeerSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -7,6 +7,7 @@
 import type { Logger } from '@switchboard/logger';
 import type { WatchRoomEventsResponse } from '@switchboard/proto';
 import type { SignalingIo } from './peer';
+import type { Attributes } from './Attributes';
 import type { Presence } from './Presence';
 import type { RoomSession } from './RoomSessions';
 
@@ -14,7 +15,7 @@ export function relayRoomEvent(
   session: RoomSession,
   response: WatchRoomEventsResponse,
   fromHome: boolean,
-  deps: { io: SignalingIo; presence: Presence; logger: Logger },
+  deps: { io: SignalingIo; presence: Presence; logger: Logger; attributes: Attributes },
 ): void {
   const event = response.event;
   if (!event) {
@@ -32,6 +33,7 @@ export function relayRoomEvent(
   if (event.$case === 'audioLevels') {
     const levels = event.value.levels.map(({ peerId, volume }) => ({ peerId, volume }));
     deps.io.local.to(session.roomId).emit('audioLevels', { levels });
+    deps.attributes.onAudioLevels(session.roomId, levels);
     return;
   }
   const socket = session.peers.get(event.value.peerId);

@@ -64,6 +64,13 @@ describe('Redis restarted without its data (two signaling instances, two media n
     const muted = next(grace, 'mutedByHost');
     data(await request(host, 'hostMute', { peerId: graceId, kind: 'audio' }));
     await muted;
+    // Attributes and hands: Grace (instance 1) raises hers and says her pronouns; the host (instance
+    // 0) lowers Grace's hand and raises its own. Instance 1 writes Grace back as she is now.
+    data(await request(grace, 'setAttributes', { attributes: { hand: '1', pronouns: 'she/her' } }));
+    const lowered = next(grace, 'attributesChanged');
+    data(await request(host, 'setAttributes', { peerId: graceId, attributes: { hand: null } }));
+    expect((await lowered).attributes).toEqual({ pronouns: 'she/her' });
+    data(await request(host, 'setAttributes', { attributes: { hand: '1' } }));
     const waiting = await connect(1, 'Waiting');
     expect(await join(waiting)).toMatchObject({ ok: true, data: { status: 'lobby' } });
 
@@ -80,7 +87,13 @@ describe('Redis restarted without its data (two signaling instances, two media n
     });
     const before = await snapshot();
     expect(Object.keys(before.peers)).toHaveLength(2);
-    expect(before.peers[graceId]).toMatchObject({ role: 'host', presence: 'away' });
+    expect(before.peers[graceId]).toMatchObject({
+      role: 'host',
+      presence: 'away',
+      attributes: { pronouns: 'she/her' },
+    });
+    const hostEntry = Object.values(before.peers).find((p) => p.peerId !== graceId);
+    expect((hostEntry?.attributes as { hand?: string }).hand).toMatch(/^\d+$/);
     expect(before.producers[audio]).toMatchObject({ kind: 'audio', paused: true });
     expect(Object.keys(before.lobby)).toHaveLength(1);
     expect(before.sessions).toHaveLength(2);
@@ -109,7 +122,9 @@ describe('Redis restarted without its data (two signaling instances, two media n
     expect(lateJoin.peers.find((p) => p.peerId === graceId)).toMatchObject({
       role: 'host',
       presence: 'away',
+      attributes: { pronouns: 'she/her' },
     });
+    expect(lateJoin.peers.find((p) => p.peerId !== graceId)?.attributes?.hand).toMatch(/^\d+$/);
     expect(lateJoin.producers.find((p) => p.producerId === audio)).toMatchObject({ paused: true });
     expect(lateJoin.lobby.map((e) => e.displayName)).toEqual(['Waiting']);
     expect(await redis.get(roomMediaKey(room))).toBe(nodeId);
