@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { signJoinToken } from '@switchboard/auth';
 import { createPool, ensureDatabase } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
+import { SignalingConnection, type RequestName } from '@switchboard/protocol';
 import {
   freePort,
   mediaTestEnv,
@@ -170,12 +171,9 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
         socket.once('connect', () => resolve());
         socket.once('connect_error', reject);
       });
-      const ack = <T>(event: string, payload: object) =>
-        new Promise<T>((resolve, reject) =>
-          socket.emit(event, payload, (answer: { ok: boolean; data: T; error?: { message: string } }) =>
-            answer.ok ? resolve(answer.data) : reject(new Error(`${event}: ${answer.error?.message}`)),
-          ),
-        );
+      const signaling = new SignalingConnection(socket, { timeoutMs: 30_000 });
+      const ack = async <T>(event: RequestName, payload: object) =>
+        (await signaling.request(event, payload as never)) as T;
       caps ??= (await ack<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {})).rtpCapabilities;
       if (i % ROOM_SIZE === 0) {
         await ack('getRouterRtpCapabilities', {}); // opens the room's session on the media node
@@ -187,6 +185,8 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
         }
       });
       return {
+        // The measured sends stay a bare emit (no deadline timer, no correlation id of ours): the
+        // load generator must cost less than what it measures.
         send: (body) =>
           socket.emit('chatSend', { clientId: randomUUID(), body }, (answer: { ok: boolean }) =>
             onAck(answer.ok, body),

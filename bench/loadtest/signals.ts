@@ -9,12 +9,15 @@ import * as mediasoup from 'mediasoup';
 import type { types as server } from 'mediasoup';
 import type { types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
-import type { ConsumerInfo, TransportInfo } from '@switchboard/protocol';
+import {
+  SignalingConnection,
+  type ConsumerInfo,
+  type RequestName,
+  type TransportInfo,
+} from '@switchboard/protocol';
 import { ApiClient, randomAddress } from '@switchboard/testing';
 import { MEDIA_CODECS } from '../../services/media/src/mediaCodecs';
 import type { PeerSignal } from './LoadPeer';
-
-type Answer = { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } };
 
 /** A guest of `room` on the deployment at `baseUrl`, through the gateway and signaling. */
 export async function ourSignal(baseUrl: string, room: string, name: string): Promise<PeerSignal> {
@@ -35,13 +38,9 @@ export async function ourSignal(baseUrl: string, room: string, name: string): Pr
     socket.once('connect', resolve);
     socket.once('connect_error', reject);
   });
-  const ask = async <T>(event: string, payload: object): Promise<T> => {
-    const answer = (await socket.timeout(20_000).emitWithAck(event, payload)) as Answer;
-    if (!answer.ok) {
-      throw new Error(`${event}: ${answer.error.code}: ${answer.error.message}`);
-    }
-    return answer.data as T;
-  };
+  const signaling = new SignalingConnection(socket, { timeoutMs: 20_000 });
+  const ask = async <T>(event: RequestName, payload: object): Promise<T> =>
+    (await signaling.request(event, payload as never)) as T;
   return {
     capabilities: async () =>
       (await ask<{ rtpCapabilities: types.RtpCapabilities }>('getRouterRtpCapabilities', {})).rtpCapabilities,

@@ -611,3 +611,4 @@ export interface ServerToClientEvents {
 export interface HandshakeAuth {
   token: string;
 }
+export * from './SignalingConnection';

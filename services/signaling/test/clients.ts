@@ -6,13 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import { expect } from 'vitest';
 import { signJoinToken } from '@switchboard/auth';
-import type {
-  ChatMessage,
-  ChatPage,
-  ClientToServerEvents,
-  JoinGrants,
-  RequestName,
-  ServerToClientEvents,
+import {
+  SignalingConnection,
+  type ChatMessage,
+  type ChatPage,
+  type ClientToServerEvents,
+  type JoinGrants,
+  type RequestName,
+  type ServerToClientEvents,
 } from '@switchboard/protocol';
 import { testGrants } from '@switchboard/testing';
 
@@ -56,10 +57,12 @@ export class TestClients {
   }
 }
 
+/** Sends a request as given (malformed ones too) and resolves with its acknowledgement, as it came. */
 export function request(client: Client, event: RequestName, payload: object): Promise<Answer> {
-  return new Promise((resolve) =>
-    (client.emit as (e: string, p: object, a: (r: Answer) => void) => void)(event, payload, resolve),
-  );
+  return new SignalingConnection(client, { timeoutMs: 30_000 }).answer(
+    event,
+    payload as never,
+  ) as Promise<Answer>;
 }
 
 /** Asks for the router's capabilities and joins with them; the join's answer. */

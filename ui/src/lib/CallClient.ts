@@ -11,7 +11,8 @@ import { io, type Socket } from 'socket.io-client';
 import {
   cameraEncodings,
   MEDIA_KIND_NAMES,
-  type Ack,
+  SignalingConnection,
+  SignalingError as CallError,
   type ClientToServerEvents,
   DEFAULT_SOURCE,
   type ConsumerInfo,
@@ -88,15 +89,8 @@ export interface TileView {
   height: number;
 }
 
-export class CallError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly correlationId?: string,
-  ) {
-    super(message);
-  }
-}
+/** A failed request or join: the server's error code (or ours), as every client sees it. */
+export { CallError };
 
 /** Performance marks ("sb:joined", …) for profiling the join path in the browser's dev tools. */
 function mark(name: string): void {
@@ -115,13 +109,6 @@ function subjectOf(token: string | undefined): string {
   }
 }
 
-function newCorrelationId(): string {
-  if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) {
-    return crypto.randomUUID();
-  }
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-}
-
 /** A consumer and whose track it carries; `resumed` once the SFU sends it. */
 interface ConsumerEntry {
   consumer: types.Consumer;
@@ -133,6 +120,8 @@ interface ConsumerEntry {
 /** One attempt at being in the call: a socket, a device, two transports and what runs on them. */
 interface Connection {
   socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  /** Requests over `socket`: typed, with a deadline and a correlation id each. */
+  signaling: SignalingConnection;
   device: Device;
   send?: types.Transport;
   recv?: types.Transport;
@@ -404,34 +393,12 @@ export class CallClient {
     this.#opts.onChange();
   }
 
-  async #request<E extends RequestName>(
+  #request<E extends RequestName>(
     conn: Connection,
     event: E,
     payload: RequestPayload<E>,
   ): Promise<ResponseMap[E]> {
-    const correlationId = newCorrelationId();
-    const response = await new Promise<Ack<ResponseMap[E]>>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new CallError(`${event} timed out`, 'DEADLINE_EXCEEDED', correlationId)),
-        10_000,
-      );
-      (conn.socket.emit as (e: string, p: unknown, ack: (r: Ack<ResponseMap[E]>) => void) => void)(
-        event,
-        { ...payload, correlationId },
-        (ack) => {
-          clearTimeout(timer);
-          resolve(ack);
-        },
-      );
-    });
-    if (!response.ok) {
-      throw new CallError(
-        `${event}: ${response.error.message}`,
-        response.error.code,
-        response.error.correlationId,
-      );
-    }
-    return response.data;
+    return conn.signaling.request(event, payload);
   }
 
   /** Where this tab keeps its join token, so a reload stays the same guest (chat identity, lobby). */
@@ -513,13 +480,15 @@ export class CallClient {
   /** Token, socket and the router's capabilities loaded into a new device: all a join needs first. */
   async #open(): Promise<Connection> {
     const token = await this.#joinToken();
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
+      path: '/socket.io',
+      transports: ['websocket'],
+      auth: { token },
+      reconnection: false,
+    });
     const conn: Connection = {
-      socket: io({
-        path: '/socket.io',
-        transports: ['websocket'],
-        auth: { token },
-        reconnection: false,
-      }),
+      socket,
+      signaling: new SignalingConnection(socket),
       device: new Device(),
       consumers: new Map(),
       producers: new Map(),
@@ -527,7 +496,6 @@ export class CallClient {
       consumed: new Set(),
       dead: false,
     };
-    const { socket } = conn;
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
@@ -1079,7 +1047,7 @@ export class CallClient {
       conn.dead = true;
       const { socket } = conn;
       if (socket.connected) {
-        socket.emit('leave', { correlationId: newCorrelationId() }, () => socket.disconnect());
+        void conn.signaling.answer('leave', {}, { timeoutMs: 1000 }).then(() => socket.disconnect());
         setTimeout(() => socket.disconnect(), 1000);
       } else {
         socket.disconnect();

@@ -1,0 +1,121 @@
+/**
+ * A typed request/acknowledgement over a signaling socket, the one every client uses (the UI, the
+ * signaling tests, the load test and the benches): each request carries a correlation id (logged
+ * from the browser through signaling into the media node), has a deadline, and either resolves
+ * with the typed answer or rejects with a SignalingError holding the server's error code.
+ * Browser-safe: it needs only a socket.io-like socket (`emit` with an acknowledgement, `on`/`off`).
+ */
+import type { Ack, RequestName, RequestPayload, ResponseMap, ServerToClientEvents } from './index';
+
+/** A request that failed: the server's code (INVALID_ARGUMENT, PERMISSION_DENIED, …) or ours. */
+export class SignalingError extends Error {
+  constructor(
+    message: string,
+    /** The server's error code, or DEADLINE_EXCEEDED (no answer in time), UNAVAILABLE (not connected). */
+    readonly code: string,
+    readonly correlationId?: string,
+  ) {
+    super(message);
+    this.name = 'SignalingError';
+  }
+}
+
+// socket.io's typed sockets narrow their event names; a connection takes any of them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyMethod = (...args: any[]) => unknown;
+
+/** The part of a socket.io client socket (typed or not) a connection uses. */
+export interface SignalingSocket {
+  readonly connected: boolean;
+  emit: AnyMethod;
+  on: AnyMethod;
+  off: AnyMethod;
+}
+
+export interface SignalingConnectionOptions {
+  /** A request's deadline unless told otherwise (default 10 s). */
+  timeoutMs?: number;
+  /** Makes each request's correlation id (default: a random UUID). */
+  correlationId?: () => string;
+}
+
+const randomId = () =>
+  typeof crypto !== 'undefined' && 'randomUUID' in crypto
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+export class SignalingConnection {
+  readonly socket: SignalingSocket;
+  readonly #timeoutMs: number;
+  readonly #correlationId: () => string;
+
+  constructor(socket: SignalingSocket, options: SignalingConnectionOptions = {}) {
+    this.socket = socket;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#correlationId = options.correlationId ?? randomId;
+  }
+
+  /**
+   * Sends a request and waits for its acknowledgement as it came: `{ ok, data }` or
+   * `{ ok: false, error }` (a deadline passed is DEADLINE_EXCEEDED). Never rejects. `payload` is
+   * sent as given (tests send malformed ones on purpose), with a correlation id added when it is an
+   * object without one.
+   */
+  answer<E extends RequestName>(
+    event: E,
+    payload: RequestPayload<E> | Record<string, unknown>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<Ack<ResponseMap[E]>> {
+    const correlationId =
+      payload && typeof payload === 'object' && !Array.isArray(payload) && !('correlationId' in payload)
+        ? this.#correlationId()
+        : undefined;
+    const sent = correlationId ? { ...payload, correlationId } : payload;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () =>
+          resolve({
+            ok: false,
+            error: {
+              code: 'DEADLINE_EXCEEDED',
+              message: `${event} got no answer in ${timeoutMs} ms`,
+              correlationId,
+            },
+          }),
+        timeoutMs,
+      );
+      this.socket.emit(event, sent, (ack: Ack<ResponseMap[E]>) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
+    });
+  }
+
+  /** Sends a request; resolves with its typed answer, or rejects with a SignalingError. */
+  async request<E extends RequestName>(
+    event: E,
+    payload: RequestPayload<E>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<ResponseMap[E]> {
+    if (!this.socket.connected) {
+      throw new SignalingError(`${event}: not connected`, 'UNAVAILABLE');
+    }
+    const answer = await this.answer(event, payload, options);
+    if (!answer.ok) {
+      throw new SignalingError(
+        `${event}: ${answer.error.message}`,
+        answer.error.code,
+        answer.error.correlationId,
+      );
+    }
+    return answer.data;
+  }
+
+  /** Listens to one server event, typed; returns what stops listening. */
+  on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): () => void {
+    const handler = listener as unknown as AnyMethod;
+    this.socket.on(event, handler);
+    return () => this.socket.off(event, handler);
+  }
+}
