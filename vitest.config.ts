@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit and integration tests (real mediasoup workers, Consul, Postgres, Redis on loopback).
-// The browser end-to-end suite has its own config: vitest.e2e.config.ts.
+// The browser end-to-end suite has its own config (vitest.e2e.config.ts), the Compose smoke run's
+// checks theirs (vitest.compose.config.ts, run by `npm run compose:smoke`).
 export default defineConfig({
   test: {
     include: [
@@ -11,7 +12,7 @@ export default defineConfig({
       'ui/src/**/*.test.ts',
       'test/**/*.test.ts',
     ],
-    exclude: ['**/node_modules/**', 'test/e2e/**'],
+    exclude: ['**/node_modules/**', 'test/e2e/**', 'test/compose/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

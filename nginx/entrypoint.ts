@@ -22,7 +22,10 @@ if (tls.selfSigned) {
     `HTTPS with a self-signed certificate (${tls.certificate}); set NGINX_TLS_CERT and NGINX_TLS_KEY\n`,
   );
 }
-const consul = new ConsulClient(process.env.CONSUL_HTTP_ADDR ?? 'consul:8500');
+// Its own Consul token (Compose's .env): reads its upstreams and nothing else.
+const consul = new ConsulClient(process.env.CONSUL_HTTP_ADDR ?? 'consul:8500', {
+  token: process.env.CONSUL_HTTP_TOKEN,
+});
 const file = join(prefix, 'nginx.conf');
 const refused = new Set<string>();
 const options = {

@@ -8,22 +8,35 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { REPO_ROOT } from '@switchboard/testing';
+import { CONSUL_IDENTITIES, tokenVariable } from '@switchboard/consul';
 import { DEFAULT_PORTS } from '../scripts/Stack';
 
 interface ComposeService {
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; target: string };
   image?: string;
   environment?: Record<string, string>;
   ports?: string[];
   healthcheck?: { test: string[] };
   volumes?: string[];
   command?: string | string[];
+  depends_on?: Record<string, unknown>;
 }
 
 const compose = YAML.parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
 };
 const services = compose.services;
+
+const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+/** The text of one stage of ./Dockerfile (`FROM … AS <name>` up to the next FROM). */
+function stage(name: string): string {
+  const stages = DOCKERFILE.split(/^(?=FROM )/m);
+  const found = stages.find((s) => new RegExp(`^FROM \\S+ AS ${name}\\s*$`, 'm').test(s.split('\n')[0]));
+  if (!found) {
+    throw new Error(`Dockerfile has no stage ${name}`);
+  }
+  return found;
+}
 
 /** Our services: compose name → [config.ts, port variable, native default port]. */
 const APPS: Record<string, [string, string, number]> = {
@@ -39,6 +52,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'consul',
+        'consul-acl',
         'coturn',
         'gateway',
         'grafana',
@@ -53,27 +67,26 @@ describe('docker-compose.yml', () => {
       ].sort(),
     );
     for (const [name, service] of Object.entries(services)) {
+      if (name === 'consul-acl') {
+        continue; // a one-shot job: it exits 0 when the tokens are in place
+      }
       expect(service.healthcheck?.test.length, `${name} healthcheck`).toBeGreaterThan(0);
     }
   });
 
-  it('builds our images from Dockerfiles that exist and start src/server.ts', () => {
+  it('builds our images from the stages of ./Dockerfile, each starting its src/server.ts', () => {
     for (const name of [...Object.keys(APPS), 'nginx']) {
-      const dockerfile = services[name].build?.dockerfile ?? '';
-      expect(existsSync(join(REPO_ROOT, dockerfile)), `${name}: ${dockerfile}`).toBe(true);
-      const cmd =
-        /CMD \[.*"([^"]+\.ts)"\]/.exec(readFileSync(join(REPO_ROOT, dockerfile), 'utf8'))?.[1] ?? '';
+      expect(services[name].build, name).toEqual({ context: '.', target: name });
+      const cmd = /CMD \[.*"([^"]+\.ts)"\]/.exec(stage(name))?.[1] ?? '';
       expect(existsSync(join(REPO_ROOT, cmd)), `${name} CMD ${cmd}`).toBe(true);
     }
   });
 
   it('runs every image of ours as an unprivileged user', () => {
     for (const name of [...Object.keys(APPS), 'nginx']) {
-      const dockerfile = readFileSync(join(REPO_ROOT, services[name].build?.dockerfile ?? ''), 'utf8');
-      const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+      const users = [...stage(name).matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
       expect(users.at(-1), `${name}: last USER`).toBe('node');
-      // Nothing after it switches back, and the compose file does not override it.
-      expect(dockerfile.slice(dockerfile.lastIndexOf('USER node'))).not.toMatch(/^USER\s+(root|0)\b/m);
+      // The compose file does not override it.
       expect((services[name] as { user?: string }).user, `${name}: compose user`).toBeUndefined();
     }
   });
@@ -93,7 +106,7 @@ describe('docker-compose.yml', () => {
           `${name} reads ${variable}`,
         ).toBe(true);
       }
-      expect(readFileSync(join(REPO_ROOT, services[name].build!.dockerfile), 'utf8')).toContain(`${port}`);
+      expect(stage(name)).toContain(`${port}`);
     }
     expect(services.media.environment?.MEDIA_METRICS_PORT).toBe(String(DEFAULT_PORTS.mediaMetrics));
     expect(services.media.environment?.MEDIA_RTC_MIN_PORT).toBe(String(DEFAULT_PORTS.rtcMin));
@@ -123,6 +136,46 @@ describe('docker-compose.yml', () => {
     );
     // Security state in Redis survives a restart.
     expect(services.redis.command).toMatch(/--appendonly yes/);
+  });
+
+  it("turns Consul's ACLs on and gives each component its own token, made by consul-acl", () => {
+    const command = String(services.consul.command);
+    expect(command).toMatch(/acl \{ enabled = true default_policy = "deny"/);
+    expect(command).toMatch(/master = "\$\{CONSUL_MANAGEMENT_TOKEN:\?/);
+    const acl = services['consul-acl'];
+    expect(acl.build).toEqual({ context: '.', target: 'consul-acl' });
+    for (const identity of CONSUL_IDENTITIES) {
+      const variable = tokenVariable(identity);
+      // consul-acl makes it with the secret from .env; the component gets that one and no other.
+      expect(acl.environment?.[variable], `consul-acl ${variable}`).toMatch(
+        new RegExp(`^\\$\\{${variable}:\\?`),
+      );
+      const env = services[identity].environment ?? {};
+      expect(env.CONSUL_HTTP_TOKEN, `${identity} token`).toBe(`\${${variable}}`);
+      expect(
+        Object.values(env).filter((value) => /CONSUL_(TOKEN_|MANAGEMENT)/.test(String(value))),
+        `${identity} holds only its own token`,
+      ).toEqual([`\${${variable}}`]);
+      // Everything that talks to Consul waits for its token.
+      expect(Object.keys(services[identity].depends_on ?? {}), identity).toContain(
+        identity === 'nginx' ? 'gateway' : 'consul-acl',
+      );
+    }
+    // Prometheus reads its token from the file its entrypoint writes.
+    expect(readFileSync(join(REPO_ROOT, 'observability/prometheus.yml'), 'utf8')).toMatch(
+      /credentials_file: \/prometheus\/consul-token/,
+    );
+    // secrets.sh writes every variable the file requires.
+    const script = readFileSync(join(REPO_ROOT, 'scripts/compose/secrets.sh'), 'utf8');
+    const required = [
+      ...readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8').matchAll(/\$\{(\w+):\?/g),
+    ].map((m) => m[1]);
+    for (const variable of new Set(required)) {
+      const made =
+        script.includes(`add ${variable} `) ||
+        (variable.startsWith('CONSUL_TOKEN_') && script.includes(variable.replace('CONSUL_TOKEN_', '')));
+      expect(made, `secrets.sh makes ${variable}`).toBe(true);
+    }
   });
 
   it('points every service at Consul, and Prometheus at the repository config', () => {

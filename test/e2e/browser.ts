@@ -250,18 +250,19 @@ export async function operatorClient(baseUrl: string): Promise<ApiClient> {
 /** Signs up a new host through the API and creates a room; returns its id and the host's client. */
 export async function createRoom(
   baseUrl: string,
-  options: { name?: string; policy?: 'open' | 'lobby' | 'locked' } = {},
+  options: { name?: string; policy?: 'open' | 'lobby' | 'locked'; address?: string } = {},
 ): Promise<{ id: string; host: ApiClient }> {
-  const host = new ApiClient(baseUrl, { address: randomAddress() });
+  const { address = randomAddress(), ...room } = options;
+  const host = new ApiClient(baseUrl, { address });
   const signup = await host.json('POST', '/api/auth/register', newAccount('Host'));
   if (signup.status !== 201) {
     throw new Error(`sign-up failed: ${signup.status} ${JSON.stringify(signup.body)}`);
   }
-  const room = await host.json<{ id: string }>('POST', '/api/rooms', options);
-  if (room.status !== 201) {
-    throw new Error(`room creation failed: ${room.status} ${JSON.stringify(room.body)}`);
+  const created = await host.json<{ id: string }>('POST', '/api/rooms', room);
+  if (created.status !== 201) {
+    throw new Error(`room creation failed: ${created.status} ${JSON.stringify(created.body)}`);
   }
-  return { id: room.body.id, host };
+  return { id: created.body.id, host };
 }
 
 /** A browser context signed in through the UI's sign-in page. */

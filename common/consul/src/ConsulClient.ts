@@ -144,6 +144,26 @@ export class ConsulClient {
     return created.SecretID;
   }
 
+  /**
+   * Makes (or brings up to date) the token whose secret is `secretId`, chosen by the operator:
+   * running it again with the same secret changes the existing token's policies, not a second one.
+   */
+  async upsertToken(secretId: string, description: string, policies: string[]): Promise<void> {
+    const body = { Description: description, Policies: policies.map((Name) => ({ Name })) };
+    const existing = await new ConsulClient(this.baseUrl, { token: secretId, timeoutMs: this.#timeoutMs })
+      .#request('GET', '/v1/acl/token/self')
+      .then((response) => response.json() as Promise<{ AccessorID: string }>)
+      .catch((error: unknown) => {
+        if (error instanceof PermissionDeniedError) {
+          return undefined; // no such token yet
+        }
+        throw error;
+      });
+    await (existing
+      ? this.#request('PUT', `/v1/acl/token/${existing.AccessorID}`, body)
+      : this.#request('PUT', '/v1/acl/token', { ...body, SecretID: secretId }));
+  }
+
   async register(registration: ServiceRegistration): Promise<void> {
     const { check } = registration;
     await this.#request('PUT', '/v1/agent/service/register', {

@@ -40,13 +40,20 @@ export const CONSUL_RULES: Record<ConsulIdentity, string[]> = {
 
 export const policyName = (identity: ConsulIdentity) => `switchboard-${identity}`;
 
+/** The variable that holds a component's token secret in Compose's .env (CONSUL_TOKEN_LOG_VIEWER). */
+export const tokenVariable = (identity: ConsulIdentity) =>
+  `CONSUL_TOKEN_${identity.toUpperCase().replace(/-/g, '_')}`;
+
 /**
  * Writes every component's policy and makes a token for each of `identities`; returns their
- * secrets. `admin` needs a token with acl = "write" (the management token).
+ * secrets. `admin` needs a token with acl = "write" (the management token). With `secrets` (the
+ * operator's, e.g. Compose's .env), each token gets that secret, and a second run updates the
+ * same tokens instead of making new ones.
  */
 export async function createServiceTokens(
   admin: ConsulClient,
   identities: readonly ConsulIdentity[] = CONSUL_IDENTITIES,
+  secrets: Partial<Record<ConsulIdentity, string>> = {},
 ): Promise<Record<ConsulIdentity, string>> {
   // The ACL system comes up a moment after the leader is elected.
   const deadline = Date.now() + 15_000;
@@ -63,7 +70,13 @@ export async function createServiceTokens(
       CONSUL_RULES[identity].join('\n'),
       `Switchboard ${identity}: what it needs from Consul`,
     );
-    tokens[identity] = await admin.createToken(`switchboard ${identity}`, [policyName(identity)]);
+    const secret = secrets[identity];
+    if (secret) {
+      await admin.upsertToken(secret, `switchboard ${identity}`, [policyName(identity)]);
+      tokens[identity] = secret;
+    } else {
+      tokens[identity] = await admin.createToken(`switchboard ${identity}`, [policyName(identity)]);
+    }
   }
   return tokens as Record<ConsulIdentity, string>;
 }

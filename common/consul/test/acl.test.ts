@@ -3,10 +3,12 @@
  * client without a token sees and registers nothing; each component's token registers only its
  * own service and reads only what it connects to.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermissionDeniedError } from '@switchboard/errors';
-import { startConsul, type ConsulAgent } from '@switchboard/testing';
+import { REPO_ROOT, startConsul, type ConsulAgent } from '@switchboard/testing';
 import { ConsulClient, createServiceTokens, type ConsulIdentity, type ServiceRegistration } from '../src';
 
 const registration = (name: string, port: number): ServiceRegistration => ({
@@ -20,6 +22,7 @@ const registration = (name: string, port: number): ServiceRegistration => ({
 describe('Consul ACLs (real agent, default deny, a token per component)', () => {
   let consul: ConsulAgent;
   let tokens: Record<ConsulIdentity, string>;
+  const management = randomUUID();
   const as = (identity: ConsulIdentity | 'anonymous' | 'forged') =>
     new ConsulClient(consul.addr, {
       timeoutMs: 2000,
@@ -27,7 +30,7 @@ describe('Consul ACLs (real agent, default deny, a token per component)', () => 
     });
 
   beforeAll(async () => {
-    consul = await startConsul({ managementToken: randomUUID() });
+    consul = await startConsul({ managementToken: management });
     tokens = await createServiceTokens(consul.client);
     // What a running deployment has: one of each.
     for (const [i, name] of ['media', 'signaling', 'gateway', 'ui', 'log-viewer'].entries()) {
@@ -103,4 +106,50 @@ describe('Consul ACLs (real agent, default deny, a token per component)', () => 
       expect(await consul.client.instances(name), name).toHaveLength(1);
     }
   });
+
+  it('gives each token the secret the operator chose (Compose), and updates it on a second run', async () => {
+    const chosen = { media: randomUUID(), nginx: randomUUID() };
+    const first = await createServiceTokens(consul.client, ['media', 'nginx'], chosen);
+    expect(first).toEqual(chosen);
+    const again = await createServiceTokens(consul.client, ['media', 'nginx'], chosen);
+    expect(again).toEqual(chosen);
+    const media = new ConsulClient(consul.addr, { timeoutMs: 2000, token: chosen.media });
+    await media.register(registration('media', 43000));
+    await media.deregister('media-43000');
+    await expect(media.register(registration('gateway', 43001))).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    // One token per secret, not one per run.
+    const list = (await (
+      await fetch(`http://${consul.addr}/v1/acl/tokens`, { headers: { 'x-consul-token': management } })
+    ).json()) as { Description: string }[];
+    expect(list.filter((t) => t.Description === 'switchboard media').length).toBe(2); // beforeAll's and this one
+  });
+
+  it("sets up Compose's tokens with consul/acl-setup.ts, and refuses a secret that is not a UUID", async () => {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      CONSUL_HTTP_ADDR: consul.addr,
+      CONSUL_MANAGEMENT_TOKEN: management,
+    };
+    for (const variable of ['MEDIA', 'SIGNALING', 'GATEWAY', 'UI', 'LOG_VIEWER', 'NGINX', 'PROMETHEUS']) {
+      env[`CONSUL_TOKEN_${variable}`] = randomUUID();
+    }
+    const run = (extra: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'consul/acl-setup.ts')], {
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const bad = run({ CONSUL_TOKEN_UI: 'ui-secret' });
+    expect(bad.status).toBe(78);
+    expect(bad.stderr).toMatch(/CONSUL_TOKEN_UI must be a UUID/);
+    const ok = run({});
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    const ui = new ConsulClient(consul.addr, { timeoutMs: 2000, token: env.CONSUL_TOKEN_UI });
+    await ui.register(registration('ui', 43002));
+    await ui.deregister('ui-43002');
+    await expect(ui.register(registration('media', 43003))).rejects.toBeInstanceOf(PermissionDeniedError);
+  }, 90_000);
 });
