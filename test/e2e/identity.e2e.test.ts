@@ -209,6 +209,35 @@ describe('identity and access in the browser: sign-up, lobby, host controls, loc
     await expect.poll(() => tile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Guest Gal');
   }, 90_000);
 
+  it('shows raised hands to the host in order, on the tiles and in the people panel; the host lowers them', async () => {
+    // Both mute first: a hand drops on its own once its owner has been speaking for 4 s.
+    await guest.getByRole('button', { name: 'Mute microphone' }).click();
+    await host.getByRole('button', { name: 'Mute microphone' }).click();
+    await guest.getByRole('button', { name: 'Raise hand' }).click();
+    await guest.getByRole('button', { name: 'Lower hand' }).waitFor({ timeout: 10_000 });
+    const guestHand = host.getByRole('img', { name: 'Guest Gal raised a hand (1st in line)' });
+    await guestHand.waitFor({ timeout: 10_000 });
+    await host.getByRole('button', { name: 'Raise hand' }).click();
+    await host.getByRole('img', { name: 'You raised a hand (2nd in line)' }).waitFor({ timeout: 10_000 });
+    await guest.getByRole('img', { name: `${account.displayName} raised a hand (2nd in line)` }).waitFor({
+      timeout: 10_000,
+    });
+    const list = host.getByRole('region', { name: 'Raised hands' });
+    expect(await list.getByRole('listitem').allTextContents()).toEqual(['Guest Gal', 'You']);
+    await screenshot(host, 'raised-hands');
+    // The host lowers the guest's hand: the guest sees it, and the host's moves up.
+    await list.getByRole('button', { name: "Lower Guest Gal's hand" }).click();
+    await guest.getByRole('button', { name: 'Raise hand' }).waitFor({ timeout: 10_000 });
+    await guestHand.waitFor({ state: 'detached', timeout: 10_000 });
+    await host.getByRole('img', { name: 'You raised a hand (1st in line)' }).waitFor({ timeout: 10_000 });
+    // A guest cannot lower the host's hand (no control), and the host lowers its own.
+    expect(await guest.getByRole('button', { name: /Lower .*'s hand/ }).count()).toBe(0);
+    await host.getByRole('button', { name: 'Lower hand' }).click();
+    await list.waitFor({ state: 'detached', timeout: 10_000 });
+    await guest.getByRole('button', { name: 'Unmute microphone' }).click();
+    await host.getByRole('button', { name: 'Unmute microphone' }).click();
+  }, 60_000);
+
   it('lets the host remove the guest, who is told and cannot come back with the same token', async () => {
     await host.locator('.tile').getByRole('button', { name: 'Remove Guest Gal' }).click();
     await guest.getByText('A host removed you from this meeting.').waitFor({ timeout: 10_000 });

@@ -19,6 +19,7 @@ import {
   type IceServer,
   type MediaKind,
   type MediaSource,
+  type ParticipantAttributes,
   type PeerInfo,
   type PeerStats,
   type PresenceState,
@@ -32,6 +33,7 @@ import {
 } from '@switchboard/protocol';
 import { api } from './api';
 import { ChatClient, type ChatSnapshot } from './ChatClient';
+import { initialRoomState, isOff, raisedHands, reduce, type RoomEvent, type RoomState } from './RoomState';
 
 export interface RemoteParticipant {
   peerId: string;
@@ -41,6 +43,8 @@ export interface RemoteParticipant {
   sub?: string;
   /** In the call, away (tab hidden, idle), or its connection dropped and it is expected back. */
   presence: PresenceState | 'reconnecting';
+  /** Its attributes (`hand`: raised, with the server's time of raising). */
+  attributes: Readonly<ParticipantAttributes>;
   stream: MediaStream;
   /** Their screen share, while they share. */
   screen?: MediaStream;
@@ -80,6 +84,10 @@ export interface CallSnapshot {
   screenShare?: MediaStream;
   /** A host lets several people share their screens at once. */
   multipleScreenShares: boolean;
+  /** Our own attributes as the room has them. */
+  selfAttributes: Readonly<ParticipantAttributes>;
+  /** Raised hands, first raised first (peer ids, ours included). */
+  hands: string[];
 }
 
 /** How a tile is shown, reported so the SFU sends what it needs (nothing when hidden). */
@@ -173,8 +181,10 @@ const TOKEN_MARGIN_MS = 30_000;
 
 export class CallClient {
   readonly #opts: CallOptions;
-  readonly #participants = new Map<string, RemoteParticipant>();
-  readonly #lobby = new Map<string, PeerInfo>();
+  /** The room as the server's events say (participants, lobby, policy, roles, hands): one owner. */
+  #room: RoomState = initialRoomState;
+  /** Each remote participant's tracks (the room state has no media), by peer id. */
+  readonly #media = new Map<string, { stream: MediaStream; screen?: MediaStream }>();
   readonly #paused = { audio: false, video: false };
   readonly #unmuteLocked = { audio: false, video: false };
   #token?: KeptToken;
@@ -185,12 +195,10 @@ export class CallClient {
   #error?: string;
   #endedReason?: string;
   #notice?: string;
-  #selfPeerId?: string;
-  #role: Role = 'guest';
+  /** Our peer id while waiting in the lobby (the room state has it once joined). */
+  #waitingPeerId?: string;
   #presence: PresenceState = 'active';
-  #policy?: RoomPolicy;
   #closed = false;
-  #activeSpeaker?: string;
   #levels: Record<string, number> = {};
   #stats?: PeerStats;
   #statsTimer?: ReturnType<typeof setInterval>;
@@ -198,7 +206,6 @@ export class CallClient {
   readonly #views = new Map<string, TileView>();
   /** The screen we share (kept across reconnects, produced again on each). */
   #screen?: MediaStream;
-  #multipleScreenShares = false;
   /** What was last reported for each consumer. */
   readonly #sentViews = new Map<string, TileView>();
   /** The room's chat; it outlives connections (its outbox waits for the next one). */
@@ -233,26 +240,74 @@ export class CallClient {
   }
 
   snapshot(): CallSnapshot {
+    const room = this.#room;
     return {
       status: this.#status,
       error: this.#error,
       endedReason: this.#endedReason,
-      selfPeerId: this.#selfPeerId,
-      role: this.#role,
-      policy: this.#policy,
-      participants: [...this.#participants.values()],
-      lobby: [...this.#lobby.values()],
+      selfPeerId: room.selfPeerId ?? this.#waitingPeerId,
+      role: room.role,
+      policy: room.policy,
+      participants: Object.values(room.participants).map((p) => {
+        const media = this.#mediaOf(p.peerId);
+        return {
+          peerId: p.peerId,
+          displayName: p.displayName,
+          role: p.role,
+          sub: p.sub,
+          presence: p.presence,
+          attributes: p.attributes,
+          stream: media.stream,
+          screen: media.screen,
+          audioMuted: isOff(p, 'microphone'),
+          videoOff: isOff(p, 'camera'),
+        };
+      }),
+      lobby: Object.values(room.lobby),
       micMuted: this.#paused.audio,
       cameraOff: this.#paused.video,
       unmuteLocked: { ...this.#unmuteLocked },
       notice: this.#notice,
       chat: this.chat.snapshot(),
-      activeSpeaker: this.#activeSpeaker,
+      activeSpeaker: room.activeSpeaker,
       levels: this.#levels,
       stats: this.#stats,
       screenShare: this.#screen,
-      multipleScreenShares: this.#multipleScreenShares,
+      multipleScreenShares: room.multipleScreenShares,
+      selfAttributes: room.selfAttributes,
+      hands: raisedHands(room),
     };
+  }
+
+  /** Applies one of the server's events to the room state; tells the page when it changed. */
+  #dispatch(event: RoomEvent): void {
+    const next = reduce(this.#room, event);
+    if (next !== this.#room) {
+      this.#room = next;
+      this.#changed();
+    }
+  }
+
+  /** A participant's tracks (one stream object per participant, kept while it is in the call). */
+  #mediaOf(peerId: string): { stream: MediaStream; screen?: MediaStream } {
+    let media = this.#media.get(peerId);
+    if (!media) {
+      media = { stream: new MediaStream() };
+      this.#media.set(peerId, media);
+    }
+    return media;
+  }
+
+  /**
+   * Changes our own attributes (`null` removes a key), or, as a host, lowers another's hand
+   * (`{ hand: null }` with their peer id). Raise hand: `{ hand: '1' }`.
+   */
+  async setAttributes(attributes: Record<string, string | null>, peerId?: string): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || conn.dead) {
+      throw new CallError('not connected', 'UNAVAILABLE');
+    }
+    await this.#request(conn, 'setAttributes', peerId ? { peerId, attributes } : { attributes });
   }
 
   /**
@@ -526,28 +581,13 @@ export class CallClient {
     );
     socket.on('removed', ({ reason }) => this.#end(conn, reason));
     socket.on('denied', ({ reason }) => this.#end(conn, reason));
-    socket.on('lobbyRequest', (peer) => {
-      this.#lobby.set(peer.peerId, peer);
-      this.#changed();
-    });
-    socket.on('lobbyLeft', ({ peerId }) => {
-      this.#lobby.delete(peerId);
-      this.#changed();
-    });
-    socket.on('policyChanged', ({ policy }) => {
-      this.#policy = policy;
-      this.#changed();
-    });
-    socket.on('roleChanged', ({ peerId, role }) => {
-      if (peerId === this.#selfPeerId) {
-        this.#role = role;
-      }
-      const participant = this.#participants.get(peerId);
-      if (participant) {
-        participant.role = role;
-      }
-      this.#changed();
-    });
+    socket.on('lobbyRequest', (peer) => this.#dispatch({ type: 'lobbyRequest', peer }));
+    socket.on('lobbyLeft', ({ peerId }) => this.#dispatch({ type: 'lobbyLeft', peerId }));
+    socket.on('policyChanged', ({ policy }) => this.#dispatch({ type: 'policyChanged', policy }));
+    socket.on('roleChanged', ({ peerId, role }) => this.#dispatch({ type: 'roleChanged', peerId, role }));
+    socket.on('attributesChanged', ({ peerId, attributes }) =>
+      this.#dispatch({ type: 'attributesChanged', peerId, attributes }),
+    );
     socket.on('mutedByHost', ({ kind, canUnmute }) => {
       this.#paused[kind] = true;
       this.#unmuteLocked[kind] = !canUnmute;
@@ -562,64 +602,51 @@ export class CallClient {
       this.#notice = `A host allowed you to turn your ${MEDIA_KIND_NAMES[kind]} back on.`;
       this.#changed();
     });
-    socket.on('peerJoined', (peer) => this.#addParticipant(peer));
+    socket.on('peerJoined', (peer) => this.#dispatch({ type: 'peerJoined', peer }));
     socket.on('peerLeft', ({ peerId, reason }) => {
-      const participant = this.#participants.get(peerId);
-      if (participant && reason === 'disconnected') {
+      this.#dispatch({ type: 'peerLeft', peerId, reason });
+      if (reason === 'disconnected') {
         // Shown as reconnecting until it is back (as a new peer, same identity) or gives up.
-        participant.presence = 'reconnecting';
         setTimeout(() => {
-          if (this.#participants.get(peerId)?.presence === 'reconnecting') {
-            this.#participants.delete(peerId);
-            this.#changed();
+          this.#dispatch({ type: 'peerGone', peerId });
+          if (!this.#room.participants[peerId]) {
+            this.#media.delete(peerId);
           }
         }, RECONNECTING_SHOWN_MS);
       } else {
-        this.#participants.delete(peerId);
-      }
-      this.#changed();
-    });
-    socket.on('presenceChanged', ({ peerId, state }) => {
-      const participant = this.#participants.get(peerId);
-      if (participant && participant.presence !== 'reconnecting') {
-        participant.presence = state;
-        this.#changed();
+        this.#media.delete(peerId);
       }
     });
-    socket.on('newProducer', (producer) => void this.#consume(conn, producer));
-    socket.on('producerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
+    socket.on('presenceChanged', ({ peerId, state }) =>
+      this.#dispatch({ type: 'presenceChanged', peerId, state }),
+    );
+    socket.on('newProducer', (producer) => {
+      this.#dispatch({ type: 'newProducer', producer });
+      void this.#consume(conn, producer);
+    });
+    socket.on('producerClosed', ({ producerId, peerId }) => {
+      this.#dispatch({ type: 'producerClosed', producerId, peerId });
+      this.#removeProducer(conn, producerId);
+    });
     socket.on('consumerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
-    socket.on('screenSharingChanged', ({ multiple }) => {
-      this.#multipleScreenShares = multiple;
-      this.#changed();
-    });
-    socket.on('activeSpeaker', ({ peerId }) => {
-      this.#activeSpeaker = peerId;
-      this.#changed();
-    });
+    socket.on('screenSharingChanged', ({ multiple }) =>
+      this.#dispatch({ type: 'screenSharingChanged', multiple }),
+    );
+    socket.on('activeSpeaker', ({ peerId }) => this.#dispatch({ type: 'activeSpeaker', peerId }));
     socket.on('audioLevels', ({ levels }) => {
       this.#levels = Object.fromEntries(levels.map(({ peerId, volume }) => [peerId, volume]));
       this.#changed();
     });
-    socket.on('producerPaused', ({ producerId, peerId, paused }) => {
-      const participant = this.#participants.get(peerId);
-      const entry = [...conn.consumers.values()].find((c) => c.consumer.producerId === producerId);
-      if (participant && entry && entry.source !== 'screen') {
-        if (entry.consumer.kind === 'audio') {
-          participant.audioMuted = paused;
-        } else {
-          participant.videoOff = paused;
-        }
-        this.#changed();
-      }
-    });
+    socket.on('producerPaused', ({ producerId, peerId, paused }) =>
+      this.#dispatch({ type: 'producerPaused', producerId, peerId, paused }),
+    );
 
     mark('connected');
-    this.#participants.clear(); // a previous attempt's view of the room is stale
+    this.#dispatch({ type: 'connectionLost' }); // a previous attempt's view of the room is stale
     const rtpCaps = { rtpCapabilities: conn.device.rtpCapabilities as never };
     let joined = await this.#request(conn, 'join', rtpCaps);
     while (joined.status === 'lobby') {
-      this.#selfPeerId = joined.peerId;
+      this.#waitingPeerId = joined.peerId;
       this.#status = 'lobby';
       this.#changed();
       await new Promise<void>((resolve, reject) => {
@@ -630,24 +657,13 @@ export class CallClient {
       });
       joined = await this.#request(conn, 'join', rtpCaps);
     }
-    this.#selfPeerId = joined.peerId;
-    this.#role = joined.role;
-    this.#policy = joined.policy;
-    this.#activeSpeaker = joined.activeSpeaker;
-    this.#multipleScreenShares = joined.multipleScreenShares;
-    this.#lobby.clear();
-    for (const peer of joined.lobby) {
-      this.#lobby.set(peer.peerId, peer);
-    }
+    this.#dispatch({ type: 'joined', result: joined });
     mark('joined');
     this.chat.attach({
       request: (event, payload) => this.#request(conn, event, payload),
       on: (event, listener) => conn.socket.on(event, listener as never),
       sub: subjectOf(this.#token?.token),
     });
-    for (const peer of joined.peers) {
-      this.#addParticipant(peer);
-    }
     // Both transports at once; then send and receive side by side, so the others' video does not
     // wait for our own DTLS handshake.
     // The receiving one comes with consumers of everything already in the room.
@@ -767,29 +783,6 @@ export class CallClient {
     return { transport, consumers: info.consumers };
   }
 
-  #addParticipant(peer: PeerInfo): void {
-    if (peer.peerId === this.#selfPeerId || this.#participants.has(peer.peerId)) {
-      return;
-    }
-    // Back after a dropped connection: the new peer takes the reconnecting one's place.
-    for (const [peerId, other] of this.#participants) {
-      if (peer.sub && other.sub === peer.sub && other.presence === 'reconnecting') {
-        this.#participants.delete(peerId);
-      }
-    }
-    this.#participants.set(peer.peerId, {
-      peerId: peer.peerId,
-      displayName: peer.displayName,
-      role: peer.role,
-      sub: peer.sub,
-      presence: peer.presence ?? 'active',
-      stream: new MediaStream(),
-      audioMuted: false,
-      videoOff: false,
-    });
-    this.#changed();
-  }
-
   /** This participant's own presence: sent now when connected, and after every (re)join. */
   setAway(away: boolean): void {
     const state: PresenceState = away ? 'away' : 'active';
@@ -805,7 +798,7 @@ export class CallClient {
 
   async #consume(conn: Connection, producer: ProducerInfo): Promise<void> {
     const transport = conn.recv;
-    if (producer.peerId === this.#selfPeerId || conn.consumed.has(producer.producerId)) {
+    if (producer.peerId === this.#room.selfPeerId || conn.consumed.has(producer.producerId)) {
       return;
     }
     if (!transport) {
@@ -889,18 +882,24 @@ export class CallClient {
     const source = info.source ?? DEFAULT_SOURCE[info.kind];
     const entry: ConsumerEntry = { consumer, peerId: info.peerId, source, resumed: false };
     conn.consumers.set(consumer.id, entry);
-    const participant = this.#participants.get(info.peerId);
-    if (participant && source === 'screen') {
-      participant.screen = new MediaStream([consumer.track]);
-    } else if (participant) {
+    const media = this.#mediaOf(info.peerId);
+    if (source === 'screen') {
+      media.screen = new MediaStream([consumer.track]);
+    } else {
       // A new MediaStream object makes React (and the <video>) pick up the added track.
-      participant.stream = new MediaStream([...participant.stream.getTracks(), consumer.track]);
-      if (info.kind === 'audio') {
-        participant.audioMuted = info.producerPaused;
-      } else {
-        participant.videoOff = info.producerPaused;
-      }
+      media.stream = new MediaStream([...media.stream.getTracks(), consumer.track]);
     }
+    // What the consumer says of its producer (the room state may not have it yet).
+    this.#dispatch({
+      type: 'newProducer',
+      producer: {
+        producerId: info.producerId,
+        peerId: info.peerId,
+        kind: info.kind,
+        source,
+        paused: info.producerPaused,
+      },
+    });
     return entry;
   }
 
@@ -921,13 +920,11 @@ export class CallClient {
         entry.consumer.close();
         conn.consumers.delete(id);
         this.#sentViews.delete(id);
-        const participant = this.#participants.get(entry.peerId);
-        if (participant && entry.source === 'screen') {
-          participant.screen = undefined;
-        } else if (participant) {
-          participant.stream = new MediaStream(
-            participant.stream.getTracks().filter((t) => t !== entry.consumer.track),
-          );
+        const media = this.#media.get(entry.peerId);
+        if (media && entry.source === 'screen') {
+          media.screen = undefined;
+        } else if (media) {
+          media.stream = new MediaStream(media.stream.getTracks().filter((t) => t !== entry.consumer.track));
         }
       }
     }
@@ -942,8 +939,8 @@ export class CallClient {
     }
     this.#closed = true;
     this.#teardown(conn);
-    this.#participants.clear();
-    this.#lobby.clear();
+    this.#media.clear();
+    this.#dispatch({ type: 'ended' });
     this.#status = 'ended';
     this.#endedReason = reason;
     this.#changed();
@@ -955,7 +952,8 @@ export class CallClient {
       return;
     }
     this.#teardown(conn);
-    this.#participants.clear();
+    this.#media.clear();
+    this.#dispatch({ type: 'connectionLost' });
     this.#status = 'reconnecting';
     this.#error = `Connection lost (${reason}). Reconnecting…`;
     this.#changed();
@@ -991,7 +989,6 @@ export class CallClient {
       this.chat.detach();
       this.#sentViews.clear();
       this.#levels = {};
-      this.#activeSpeaker = undefined;
     }
     conn.dead = true;
     conn.socket.removeAllListeners();

@@ -26,6 +26,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import type { RoomPolicy } from '@switchboard/protocol';
 import { CallClient, type CallSnapshot, type RemoteParticipant } from './CallClient';
 import { ChatPanel } from './ChatPanel';
+import { HandBadge, HandsList, RaiseHandButton } from './Hands';
 import { Notice } from './Notice';
 import { localQuality, remoteQuality } from './quality';
 import { StatsPanel } from './StatsPanel';
@@ -375,6 +376,12 @@ export function Meeting({
     .find((key) => key !== dismissed);
   /** The large tile: the pinned one while it exists, else someone's screen share. */
   const spotlight = pinned && tileKeys.has(pinned) ? pinned : shared;
+  /** A raised hand's badge on the tile of `peerId`, with its place in line. */
+  const handOf = (peerId: string | undefined, name: string) => {
+    const position = peerId ? snapshot.hands.indexOf(peerId) + 1 : 0;
+    return position > 0 ? <HandBadge name={name} position={position} /> : null;
+  };
+
   const pinButton = (key: string, label: string) => (
     <button
       type="button"
@@ -554,6 +561,7 @@ export function Meeting({
             quality={localQuality(snapshot.stats)}
             footer={
               <>
+                {handOf(snapshot.selfPeerId, 'You')}
                 {self} (you){snapshot.micMuted ? ' (muted)' : ''}
               </>
             }
@@ -580,6 +588,7 @@ export function Meeting({
               }
               footer={
                 <>
+                  {handOf(p.peerId, p.displayName)}
                   {p.displayName}
                   {p.audioMuted ? ' (muted)' : ''}
                   {p.videoOff ? ' (camera off)' : ''}
@@ -651,6 +660,13 @@ export function Meeting({
         {showPeople && (
           <aside className="people" aria-label="Participants">
             <h2>People ({snapshot.participants.length + 1})</h2>
+            <HandsList
+              hands={snapshot.hands}
+              names={new Map(snapshot.participants.map((p) => [p.peerId, p.displayName]))}
+              selfPeerId={snapshot.selfPeerId}
+              canLower={snapshot.role === 'host'}
+              onLower={(peerId) => act(() => call.setAttributes({ hand: null }, peerId))}
+            />
             <ul>
               <li>
                 {self} (you){snapshot.role === 'host' ? ' · host' : ''}
@@ -708,6 +724,10 @@ export function Meeting({
           )}
           {snapshot.screenShare ? 'Stop sharing' : 'Share screen'}
         </button>
+        <RaiseHandButton
+          raised={!!snapshot.selfAttributes.hand}
+          onToggle={() => act(() => call.setAttributes({ hand: snapshot.selfAttributes.hand ? null : '1' }))}
+        />
         <button
           type="button"
           className="secondary"
