@@ -193,6 +193,28 @@ describe('a three-party call through every component', () => {
     await ada.page.getByRole('button', { name: 'Close statistics' }).click();
   });
 
+  it("floats a reaction over the sender's tile on everyone's screen, then it goes", async () => {
+    const [ada, grace, linus] = participants;
+    await ada.page.getByRole('button', { name: 'Reactions' }).click();
+    await ada.page.getByRole('button', { name: 'React with applause' }).click();
+    await ada.page.getByRole('img', { name: 'You reacted with applause' }).waitFor({ timeout: 10_000 });
+    for (const other of [grace, linus]) {
+      const tile = other.page.locator('.tile', { has: other.page.locator('video[aria-label="Ada"]') });
+      await tile.getByRole('img', { name: 'Ada reacted with applause' }).waitFor({ timeout: 10_000 });
+    }
+    await grace.page.screenshot({ path: join(ROOT, 'docs/screens/call-reaction.png') });
+    // Keyboard: the menu opens from the button, Escape closes it.
+    await linus.page.getByRole('button', { name: 'Reactions' }).focus();
+    await linus.page.keyboard.press('Enter');
+    await linus.page.getByRole('group', { name: 'Send a reaction' }).waitFor();
+    await linus.page.keyboard.press('Escape');
+    await linus.page.getByRole('group', { name: 'Send a reaction' }).waitFor({ state: 'detached' });
+    // Not kept: gone from every screen after a few seconds.
+    await grace.page
+      .getByRole('img', { name: 'Ada reacted with applause' })
+      .waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
   it('outlines whoever speaks and shows their microphone level', async () => {
     const [, grace, linus] = participants;
     for (const quiet of [grace, linus]) {

@@ -113,6 +113,21 @@ export const ATTRIBUTE_RULES: Record<string, { value: 'serverTime'; hostMay: 'cl
   hand: { value: 'serverTime', hostMay: 'clear' },
 };
 
+/**
+ * Reactions: emoji that float over the sender's tile for everyone for a few seconds (not stored).
+ * A fixed set, so nothing else can be shown to others.
+ */
+export const REACTIONS = {
+  '👍': 'thumbs up',
+  '👏': 'applause',
+  '😂': 'laughter',
+  '❤️': 'heart',
+  '🎉': 'celebration',
+  '😮': 'surprise',
+} as const;
+export type Reaction = keyof typeof REACTIONS;
+export const reactionSchema = z.enum(Object.keys(REACTIONS) as [Reaction, ...Reaction[]]);
+
 /** A participant's role in one room. */
 export const roleSchema = z.enum(['host', 'participant', 'guest']);
 export type Role = z.infer<typeof roleSchema>;
@@ -258,6 +273,8 @@ export const requestSchemas = {
   setScreenSharing: z.strictObject({ ...base, multiple: z.boolean() }),
   /** Tells the room whether you are in the call or away (tab hidden, idle). */
   setPresence: z.strictObject({ ...base, state: presenceStateSchema }),
+  /** Sends a reaction to everyone in the room (rate-limited per participant; nothing is stored). */
+  react: z.strictObject({ ...base, emoji: reactionSchema }),
   /**
    * Changes attributes (`null` removes a key) of yourself, or of `peerId` (hosts, for the keys
    * ATTRIBUTE_RULES allows them). Raise hand: `{ hand: '1' }`; lower: `{ hand: null }`.
@@ -532,6 +549,7 @@ export interface ResponseMap {
   setScreenSharing: Record<string, never>;
   setPresence: Record<string, never>;
   setAttributes: { attributes: ParticipantAttributes };
+  react: Record<string, never>;
   /** `duplicate`: this clientId was stored before (a retry); the stored message is returned. */
   chatSend: { message: ChatMessage; duplicate: boolean };
   chatEdit: { message: ChatMessage };
@@ -561,6 +579,8 @@ export interface ServerToClientEvents {
   peerJoined: (event: PeerInfo) => void;
   peerLeft: (event: { peerId: string; reason: LeaveReason }) => void;
   presenceChanged: (event: { peerId: string; state: PresenceState }) => void;
+  /** Someone (you included) sent a reaction. */
+  reaction: (event: { peerId: string; emoji: Reaction }) => void;
   /** A participant's attributes changed: all of them now, and what changed (`null`: removed). */
   attributesChanged: (event: {
     peerId: string;

@@ -19,6 +19,7 @@ import { timedRequest } from '@switchboard/runtime';
 import type { z } from 'zod';
 import type { Attributes } from './Attributes';
 import type { Chat } from './Chat';
+import type { Reactions } from './Reactions';
 import type { Departures } from './Departures';
 import type { HostControls } from './HostControls';
 import type { MediaRequests, RequestContext } from './MediaRequests';
@@ -40,6 +41,7 @@ import type { SocketLimits } from './SocketLimits';
 const FREQUENT_EVENTS: ReadonlySet<RequestName> = new Set([
   'chatSend',
   'chatTyping',
+  'react',
   'consumerView',
   'getStats',
 ]);
@@ -59,6 +61,7 @@ export interface ConnectionsOptions {
   chat: Chat;
   departures: Departures;
   attributes: Attributes;
+  reactions: Reactions;
   /** The sockets connected here, by peer id (this class fills it; others read it). */
   sockets: Map<string, PeerSocket>;
   /** Time to answer each request, by event and outcome. */
@@ -78,7 +81,7 @@ export class Connections {
   constructor(options: ConnectionsOptions) {
     this.#o = options;
     this.#sockets = options.sockets;
-    const { requests, hostControls: host, chat, departures, attributes } = options;
+    const { requests, hostControls: host, chat, departures, attributes, reactions } = options;
     this.#handlers = {
       getRouterRtpCapabilities: (s, _p, ctx) => requests.getRouterRtpCapabilities(s, ctx),
       join: (s, p, ctx) => requests.join(s, p, ctx),
@@ -106,6 +109,7 @@ export class Connections {
       setScreenSharing: async (s, p, ctx) => (await host.setScreenSharing(s, p, ctx.logger), {}),
       setPresence: (s, p) => this.#setPresence(s, p),
       setAttributes: (s, p, ctx) => attributes.set(s, p, ctx),
+      react: (s, p) => reactions.react(s, p),
       chatSend: (s, p, ctx) => chat.send(s, p, ctx),
       chatEdit: (s, p, ctx) => chat.edit(s, p, ctx),
       chatDelete: (s, p, ctx) => chat.delete(s, p, ctx),

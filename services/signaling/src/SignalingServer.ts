@@ -29,6 +29,7 @@ import { MediaRequests } from './MediaRequests';
 import { hostsRoom, lobbyEntry, type PeerSocket, type SignalingIo } from './peer';
 import { Presence } from './Presence';
 import { RoomAccess } from '@switchboard/rooms';
+import { Reactions } from './Reactions';
 import { relayRoomEvent } from './roomEvents';
 import { ParticipantSessions } from './ParticipantSessions';
 import { RoomSessions } from './RoomSessions';
@@ -189,6 +190,7 @@ export class SignalingServer {
     this.#connections = new Connections({
       sockets,
       attributes: this.#attributes,
+      reactions: new Reactions({ io: this.#io, perTenSeconds: config.reactionsPer10s, logger }),
       io: this.#io,
       presence: this.#presence,
       limits: this.#limits,

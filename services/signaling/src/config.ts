@@ -37,6 +37,8 @@ export const configSchema = z.object({
   SIGNALING_LOBBY_WAIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** Chat messages (and edits) one connection may send per 10 s. */
   SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
+  /** Reactions one participant may send per 10 s (more: RESOURCE_EXHAUSTED, retry after). */
+  SIGNALING_REACTIONS_PER_10S: z.coerce.number().int().min(1).default(10),
   /** Which proxies' X-Forwarded-For to believe (NGINX in front): IPs, CIDRs, loopback, uniquelocal, or none. */
   SIGNALING_TRUST_PROXY: trustedProxies('loopback,uniquelocal'),
 });
@@ -56,6 +58,8 @@ export interface SignalingConfig extends CommonConfig {
   corsOrigins: string[];
   socketLimits: { perSocket: number; perClient: number; windowSeconds: number; socketsPerAddress: number };
   chatLimit: { messages: number; windowSeconds: number };
+  /** Reactions per participant per 10 s. */
+  reactionsPer10s: number;
   lobby: { lobbyMax: number; lobbyWaitMs: number };
   /** Proxies whose X-Forwarded-For is believed (proxy-addr list; empty: none). */
   trustProxy: string[];
@@ -85,6 +89,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
       socketsPerAddress: c.SIGNALING_SOCKETS_PER_ADDRESS,
     },
     chatLimit: { messages: c.SIGNALING_CHAT_MESSAGES_PER_10S, windowSeconds: 10 },
+    reactionsPer10s: c.SIGNALING_REACTIONS_PER_10S,
     lobby: { lobbyMax: c.SIGNALING_LOBBY_MAX, lobbyWaitMs: c.SIGNALING_LOBBY_WAIT_SECONDS * 1000 },
     trustProxy: c.SIGNALING_TRUST_PROXY,
   };

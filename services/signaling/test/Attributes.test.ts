@@ -4,6 +4,7 @@
  * for others' keys (a host may only lower a hand), hand order by the server's clock, and a hand
  * that drops when its owner speaks (the room's real audio levels from the media node).
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTRIBUTE_LIMITS, type PeerInfo } from '@switchboard/protocol';
@@ -183,4 +184,42 @@ describe('participant attributes and raised hands (two signaling instances)', ()
     await new Promise((resolve) => setTimeout(resolve, HAND_SPEAKING_MS + 1000));
     expect((await stored(room, listener.peerId)).attributes?.hand).toMatch(/^\d+$/);
   }, 40_000);
+
+  it('carries a reaction to everyone across instances; only the fixed set, at most 10 per 10 s per identity', async () => {
+    const room = await ensureRoom(h.pool, uniqueRoom('react'));
+    const sub = `guest:${randomUUID()}`;
+    const adaClient = await clients.connect(h.signaling[0].port, await clients.token(room, 'Ada', { sub }));
+    const ada = { client: adaClient, peerId: (await joined(adaClient)).peerId };
+    const grace = await enter(room, 1, 'Grace');
+    const seen = record(grace.client, 'reaction');
+    const own = record(ada.client, 'reaction');
+    data(await request(ada.client, 'react', { emoji: '👏' }));
+    await waitFor(() => seen.length === 1 && own.length === 1, { what: 'the reaction on both sides' });
+    expect(seen[0]).toEqual({ peerId: ada.peerId, emoji: '👏' });
+    for (const emoji of ['🍕', '<img src=x>', '', 42]) {
+      expect(await request(ada.client, 'react', { emoji })).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_ARGUMENT' },
+      });
+    }
+    for (let i = 1; i < 10; i++) {
+      data(await request(ada.client, 'react', { emoji: '👍' }));
+    }
+    const refused = await request(ada.client, 'react', { emoji: '👍' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'RESOURCE_EXHAUSTED' } });
+    expect(!refused.ok && refused.error.retryAfterSeconds).toBeGreaterThan(0);
+    // A new connection of the same identity (it replaces the old) has no fresh budget.
+    const again = await clients.connect(h.signaling[0].port, await clients.token(room, 'Ada', { sub }));
+    await joined(again);
+    expect(await request(again, 'react', { emoji: '👍' })).toMatchObject({
+      ok: false,
+      error: { code: 'RESOURCE_EXHAUSTED' },
+    });
+    await waitFor(() => seen.length === 10, { what: 'the nine more reactions' });
+    const outsider = await clients.connect(h.signaling[1].port, await clients.token(room, 'Outsider'));
+    expect(await request(outsider, 'react', { emoji: '👍' })).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION' },
+    });
+  });
 });

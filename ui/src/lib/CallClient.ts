@@ -20,6 +20,7 @@ import {
   type MediaKind,
   type MediaSource,
   type ParticipantAttributes,
+  type Reaction,
   type PeerInfo,
   type PeerStats,
   type PresenceState,
@@ -88,7 +89,19 @@ export interface CallSnapshot {
   selfAttributes: Readonly<ParticipantAttributes>;
   /** Raised hands, first raised first (peer ids, ours included). */
   hands: string[];
+  /** Reactions on screen now, oldest first (ours included). */
+  reactions: ShownReaction[];
 }
+
+export interface ShownReaction {
+  readonly id: number;
+  readonly peerId: string;
+  readonly emoji: Reaction;
+}
+
+/** How long a reaction floats over its sender's tile, and how many show at once. */
+const REACTION_SHOWN_MS = 4000;
+const MAX_REACTIONS_SHOWN = 30;
 
 /** How a tile is shown, reported so the SFU sends what it needs (nothing when hidden). */
 export interface TileView {
@@ -200,6 +213,9 @@ export class CallClient {
   #presence: PresenceState = 'active';
   #closed = false;
   #levels: Record<string, number> = {};
+  /** Reactions on screen now (each for REACTION_SHOWN_MS). */
+  #reactions: ShownReaction[] = [];
+  #reactionSeq = 0;
   #stats?: PeerStats;
   #statsTimer?: ReturnType<typeof setInterval>;
   /** How each remote participant's tile is shown (kept across reconnects: new consumers get it). */
@@ -275,6 +291,7 @@ export class CallClient {
       screenShare: this.#screen,
       multipleScreenShares: room.multipleScreenShares,
       selfAttributes: room.selfAttributes,
+      reactions: this.#reactions,
       hands: raisedHands(room),
     };
   }
@@ -302,6 +319,15 @@ export class CallClient {
    * Changes our own attributes (`null` removes a key), or, as a host, lowers another's hand
    * (`{ hand: null }` with their peer id). Raise hand: `{ hand: '1' }`.
    */
+  /** Sends a reaction to everyone (refused when sent too often: RESOURCE_EXHAUSTED). */
+  async react(emoji: Reaction): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || conn.dead) {
+      throw new CallError('not connected', 'UNAVAILABLE');
+    }
+    await this.#request(conn, 'react', { emoji });
+  }
+
   async setAttributes(attributes: Record<string, string | null>, peerId?: string): Promise<void> {
     const conn = this.#conn;
     if (!conn || conn.dead) {
@@ -633,6 +659,15 @@ export class CallClient {
       this.#dispatch({ type: 'screenSharingChanged', multiple }),
     );
     socket.on('activeSpeaker', ({ peerId }) => this.#dispatch({ type: 'activeSpeaker', peerId }));
+    socket.on('reaction', ({ peerId, emoji }) => {
+      const shown = { id: ++this.#reactionSeq, peerId, emoji };
+      this.#reactions = [...this.#reactions, shown].slice(-MAX_REACTIONS_SHOWN);
+      this.#changed();
+      setTimeout(() => {
+        this.#reactions = this.#reactions.filter((r) => r !== shown);
+        this.#changed();
+      }, REACTION_SHOWN_MS);
+    });
     socket.on('audioLevels', ({ levels }) => {
       this.#levels = Object.fromEntries(levels.map(({ peerId, volume }) => [peerId, volume]));
       this.#changed();

@@ -27,6 +27,7 @@ import type { RoomPolicy } from '@switchboard/protocol';
 import { CallClient, type CallSnapshot, type RemoteParticipant } from './CallClient';
 import { ChatPanel } from './ChatPanel';
 import { HandBadge, HandsList, RaiseHandButton } from './Hands';
+import { FloatingReactions, ReactionsMenu } from './Reactions';
 import { Notice } from './Notice';
 import { localQuality, remoteQuality } from './quality';
 import { StatsPanel } from './StatsPanel';
@@ -382,6 +383,12 @@ export function Meeting({
     return position > 0 ? <HandBadge name={name} position={position} /> : null;
   };
 
+  /** The reactions floating over the tile of `peerId`. */
+  const reactionsOf = (peerId: string | undefined, name: string) =>
+    peerId ? (
+      <FloatingReactions reactions={snapshot.reactions.filter((r) => r.peerId === peerId)} name={name} />
+    ) : null;
+
   const pinButton = (key: string, label: string) => (
     <button
       type="button"
@@ -559,6 +566,7 @@ export function Meeting({
             speaking={!!snapshot.selfPeerId && snapshot.activeSpeaker === snapshot.selfPeerId}
             level={snapshot.selfPeerId ? snapshot.levels[snapshot.selfPeerId] : undefined}
             quality={localQuality(snapshot.stats)}
+            floating={reactionsOf(snapshot.selfPeerId, 'You')}
             footer={
               <>
                 {handOf(snapshot.selfPeerId, 'You')}
@@ -579,6 +587,7 @@ export function Meeting({
               level={p.audioMuted ? undefined : snapshot.levels[p.peerId]}
               quality={remoteQuality(snapshot.stats, p.peerId)}
               onView={(view) => call.setTileView(p.peerId, view)}
+              floating={reactionsOf(p.peerId, p.displayName)}
               overlay={
                 p.presence === 'reconnecting' ? (
                   <div className="tile-state" role="status">
@@ -724,6 +733,7 @@ export function Meeting({
           )}
           {snapshot.screenShare ? 'Stop sharing' : 'Share screen'}
         </button>
+        <ReactionsMenu onReact={(emoji) => act(() => call.react(emoji))} />
         <RaiseHandButton
           raised={!!snapshot.selfAttributes.hand}
           onToggle={() => act(() => call.setAttributes({ hand: snapshot.selfAttributes.hand ? null : '1' }))}

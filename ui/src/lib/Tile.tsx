@@ -51,6 +51,7 @@ export function Tile({
   quality,
   onView,
   overlay,
+  floating,
   footer,
   actions,
   ...data
@@ -67,6 +68,8 @@ export function Tile({
   onView?: (view: TileView) => void;
   /** Shown instead of the video (reconnecting). */
   overlay?: ReactNode;
+  /** Shown over the video without hiding it (reactions). */
+  floating?: ReactNode;
   /** The name line. */
   footer: ReactNode;
   actions?: ReactNode;
@@ -130,6 +133,7 @@ export function Tile({
           </span>
         )}
       </span>
+      {floating}
       {actions}
     </div>
   );
