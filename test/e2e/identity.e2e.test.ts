@@ -238,6 +238,26 @@ describe('identity and access in the browser: sign-up, lobby, host controls, loc
     await host.getByRole('button', { name: 'Unmute microphone' }).click();
   }, 60_000);
 
+  it('lets the host mute everyone, then ask the guest to unmute, which the guest does', async () => {
+    const tile = host.locator('.tile', { has: host.locator('video[aria-label="Guest Gal"]') });
+    await expect.poll(() => tile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Guest Gal');
+    await host.getByRole('button', { name: 'Mute everyone' }).click();
+    await guest.getByText('A host muted your microphone.').waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => tile.locator('.name').textContent(), { timeout: 10_000 })
+      .toBe('Guest Gal (muted)');
+    // The host itself is not muted.
+    expect(await host.getByRole('button', { name: 'Mute microphone' }).count()).toBe(1);
+    await host
+      .getByRole('complementary', { name: 'Participants' })
+      .getByRole('button', { name: 'Ask Guest Gal to unmute' })
+      .click();
+    await guest.getByText('A host asks you to turn your microphone back on.').waitFor({ timeout: 10_000 });
+    await screenshot(guest, 'asked-to-unmute');
+    await guest.getByRole('button', { name: 'Unmute microphone' }).click();
+    await expect.poll(() => tile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Guest Gal');
+  }, 60_000);
+
   it('lets the host remove the guest, who is told and cannot come back with the same token', async () => {
     await host.locator('.tile').getByRole('button', { name: 'Remove Guest Gal' }).click();
     await guest.getByText('A host removed you from this meeting.').waitFor({ timeout: 10_000 });

@@ -258,6 +258,10 @@ export const requestSchemas = {
     kind: mediaKindSchema,
     disableUnmute: z.boolean().optional(),
   }),
+  /** Mutes everyone but you (each as `hostMute`; `disableUnmute`: they may not unmute themselves). */
+  hostMuteAll: z.strictObject({ ...base, kind: mediaKindSchema, disableUnmute: z.boolean().optional() }),
+  /** Asks a participant to unmute (lifting a lock you set); they decide (`unmuteRequested`). */
+  hostAskToUnmute: z.strictObject({ ...base, peerId: idSchema, kind: mediaKindSchema }),
   /** Lets a participant unmute again after `hostMute` with `disableUnmute`. */
   hostAllowUnmute: z.strictObject({ ...base, peerId: idSchema, kind: mediaKindSchema }),
   /** Removes a participant: their socket closes and their join token stops working. */
@@ -540,6 +544,8 @@ export interface ResponseMap {
   leave: Record<string, never>;
   hostMute: Record<string, never>;
   hostAllowUnmute: Record<string, never>;
+  hostMuteAll: { muted: number };
+  hostAskToUnmute: Record<string, never>;
   removePeer: Record<string, never>;
   admit: Record<string, never>;
   deny: Record<string, never>;
@@ -611,6 +617,8 @@ export interface ServerToClientEvents {
   /** To the participant a host muted. `canUnmute` false until `unmuteAllowed`. */
   mutedByHost: (event: { kind: MediaKind; canUnmute: boolean }) => void;
   unmuteAllowed: (event: { kind: MediaKind }) => void;
+  /** To a participant: a host asks you to turn this back on (you may, or not). */
+  unmuteRequested: (event: { kind: MediaKind }) => void;
   /** To a participant a host removed; the socket closes next and its token no longer works. */
   removed: (event: { reason: string }) => void;
   roleChanged: (event: { peerId: string; role: Role }) => void;

@@ -100,6 +100,8 @@ export class Connections {
       leave: async (s, _p, ctx) => (await departures.leave(s, 'requested', ctx.correlationId), {}),
       hostMute: async (s, p, ctx) => (await host.mute(s, p, ctx, ctx.logger), {}),
       hostAllowUnmute: async (s, p) => (await host.allowUnmute(s, p), {}),
+      hostMuteAll: (s, p, ctx) => host.muteAll(s, p, ctx, ctx.logger),
+      hostAskToUnmute: async (s, p, ctx) => (await host.askToUnmute(s, p, ctx.logger), {}),
       removePeer: async (s, p, ctx) => (await host.remove(s, p, ctx.logger), {}),
       admit: async (s, p, ctx) => (await host.admit(s, p, ctx.logger), {}),
       deny: async (s, p, ctx) => (await host.deny(s, p, ctx.logger), {}),

@@ -77,24 +77,76 @@ export class HostControls {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;
     const target = await this.#target(roomId, p.peerId);
-    if (p.disableUnmute) {
-      await this.#o.access.lockMute(roomId, target, p.kind);
+    const producers = await this.#muteOne(roomId, target, p.kind, !!p.disableUnmute, meta);
+    logger.info(
+      { target: p.peerId, kind: p.kind, disableUnmute: !!p.disableUnmute, producers },
+      'host muted a participant',
+    );
+  }
+
+  /** Mutes everyone in the room but the host asking (each as `mute` does); answers how many. */
+  async muteAll(
+    socket: PeerSocket,
+    p: { kind: MediaKind; disableUnmute?: boolean },
+    meta: CallMeta,
+    logger: Logger,
+  ): Promise<{ muted: number }> {
+    await this.requireHost(socket);
+    const { roomId, peerId } = socket.data.peer;
+    const others = (await this.#o.presence.stored(roomId)).filter((peer) => peer.peerId !== peerId);
+    const outcomes = await Promise.allSettled(
+      others.map((target) => this.#muteOne(roomId, target, p.kind, !!p.disableUnmute, meta)),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    if (failed.length > 0) {
+      logger.warn(
+        { failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason },
+        'mute all: some failed',
+      );
+    }
+    logger.info(
+      { kind: p.kind, disableUnmute: !!p.disableUnmute, participants: others.length },
+      'host muted everyone',
+    );
+    return { muted: others.length - failed.length };
+  }
+
+  /** Pauses the target's producers of `kind` on every node, says so to the room and to it. */
+  async #muteOne(
+    roomId: string,
+    target: StoredParticipant,
+    kind: MediaKind,
+    disableUnmute: boolean,
+    meta: CallMeta,
+  ): Promise<number> {
+    if (disableUnmute) {
+      await this.#o.access.lockMute(roomId, target, kind);
     }
     const producers = (await this.#o.presence.producers(roomId)).filter(
-      (producer) => producer.peerId === p.peerId && producer.kind === p.kind,
+      (producer) => producer.peerId === target.peerId && producer.kind === kind,
     );
     for (const producer of producers) {
       await this.#o.pauseProducer(roomId, producer.producerId, meta);
       await this.#o.presence.setProducerPaused(roomId, producer.producerId, true);
       this.#o.io
         .to(roomId)
-        .emit('producerPaused', { producerId: producer.producerId, peerId: p.peerId, paused: true });
+        .emit('producerPaused', { producerId: producer.producerId, peerId: target.peerId, paused: true });
     }
-    this.#o.io.to(peerRoom(p.peerId)).emit('mutedByHost', { kind: p.kind, canUnmute: !p.disableUnmute });
-    logger.info(
-      { target: p.peerId, kind: p.kind, disableUnmute: !!p.disableUnmute, producers: producers.length },
-      'host muted a participant',
-    );
+    this.#o.io.to(peerRoom(target.peerId)).emit('mutedByHost', { kind, canUnmute: !disableUnmute });
+    return producers.length;
+  }
+
+  /** Asks a participant to unmute: lifts a host's lock, and the participant decides. */
+  async askToUnmute(
+    socket: PeerSocket,
+    p: { peerId: string; kind: MediaKind },
+    logger: Logger,
+  ): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    await this.#o.access.unlockMute(roomId, await this.#target(roomId, p.peerId), p.kind);
+    this.#o.io.to(peerRoom(p.peerId)).emit('unmuteRequested', { kind: p.kind });
+    logger.info({ target: p.peerId, kind: p.kind }, 'host asked a participant to unmute');
   }
 
   async allowUnmute(socket: PeerSocket, p: { peerId: string; kind: MediaKind }): Promise<void> {

@@ -12,6 +12,7 @@ import { ensureRoom, testGrants, uniqueRoom, waitFor } from '@switchboard/testin
 import type { MediaNode } from '../../media/src/MediaNode';
 import type { SignalingServer } from '../src/SignalingServer';
 import {
+  data,
   expectMalformedRefused,
   join,
   joined,
@@ -245,6 +246,59 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
     };
     expect(producers.paused).toBe(false); // the microphone stayed on
     expect((await request(guest, 'resumeProducer', { producerId: videoId })).ok).toBe(true);
+  });
+
+  it('mutes everyone but the host on the media node; asked to unmute, a locked participant may again', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('mute-all'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const { audio: hostMic } = await produceMedia(host);
+    const guests = [];
+    for (const name of ['G1', 'G2', 'G3']) {
+      const client = await connect(await token(room, name));
+      const { peerId } = await joined(client);
+      guests.push({ client, peerId, ...(await produceMedia(client)) });
+    }
+    const told = guests.map((g) => next(g.client, 'mutedByHost'));
+    expect(await request(guests[0].client, 'hostMuteAll', { kind: 'audio' })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED' },
+    });
+    expect(await request(host, 'hostMuteAll', { kind: 'audio', disableUnmute: true })).toEqual({
+      ok: true,
+      data: { muted: 3 },
+    });
+    expect(await Promise.all(told)).toEqual(guests.map(() => ({ kind: 'audio', canUnmute: false })));
+    // On the media node: a new consumer of each guest's microphone starts paused; the host's is not.
+    const recv = data<{ id: string }>(await request(host, 'createWebRtcTransport', { producing: false }));
+    for (const guest of guests) {
+      expect(
+        await request(host, 'consume', { transportId: recv.id, producerId: guest.audio }),
+        guest.peerId,
+      ).toMatchObject({ ok: true, data: { producerPaused: true } });
+      expect(await request(guest.client, 'resumeProducer', { producerId: guest.audio })).toMatchObject({
+        ok: false,
+        error: { code: 'PERMISSION_DENIED' },
+      });
+    }
+    const own = JSON.parse((await redis.hget(`sb:room:${room}:producers`, hostMic)) ?? '{}') as {
+      paused: boolean;
+    };
+    expect(own.paused).toBe(false);
+    // Asked to unmute: told, the lock lifted, and the participant decides.
+    const asked = next(guests[1].client, 'unmuteRequested');
+    expect((await request(host, 'hostAskToUnmute', { peerId: guests[1].peerId, kind: 'audio' })).ok).toBe(
+      true,
+    );
+    expect(await asked).toEqual({ kind: 'audio' });
+    expect((await request(guests[1].client, 'resumeProducer', { producerId: guests[1].audio })).ok).toBe(
+      true,
+    );
+    // The others stay locked.
+    expect(await request(guests[2].client, 'resumeProducer', { producerId: guests[2].audio })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED' },
+    });
   });
 
   it('removes a participant: told, disconnected, seen leaving, and their token no longer connects', async () => {

@@ -454,6 +454,8 @@ export class CallClient {
   async host<
     E extends
       | 'hostMute'
+      | 'hostMuteAll'
+      | 'hostAskToUnmute'
       | 'hostAllowUnmute'
       | 'removePeer'
       | 'admit'
@@ -621,6 +623,13 @@ export class CallClient {
       this.#notice = canUnmute
         ? `A host muted your ${MEDIA_KIND_NAMES[kind]}.`
         : `A host muted your ${MEDIA_KIND_NAMES[kind]}; you can turn it back on when a host allows it.`;
+      this.#changed();
+    });
+    socket.on('unmuteRequested', ({ kind }) => {
+      this.#unmuteLocked[kind] = false;
+      this.#notice = this.#paused[kind]
+        ? `A host asks you to turn your ${MEDIA_KIND_NAMES[kind]} back on.`
+        : `A host asked you to turn your ${MEDIA_KIND_NAMES[kind]} on; it is on.`;
       this.#changed();
     });
     socket.on('unmuteAllowed', ({ kind }) => {

@@ -7,6 +7,7 @@ import {
   Link as LinkIcon,
   Lock,
   LockOpen,
+  Megaphone,
   MessageSquare,
   Mic,
   MicOff,
@@ -468,6 +469,16 @@ export function Meeting({
             <button
               type="button"
               className="icon"
+              title={`Ask ${p.displayName} to unmute`}
+              aria-label={`Ask ${p.displayName} to unmute`}
+              disabled={!p.audioMuted}
+              onClick={() => act(() => call.host('hostAskToUnmute', { peerId: p.peerId, kind: 'audio' }))}
+            >
+              <Megaphone size={16} aria-hidden />
+            </button>
+            <button
+              type="button"
+              className="icon"
               title={`Let ${p.displayName} unmute`}
               aria-label={`Let ${p.displayName} unmute`}
               onClick={() => act(() => call.host('hostAllowUnmute', { peerId: p.peerId, kind: 'audio' }))}
@@ -524,6 +535,14 @@ export function Meeting({
             >
               <ScreenShare size={16} aria-hidden />{' '}
               {snapshot.multipleScreenShares ? 'One screen at a time' : 'Let several share'}
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={snapshot.participants.length === 0}
+              onClick={() => act(() => call.host('hostMuteAll', { kind: 'audio' }))}
+            >
+              <MicOff size={16} aria-hidden /> Mute everyone
             </button>
             <button type="button" className="danger" onClick={() => act(() => call.host('endMeeting', {}))}>
               <Power size={16} aria-hidden /> End for all
