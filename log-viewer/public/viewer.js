@@ -110,16 +110,33 @@
     source.onerror = () => {
       status.textContent = 'reconnecting…';
     };
-    source.onmessage = (event) => {
-      const entry = JSON.parse(event.data);
-      setServices([entry.service]);
+    // A busy deployment logs hundreds of lines a second: they are drawn in batches,
+    // at most ten times a second, so the page (and its filters) stays responsive.
+    let pending = [];
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      if (current !== generation) {
+        return;
+      }
+      const batch = pending;
+      pending = [];
+      setServices([...new Set(batch.map((entry) => entry.service))]);
       if (paused) {
-        queued.push(entry);
+        queued.push(...batch);
         status.textContent = `paused · ${queued.length} new`;
         return;
       }
-      prepend([entry]);
+      // newest first, the order the table shows
+      prepend(batch.reverse());
       status.textContent = `live · ${rows.children.length} shown`;
+    };
+    source.onmessage = (event) => {
+      pending.push(JSON.parse(event.data));
+      if (!scheduled) {
+        scheduled = true;
+        setTimeout(flush, 100);
+      }
     };
   }
 

@@ -334,12 +334,12 @@ describe('a three-party call through every component', () => {
     expect(await page.getByLabel('Service').inputValue()).toBe('media');
     // Changing a filter updates the URL (shareable) and the rows.
     await page.getByLabel('Minimum level').selectOption('warn');
-    await expect.poll(() => new URL(page.url()).searchParams.get('level'), { timeout: 5_000 }).toBe('warn');
+    await expect.poll(() => new URL(page.url()).searchParams.get('level'), { timeout: 10_000 }).toBe('warn');
     // Live tail: a new entry for this room appears without reloading.
     await page.getByLabel('Minimum level').selectOption('');
     await page.getByLabel('Service').selectOption('signaling');
     await expect
-      .poll(() => new URL(page.url()).searchParams.get('service'), { timeout: 5_000 })
+      .poll(() => new URL(page.url()).searchParams.get('service'), { timeout: 10_000 })
       .toBe('signaling');
     // The URL changes at once, the rows when the search answers: count only the new filter's rows.
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^live/);
