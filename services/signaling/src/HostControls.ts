@@ -9,7 +9,7 @@ import { recordRemoval, type Identity, type RemovalStore } from '@switchboard/au
 import type { RoomStore } from '@switchboard/db';
 import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { MEDIA_KIND_NAMES, type MediaKind, type RoomPolicy } from '@switchboard/protocol';
+import { MEDIA_KIND_NAMES, type MediaKind, type ProducerInfo, type RoomPolicy } from '@switchboard/protocol';
 import type { CallMeta } from './MediaClient';
 import {
   hostsRoom,
@@ -77,7 +77,8 @@ export class HostControls {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;
     const target = await this.#target(roomId, p.peerId);
-    const producers = await this.#muteOne(roomId, target, p.kind, !!p.disableUnmute, meta);
+    const all = await this.#o.presence.producers(roomId);
+    const producers = await this.#muteOne(roomId, target, all, p.kind, !!p.disableUnmute, meta);
     logger.info(
       { target: p.peerId, kind: p.kind, disableUnmute: !!p.disableUnmute, producers },
       'host muted a participant',
@@ -93,9 +94,13 @@ export class HostControls {
   ): Promise<{ muted: number }> {
     await this.requireHost(socket);
     const { roomId, peerId } = socket.data.peer;
-    const others = (await this.#o.presence.stored(roomId)).filter((peer) => peer.peerId !== peerId);
+    const [stored, all] = await Promise.all([
+      this.#o.presence.stored(roomId),
+      this.#o.presence.producers(roomId),
+    ]);
+    const others = stored.filter((peer) => peer.peerId !== peerId);
     const outcomes = await Promise.allSettled(
-      others.map((target) => this.#muteOne(roomId, target, p.kind, !!p.disableUnmute, meta)),
+      others.map((target) => this.#muteOne(roomId, target, all, p.kind, !!p.disableUnmute, meta)),
     );
     const failed = outcomes.filter((o) => o.status === 'rejected');
     if (failed.length > 0) {
@@ -111,10 +116,14 @@ export class HostControls {
     return { muted: others.length - failed.length };
   }
 
-  /** Pauses the target's producers of `kind` on every node, says so to the room and to it. */
+  /**
+   * Pauses the target's producers of `kind` (among the room's producers, `all`) on every node,
+   * says so to the room and to it.
+   */
   async #muteOne(
     roomId: string,
     target: StoredParticipant,
+    all: ProducerInfo[],
     kind: MediaKind,
     disableUnmute: boolean,
     meta: CallMeta,
@@ -122,9 +131,7 @@ export class HostControls {
     if (disableUnmute) {
       await this.#o.access.lockMute(roomId, target, kind);
     }
-    const producers = (await this.#o.presence.producers(roomId)).filter(
-      (producer) => producer.peerId === target.peerId && producer.kind === kind,
-    );
+    const producers = all.filter((producer) => producer.peerId === target.peerId && producer.kind === kind);
     for (const producer of producers) {
       await this.#o.pauseProducer(roomId, producer.producerId, meta);
       await this.#o.presence.setProducerPaused(roomId, producer.producerId, true);
