@@ -315,25 +315,17 @@ export class CallClient {
     return media;
   }
 
+  /** Sends a reaction to everyone (refused when sent too often: RESOURCE_EXHAUSTED). */
+  async react(emoji: Reaction): Promise<void> {
+    await this.#send('react', { emoji });
+  }
+
   /**
    * Changes our own attributes (`null` removes a key), or, as a host, lowers another's hand
    * (`{ hand: null }` with their peer id). Raise hand: `{ hand: '1' }`.
    */
-  /** Sends a reaction to everyone (refused when sent too often: RESOURCE_EXHAUSTED). */
-  async react(emoji: Reaction): Promise<void> {
-    const conn = this.#conn;
-    if (!conn || conn.dead) {
-      throw new CallError('not connected', 'UNAVAILABLE');
-    }
-    await this.#request(conn, 'react', { emoji });
-  }
-
   async setAttributes(attributes: Record<string, string | null>, peerId?: string): Promise<void> {
-    const conn = this.#conn;
-    if (!conn || conn.dead) {
-      throw new CallError('not connected', 'UNAVAILABLE');
-    }
-    await this.#request(conn, 'setAttributes', peerId ? { peerId, attributes } : { attributes });
+    await this.#send('setAttributes', peerId ? { peerId, attributes } : { attributes });
   }
 
   /**
@@ -465,11 +457,16 @@ export class CallClient {
       | 'endMeeting'
       | 'setScreenSharing',
   >(event: E, payload: RequestPayload<E>): Promise<void> {
+    await this.#send(event, payload);
+  }
+
+  /** A request on the live connection; UNAVAILABLE when there is none (reconnecting, left). */
+  async #send<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<ResponseMap[E]> {
     const conn = this.#conn;
     if (!conn || conn.dead) {
       throw new CallError('not connected', 'UNAVAILABLE');
     }
-    await this.#request(conn, event, payload);
+    return this.#request(conn, event, payload);
   }
 
   #changed(): void {
