@@ -3,7 +3,7 @@
  * REST API) with the same effects: stored in Postgres, told to everyone in the room, and — when the
  * room opens — everyone waiting in its lobby let in.
  */
-import type { RoomStore } from '@switchboard/db';
+import type { RoomRecord, RoomStore } from '@switchboard/db';
 import type { RoomPolicy } from '@switchboard/protocol';
 import type { LobbyEntry, RoomAccess } from './RoomAccess';
 
@@ -38,15 +38,15 @@ export async function letIn(deps: RoomPolicyDeps, roomId: string, entry: LobbyEn
 }
 
 /**
- * Changes the room's policy; opening it lets everyone who was waiting in. Answers how many were
- * let in.
+ * Changes the room's policy; opening it lets everyone who was waiting in. Answers the room as
+ * stored now (undefined if it is gone) and how many were let in.
  */
 export async function changePolicy(
   deps: RoomPolicyDeps,
   roomId: string,
   policy: RoomPolicy,
-): Promise<number> {
-  await deps.rooms.update(roomId, { policy });
+): Promise<{ room: RoomRecord | undefined; admitted: number }> {
+  const room = await deps.rooms.update(roomId, { policy });
   deps.broadcast.to(roomId).emit('policyChanged', { policy });
   let admitted = 0;
   if (policy === 'open') {
@@ -58,5 +58,5 @@ export async function changePolicy(
       }
     }
   }
-  return admitted;
+  return { room, admitted };
 }

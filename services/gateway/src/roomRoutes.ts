@@ -85,6 +85,9 @@ export async function loadRoom(rooms: RoomStore, params: unknown): Promise<RoomR
 export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
   const { accounts, rooms } = deps;
   const load = (params: unknown) => loadRoom(rooms, params);
+  // Rooms' participants and lobbies through their owner (common/rooms), the code signaling uses.
+  const participantStore = new ParticipantStore(deps.redis);
+  const policyDeps = { rooms, access: new RoomAccess(deps.redis), broadcast: deps.emitter };
 
   app.post('/api/rooms', async (request, reply) => {
     const user = await requireUser(accounts, request);
@@ -112,8 +115,7 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
     if (!role) {
       return roomJson(room);
     }
-    // Read through the participants' owner (common/rooms), the same code signaling writes with.
-    const participants = (await new ParticipantStore(deps.redis).peers(room.id)).map(
+    const participants = (await participantStore.peers(room.id)).map(
       ({ peerId, displayName, role: peerRole }) => ({ peerId, displayName, role: peerRole }),
     );
     return { ...roomJson(room), role, participants };
@@ -126,17 +128,17 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
       throw new PermissionDeniedError('only a host of this meeting can change it');
     }
     const body = parseBody(updateRoomBody, request);
+    let updated = room;
     let admitted = 0;
     if (body.policy) {
       // As a host's socket changes it: told to the room, and opening it lets the lobby in.
-      admitted = await changePolicy(
-        { rooms, access: new RoomAccess(deps.redis), broadcast: deps.emitter },
-        room.id,
-        body.policy,
-      );
+      const changed = await changePolicy(policyDeps, room.id, body.policy);
+      updated = changed.room ?? updated;
+      admitted = changed.admitted;
     }
-    const updated =
-      (body.name ? await rooms.update(room.id, { name: body.name }) : await rooms.get(room.id)) ?? room;
+    if (body.name) {
+      updated = (await rooms.update(room.id, { name: body.name })) ?? updated;
+    }
     deps.logger.info({ roomId: room.id, userId: user.userId, ...body, admitted }, 'room updated');
     return { ...roomJson(updated), role: 'host' };
   });

@@ -222,7 +222,7 @@ export class HostControls {
   async setPolicy(socket: PeerSocket, p: { policy: RoomPolicy }, logger: Logger): Promise<void> {
     await this.requireHost(socket);
     const { roomId } = socket.data.peer;
-    const admitted = await changePolicy(this.#policyDeps(), roomId, p.policy);
+    const { admitted } = await changePolicy(this.#policyDeps(), roomId, p.policy);
     logger.info({ policy: p.policy, admitted }, 'host changed the room policy');
   }
 
