@@ -32,20 +32,8 @@ async function main(): Promise<void> {
   const log = createLogger({ service: 'consul-acl' }).logger;
   const admin = new ConsulClient(env.CONSUL_HTTP_ADDR, { token: env.CONSUL_MANAGEMENT_TOKEN });
   const secrets = Object.fromEntries(CONSUL_IDENTITIES.map((id) => [id, env[tokenVariable(id)]]));
-  // Consul may still be starting: retry for a minute (Compose starts this next to it).
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await createServiceTokens(admin, CONSUL_IDENTITIES, secrets);
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw error;
-      }
-      log.info({ err: error }, 'consul not ready for ACL setup yet; retrying');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
+  // Consul may still be starting (Compose starts this next to it): wait up to a minute for it.
+  await createServiceTokens(admin, CONSUL_IDENTITIES, secrets, 60_000);
   log.info({ components: CONSUL_IDENTITIES }, 'consul ACL policies and tokens are in place');
 }
 

@@ -54,9 +54,11 @@ export async function createServiceTokens(
   admin: ConsulClient,
   identities: readonly ConsulIdentity[] = CONSUL_IDENTITIES,
   secrets: Partial<Record<ConsulIdentity, string>> = {},
+  /** How long to wait for Consul to answer and know the management token (it may be starting). */
+  readyTimeoutMs = 15_000,
 ): Promise<Record<ConsulIdentity, string>> {
   // The ACL system comes up a moment after the leader is elected.
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + readyTimeoutMs;
   while (!(await admin.tokenReady())) {
     if (Date.now() > deadline) {
       throw new Error('consul does not know the management token (are ACLs on, with this token?)');
