@@ -5,6 +5,9 @@ SB_TOOLS="$SB_ROOT/.tools"
 MEDIASOUP_VERSION=$(node -p "require('$SB_ROOT/services/media/package.json').dependencies.mediasoup.replace(/^[^0-9]*/, '')")
 MEDIASOUP_WORKER_BIN_DEFAULT="$SB_CACHE/mediasoup-worker/$MEDIASOUP_VERSION/bin/mediasoup-worker"
 
+# port_open HOST PORT : whether something accepts TCP connections there.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

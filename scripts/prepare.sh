@@ -14,7 +14,6 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 
 # Postgres / Redis: use DATABASE_URL / REDIS_URL when given; otherwise the local defaults, installing
 # the Debian packages when nothing answers there.
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 # openssl makes NGINX's self-signed HTTPS certificate on first start (Debian priority: optional).
 pkgs=(nginx coturn openssl)
 if [ -z "${DATABASE_URL:-}" ] && ! port_open 127.0.0.1 5432; then pkgs+=(postgresql); fi

@@ -48,7 +48,7 @@ fi
 step "compose smoke run with $ENGINE ($(${ENGINE} --version | head -1))"
 
 for port in 8080 8443 40000; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  if port_open 127.0.0.1 "$port"; then
     die "port $port is in use (a native stack? stop it first): the Compose stack publishes 8080, 8443 and 40000-40100"
   fi
 done

@@ -55,7 +55,7 @@ export interface LobbyLimits {
   lobbyWaitMs: number;
 }
 
-/** Signaling's defaults (SIGNALING_LOBBY_MAX, SIGNALING_LOBBY_WAIT_SECONDS). */
+/** The lobby's default bounds (signaling's SIGNALING_LOBBY_MAX and SIGNALING_LOBBY_WAIT_SECONDS default to them). */
 export const DEFAULT_LOBBY_LIMITS: LobbyLimits = { lobbyMax: 50, lobbyWaitMs: 15 * 60 * 1000 };
 
 const asEntry = ({ peerId, displayName, role, sub }: StoredWaiter): LobbyEntry => ({

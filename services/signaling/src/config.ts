@@ -1,5 +1,6 @@
 /** The signaling service's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
+import { DEFAULT_LOBBY_LIMITS } from '@switchboard/rooms';
 import {
   backendEnv,
   commonConfig,
@@ -32,9 +33,14 @@ export const configSchema = z.object({
   /** Sockets one client address may hold open on one instance (a join token is one of them). */
   SIGNALING_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   /** People one meeting's lobby holds at once (beyond: RESOURCE_EXHAUSTED to the next). */
-  SIGNALING_LOBBY_MAX: z.coerce.number().int().min(1).max(10_000).default(50),
+  SIGNALING_LOBBY_MAX: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_LOBBY_LIMITS.lobbyMax),
   /** How long one may wait in a lobby before being sent away (and asked to try again). */
-  SIGNALING_LOBBY_WAIT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  SIGNALING_LOBBY_WAIT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(DEFAULT_LOBBY_LIMITS.lobbyWaitMs / 1000),
   /** Chat messages (and edits) one connection may send per 10 s. */
   SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
   /** Reactions one participant may send per 10 s (more: RESOURCE_EXHAUSTED, retry after). */
