@@ -17,6 +17,7 @@ import {
   type ResponseMap,
 } from '@switchboard/protocol';
 import type { HostControls } from './HostControls';
+import type { LocalSockets } from './LocalSockets';
 import type { RequestContext } from './MediaRequests';
 import { joinedPeer, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
@@ -29,8 +30,8 @@ export interface AttributesOptions {
   io: SignalingIo;
   presence: Presence;
   hostControls: HostControls;
-  /** A socket connected to this instance, by peer id. */
-  localSocket: (peerId: string) => PeerSocket | undefined;
+  /** The sockets connected here (the holder of a participant's socket keeps its attributes). */
+  sockets: LocalSockets;
   logger: Logger;
 }
 
@@ -125,7 +126,7 @@ export class Attributes {
 
   /** Keeps the copy of a participant connected here (from this instance or another's change). */
   remember(peerId: string, attributes: ParticipantAttributes): void {
-    const socket = this.#o.localSocket(peerId);
+    const socket = this.#o.sockets.get(peerId);
     if (socket) {
       socket.data.peer.attributes = attributes;
     }
@@ -140,7 +141,7 @@ export class Attributes {
    */
   onAudioLevels(roomId: string, levels: AudioLevel[], now = Date.now()): void {
     for (const { peerId } of levels) {
-      const socket = this.#o.localSocket(peerId);
+      const socket = this.#o.sockets.get(peerId);
       if (!socket?.data.peer.attributes.hand || socket.data.peer.roomId !== roomId) {
         continue;
       }

@@ -1,8 +1,8 @@
 /**
  * The browser sockets connected to this instance: each gets the typed handler map over
  * `common/protocol` (every request validated, rate limited, logged as `<event> ok 3.1 ms` and
- * answered, never thrown), and its departure when it disconnects. Also closes sockets by peer or
- * by room when a host or another instance says so.
+ * answered, never thrown), and its departure when it disconnects. The sockets themselves are
+ * recorded in `LocalSockets`.
  */
 import { randomUUID } from 'node:crypto';
 import { parseOrThrow, UnavailableError } from '@switchboard/errors';
@@ -23,14 +23,8 @@ import type { Reactions } from './Reactions';
 import type { Departures } from './Departures';
 import type { HostControls } from './HostControls';
 import type { MediaRequests, RequestContext } from './MediaRequests';
-import {
-  joinedPeer,
-  peerRoom,
-  REPLACED_NOTICE,
-  type ClosingNotice,
-  type PeerSocket,
-  type SignalingIo,
-} from './peer';
+import type { LocalSockets } from './LocalSockets';
+import { joinedPeer, peerRoom, REPLACED_NOTICE, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
 import type { SocketLimits } from './SocketLimits';
 
@@ -62,8 +56,8 @@ export interface ConnectionsOptions {
   departures: Departures;
   attributes: Attributes;
   reactions: Reactions;
-  /** The sockets connected here, by peer id (this class fills it; others read it). */
-  sockets: Map<string, PeerSocket>;
+  /** The sockets connected here (this class adds and removes them). */
+  sockets: LocalSockets;
   /** Time to answer each request, by event and outcome. */
   requestDuration: prom.Histogram<'event' | 'outcome'>;
   logger: Logger;
@@ -72,8 +66,7 @@ export interface ConnectionsOptions {
 export class Connections {
   readonly #o: ConnectionsOptions;
   readonly #handlers: { [E in RequestName]: Handler<E> };
-  /** Sockets connected here, by peer id (joined or not). */
-  readonly #sockets: Map<string, PeerSocket>;
+  readonly #sockets: LocalSockets;
   /** Departures of disconnected sockets still running; drain() waits for them. */
   readonly #leaving = new Set<Promise<void>>();
   #draining = false;
@@ -130,7 +123,7 @@ export class Connections {
     const peer = socket.data.peer;
     const logger = this.#o.logger.child({ roomId: peer.roomId, peerId: peer.peerId });
     logger.info({ displayName: peer.displayName }, 'socket connected');
-    this.#sockets.set(peer.peerId, socket);
+    this.#sockets.add(socket);
     void socket.join(peerRoom(peer.peerId));
     for (const event of Object.keys(this.#handlers) as RequestName[]) {
       this.#serve(socket, event, logger);
@@ -138,11 +131,11 @@ export class Connections {
     // The handshake made it its identity's connection; the one it replaced goes.
     if (peer.replaces) {
       logger.info({ replaced: peer.replaces }, 'a newer connection of this identity replaces the older one');
-      this.closePeerEverywhere(peer.replaces, REPLACED_NOTICE);
+      this.#sockets.closePeerEverywhere(peer.replaces, REPLACED_NOTICE);
     }
     socket.on('disconnect', (reason) => {
       logger.info({ reason }, 'socket disconnected');
-      this.#sockets.delete(peer.peerId);
+      this.#sockets.delete(socket);
       this.#o.limits.forget(socket.id);
       this.#o.attributes.forget(peer.peerId);
       const leaving = this.#o.departures
@@ -152,39 +145,6 @@ export class Connections {
         .finally(() => this.#leaving.delete(leaving));
       this.#leaving.add(leaving);
     });
-  }
-
-  /** Closes a peer's socket after telling it why, on whichever instance holds it. */
-  closePeerEverywhere(peerId: string, notice: ClosingNotice): void {
-    this.closePeer(peerId, notice);
-    this.#o.io.serverSideEmit('closePeer', peerId, notice);
-  }
-
-  /** Tells a peer connected here why, then closes its socket (its disconnect cleans up). */
-  closePeer(peerId: string, notice: ClosingNotice): void {
-    const socket = this.#sockets.get(peerId);
-    if (!socket) {
-      return;
-    }
-    const { event, ...payload } = notice;
-    socket.emit(event, payload as never);
-    // Next turn of the loop, so a request that caused this (a host ending the meeting for
-    // everyone, themselves included) still gets its acknowledgement first.
-    setImmediate(() => socket.disconnect(true));
-  }
-
-  /** Ends the call for the room's sockets here (joined and waiting alike). */
-  endRoom(roomId: string, notice: ClosingNotice): void {
-    for (const [peerId, socket] of this.#sockets) {
-      if (socket.data.peer.roomId === roomId) {
-        this.closePeer(peerId, notice);
-      }
-    }
-  }
-
-  /** The sockets connected here now. */
-  get sockets(): IterableIterator<PeerSocket> {
-    return this.#sockets.values();
   }
 
   /**

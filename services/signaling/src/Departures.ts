@@ -13,6 +13,7 @@ import type { ParticipantSessions } from './ParticipantSessions';
 import { hostsRoom, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
 import type { RoomAccess } from '@switchboard/rooms';
+import type { Producers } from './Producers';
 import type { RoomSessions } from './RoomSessions';
 
 export interface DeparturesOptions {
@@ -21,7 +22,8 @@ export interface DeparturesOptions {
   access: RoomAccess;
   participants: ParticipantSessions;
   /** The room sessions (undefined until the server has started). */
-  rooms: () => RoomSessions | undefined;
+  rooms: RoomSessions;
+  producers: Producers;
   logger: Logger;
 }
 
@@ -37,7 +39,7 @@ export class Departures {
     const peer = socket.data.peer;
     const meta = { correlationId, peerId: peer.peerId };
     const logger = this.#o.logger.child({ roomId: peer.roomId, peerId: peer.peerId, correlationId });
-    const sessionPromise = this.#o.rooms()?.current(peer.roomId);
+    const sessionPromise = this.#o.rooms.current(peer.roomId);
     const session = sessionPromise ? await sessionPromise.catch(() => undefined) : undefined;
     if (!peer.joined) {
       if (peer.inLobby) {
@@ -56,15 +58,14 @@ export class Departures {
     void socket.leave(identityRoom(peer.roomId, peer.sub));
     peer.transports.clear();
     peer.producers.clear();
-    peer.producerInfo.clear();
     peer.consumers.clear();
     await this.#removePeer(peer.roomId, peer.peerId, leaveReason(reason), meta, logger);
     void socket.leave(peer.roomId);
     if (session) {
       if (node && node !== session.home) {
-        await this.#o.rooms()?.retireIfEmpty(session, node, meta, logger);
+        await this.#o.rooms.retireIfEmpty(session, node, meta, logger);
       }
-      await this.#o.rooms()?.releaseIfIdle(session, meta, logger);
+      await this.#o.rooms.releaseIfIdle(session, meta, logger);
     }
     logger.info({ reason }, 'peer left');
   }
@@ -83,16 +84,13 @@ export class Departures {
     logger: Logger,
   ): Promise<void> {
     const { producers } = await this.#o.presence.removePeer(roomId, peerId);
-    for (const producer of producers) {
-      this.#o.io.to(roomId).emit('producerClosed', { producerId: producer.producerId, peerId });
-    }
+    this.#o.producers.departed(roomId, peerId, producers);
     this.#o.io.to(roomId).emit('peerLeft', { peerId, reason });
     await this.#o.participants
       .left(peerId)
       .catch((error: unknown) => logger.error({ err: error }, 'could not record leaving'));
-    await this.#o
-      .rooms()
-      ?.onNodes(roomId, (node) => node.call('leaveRoom', { roomId, peerId }, meta))
+    await this.#o.rooms
+      .onNodes(roomId, (node) => node.call('leaveRoom', { roomId, peerId }, meta))
       .catch((error: unknown) => logger.warn({ err: error }, 'media node LeaveRoom failed'));
   }
 
@@ -110,7 +108,7 @@ export class Departures {
   /** Nobody alive is in the room or has it open any more: close it on its media node. */
   async closeAbandonedRoom(roomId: string): Promise<void> {
     const correlationId = randomUUID();
-    await this.#o.rooms()?.closeRoom(roomId, { correlationId }, this.#o.logger.child({ roomId }));
+    await this.#o.rooms.closeRoom(roomId, { correlationId }, this.#o.logger.child({ roomId }));
     this.#o.logger.info({ roomId, correlationId }, 'closed a room only crashed instances had open');
   }
 }

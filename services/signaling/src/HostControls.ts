@@ -11,14 +11,7 @@ import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/err
 import type { Logger } from '@switchboard/logger';
 import { MEDIA_KIND_NAMES, type MediaKind, type ProducerInfo, type RoomPolicy } from '@switchboard/protocol';
 import type { CallMeta } from './MediaClient';
-import {
-  hostsRoom,
-  joinedPeer,
-  peerRoom,
-  type ClosingNotice,
-  type PeerSocket,
-  type SignalingIo,
-} from './peer';
+import { hostsRoom, joinedPeer, peerRoom, type PeerSocket, type SignalingIo } from './peer';
 import {
   changePolicy,
   letIn,
@@ -27,7 +20,9 @@ import {
   type RoomPolicyDeps,
   type StoredParticipant,
 } from '@switchboard/rooms';
+import type { LocalSockets } from './LocalSockets';
 import type { Presence } from './Presence';
+import type { Producers } from './Producers';
 
 export interface HostControlsOptions {
   io: SignalingIo;
@@ -36,12 +31,10 @@ export interface HostControlsOptions {
   rooms: RoomStore;
   /** Where removals are recorded (Redis). */
   removals: RemovalStore;
-  /** Pauses a producer of a room this instance has a session for, on every node that has it. */
-  pauseProducer: (roomId: string, producerId: string, meta: CallMeta) => Promise<void>;
-  /** Sends the notice to the peer and closes its socket, wherever it is connected. */
-  closePeer: (peerId: string, notice: ClosingNotice) => void;
-  /** Ends the call for every peer of the room, wherever connected. */
-  endRoom: (roomId: string, notice: ClosingNotice) => void;
+  /** Every pause of a producer (on each node that has it, recorded, shown). */
+  producers: Producers;
+  /** Closes peers' sockets (after a notice) wherever they are connected. */
+  sockets: LocalSockets;
 }
 
 export class HostControls {
@@ -132,12 +125,8 @@ export class HostControls {
       await this.#o.access.lockMute(roomId, target, kind);
     }
     const producers = all.filter((producer) => producer.peerId === target.peerId && producer.kind === kind);
-    for (const producer of producers) {
-      await this.#o.pauseProducer(roomId, producer.producerId, meta);
-      await this.#o.presence.setProducerPaused(roomId, producer.producerId, true);
-      this.#o.io
-        .to(roomId)
-        .emit('producerPaused', { producerId: producer.producerId, peerId: target.peerId, paused: true });
+    for (const { producerId } of producers) {
+      await this.#o.producers.setPaused({ roomId, producerId, peerId: target.peerId }, true, meta);
     }
     this.#o.io.to(peerRoom(target.peerId)).emit('mutedByHost', { kind, canUnmute: !disableUnmute });
     return producers.length;
@@ -184,7 +173,10 @@ export class HostControls {
       jti: target.jti,
       address: target.address,
     });
-    this.#o.closePeer(p.peerId, { event: 'removed', reason: 'A host removed you from this meeting.' });
+    this.#o.sockets.closePeerEverywhere(p.peerId, {
+      event: 'removed',
+      reason: 'A host removed you from this meeting.',
+    });
     logger.info({ target: p.peerId }, 'host removed a participant');
   }
 
@@ -215,7 +207,10 @@ export class HostControls {
       throw new NotFoundError(`nobody with id ${p.peerId} is waiting in the lobby`);
     }
     this.#o.io.to(hostsRoom(roomId)).emit('lobbyLeft', { peerId: p.peerId, outcome: 'denied' });
-    this.#o.closePeer(p.peerId, { event: 'denied', reason: 'A host declined your request to join.' });
+    this.#o.sockets.closePeerEverywhere(p.peerId, {
+      event: 'denied',
+      reason: 'A host declined your request to join.',
+    });
     logger.info({ target: p.peerId }, 'host denied a lobby request');
   }
 
@@ -263,9 +258,12 @@ export class HostControls {
     const { roomId } = socket.data.peer;
     for (const entry of await this.#o.access.waiting(roomId)) {
       await this.#o.access.leaveLobby(roomId, entry.peerId);
-      this.#o.closePeer(entry.peerId, { event: 'denied', reason: 'A host ended the meeting.' });
+      this.#o.sockets.closePeerEverywhere(entry.peerId, {
+        event: 'denied',
+        reason: 'A host ended the meeting.',
+      });
     }
-    this.#o.endRoom(roomId, {
+    this.#o.sockets.endRoomEverywhere(roomId, {
       event: 'callEnded',
       reason: 'A host ended the meeting for everyone.',
       final: true,

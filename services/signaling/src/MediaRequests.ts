@@ -3,7 +3,7 @@
  * producers and consumers, each checked against the peer's grants and limits and passed to the
  * room's media node over gRPC. The handler map in SignalingServer routes socket events here.
  */
-import { AppError, NotFoundError, PermissionDeniedError, UnavailableError } from '@switchboard/errors';
+import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { RoomStore } from '@switchboard/db';
 import {
@@ -44,6 +44,7 @@ import {
 } from './peer';
 import type { Presence } from './Presence';
 import type { RoomAccess } from '@switchboard/rooms';
+import type { Producers } from './Producers';
 import type { RoomSession, RoomSessions } from './RoomSessions';
 
 /** What a request runs with: its correlation id and peer (sent to the media node) and logger. */
@@ -62,10 +63,11 @@ export interface MediaRequestsOptions {
   roomStore: RoomStore;
   participants: ParticipantSessions;
   hostControls: HostControls;
-  /** The room sessions (undefined until the server has started). */
-  rooms: () => RoomSessions | undefined;
+  rooms: RoomSessions;
+  /** Every pause, resume and close of a producer. */
+  producers: Producers;
   /** This process's presence id. */
-  instanceId: () => string;
+  instanceId: string;
   chat: Chat;
 }
 
@@ -88,18 +90,10 @@ export class MediaRequests {
     this.#o = options;
   }
 
-  #rooms(): RoomSessions {
-    const rooms = this.#o.rooms();
-    if (!rooms) {
-      throw new UnavailableError('signaling is not ready');
-    }
-    return rooms;
-  }
-
   /** The joined peer, its room's session and the media node its media is on. */
   #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession>; media: MediaClient } {
     const peer = joinedPeer(socket);
-    const session = this.#o.rooms()?.current(peer.roomId);
+    const session = this.#o.rooms.current(peer.roomId);
     if (!session || !peer.media) {
       throw new AppError('FAILED_PRECONDITION', 'join the room first');
     }
@@ -111,9 +105,9 @@ export class MediaRequests {
     ctx: RequestContext,
   ): Promise<ResponseMap['getRouterRtpCapabilities']> {
     // Answered without opening the room on a media node: only a peer let in opens it (join).
-    const session = socket.data.peer.joined ? this.#rooms().current(socket.data.peer.roomId) : undefined;
+    const session = socket.data.peer.joined ? this.#o.rooms.current(socket.data.peer.roomId) : undefined;
     return {
-      rtpCapabilities: session ? (await session).rtpCapabilities : await this.#rooms().capabilities(ctx),
+      rtpCapabilities: session ? (await session).rtpCapabilities : await this.#o.rooms.capabilities(ctx),
     };
   }
 
@@ -138,7 +132,7 @@ export class MediaRequests {
         peer.inLobby = true;
         const entry = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
         try {
-          peer.lobbyUntil = await this.#o.access.wait(peer.roomId, lobbyEntry(peer), this.#o.instanceId());
+          peer.lobbyUntil = await this.#o.access.wait(peer.roomId, lobbyEntry(peer), this.#o.instanceId);
         } catch (error) {
           peer.inLobby = false; // the lobby is full
           throw error;
@@ -152,15 +146,15 @@ export class MediaRequests {
     // Let in: its token reads the room's chat over REST from now on, and a reconnect skips the lobby.
     await this.#o.access.admit(peer.roomId, peer.sub);
     // The room opens on its media node here, for a peer that was let in, and only then.
-    const session = await this.#rooms().enter(peer.roomId, peer.peerId, ctx, ctx.logger);
+    const session = await this.#o.rooms.enter(peer.roomId, peer.peerId, ctx, ctx.logger);
     const giveUp = async (error: unknown): Promise<never> => {
       session.joining.delete(peer.peerId);
-      await this.#rooms().releaseIfIdle(session, ctx, ctx.logger);
+      await this.#o.rooms.releaseIfIdle(session, ctx, ctx.logger);
       throw error;
     };
     let media: MediaClient;
     try {
-      media = await this.#rooms().placePeer(session, ctx);
+      media = await this.#o.rooms.placePeer(session, ctx);
       await this.#o.participants.joined({
         roomId: peer.roomId,
         peerId: peer.peerId,
@@ -177,7 +171,7 @@ export class MediaRequests {
     session.peers.set(peer.peerId, socket);
     session.joining.delete(peer.peerId);
     const info = peerInfo(socket);
-    if (!(await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId())))) {
+    if (!(await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId)))) {
       // A newer connection with this identity took its place meanwhile: it is being closed.
       session.peers.delete(peer.peerId);
       peer.joined = false;
@@ -246,7 +240,7 @@ export class MediaRequests {
           { roomId: peer.roomId, peerId: peer.peerId, producing: payload.producing },
           ctx,
         ),
-      (created) => created.transportId,
+      (created) => peer.transports.add(created.transportId),
     );
     if (!peer.joined || peer.media !== media) {
       // It left (or was replaced) while the node made the transport: its departure's LeaveRoom
@@ -324,7 +318,7 @@ export class MediaRequests {
       peer,
       'consumers',
       async () => {
-        await this.#rooms().pipe(session, producer.producerId, producerNode, media, ctx);
+        await this.#o.rooms.pipe(session, producer.producerId, producerNode, media, ctx);
         return media.call(
           'consume',
           {
@@ -336,7 +330,7 @@ export class MediaRequests {
           ctx,
         );
       },
-      (created) => created.consumerId,
+      (created) => peer.consumers.add(created.consumerId),
     );
     if (!response.rtpParameters) {
       throw new AppError('INTERNAL', 'media node returned a consumer without RTP parameters');
@@ -401,7 +395,8 @@ export class MediaRequests {
     const transportId = owned(peer.transports, payload.transportId, 'transport');
     const source = payload.source ?? DEFAULT_SOURCE[payload.kind];
     await this.#checkSource(peer, source);
-    const { producerId, paused } = await createWithinLimit(
+    const kind = payload.kind;
+    const { producerId } = await createWithinLimit(
       peer,
       'producers',
       async () => {
@@ -421,21 +416,23 @@ export class MediaRequests {
         );
         return { producerId: created.producerId, paused: startPaused };
       },
-      (created) => created.producerId,
+      ({ producerId, paused }) =>
+        this.#o.producers.keep(peer, { producerId, peerId: peer.peerId, kind, source, paused }),
     );
     if (payload.kind === 'audio') {
       // The room's audio levels and active speaker come from its home node: it hears everyone.
       const opened = await session;
-      await this.#rooms()
+      await this.#o.rooms
         .pipe(opened, producerId, media.instanceId, opened.home, ctx)
         .catch((error: unknown) =>
           ctx.logger.warn({ err: error, producerId }, "could not pipe the audio to the room's home node"),
         );
     }
-    const info = { producerId, peerId: peer.peerId, kind: payload.kind, source, paused };
-    peer.producerInfo.set(producerId, info);
-    await this.#o.presence.addProducer(peer.roomId, info);
-    socket.to(peer.roomId).emit('newProducer', info);
+    const info = peer.producers.get(producerId);
+    if (!info) {
+      throw new AppError('FAILED_PRECONDITION', 'you left the room');
+    }
+    await this.#o.producers.announce(socket, info);
     ctx.logger.info({ producerId, kind: payload.kind, source }, 'producing');
     return { producerId };
   }
@@ -446,7 +443,7 @@ export class MediaRequests {
    */
   async #checkSource(peer: PeerState, source: MediaSource): Promise<void> {
     const sources = (info: ProducerInfo) => info.source ?? DEFAULT_SOURCE[info.kind];
-    if ([...peer.producerInfo.values()].some((info) => sources(info) === source)) {
+    if ([...peer.producers.values()].some((info) => sources(info) === source)) {
       throw new AppError('FAILED_PRECONDITION', `you already send your ${source}; close that producer first`);
     }
     if (source !== 'screen' || (await this.#o.access.multipleScreenShares(peer.roomId))) {
@@ -469,22 +466,9 @@ export class MediaRequests {
     payload: Payload<'closeProducer'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['closeProducer']> {
-    const { peer, media } = this.#requireJoined(socket);
+    const { peer } = this.#requireJoined(socket);
     const producerId = owned(peer.producers, payload.producerId, 'producer');
-    await media.call('closeProducer', { roomId: peer.roomId, producerId }, ctx);
-    await this.#rooms()
-      .onNodes(
-        peer.roomId,
-        (node) => node.call('closeProducer', { roomId: peer.roomId, producerId }, ctx),
-        media,
-      )
-      .catch((error: unknown) =>
-        ctx.logger.warn({ err: error, producerId }, 'could not close the piped copies'),
-      );
-    peer.producers.delete(producerId);
-    peer.producerInfo.delete(producerId);
-    await this.#o.presence.removeProducer(peer.roomId, producerId);
-    socket.to(peer.roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
+    await this.#o.producers.close(socket, producerId, ctx, ctx.logger);
     return {};
   }
 
@@ -495,23 +479,16 @@ export class MediaRequests {
     ctx: RequestContext,
   ): Promise<Record<string, never>> {
     const { peer, media } = this.#requireJoined(socket);
-    owned(peer.producers, producerId, 'producer');
+    const { kind } = peer.producers.get(owned(peer.producers, producerId, 'producer'))!;
     if (!paused) {
-      const producer = await this.#o.presence.producer(peer.roomId, producerId);
-      if (producer) {
-        await this.#o.hostControls.checkUnmute(peer.roomId, peer, producer.kind);
-      }
+      await this.#o.hostControls.checkUnmute(peer.roomId, peer, kind);
     }
-    const method = paused ? 'pauseProducer' : 'resumeProducer';
-    await media.call(method, { roomId: peer.roomId, producerId }, ctx);
-    // Its piped copies follow (their consumers show it paused).
-    await this.#rooms().onNodes(
-      peer.roomId,
-      (node) => node.call(method, { roomId: peer.roomId, producerId }, ctx),
+    await this.#o.producers.setPaused(
+      { roomId: peer.roomId, producerId, peerId: peer.peerId, by: socket },
+      paused,
+      ctx,
       media,
     );
-    await this.#o.presence.setProducerPaused(peer.roomId, producerId, paused);
-    socket.to(peer.roomId).emit('producerPaused', { producerId, peerId: peer.peerId, paused });
     return {};
   }
 

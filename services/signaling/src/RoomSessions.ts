@@ -8,8 +8,10 @@
  * (closing the room on its media nodes when nobody anywhere is in it). When a node ends its
  * stream (lost, drained, its worker died) only the peers on that node must go: another of the
  * room's nodes becomes home if needed, and the copies piped from the lost node close. With no
- * node left the session is lost.
+ * node left the session is lost. What happens to the room's peers then is for whoever listens to
+ * its events (`roomEvent`, `nodeLost`, `lost`).
  */
+import { EventEmitter } from 'node:events';
 import { AppError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { startOnce } from '@switchboard/runtime';
@@ -43,18 +45,21 @@ export interface RoomSession {
 export interface RoomSessionsOptions {
   directory: MediaDirectory;
   /** This signaling instance's id (recorded with each open session). */
-  instanceId: () => string;
+  instanceId: string;
   presence: Presence;
   logger: Logger;
-  /** An event of one of the room's media nodes (`fromHome`: of its home node). */
-  onEvent: (session: RoomSession, event: WatchRoomEventsResponse, fromHome: boolean) => void;
-  /** A node of the room ended its part of it: the peers here on that node must go. */
-  onNodeLost: (session: RoomSession, node: MediaClient) => void;
-  /** Every node of the room ended it (the session is already forgotten here); its peers must go. */
-  onLost: (session: RoomSession, error?: Error) => void;
 }
 
-export class RoomSessions {
+export interface RoomSessionsEvents {
+  /** An event of one of the room's media nodes (`node`), as its WatchRoomEvents stream sent it. */
+  roomEvent: [session: RoomSession, event: WatchRoomEventsResponse, node: MediaClient];
+  /** A node of the room ended its part of it: the peers here on that node must go. */
+  nodeLost: [session: RoomSession, node: MediaClient];
+  /** Every node of the room ended it (the session is already forgotten here); its peers must go. */
+  lost: [session: RoomSession, error?: Error];
+}
+
+export class RoomSessions extends EventEmitter<RoomSessionsEvents> {
   readonly #options: RoomSessionsOptions;
   readonly #sessions = new Map<string, Promise<RoomSession>>();
   readonly #pipes = new MediaPipes();
@@ -63,6 +68,7 @@ export class RoomSessions {
   readonly #releasing = new Map<string, Promise<void>>();
 
   constructor(options: RoomSessionsOptions) {
+    super();
     this.#options = options;
   }
 
@@ -147,7 +153,7 @@ export class RoomSessions {
       watches: new Map(),
       closing: false,
     };
-    await this.#options.presence.openSession(roomId, this.#options.instanceId());
+    await this.#options.presence.openSession(roomId, this.#options.instanceId);
     this.#watch(session, media, meta.correlationId);
     logger.info({ mediaNode: media.instanceId }, 'room session opened');
     return session;
@@ -159,20 +165,7 @@ export class RoomSessions {
       return;
     }
     const cancel = node.watchRoomEvents(session.roomId, correlationId, {
-      onEvent: (event) => {
-        if (event.event?.$case === 'producerClosed') {
-          // Closed on its own node (its transport went): its piped copies go too.
-          const { producerId } = event.event.value;
-          void this.onNodes(
-            session.roomId,
-            (other) => other.call('closeProducer', { roomId: session.roomId, producerId }, { correlationId }),
-            node,
-          ).catch((error: unknown) =>
-            this.#options.logger.warn({ err: error, producerId }, 'could not close the piped copies'),
-          );
-        }
-        this.#options.onEvent(session, event, node === session.home);
-      },
+      onEvent: (event) => this.emit('roomEvent', session, event, node),
       onEnd: (error) => {
         if (session.watches.get(node.instanceId) === cancel) {
           session.watches.delete(node.instanceId);
@@ -302,7 +295,7 @@ export class RoomSessions {
         ),
       ),
     );
-    this.#options.onNodeLost(session, node);
+    this.emit('nodeLost', session, node);
   }
 
   async #lost(session: RoomSession, error?: Error): Promise<void> {
@@ -313,9 +306,9 @@ export class RoomSessions {
       'media node ended the room; disconnecting its peers',
     );
     await this.#forget(session);
-    await this.#options.presence.closeSession(session.roomId, this.#options.instanceId()).catch(() => 0);
+    await this.#options.presence.closeSession(session.roomId, this.#options.instanceId).catch(() => 0);
     await this.#options.directory.releaseRoom(session.roomId, session.home.instanceId).catch(() => {});
-    this.#options.onLost(session, error);
+    this.emit('lost', session, error);
   }
 
   #cancelWatches(session: RoomSession): void {
@@ -351,7 +344,7 @@ export class RoomSessions {
       if (!session || session.closing) {
         continue;
       }
-      await presence.openSession(session.roomId, instanceId());
+      await presence.openSession(session.roomId, instanceId);
       const node = await directory.restoreRoom(session.roomId, session.home.instanceId, [
         ...session.watches.keys(),
       ]);
@@ -366,8 +359,8 @@ export class RoomSessions {
         const { peerId, sub } = socket.data.peer;
         // Its identity's claim went with the data (a newer connection elsewhere claims it anew).
         await presence.claimIdentity(session.roomId, sub, peerId);
-        await presence.addPeer(session.roomId, storedPeer(socket, instanceId()));
-        for (const producer of socket.data.peer.producerInfo.values()) {
+        await presence.addPeer(session.roomId, storedPeer(socket, instanceId));
+        for (const producer of socket.data.peer.producers.values()) {
           await presence.addProducer(session.roomId, producer);
         }
         counts.peers++;
@@ -401,10 +394,7 @@ export class RoomSessions {
     await this.#forget(session);
     // Close the room only when no instance has it open (a peer elsewhere may be joining right now)
     // and nobody is in it.
-    const openElsewhere = await this.#options.presence.closeSession(
-      session.roomId,
-      this.#options.instanceId(),
-    );
+    const openElsewhere = await this.#options.presence.closeSession(session.roomId, this.#options.instanceId);
     if (openElsewhere === 0 && (await this.#options.presence.count(session.roomId)) === 0) {
       await this.closeRoom(session.roomId, meta, logger);
       logger.info('room empty; closed on its media nodes');

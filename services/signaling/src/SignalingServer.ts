@@ -12,7 +12,7 @@ import { Server as IoServer } from 'socket.io';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
-import { AppError, UnavailableError } from '@switchboard/errors';
+import { UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { closeRedis, safePublisher, serveOps } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
@@ -26,8 +26,10 @@ import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
 import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests } from './MediaRequests';
-import { hostsRoom, lobbyEntry, type PeerSocket, type SignalingIo } from './peer';
+import { hostsRoom, lobbyEntry, type SignalingIo } from './peer';
+import { LocalSockets } from './LocalSockets';
 import { Presence } from './Presence';
+import { Producers } from './Producers';
 import { RoomAccess } from '@switchboard/rooms';
 import { Reactions } from './Reactions';
 import { relayRoomEvent } from './roomEvents';
@@ -35,6 +37,17 @@ import { ParticipantSessions } from './ParticipantSessions';
 import { RoomSessions } from './RoomSessions';
 import { SocketLimits } from './SocketLimits';
 import { Sweeper } from './Sweeper';
+
+/** What `create()` connects and finds before the server is built. */
+interface Ready {
+  redis: Redis;
+  redisSub: Redis;
+  pool: Pool;
+  registry: prom.Registry;
+  consul: ConsulClient;
+  directory: MediaDirectory;
+  instanceId: string;
+}
 
 export class SignalingServer {
   readonly #config: SignalingConfig;
@@ -50,54 +63,43 @@ export class SignalingServer {
   readonly #departures: Departures;
   readonly #connections: Connections;
   readonly #attributes: Attributes;
+  readonly #sockets: LocalSockets;
   readonly #registry: prom.Registry;
-  readonly #grpcDuration: prom.Histogram<'method' | 'code'>;
-  #rooms?: RoomSessions;
-  #directory?: MediaDirectory;
-  #registration?: Registration;
+  readonly #rooms: RoomSessions;
+  readonly #directory: MediaDirectory;
+  readonly #consul: ConsulClient;
   /**
-   * This process's id in presence (its peers, open sessions, heartbeat): the Consul service id plus
-   * a per-boot suffix, so a process restarted on the same host and port (the launcher's crash
-   * restart) never passes for the one that crashed, whose peers the sweeper must remove.
+   * This process's id in presence (its peers, open sessions, heartbeat): its name (the configured
+   * instance id, or host and configured port) plus a per-boot suffix, so a process restarted on
+   * the same host and port (the launcher's crash restart) never passes for the one that crashed,
+   * whose peers the sweeper must remove.
    */
-  #instanceId = '';
+  readonly #instanceId: string;
+  #registration?: Registration;
   #sweeper?: Sweeper;
   #draining = false;
   #closed = false;
 
-  private constructor(config: SignalingConfig, logger: Logger) {
+  /** Everything is built from ready parts (`create()` connects and discovers first). */
+  private constructor(config: SignalingConfig, logger: Logger, ready: Ready) {
     this.#config = config;
     this.#logger = logger;
-    // Auto-pipelining: the commands of one turn of the event loop (rate limits, presence, the
-    // adapter's publishes) go out in one write, not one write each.
-    this.#redis = new Redis(config.redisUrl, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 3,
-      enableAutoPipelining: true,
-    });
-    this.#redisSub = this.#redis.duplicate({ enableAutoPipelining: false });
-    this.#redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
-    this.#redisSub.on('error', (error) => logger.warn({ err: error }, 'redis (subscriber) error'));
-    // Chat sends are one short statement each; more connections keep a busy event loop from
-    // holding every client while their answers wait to be read.
-    this.#pool = createPool(config.databaseUrl, { max: 20 });
+    this.#redis = ready.redis;
+    this.#redisSub = ready.redisSub;
+    this.#pool = ready.pool;
+    this.#registry = ready.registry;
+    this.#directory = ready.directory;
+    this.#consul = ready.consul;
+    this.#instanceId = ready.instanceId;
     this.#presence = new Presence(this.#redis);
     this.#limits = new SocketLimits(this.#redis, config.socketLimits, logger);
     const access = (this.#access = new RoomAccess(this.#redis, config.lobby));
     const roomStore = new RoomStore(this.#pool);
     const participants = new ParticipantSessions(this.#pool);
-    this.#registry = createRegistry('signaling');
     const requestDuration = new prom.Histogram({
       name: 'switchboard_socket_request_seconds',
       help: 'Time to answer a socket request, by event and outcome (ok or an error code)',
       labelNames: ['event', 'outcome'],
-      buckets: GRPC_BUCKETS,
-      registers: [this.#registry],
-    });
-    this.#grpcDuration = new prom.Histogram({
-      name: 'switchboard_grpc_client_handling_seconds',
-      help: 'Time for a MediaService RPC as seen by signaling, by method and status code',
-      labelNames: ['method', 'code'],
       buckets: GRPC_BUCKETS,
       registers: [this.#registry],
     });
@@ -111,7 +113,7 @@ export class SignalingServer {
       this.#registry,
       'switchboard_signaling_rooms',
       'Rooms with at least one peer on this instance',
-      () => this.#rooms?.size ?? 0,
+      () => this.#rooms.size,
     );
     this.#http = createServer((req, res) => {
       void (async () => {
@@ -133,24 +135,22 @@ export class SignalingServer {
       maxHttpBufferSize: 256 * 1024,
       pingTimeout: config.pingTimeoutMs,
     });
+    const sockets = (this.#sockets = new LocalSockets(this.#io));
+    this.#rooms = new RoomSessions({
+      directory: this.#directory,
+      instanceId: this.#instanceId,
+      presence: this.#presence,
+      logger,
+    });
+    const producers = new Producers({ io: this.#io, presence: this.#presence, rooms: this.#rooms, logger });
     const hostControls = new HostControls({
       io: this.#io,
       presence: this.#presence,
       access,
       rooms: roomStore,
       removals: this.#redis,
-      pauseProducer: async (roomId, producerId, meta) => {
-        if (!this.#rooms?.has(roomId)) {
-          throw new AppError('FAILED_PRECONDITION', 'join the room first');
-        }
-        // Its own node and the nodes it is piped to.
-        await this.#rooms.onNodes(roomId, (node) => node.call('pauseProducer', { roomId, producerId }, meta));
-      },
-      closePeer: (peerId, notice) => this.#connections.closePeerEverywhere(peerId, notice),
-      endRoom: (roomId, notice) => {
-        this.#connections.endRoom(roomId, notice);
-        this.#io.serverSideEmit('endRoom', roomId, notice);
-      },
+      producers,
+      sockets,
     });
     const chat = new Chat({
       io: this.#io,
@@ -165,7 +165,8 @@ export class SignalingServer {
       presence: this.#presence,
       access,
       participants,
-      rooms: () => this.#rooms,
+      rooms: this.#rooms,
+      producers,
       logger,
     });
     const requests = new MediaRequests({
@@ -175,16 +176,16 @@ export class SignalingServer {
       roomStore,
       participants,
       hostControls,
-      rooms: () => this.#rooms,
-      instanceId: () => this.#instanceId,
+      rooms: this.#rooms,
+      producers,
+      instanceId: this.#instanceId,
       chat,
     });
-    const sockets = new Map<string, PeerSocket>();
     this.#attributes = new Attributes({
       io: this.#io,
       presence: this.#presence,
       hostControls,
-      localSocket: (peerId) => sockets.get(peerId),
+      sockets,
       logger,
     });
     this.#connections = new Connections({
@@ -201,10 +202,82 @@ export class SignalingServer {
       requestDuration,
       logger,
     });
+    const relayDeps = { io: this.#io, logger, attributes: this.#attributes, producers };
+    this.#rooms.on('roomEvent', (session, event, node) => relayRoomEvent(session, event, node, relayDeps));
+    this.#rooms.on('nodeLost', (session, node) => {
+      for (const socket of session.peers.values()) {
+        if (socket.data.peer.media === node) {
+          socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
+          socket.disconnect(true);
+        }
+      }
+    });
+    this.#rooms.on('lost', (session) => {
+      for (const socket of session.peers.values()) {
+        socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
+        socket.disconnect(true);
+      }
+    });
   }
 
+  /**
+   * Connects to Redis and Postgres (migrating it), finds the media nodes through Consul, then
+   * builds the server from them and starts it: listening, beating, registered.
+   */
   static async create(config: SignalingConfig, logger: Logger): Promise<SignalingServer> {
-    const server = new SignalingServer(config, logger);
+    // Auto-pipelining: the commands of one turn of the event loop (rate limits, presence, the
+    // adapter's publishes) go out in one write, not one write each.
+    const redis = new Redis(config.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining: true,
+    });
+    const redisSub = redis.duplicate({ enableAutoPipelining: false });
+    redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+    redisSub.on('error', (error) => logger.warn({ err: error }, 'redis (subscriber) error'));
+    // Chat sends are one short statement each; more connections keep a busy event loop from
+    // holding every client while their answers wait to be read.
+    const pool = createPool(config.databaseUrl, { max: 20 });
+    const releaseAll = () => Promise.allSettled([closeRedis(redis), closeRedis(redisSub), pool.end()]);
+    let ready: Ready;
+    try {
+      try {
+        await Promise.all([redis.connect(), redisSub.connect()]);
+      } catch (error) {
+        throw new UnavailableError(`cannot connect to Redis at ${redact(config.redisUrl)}`, { cause: error });
+      }
+      try {
+        await migrate(pool, logger);
+      } catch (error) {
+        throw new UnavailableError(`cannot migrate Postgres at ${redact(config.databaseUrl)}`, {
+          cause: error,
+        });
+      }
+      const registry = createRegistry('signaling');
+      const consul = new ConsulClient(config.consulAddr, { token: config.consulToken });
+      const directory = await MediaDirectory.create({
+        consul,
+        redis,
+        logger,
+        timeoutMs: config.mediaRpcTimeoutMs,
+        credentials: new ServiceCredentials(config.serviceSecret, 'signaling'),
+        histogram: new prom.Histogram({
+          name: 'switchboard_grpc_client_handling_seconds',
+          help: 'Time for a MediaService RPC as seen by signaling, by method and status code',
+          labelNames: ['method', 'code'],
+          buckets: GRPC_BUCKETS,
+          registers: [registry],
+        }),
+      });
+      const name = config.instanceId ?? `signaling-${config.advertiseHost}-${config.port}`;
+      const instanceId = `${name}#${randomUUID().slice(0, 8)}`;
+      logger.info({ instanceId }, 'presence instance id for this boot');
+      ready = { redis, redisSub, pool, registry, consul, directory, instanceId };
+    } catch (error) {
+      await releaseAll();
+      throw error;
+    }
+    const server = new SignalingServer(config, logger, ready);
     try {
       await server.#start();
     } catch (error) {
@@ -219,60 +292,10 @@ export class SignalingServer {
   }
 
   async #start(): Promise<void> {
-    try {
-      await Promise.all([this.#redis.connect(), this.#redisSub.connect()]);
-    } catch (error) {
-      throw new UnavailableError(`cannot connect to Redis at ${redact(this.#config.redisUrl)}`, {
-        cause: error,
-      });
-    }
-    try {
-      await migrate(this.#pool, this.#logger);
-    } catch (error) {
-      throw new UnavailableError(`cannot migrate Postgres at ${redact(this.#config.databaseUrl)}`, {
-        cause: error,
-      });
-    }
     const publisher = safePublisher(this.#redis, (error) =>
       this.#logger.warn({ err: error }, 'broadcast to other signaling instances lost (Redis unavailable)'),
     );
     this.#io.adapter(createAdapter(publisher, this.#redisSub, { key: 'sb:io' }));
-    const consul = new ConsulClient(this.#config.consulAddr, { token: this.#config.consulToken });
-    this.#directory = await MediaDirectory.create({
-      consul,
-      redis: this.#redis,
-      logger: this.#logger,
-      timeoutMs: this.#config.mediaRpcTimeoutMs,
-      credentials: new ServiceCredentials(this.#config.serviceSecret, 'signaling'),
-      histogram: this.#grpcDuration,
-    });
-    this.#rooms = new RoomSessions({
-      directory: this.#directory,
-      instanceId: () => this.#instanceId,
-      presence: this.#presence,
-      logger: this.#logger,
-      onEvent: (session, event, fromHome) =>
-        relayRoomEvent(session, event, fromHome, {
-          io: this.#io,
-          presence: this.#presence,
-          logger: this.#logger,
-          attributes: this.#attributes,
-        }),
-      onNodeLost: (session, node) => {
-        for (const socket of session.peers.values()) {
-          if (socket.data.peer.media === node) {
-            socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
-            socket.disconnect(true);
-          }
-        }
-      },
-      onLost: (session) => {
-        for (const socket of session.peers.values()) {
-          socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
-          socket.disconnect(true);
-        }
-      },
-    });
     this.#io.use(
       authenticateSocket({
         secret: this.#config.jwtSecret,
@@ -284,8 +307,8 @@ export class SignalingServer {
       }),
     );
     this.#io.on('connection', (socket) => this.#connections.accept(socket));
-    this.#io.on('closePeer', (peerId, notice) => this.#connections.closePeer(peerId, notice));
-    this.#io.on('endRoom', (roomId, notice) => this.#connections.endRoom(roomId, notice));
+    this.#io.on('closePeer', (peerId, notice) => this.#sockets.closePeer(peerId, notice));
+    this.#io.on('endRoom', (roomId, notice) => this.#sockets.endRoom(roomId, notice));
     this.#io.on('peerAttributes', (peerId, attributes) => this.#attributes.remember(peerId, attributes));
     const { host, port, advertiseHost } = this.#config;
     await new Promise<void>((resolve, reject) => {
@@ -296,8 +319,6 @@ export class SignalingServer {
     });
     this.#logger.info({ port: this.port }, 'signaling listening');
     const serviceId = this.#config.instanceId ?? `signaling-${advertiseHost}-${this.port}`;
-    this.#instanceId = `${serviceId}#${randomUUID().slice(0, 8)}`;
-    this.#logger.info({ instanceId: this.#instanceId }, 'presence instance id for this boot');
     this.#sweeper = await Sweeper.start({
       presence: this.#presence,
       instanceId: this.#instanceId,
@@ -310,7 +331,7 @@ export class SignalingServer {
         this.#io.to(hostsRoom(roomId)).emit('lobbyLeft', { peerId: entry.peerId, outcome: 'left' });
         if (why === 'expired') {
           const minutes = Math.round(this.#config.lobby.lobbyWaitMs / 60_000);
-          this.#connections.closePeerEverywhere(entry.peerId, {
+          this.#sockets.closePeerEverywhere(entry.peerId, {
             event: 'denied',
             reason: `Nobody let you in within ${minutes < 1 ? 'a minute' : `${minutes} minutes`}. Ask a host, then try again.`,
           });
@@ -320,7 +341,7 @@ export class SignalingServer {
       onForgotten: () => this.#reregister(),
     });
     this.#registration = await registerHttpService(
-      consul,
+      this.#consul,
       {
         name: 'signaling',
         instanceId: serviceId,
@@ -334,9 +355,9 @@ export class SignalingServer {
 
   /** Writes this instance's rooms, peers and lobby into Redis again (it restarted empty). */
   async #reregister(): Promise<void> {
-    const counts = await this.#rooms!.reregister();
+    const counts = await this.#rooms.reregister();
     let waiting = 0;
-    for (const socket of this.#connections.sockets) {
+    for (const socket of this.#sockets.values()) {
       if (socket.data.peer.inLobby) {
         const { peer } = socket.data;
         await this.#access.wait(peer.roomId, lobbyEntry(peer), this.#instanceId, peer.lobbyUntil);
@@ -360,7 +381,7 @@ export class SignalingServer {
       setTimeout(resolve, 2000).unref();
     });
     await this.#sweeper?.close();
-    this.#directory?.close();
+    this.#directory.close();
     await Promise.allSettled([closeRedis(this.#redis), closeRedis(this.#redisSub), this.#pool.end()]);
     this.#logger.info('signaling closed');
   }

@@ -39,9 +39,11 @@ export interface PeerState {
   /** The media node its transports, producers and consumers are on (chosen when it joins). */
   media?: MediaClient;
   transports: Set<string>;
-  producers: Set<string>;
-  /** What each of its producers sends and whether it is paused (what presence shows the room). */
-  producerInfo: Map<string, ProducerInfo>;
+  /**
+   * Its producers: what each sends and whether it is paused (what presence shows the room).
+   * `Producers` keeps it.
+   */
+  producers: Map<string, ProducerInfo>;
   consumers: Set<string>;
   /** In the call or away, as the peer last said. */
   presence: PresenceState;
@@ -90,14 +92,14 @@ export type LimitKind = keyof typeof PEER_LIMITS;
 
 /**
  * Creates one `what` for the peer within its limit. The slot is reserved before `create` awaits
- * anything, so parallel requests cannot all pass the check and then all create something; the
- * created id (`idOf`) joins the peer's set, and the reservation ends either way.
+ * anything, so parallel requests cannot all pass the check and then all create something; `keep`
+ * records the created one with the peer before the reservation ends (it ends either way).
  */
 export async function createWithinLimit<T>(
   peer: PeerState,
   what: LimitKind,
   create: () => Promise<T>,
-  idOf: (created: T) => string,
+  keep: (created: T) => void,
 ): Promise<T> {
   if (peer[what].size + peer.reserved[what] >= PEER_LIMITS[what]) {
     throw new AppError('RESOURCE_EXHAUSTED', `a peer may hold at most ${PEER_LIMITS[what]} ${what}`);
@@ -105,7 +107,7 @@ export async function createWithinLimit<T>(
   peer.reserved[what]++;
   try {
     const created = await create();
-    peer[what].add(idOf(created));
+    keep(created);
     return created;
   } finally {
     peer.reserved[what]--;
@@ -122,7 +124,7 @@ export function joinedPeer(socket: PeerSocket): PeerState {
 }
 
 /** `id` if the peer owns it (a transport, producer or consumer it created), else NOT_FOUND. */
-export function owned(set: Set<string>, id: string, what: string): string {
+export function owned(set: { has(id: string): boolean }, id: string, what: string): string {
   if (!set.has(id)) {
     throw new NotFoundError(`${what} ${id} is not one of yours`);
   }

@@ -8,21 +8,22 @@ import type { Logger } from '@switchboard/logger';
 import type { WatchRoomEventsResponse } from '@switchboard/proto';
 import type { SignalingIo } from './peer';
 import type { Attributes } from './Attributes';
-import type { Presence } from './Presence';
+import type { MediaClient } from './MediaClient';
+import type { Producers } from './Producers';
 import type { RoomSession } from './RoomSessions';
 
 export function relayRoomEvent(
   session: RoomSession,
   response: WatchRoomEventsResponse,
-  fromHome: boolean,
-  deps: { io: SignalingIo; presence: Presence; logger: Logger; attributes: Attributes },
+  node: MediaClient,
+  deps: { io: SignalingIo; logger: Logger; attributes: Attributes; producers: Producers },
 ): void {
   const event = response.event;
   if (!event) {
     return;
   }
   // Room-wide: to this instance's sockets in the room (every instance relays to its own).
-  if ((event.$case === 'activeSpeaker' || event.$case === 'audioLevels') && !fromHome) {
+  if ((event.$case === 'activeSpeaker' || event.$case === 'audioLevels') && node !== session.home) {
     return;
   }
   if (event.$case === 'activeSpeaker') {
@@ -37,29 +38,28 @@ export function relayRoomEvent(
     return;
   }
   const socket = session.peers.get(event.value.peerId);
+  const logger = deps.logger.child({ roomId: session.roomId, peerId: event.value.peerId });
+  if (event.$case === 'producerClosed') {
+    // Closed on its own node (its transport went): its copies go, and its owner's instance says so.
+    const { producerId, reason } = event.value;
+    if (socket) {
+      logger.info({ producerId, reason }, 'producer closed by media node');
+    }
+    void deps.producers.closedByNode(
+      session.roomId,
+      producerId,
+      node,
+      socket,
+      { correlationId: `producer-closed-${producerId}` },
+      logger,
+    );
+    return;
+  }
   if (!socket) {
     return;
   }
   const peer = socket.data.peer;
-  const logger = deps.logger.child({ roomId: session.roomId, peerId: peer.peerId });
   switch (event.$case) {
-    case 'producerClosed':
-      if (peer.producers.delete(event.value.producerId)) {
-        peer.producerInfo.delete(event.value.producerId);
-        logger.info(
-          { producerId: event.value.producerId, reason: event.value.reason },
-          'producer closed by media node',
-        );
-        deps.presence
-          .removeProducer(session.roomId, event.value.producerId)
-          .catch((error: unknown) =>
-            logger.warn({ err: error }, 'could not remove the producer from presence'),
-          );
-        deps.io
-          .to(session.roomId)
-          .emit('producerClosed', { producerId: event.value.producerId, peerId: peer.peerId });
-      }
-      break;
     case 'consumerClosed':
       if (peer.consumers.delete(event.value.consumerId)) {
         socket.emit('consumerClosed', {
@@ -76,13 +76,9 @@ export function relayRoomEvent(
         );
       }
       break;
-    case 'producerPaused': {
+    case 'producerPaused':
       // A host's mute (on any instance) pauses it on the media node: kept for re-registration.
-      const info = peer.producerInfo.get(event.value.producerId);
-      if (info) {
-        info.paused = event.value.paused;
-      }
+      deps.producers.pausedByNode(socket, event.value.producerId, event.value.paused);
       break;
-    }
   }
 }
