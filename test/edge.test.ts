@@ -168,6 +168,35 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
     expect(new Set(nonces).size).toBe(nonces.length);
   });
 
+  it('serves the blur and noise suppression WebAssembly from its own packages, and only the listed files', async () => {
+    const wasm = await fetch(`${stack.url}/vendor/noise-suppressor/rnnoise_simd.wasm`);
+    expect(wasm.status).toBe(200);
+    expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    const bytes = Buffer.from(await wasm.arrayBuffer());
+    const shipped = readFileSync(
+      join(ROOT, 'node_modules/@sapphi-red/web-noise-suppressor/dist/rnnoise_simd.wasm'),
+    );
+    expect(bytes.equals(shipped)).toBe(true);
+    const model = await fetch(`${stack.url}/vendor/selfie-segmentation/selfie_segmentation_landscape.tflite`);
+    expect(model.status).toBe(200);
+    expect((await model.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+    const worklet = await fetch(`${stack.url}/vendor/noise-suppressor/rnnoise-worklet.js`);
+    expect(worklet.headers.get('content-type')).toContain('text/javascript');
+    for (const path of [
+      '/vendor/noise-suppressor/package.json',
+      '/vendor/selfie-segmentation/../../package.json',
+      '/vendor/%2e%2e/ui/package.json',
+      '/vendor/',
+    ]) {
+      expect((await fetch(`${stack.url}${path}`)).status, path).toBe(404);
+    }
+    // The pages may compile WebAssembly, never eval JavaScript.
+    const csp = (await fetch(`${stack.url}/`)).headers.get('content-security-policy') ?? '';
+    const scriptSrc = /script-src ([^;]+)/.exec(csp)?.[1] ?? '';
+    expect(scriptSrc).toContain("'wasm-unsafe-eval'");
+    expect(scriptSrc).not.toMatch(/'unsafe-eval'/);
+  });
+
   it('runs the NGINX workers as an unprivileged user', () => {
     const master = stack.pid('nginx');
     expect(master).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Stack } from '../../scripts/Stack';
 import {
+  chromiumCpuMs,
   clickJoin,
   cspViolations,
   E2E_BACKENDS,
@@ -22,6 +23,7 @@ import {
   signedInContext,
   remoteAudioPeak,
   waitForRemoteVideos,
+  watchCsp,
   type Participant,
 } from './browser';
 import { E2E_PORTS } from './ports';
@@ -237,6 +239,151 @@ describe('a three-party call through every component', () => {
       await quiet.page.getByRole('button', { name: 'Unmute microphone' }).click();
     }
   });
+
+  it("switches the camera mid-call without renegotiating, the others' view playing on, and remembers it", async () => {
+    const [ada, grace] = participants;
+    await ada.page.getByRole('button', { name: 'Settings' }).click();
+    const camera = ada.page.getByLabel('Camera');
+    await camera.waitFor();
+    const options = await camera.locator('option').allTextContents();
+    expect(options).toEqual(['fake_device_0', 'fake_device_1', 'fake_device_2']);
+    expect(await ada.page.getByLabel('Microphone').locator('option').count()).toBeGreaterThan(1);
+    await camera.selectOption({ label: 'fake_device_2' });
+    // The producer's track was replaced (no new producer, no renegotiation).
+    await ada.page.waitForFunction(
+      () => performance.getEntriesByName('sb:replaced video track').length > 0,
+      null,
+      { timeout: 10_000 },
+    );
+    const before = (await frameCounts(grace, ['Ada'])).Ada;
+    await expect
+      .poll(async () => (await frameCounts(grace, ['Ada'])).Ada, { timeout: 10_000 })
+      .toBeGreaterThan(before + 10);
+    // Remembered: the next pre-join screen in this browser opens the same camera.
+    const again = await ada.context.newPage();
+    try {
+      await again.goto(`${stack.url}/r/${room}?name=Ada`);
+      await again.getByLabel('Your camera preview').waitFor();
+      const chosen = again.getByLabel('Camera');
+      await expect
+        .poll(() => chosen.locator('option:checked').textContent(), { timeout: 10_000 })
+        .toBe('fake_device_2');
+      await again.getByRole('img', { name: 'Microphone level' }).waitFor();
+      await again.screenshot({ path: join(ROOT, 'docs/screens/prejoin-devices.png') });
+    } finally {
+      await again.close();
+    }
+    await camera.selectOption({ label: 'fake_device_0' });
+    await ada.page.getByRole('button', { name: 'Settings' }).click();
+  }, 60_000);
+
+  it('blurs the background and suppresses noise while the others keep receiving (CPU cost of each)', async () => {
+    const [ada, grace] = participants;
+    const cpuPerSecond = async (ms: number) => {
+      const start = chromiumCpuMs();
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, ms));
+      return (chromiumCpuMs() - start) / ((Date.now() - t0) / 1000);
+    };
+    const peakBefore = await remoteAudioPeak(grace, 'Ada');
+    const base = await cpuPerSecond(8000);
+    await ada.page.getByRole('button', { name: 'Settings' }).click();
+    await ada.page.getByRole('button', { name: 'Blur background' }).click();
+    await expect
+      .poll(() => ada.page.getByRole('button', { name: 'Blur background' }).getAttribute('aria-pressed'), {
+        timeout: 30_000,
+      })
+      .toBe('true');
+    await ada.page.waitForFunction(
+      () => performance.getEntriesByName('sb:replaced video track').length >= 3,
+      null,
+      { timeout: 20_000 },
+    );
+    const blurred = (await frameCounts(grace, ['Ada'])).Ada;
+    await expect
+      .poll(async () => (await frameCounts(grace, ['Ada'])).Ada, { timeout: 15_000 })
+      .toBeGreaterThan(blurred + 5);
+    const withBlur = await cpuPerSecond(8000);
+    await ada.page.screenshot({ path: join(ROOT, 'docs/screens/call-blur-settings.png') });
+    await ada.page.getByRole('button', { name: 'Suppress noise' }).click();
+    await expect
+      .poll(() => ada.page.getByRole('button', { name: 'Suppress noise' }).getAttribute('aria-pressed'), {
+        timeout: 30_000,
+      })
+      .toBe('true');
+    await ada.page.waitForFunction(
+      () => performance.getEntriesByName('sb:replaced audio track').length > 0,
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
+    const withBoth = await cpuPerSecond(8000);
+    // Grace still receives Ada's sound (RNNoise takes the steady tone of the fake microphone for
+    // noise, so it is much quieter, but the track flows).
+    const peakAfter = await remoteAudioPeak(grace, 'Ada');
+    expect(peakAfter).toBeGreaterThan(0.0005);
+    const withBlurVideo = (await frameCounts(grace, ['Ada'])).Ada;
+    await expect
+      .poll(async () => (await frameCounts(grace, ['Ada'])).Ada, { timeout: 15_000 })
+      .toBeGreaterThan(withBlurVideo + 5);
+    console.info(
+      `effects: Chromium CPU (3 participants in one browser) ${Math.round(base)} ms/s; ` +
+        `blur +${Math.round(withBlur - base)} ms/s; noise suppression +${Math.round(withBoth - withBlur)} ms/s; ` +
+        `Ada's audio peak at Grace ${peakBefore.toFixed(3)} → ${peakAfter.toFixed(4)}`,
+    );
+    await ada.page.getByRole('button', { name: 'Blur background' }).click();
+    await ada.page.getByRole('button', { name: 'Suppress noise' }).click();
+    await ada.page.getByRole('button', { name: 'Settings' }).click();
+  }, 120_000);
+
+  it('fits a phone: the video and the controls both in view, the rest in a More menu', async () => {
+    const context = watchCsp(
+      await browser.newContext({
+        permissions: ['camera', 'microphone'],
+        viewport: { width: 390, height: 844 },
+      }),
+    );
+    try {
+      const page = await context.newPage();
+      await page.goto(`${stack.url}/r/${room}?name=Phone`);
+      await page.getByLabel('Your camera preview').waitFor();
+      await page.getByRole('button', { name: 'Join' }).click();
+      await page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+      const phone = { name: 'Phone', context, page };
+      await waitForRemoteVideos(phone, ['Ada']);
+      const box = async (selector: string) => {
+        const b = await page.locator(selector).first().boundingBox();
+        if (!b) {
+          throw new Error(`${selector} is not shown`);
+        }
+        return b;
+      };
+      const controls = await box('.controls');
+      const video = await box('video[aria-label="Ada"]');
+      expect(controls.y + controls.height).toBeLessThanOrEqual(844 + 1);
+      expect(controls.x + controls.width).toBeLessThanOrEqual(390 + 1);
+      // The first videos are above the bar, not under it.
+      const self = await box('.tile.local');
+      expect(self.y + self.height).toBeLessThanOrEqual(controls.y);
+      expect(video.width).toBeGreaterThan(300);
+      // One row of controls: the rest is behind More.
+      expect(controls.height).toBeLessThan(90);
+      expect(await page.getByRole('button', { name: 'Raise hand' }).count()).toBe(0);
+      await page.screenshot({ path: join(ROOT, 'docs/screens/call-phone.png') });
+      await page.getByRole('button', { name: 'More' }).click();
+      await page.getByRole('button', { name: 'Raise hand' }).waitFor();
+      await page.screenshot({ path: join(ROOT, 'docs/screens/call-phone-more.png') });
+      await page.getByRole('button', { name: 'Raise hand' }).click();
+      await participants[0].page
+        .getByRole('img', { name: /Phone raised a hand/ })
+        .waitFor({ timeout: 10_000 });
+      await page.getByRole('button', { name: 'Lower hand' }).click(); // the menu stays open
+      await page.getByRole('button', { name: 'Leave' }).click();
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 
   it('shows a screen share large to the others, one sharer at a time, until the sharer stops it', async () => {
     const [ada, grace, linus] = participants;

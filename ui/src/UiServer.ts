@@ -12,6 +12,7 @@ import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
 import { serveOps } from '@switchboard/runtime';
 import type { UiConfig } from './config';
+import { serveVendor } from './vendor';
 
 /**
  * The pages' Content-Security-Policy: no inline script but Next's own, which carries this
@@ -22,7 +23,8 @@ import type { UiConfig } from './config';
 export function pagePolicy(nonce: string): string {
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}'`,
+    // WebAssembly may be compiled (the blur and noise suppression); JavaScript eval still may not.
+    `script-src 'self' 'nonce-${nonce}' 'wasm-unsafe-eval'`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",
@@ -64,6 +66,17 @@ export class UiServer {
           return;
         }
         res.on('finish', () => requests.inc({ status: `${Math.floor(res.statusCode / 100)}xx` }));
+        try {
+          if (await serveVendor(req, res)) {
+            return;
+          }
+        } catch (error) {
+          logger.error({ err: error, url: req.url }, 'vendor file failed');
+          if (!res.headersSent) {
+            res.writeHead(500).end('internal error');
+          }
+          return;
+        }
         // Whatever a client sent in this header is replaced: the nonce is ours, new per request.
         const policy = pagePolicy(randomBytes(16).toString('base64'));
         req.headers['content-security-policy'] = policy;

@@ -161,6 +161,7 @@ interface Connection {
 export interface CallOptions {
   room: string;
   displayName: string;
+  /** The tracks to send at first (`setLocalTrack` replaces one). */
   localStream: MediaStream;
   onChange: () => void;
   /** Send and receive only through TURN (a network that blocks everything else; troubleshooting). */
@@ -199,6 +200,8 @@ export class CallClient {
   /** Each remote participant's tracks (the room state has no media), by peer id. */
   readonly #media = new Map<string, { stream: MediaStream; screen?: MediaStream }>();
   readonly #paused = { audio: false, video: false };
+  /** The tracks to send (the page replaces them when the person switches a device or an effect). */
+  readonly #local: Partial<Record<'audio' | 'video', MediaStreamTrack>> = {};
   readonly #unmuteLocked = { audio: false, video: false };
   #token?: KeptToken;
   #conn?: Connection;
@@ -229,6 +232,9 @@ export class CallClient {
 
   private constructor(opts: CallOptions) {
     this.#opts = opts;
+    for (const track of opts.localStream.getTracks()) {
+      this.#local[track.kind as 'audio' | 'video'] = track;
+    }
     this.chat = new ChatClient(opts.room, () => this.#changed());
   }
 
@@ -313,6 +319,27 @@ export class CallClient {
       this.#media.set(peerId, media);
     }
     return media;
+  }
+
+  /**
+   * Sends `track` instead of the current one of its kind (another camera or microphone, or the
+   * same through an effect): swapped on the live producer, no renegotiation, so the others' view
+   * goes on. Kept for every later (re)join.
+   */
+  async setLocalTrack(kind: 'audio' | 'video', track: MediaStreamTrack | undefined): Promise<void> {
+    if (this.#local[kind] === track) {
+      return;
+    }
+    if (track) {
+      this.#local[kind] = track;
+    } else {
+      delete this.#local[kind];
+    }
+    const producer = this.#conn?.producers.get(kind);
+    if (producer && !producer.closed) {
+      await producer.replaceTrack({ track: track ?? null });
+      mark(`replaced ${kind} track`);
+    }
   }
 
   /** Sends a reaction to everyone (refused when sent too often: RESOURCE_EXHAUSTED). */
@@ -550,7 +577,7 @@ export class CallClient {
     }
     this.#conn = conn;
     try {
-      await this.#join(conn, this.#opts.localStream);
+      await this.#join(conn);
     } catch (error) {
       this.#teardown(conn);
       throw error;
@@ -597,7 +624,7 @@ export class CallClient {
     return conn;
   }
 
-  async #join(conn: Connection, localStream: MediaStream): Promise<void> {
+  async #join(conn: Connection): Promise<void> {
     const { socket } = conn;
     socket.on('disconnect', (reason) => this.#connectionLost(conn, `disconnected: ${reason}`));
     // Not final: the server lost this call's media and says rejoin now (no backoff first).
@@ -724,7 +751,7 @@ export class CallClient {
     this.#pollStats(conn);
     const waiting = [...joined.producers, ...conn.waiting.splice(0)];
     await Promise.all([
-      ...localStream.getTracks().map(async (track) => {
+      ...Object.values(this.#local).map(async (track) => {
         const kind = track.kind as 'audio' | 'video';
         const paused = this.#paused[kind];
         const producer = await send.produce({

@@ -9,8 +9,14 @@ import { Hand } from 'lucide-react';
 /** The control bar's Raise hand / Lower hand button. */
 export function RaiseHandButton({ raised, onToggle }: { raised: boolean; onToggle: () => void }) {
   return (
-    <button type="button" className="secondary" aria-pressed={raised} onClick={onToggle}>
-      <Hand size={18} aria-hidden /> {raised ? 'Lower hand' : 'Raise hand'}
+    <button
+      type="button"
+      className="secondary"
+      title={raised ? 'Lower hand' : 'Raise hand'}
+      aria-pressed={raised}
+      onClick={onToggle}
+    >
+      <Hand size={18} aria-hidden /> <span className="label">{raised ? 'Lower hand' : 'Raise hand'}</span>
     </button>
   );
 }

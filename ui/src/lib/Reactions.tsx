@@ -29,9 +29,10 @@ export function ReactionsMenu({ onReact }: { onReact: (emoji: Reaction) => void 
         className="secondary"
         aria-haspopup="true"
         aria-expanded={open}
+        title="Reactions"
         onClick={() => setOpen((v) => !v)}
       >
-        <SmilePlus size={18} aria-hidden /> Reactions
+        <SmilePlus size={18} aria-hidden /> <span className="label">Reactions</span>
       </button>
       {open && (
         <div className="reactions-menu" role="group" aria-label="Send a reaction" ref={menu}>

@@ -10,11 +10,14 @@ export function Video({
   muted,
   label,
   className,
+  sinkId,
 }: {
   stream: MediaStream;
   muted: boolean;
   label: string;
   className?: string;
+  /** The audio output to play through (the chosen speaker). */
+  sinkId?: string;
 }) {
   const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
@@ -22,6 +25,12 @@ export function Video({
       ref.current.srcObject = stream;
     }
   }, [stream]);
+  useEffect(() => {
+    const video = ref.current as (HTMLVideoElement & { setSinkId?: (id: string) => Promise<void> }) | null;
+    if (sinkId && video?.setSinkId) {
+      video.setSinkId(sinkId).catch(() => {}); // gone since: the default output plays it
+    }
+  }, [sinkId]);
   return <video ref={ref} className={className} autoPlay playsInline muted={muted} aria-label={label} />;
 }
 
@@ -54,6 +63,7 @@ export function Tile({
   floating,
   footer,
   actions,
+  sinkId,
   ...data
 }: {
   stream?: MediaStream;
@@ -73,6 +83,8 @@ export function Tile({
   /** The name line. */
   footer: ReactNode;
   actions?: ReactNode;
+  /** The audio output for its sound. */
+  sinkId?: string;
   'data-peer-id'?: string;
   'data-presence'?: string;
   'data-pinned'?: boolean;
@@ -116,7 +128,7 @@ export function Tile({
       data-quality={quality ?? 'unknown'}
       {...data}
     >
-      {overlay ?? (stream && <Video stream={stream} muted={muted} label={label} />)}
+      {overlay ?? (stream && <Video stream={stream} muted={muted} label={label} sinkId={sinkId} />)}
       <span className="name">
         {audio && (
           <span className="level" aria-hidden style={{ transform: `scaleY(${levelFraction(level)})` }} />
