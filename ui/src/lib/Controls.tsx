@@ -19,9 +19,10 @@ import {
   Video as VideoIcon,
   VideoOff,
 } from 'lucide-react';
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import type { CallClient, CallSnapshot } from './CallClient';
 import { RaiseHandButton } from './Hands';
+import { MenuButton } from './MenuButton';
 import { ReactionsMenu } from './Reactions';
 
 export type Panel = 'people' | 'chat' | 'stats' | 'settings';
@@ -43,34 +44,30 @@ export function Controls({
   onPanel: (panel: Panel | undefined) => void;
   act: (action: () => Promise<void>) => void;
 }) {
-  const [more, setMore] = useState(false);
-  const menu = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!more) {
-      return;
-    }
-    menu.current?.querySelector('button')?.focus();
-    const close = (event: KeyboardEvent) => event.key === 'Escape' && setMore(false);
-    document.addEventListener('keydown', close);
-    return () => document.removeEventListener('keydown', close);
-  }, [more]);
-  const toggle = (which: Panel) => {
+  const toggle = (which: Panel, close?: () => void) => {
     onPanel(panel === which ? undefined : which);
-    setMore(false);
+    close?.();
   };
-  const panelButton = (which: Panel, icon: ReactNode, label: string, extra?: ReactNode) => (
+  const panelButton = (
+    which: Panel,
+    icon: ReactNode,
+    label: string,
+    extra?: ReactNode,
+    close?: () => void,
+  ) => (
     <button
       type="button"
       className="secondary"
       title={label}
       aria-pressed={panel === which}
-      onClick={() => toggle(which)}
+      onClick={() => toggle(which, close)}
     >
       {icon} <span className="label">{label}</span>
       {extra}
     </button>
   );
-  const secondary = (
+  /** Beside the microphone on a wide screen; in More on a phone (`close` closes that menu). */
+  const secondary = (close?: () => void) => (
     <>
       <button
         type="button"
@@ -91,7 +88,7 @@ export function Controls({
         raised={!!snapshot.selfAttributes.hand}
         onToggle={() => act(() => call.setAttributes({ hand: snapshot.selfAttributes.hand ? null : '1' }))}
       />
-      {panelButton('people', <Users size={18} aria-hidden />, 'People')}
+      {panelButton('people', <Users size={18} aria-hidden />, 'People', undefined, close)}
       {panelButton(
         'chat',
         <MessageSquare size={18} aria-hidden />,
@@ -101,9 +98,10 @@ export function Controls({
             {snapshot.chat.unread}
           </span>
         ),
+        close,
       )}
-      {panelButton('stats', <Activity size={18} aria-hidden />, 'Stats')}
-      {panelButton('settings', <Settings size={18} aria-hidden />, 'Settings')}
+      {panelButton('stats', <Activity size={18} aria-hidden />, 'Stats', undefined, close)}
+      {panelButton('settings', <Settings size={18} aria-hidden />, 'Settings', undefined, close)}
     </>
   );
   return (
@@ -128,24 +126,16 @@ export function Controls({
         {snapshot.cameraOff ? <VideoOff size={18} aria-hidden /> : <VideoIcon size={18} aria-hidden />}
         <span className="label">{snapshot.cameraOff ? 'Turn camera on' : 'Turn camera off'}</span>
       </button>
-      <span className="controls-wide">{secondary}</span>
-      <span className="controls-narrow">
-        <button
-          type="button"
-          className="secondary"
-          aria-haspopup="true"
-          aria-expanded={more}
-          title="More"
-          onClick={() => setMore((v) => !v)}
-        >
-          <Ellipsis size={18} aria-hidden /> <span className="label">More</span>
-        </button>
-        {more && (
-          <div className="more-menu" role="group" aria-label="More controls" ref={menu}>
-            {secondary}
-          </div>
-        )}
-      </span>
+      <span className="controls-wide">{secondary()}</span>
+      <MenuButton
+        icon={<Ellipsis size={18} aria-hidden />}
+        label="More"
+        menuLabel="More controls"
+        className="controls-narrow"
+        menuClassName="more-menu"
+      >
+        {secondary}
+      </MenuButton>
       <button type="button" className="danger" title="Leave" onClick={() => call.close()}>
         <PhoneOff size={18} aria-hidden /> <span className="label">Leave</span>
       </button>

@@ -6,54 +6,37 @@
  * its buttons are tabbable, Escape closes it.
  */
 import { SmilePlus } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
 import { REACTIONS, type Reaction } from '@switchboard/protocol';
 import type { ShownReaction } from './CallClient';
+import { MenuButton } from './MenuButton';
 
 export function ReactionsMenu({ onReact }: { onReact: (emoji: Reaction) => void }) {
-  const [open, setOpen] = useState(false);
-  const menu = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) {
-      return;
-    }
-    menu.current?.querySelector('button')?.focus();
-    const close = (event: KeyboardEvent) => event.key === 'Escape' && setOpen(false);
-    document.addEventListener('keydown', close);
-    return () => document.removeEventListener('keydown', close);
-  }, [open]);
   return (
-    <span className="reactions-control">
-      <button
-        type="button"
-        className="secondary"
-        aria-haspopup="true"
-        aria-expanded={open}
-        title="Reactions"
-        onClick={() => setOpen((v) => !v)}
-      >
-        <SmilePlus size={18} aria-hidden /> <span className="label">Reactions</span>
-      </button>
-      {open && (
-        <div className="reactions-menu" role="group" aria-label="Send a reaction" ref={menu}>
-          {(Object.entries(REACTIONS) as [Reaction, string][]).map(([emoji, name]) => (
-            <button
-              key={emoji}
-              type="button"
-              className="icon secondary"
-              aria-label={`React with ${name}`}
-              title={name}
-              onClick={() => {
-                onReact(emoji);
-                setOpen(false);
-              }}
-            >
-              {emoji}
-            </button>
-          ))}
-        </div>
-      )}
-    </span>
+    <MenuButton
+      icon={<SmilePlus size={18} aria-hidden />}
+      label="Reactions"
+      menuLabel="Send a reaction"
+      className="reactions-control"
+      menuClassName="reactions-menu"
+    >
+      {(close) =>
+        (Object.entries(REACTIONS) as [Reaction, string][]).map(([emoji, name]) => (
+          <button
+            key={emoji}
+            type="button"
+            className="icon secondary"
+            aria-label={`React with ${name}`}
+            title={name}
+            onClick={() => {
+              onReact(emoji);
+              close();
+            }}
+          >
+            {emoji}
+          </button>
+        ))
+      }
+    </MenuButton>
   );
 }
 

@@ -8,6 +8,7 @@ import { Link as LinkIcon, Lock, LockOpen, MicOff, Power, ScreenShare, Shield } 
 import { useState } from 'react';
 import type { RoomPolicy } from '@switchboard/protocol';
 import type { CallClient, CallSnapshot } from './CallClient';
+import { MenuButton } from './MenuButton';
 
 const POLICY_LABELS: Record<RoomPolicy, string> = {
   open: 'Open: anyone with the link',
@@ -31,7 +32,6 @@ export function TopBar({
   act: (action: () => Promise<void>) => void;
 }) {
   const [copied, setCopied] = useState(false);
-  const [hostMenu, setHostMenu] = useState(false);
   /** The policy to go back to when a host unlocks the meeting. */
   const [unlockedPolicy, setUnlockedPolicy] = useState<RoomPolicy>(
     initialPolicy === 'lobby' ? 'lobby' : 'open',
@@ -102,22 +102,15 @@ export function TopBar({
       {snapshot.role === 'host' && (
         <>
           <span className="controls-wide">{hostActions}</span>
-          <span className="controls-narrow">
-            <button
-              type="button"
-              className="secondary"
-              aria-haspopup="true"
-              aria-expanded={hostMenu}
-              onClick={() => setHostMenu((v) => !v)}
-            >
-              <Shield size={16} aria-hidden /> <span className="label">Host controls</span>
-            </button>
-            {hostMenu && (
-              <div className="more-menu top" role="group" aria-label="Host controls">
-                {hostActions}
-              </div>
-            )}
-          </span>
+          <MenuButton
+            icon={<Shield size={16} aria-hidden />}
+            label="Host controls"
+            menuLabel="Host controls"
+            className="controls-narrow"
+            menuClassName="more-menu top"
+          >
+            {() => hostActions}
+          </MenuButton>
         </>
       )}
     </header>
