@@ -21,7 +21,6 @@ export interface DeparturesOptions {
   presence: Presence;
   access: RoomAccess;
   participants: ParticipantSessions;
-  /** The room sessions (undefined until the server has started). */
   rooms: RoomSessions;
   producers: Producers;
   logger: Logger;

@@ -393,22 +393,22 @@ export class MediaRequests {
       throw new PermissionDeniedError('your join token does not allow sending media');
     }
     const transportId = owned(peer.transports, payload.transportId, 'transport');
-    const source = payload.source ?? DEFAULT_SOURCE[payload.kind];
+    const { kind } = payload;
+    const source = payload.source ?? DEFAULT_SOURCE[kind];
     await this.#checkSource(peer, source);
-    const kind = payload.kind;
     const { producerId } = await createWithinLimit(
       peer,
       'producers',
       async () => {
         // What a host muted without allowing unmute starts paused.
         const startPaused =
-          (payload.paused ?? false) || (await this.#o.access.isMuteLocked(peer.roomId, peer, payload.kind));
+          (payload.paused ?? false) || (await this.#o.access.isMuteLocked(peer.roomId, peer, kind));
         const created = await media.call(
           'produce',
           {
             roomId: peer.roomId,
             transportId,
-            kind: mediaKindToProto(payload.kind),
+            kind: mediaKindToProto(kind),
             rtpParameters: rtpParametersToProto(payload.rtpParameters),
             paused: startPaused,
           },
@@ -419,7 +419,7 @@ export class MediaRequests {
       ({ producerId, paused }) =>
         this.#o.producers.keep(peer, { producerId, peerId: peer.peerId, kind, source, paused }),
     );
-    if (payload.kind === 'audio') {
+    if (kind === 'audio') {
       // The room's audio levels and active speaker come from its home node: it hears everyone.
       const opened = await session;
       await this.#o.rooms
@@ -433,7 +433,7 @@ export class MediaRequests {
       throw new AppError('FAILED_PRECONDITION', 'you left the room');
     }
     await this.#o.producers.announce(socket, info);
-    ctx.logger.info({ producerId, kind: payload.kind, source }, 'producing');
+    ctx.logger.info({ producerId, kind, source }, 'producing');
     return { producerId };
   }
 

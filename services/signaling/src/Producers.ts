@@ -81,7 +81,8 @@ export class Producers {
   /**
    * Its own node closed it (its transport went, its owner's node left the room): its copies on
    * the room's other nodes go (every instance watching may do it; closing twice is harmless), and
-   * the instance holding its owner (`socket`) forgets it and tells the room.
+   * the instance holding its owner (`socket`) forgets it and tells the room at once (the media is
+   * gone already: the room's screens do not wait for the copies or for presence).
    */
   async closedByNode(
     roomId: string,
@@ -91,15 +92,15 @@ export class Producers {
     meta: CallMeta,
     logger: Logger,
   ): Promise<void> {
-    await this.#closeCopies(roomId, producerId, meta, logger, node);
     const peer = socket?.data.peer;
-    if (!peer?.producers.has(producerId)) {
-      return;
+    let forgotten: Promise<void> | undefined;
+    if (peer?.producers.has(producerId)) {
+      forgotten = this.#forget(peer, producerId).catch((error: unknown) =>
+        logger.warn({ err: error, producerId }, 'could not remove the producer from presence'),
+      );
+      this.#o.io.to(roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
     }
-    await this.#forget(peer, producerId).catch((error: unknown) =>
-      logger.warn({ err: error, producerId }, 'could not remove the producer from presence'),
-    );
-    this.#o.io.to(roomId).emit('producerClosed', { producerId, peerId: peer.peerId });
+    await Promise.all([this.#closeCopies(roomId, producerId, meta, logger, node), forgotten]);
   }
 
   /**

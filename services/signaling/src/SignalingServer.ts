@@ -24,9 +24,10 @@ import { Departures } from './Departures';
 import { Attributes } from './Attributes';
 import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
+import type { MediaClient } from './MediaClient';
 import { MediaDirectory } from './MediaDirectory';
 import { MediaRequests } from './MediaRequests';
-import { hostsRoom, lobbyEntry, type SignalingIo } from './peer';
+import { hostsRoom, lobbyEntry, MEDIA_LOST_NOTICE, type SignalingIo } from './peer';
 import { LocalSockets } from './LocalSockets';
 import { Presence } from './Presence';
 import { Producers } from './Producers';
@@ -34,7 +35,7 @@ import { RoomAccess } from '@switchboard/rooms';
 import { Reactions } from './Reactions';
 import { relayRoomEvent } from './roomEvents';
 import { ParticipantSessions } from './ParticipantSessions';
-import { RoomSessions } from './RoomSessions';
+import { RoomSessions, type RoomSession } from './RoomSessions';
 import { SocketLimits } from './SocketLimits';
 import { Sweeper } from './Sweeper';
 
@@ -204,20 +205,16 @@ export class SignalingServer {
     });
     const relayDeps = { io: this.#io, logger, attributes: this.#attributes, producers };
     this.#rooms.on('roomEvent', (session, event, node) => relayRoomEvent(session, event, node, relayDeps));
-    this.#rooms.on('nodeLost', (session, node) => {
-      for (const socket of session.peers.values()) {
-        if (socket.data.peer.media === node) {
-          socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
-          socket.disconnect(true);
+    // The peers on a lost node (or of a lost room) are told and closed; their browsers rejoin.
+    const mediaLost = (session: RoomSession, node?: MediaClient) => {
+      for (const [peerId, socket] of session.peers) {
+        if (!node || socket.data.peer.media === node) {
+          sockets.closePeer(peerId, MEDIA_LOST_NOTICE);
         }
       }
-    });
-    this.#rooms.on('lost', (session) => {
-      for (const socket of session.peers.values()) {
-        socket.emit('callEnded', { reason: 'The media server lost this call. Rejoin to continue.' });
-        socket.disconnect(true);
-      }
-    });
+    };
+    this.#rooms.on('nodeLost', mediaLost);
+    this.#rooms.on('lost', (session) => mediaLost(session));
   }
 
   /**

@@ -73,6 +73,16 @@ export const REPLACED_NOTICE: ClosingNotice = {
   final: true,
 };
 
+/**
+ * What a peer is told when the media node carrying its call lost it: not final, so its browser
+ * rejoins at once (the room reopens on another node).
+ */
+export const MEDIA_LOST_NOTICE: ClosingNotice = {
+  event: 'callEnded',
+  reason: 'The media server lost this call. Rejoin to continue.',
+  final: false,
+};
+
 /** Messages between signaling instances (through the socket.io Redis adapter). */
 export interface InterServerEvents {
   /** Close a peer's socket after telling it why (the instance that holds it acts). */

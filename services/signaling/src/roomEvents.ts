@@ -38,12 +38,13 @@ export function relayRoomEvent(
     return;
   }
   const socket = session.peers.get(event.value.peerId);
-  const logger = deps.logger.child({ roomId: session.roomId, peerId: event.value.peerId });
+  const logger = (): Logger => deps.logger.child({ roomId: session.roomId, peerId: event.value.peerId });
   if (event.$case === 'producerClosed') {
     // Closed on its own node (its transport went): its copies go, and its owner's instance says so.
     const { producerId, reason } = event.value;
+    const log = logger();
     if (socket) {
-      logger.info({ producerId, reason }, 'producer closed by media node');
+      log.info({ producerId, reason }, 'producer closed by media node');
     }
     void deps.producers.closedByNode(
       session.roomId,
@@ -51,7 +52,7 @@ export function relayRoomEvent(
       node,
       socket,
       { correlationId: `producer-closed-${producerId}` },
-      logger,
+      log,
     );
     return;
   }
@@ -70,7 +71,7 @@ export function relayRoomEvent(
       break;
     case 'transportClosed':
       if (peer.transports.delete(event.value.transportId)) {
-        logger.warn(
+        logger().warn(
           { transportId: event.value.transportId, reason: event.value.reason },
           'transport closed by media node',
         );

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import type { MediaNode } from '../../media/src/MediaNode';
 import { roomMediaKey, roomNodesKey } from '../src/MediaDirectory';
+import { Presence } from '../src/Presence';
 import { data, record, request, TestClients } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcParticipants, type RtcPeer } from './rtcPeer';
@@ -141,6 +142,7 @@ describe('one room across two media nodes (pipe transports)', () => {
 
   it("a producer whose connection drops closes its piped copy's consumers on the other node", async () => {
     const closed = record(carol.client, 'consumerClosed');
+    const told = record(carol.client, 'producerClosed');
     const before = other.load().producers;
     dave.dropSending();
     await waitFor(() => closed.some((c) => c.producerId === dave.producers.audio), {
@@ -150,6 +152,15 @@ describe('one room across two media nodes (pipe transports)', () => {
     await waitFor(() => other.load().producers === before - 1, {
       timeoutMs: 5000,
       what: "the copy of Dave's audio closing on the other node",
+    });
+    // The room is told, and the room's record forgets it (a late joiner is not offered it).
+    await waitFor(() => told.some((c) => c.producerId === dave.producers.audio && c.peerId === dave.peerId), {
+      timeoutMs: 5000,
+      what: "producerClosed for Dave's audio",
+    });
+    await waitFor(async () => !(await new Presence(h.redis).producer(room, dave.producers.audio!)), {
+      timeoutMs: 5000,
+      what: "Dave's audio gone from the room's producers in Redis",
     });
   });
 
