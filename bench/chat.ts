@@ -22,6 +22,7 @@ import { createPool, ensureDatabase } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import { SignalingConnection, type RequestName } from '@switchboard/protocol';
 import {
+  cpuSeconds,
   freePort,
   mediaTestEnv,
   REPO_ROOT,
@@ -267,10 +268,13 @@ const machineTicks = () => {
   return { busy: total - idle, total };
 };
 
-/** CPU seconds a process has used so far (user + system). */
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** CPU seconds the server process has used so far (user + system); it must still run. */
+const serverCpuSeconds = (pid: number) => {
+  const seconds = cpuSeconds(pid);
+  if (seconds === undefined) {
+    throw new Error(`the server process ${pid} is gone`);
+  }
+  return seconds;
 };
 
 /** Connects every client (rooms of ROOM_SIZE), then sends at each rate in turn. */
@@ -339,7 +343,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
         const now = performance.now();
         if (!phase && now - begin >= WARMUP_SECONDS * 1000) {
           phase = Object.assign(current, { since: now });
-          cpuAtStart = cpuSeconds(target.pid);
+          cpuAtStart = serverCpuSeconds(target.pid);
           ownAtStart = process.cpuUsage();
           machineAtStart = machineTicks();
           generatorLoop.enable();
@@ -358,7 +362,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
         }
       }, 10);
     });
-    current.serverCpu = ((cpuSeconds(target.pid) - cpuAtStart) / SECONDS) * 100;
+    current.serverCpu = ((serverCpuSeconds(target.pid) - cpuAtStart) / SECONDS) * 100;
     generatorLoop.disable();
     current.generatorLoopMax = generatorLoop.max / 1e6;
     current.serverLoopMax = (await target.loopDelayMax?.()) ?? NaN;

@@ -5,11 +5,11 @@
  * consumers per fully used worker core (consumers ÷ the workers' CPU) at ≤ 1 % loss, ours as a
  * ratio of the reference's. `--help` lists the options.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient } from '@switchboard/consul';
+import { cpuSeconds } from '@switchboard/testing';
 import { Stack, type StackPorts } from '../../scripts/Stack';
 import { MediaClient } from '../../services/signaling/src/MediaClient';
 import { createRoom } from '../../test/e2e/browser';
@@ -47,7 +47,6 @@ const LOAD_PORTS: StackPorts = {
 const REFERENCE_PORTS = { min: 30000, max: 31999 };
 /** Participants joining at once. */
 const JOIN_CONCURRENCY = 4;
-const CLK_TCK = 100;
 
 interface Options {
   rooms: number;
@@ -113,17 +112,6 @@ function parseOptions(argv: string[]): Options | undefined {
     consul: values.consul,
     reference: !values['no-reference'],
   };
-}
-
-/** CPU seconds a process has used (utime + stime), or undefined when it is not on this machine. */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Each worker's share of a core since `since` (CPU seconds per pid at that time). */

@@ -2,7 +2,7 @@
  * Drives real headless Chromium (Debian's, fake camera and microphone) through the meeting UI.
  * Shared by the end-to-end tests and the join-time benchmark.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -290,27 +290,3 @@ export async function signedInContext(
  * `switchboard` database (a deployment's operators are listed or set up with its one-time code).
  */
 export const E2E_BACKENDS = { databaseUrl: testDatabaseUrl(), redisUrl: testRedisUrl() };
-
-/**
- * CPU time (ms, user + system) that every Chromium process on this machine has used so far, from
- * /proc: sampled before and after a stretch of a test, the difference is what the browsers spent.
- */
-export function chromiumCpuMs(): number {
-  const ticksPerSecond = 100; // USER_HZ on Linux
-  let ticks = 0;
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const name = stat.slice(stat.indexOf('(') + 1, close);
-      if (!name.startsWith('chrom')) {
-        continue;
-      }
-      const fields = stat.slice(close + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return (ticks * 1000) / ticksPerSecond;
-}

@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { aclAgentConfig, ConsulClient, type ServiceInstance } from '@switchboard/consul';
 import type { JoinGrants, RoomPolicy } from '@switchboard/protocol';
 
+export { cpuSeconds, cpuSecondsOfProcesses } from './cpu';
+
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 export async function freePort(): Promise<number> {
