@@ -190,6 +190,9 @@ describe('the NGINX edge (real NGINX, gateway, log viewer)', () => {
     ]) {
       expect((await fetch(`${stack.url}${path}`)).status, path).toBe(404);
     }
+    // Read only: another method on a listed file is not served.
+    const post = await fetch(`${stack.url}/vendor/noise-suppressor/rnnoise.wasm`, { method: 'POST' });
+    expect(post.status).toBe(404);
     // The pages may compile WebAssembly, never eval JavaScript.
     const csp = (await fetch(`${stack.url}/`)).headers.get('content-security-policy') ?? '';
     const scriptSrc = /script-src ([^;]+)/.exec(csp)?.[1] ?? '';
