@@ -284,50 +284,63 @@ describe('a three-party call through every component', () => {
       await new Promise((r) => setTimeout(r, ms));
       return ((cpuSecondsOfProcesses('chrom') - start) * 1000) / ((Date.now() - t0) / 1000);
     };
-    const peakBefore = await remoteAudioPeak(grace, 'Ada');
-    const base = await cpuPerSecond(8000);
-    await ada.page.getByRole('button', { name: 'Settings' }).click();
-    await ada.page.getByRole('button', { name: 'Blur background' }).click();
-    await expect
-      .poll(() => ada.page.getByRole('button', { name: 'Blur background' }).getAttribute('aria-pressed'), {
-        timeout: 30_000,
-      })
-      .toBe('true');
-    await ada.page.waitForFunction(
-      () => performance.getEntriesByName('sb:replaced video track').length >= 3,
-      null,
-      { timeout: 20_000 },
-    );
-    await framesAdvance(grace, 'Ada', 5, 15_000);
-    const withBlur = await cpuPerSecond(8000);
-    await ada.page.screenshot({ path: join(ROOT, 'docs/screens/call-blur-settings.png') });
-    await ada.page.getByRole('button', { name: 'Suppress noise' }).click();
-    await expect
-      .poll(() => ada.page.getByRole('button', { name: 'Suppress noise' }).getAttribute('aria-pressed'), {
-        timeout: 30_000,
-      })
-      .toBe('true');
-    await ada.page.waitForFunction(
-      () => performance.getEntriesByName('sb:replaced audio track').length > 0,
-      null,
-      {
-        timeout: 20_000,
-      },
-    );
-    const withBoth = await cpuPerSecond(8000);
-    // Grace still receives Ada's sound (RNNoise takes the steady tone of the fake microphone for
-    // noise, so it is much quieter, but the track flows).
-    const peakAfter = await remoteAudioPeak(grace, 'Ada');
-    expect(peakAfter).toBeGreaterThan(0.0005);
-    await framesAdvance(grace, 'Ada', 5, 15_000);
-    console.info(
-      `effects: Chromium CPU (3 participants in one browser) ${Math.round(base)} ms/s; ` +
-        `blur +${Math.round(withBlur - base)} ms/s; noise suppression +${Math.round(withBoth - withBlur)} ms/s; ` +
-        `Ada's audio peak at Grace ${peakBefore.toFixed(3)} → ${peakAfter.toFixed(4)}`,
-    );
-    await ada.page.getByRole('button', { name: 'Blur background' }).click();
-    await ada.page.getByRole('button', { name: 'Suppress noise' }).click();
-    await ada.page.getByRole('button', { name: 'Settings' }).click();
+    try {
+      const peakBefore = await remoteAudioPeak(grace, 'Ada');
+      const base = await cpuPerSecond(8000);
+      await ada.page.getByRole('button', { name: 'Settings' }).click();
+      await ada.page.getByRole('button', { name: 'Blur background' }).click();
+      await expect
+        .poll(() => ada.page.getByRole('button', { name: 'Blur background' }).getAttribute('aria-pressed'), {
+          timeout: 30_000,
+        })
+        .toBe('true');
+      await ada.page.waitForFunction(
+        () => performance.getEntriesByName('sb:replaced video track').length >= 3,
+        null,
+        { timeout: 20_000 },
+      );
+      await framesAdvance(grace, 'Ada', 5, 15_000);
+      const framesBefore = (await frameCounts(grace, ['Ada'])).Ada;
+      const withBlur = await cpuPerSecond(8000);
+      const blurredFps = ((await frameCounts(grace, ['Ada'])).Ada - framesBefore) / 8;
+      await ada.page.screenshot({ path: join(ROOT, 'docs/screens/call-blur-settings.png') });
+      await ada.page.getByRole('button', { name: 'Suppress noise' }).click();
+      await expect
+        .poll(() => ada.page.getByRole('button', { name: 'Suppress noise' }).getAttribute('aria-pressed'), {
+          timeout: 30_000,
+        })
+        .toBe('true');
+      await ada.page.waitForFunction(
+        () => performance.getEntriesByName('sb:replaced audio track').length > 0,
+        null,
+        {
+          timeout: 20_000,
+        },
+      );
+      const withBoth = await cpuPerSecond(8000);
+      // Grace still receives Ada's sound (RNNoise takes the steady tone of the fake microphone for
+      // noise, so it is much quieter, but the track flows).
+      const peakAfter = await remoteAudioPeak(grace, 'Ada');
+      expect(peakAfter).toBeGreaterThan(0.0005);
+      await framesAdvance(grace, 'Ada', 5, 15_000);
+      console.info(
+        `effects: Chromium CPU (3 participants in one browser) ${Math.round(base)} ms/s; ` +
+          `blur +${Math.round(withBlur - base)} ms/s; noise suppression +${Math.round(withBoth - withBlur)} ms/s; ` +
+          `Ada's blurred video at Grace ${blurredFps.toFixed(1)} fps; ` +
+          `Ada's audio peak at Grace ${peakBefore.toFixed(3)} → ${peakAfter.toFixed(4)}`,
+      );
+    } finally {
+      // Ada goes on to the next tests with neither effect on and Settings closed, pass or fail.
+      for (const name of ['Blur background', 'Suppress noise']) {
+        const button = ada.page.getByRole('button', { name });
+        if ((await button.getAttribute('aria-pressed', { timeout: 2000 }).catch(() => null)) === 'true') {
+          await button.click();
+        }
+      }
+      if ((await ada.page.getByRole('complementary', { name: 'Settings' }).count()) > 0) {
+        await ada.page.getByRole('button', { name: 'Settings' }).click();
+      }
+    }
   }, 120_000);
 
   it('fits a phone: the video and the controls both in view, the rest in a More menu', async () => {
@@ -337,8 +350,8 @@ describe('a three-party call through every component', () => {
         viewport: { width: 390, height: 844 },
       }),
     );
+    const page = await context.newPage();
     try {
-      const page = await context.newPage();
       await page.goto(`${stack.url}/r/${room}?name=Phone`);
       await page.getByLabel('Your camera preview').waitFor();
       await page.getByRole('button', { name: 'Join' }).click();
@@ -372,8 +385,12 @@ describe('a three-party call through every component', () => {
         .getByRole('img', { name: /Phone raised a hand/ })
         .waitFor({ timeout: 10_000 });
       await page.getByRole('button', { name: 'Lower hand' }).click(); // the menu stays open
-      await page.getByRole('button', { name: 'Leave' }).click();
     } finally {
+      // Leaves (the others see "left", not a tile reconnecting for 20 s), pass or fail.
+      await page
+        .getByRole('button', { name: 'Leave' })
+        .click({ timeout: 2000 })
+        .catch(() => {});
       await context.close();
     }
   }, 60_000);
