@@ -1,14 +1,14 @@
 /**
- * The few error classes every service uses. Each carries a gRPC status code; edges turn them into
- * a gRPC status (media), an HTTP status (gateway) or a socket ack error (signaling). Clients get
- * the message and code, never a stack trace.
+ * The few error classes every service uses, and the one the browser sees too. Each carries a
+ * gRPC status code; edges turn them into a gRPC status (media, `./grpc`), an HTTP status (gateway)
+ * or a socket ack error (signaling), and the browser's signaling connection turns an ack error
+ * back into one. Clients get the message and code, never a stack trace. No Node or grpc-js import
+ * here: the UI bundles this module.
  */
-import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { z } from 'zod';
 
-export { GrpcStatus };
-
 export type ErrorCode =
+  | 'CANCELLED'
   | 'INVALID_ARGUMENT'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
+  CANCELLED: 499,
   INVALID_ARGUMENT: 400,
   UNAUTHENTICATED: 401,
   PERMISSION_DENIED: 403,
@@ -33,24 +34,55 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   DEADLINE_EXCEEDED: 504,
 };
 
+/** The standard gRPC status numbers (grpc/grpc `doc/statuscodes.md`), so no grpc-js is needed. */
+export const GRPC_STATUS: Record<ErrorCode, number> = {
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+};
+
+const ERROR_CODES = new Set(Object.keys(HTTP_STATUS));
+
+/** A code from outside (an ack, a socket error's data) as ours; anything else is INTERNAL. */
+export function toErrorCode(code: unknown): ErrorCode {
+  return typeof code === 'string' && ERROR_CODES.has(code) ? (code as ErrorCode) : 'INTERNAL';
+}
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  retryAfterSeconds?: number;
+  /** The request's correlation id, when the error answers one (logged on every hop). */
+  correlationId?: string;
+}
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   /** For RESOURCE_EXHAUSTED: when trying again may succeed (HTTP Retry-After). */
   readonly retryAfterSeconds?: number;
+  readonly correlationId?: string;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: AppErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.correlationId = options?.correlationId;
   }
 
   get httpStatus(): number {
     return HTTP_STATUS[this.code];
   }
 
-  get grpcStatus(): GrpcStatus {
-    return GrpcStatus[this.code];
+  get grpcStatus(): number {
+    return GRPC_STATUS[this.code];
   }
 
   /** The shape a client sees (HTTP body, socket ack). */
@@ -58,11 +90,6 @@ export class AppError extends Error {
     return this.retryAfterSeconds === undefined
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, retryAfterSeconds: this.retryAfterSeconds };
-  }
-
-  /** A gRPC ServiceError for a server handler's callback. */
-  toGrpc(): Partial<ServiceError> {
-    return { code: this.grpcStatus, details: this.message, metadata: new Metadata() };
   }
 }
 
@@ -127,12 +154,19 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
 }
 
 const GRPC_CODE_NAMES = new Map<number, ErrorCode>(
-  (Object.keys(HTTP_STATUS) as ErrorCode[]).map((name) => [GrpcStatus[name], name]),
+  (Object.keys(GRPC_STATUS) as ErrorCode[]).map((name) => [GRPC_STATUS[name], name]),
 );
 
-function isGrpcServiceError(error: unknown): error is ServiceError {
+/** grpc-js's ServiceError as far as we read it (a status number, its details, metadata). */
+interface GrpcServiceErrorLike extends Error {
+  code: number;
+  details?: string;
+  metadata: unknown;
+}
+
+function isGrpcServiceError(error: unknown): error is GrpcServiceErrorLike {
   return (
-    error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number' && 'metadata' in error
+    error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'metadata' in error
   );
 }
 

@@ -2,23 +2,12 @@
  * A typed request/acknowledgement over a signaling socket, the one every client uses (the UI, the
  * signaling tests, the load test and the benches): each request carries a correlation id (logged
  * from the browser through signaling into the media node), has a deadline, and either resolves
- * with the typed answer or rejects with a SignalingError holding the server's error code.
+ * with the typed answer or rejects with an AppError holding the server's error code (the same class
+ * the services throw, so one `instanceof` and one `code` everywhere).
  * Browser-safe: it needs only a socket.io-like socket (`emit` with an acknowledgement, `on`/`off`).
  */
+import { AppError, toErrorCode } from '@switchboard/errors';
 import type { Ack, RequestName, RequestPayload, ResponseMap, ServerToClientEvents } from './index';
-
-/** A request that failed: the server's code (INVALID_ARGUMENT, PERMISSION_DENIED, …) or ours. */
-export class SignalingError extends Error {
-  constructor(
-    message: string,
-    /** The server's error code, or DEADLINE_EXCEEDED (no answer in time), UNAVAILABLE (not connected). */
-    readonly code: string,
-    readonly correlationId?: string,
-  ) {
-    super(message);
-    this.name = 'SignalingError';
-  }
-}
 
 // socket.io's typed sockets narrow their event names; a connection takes any of them.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -92,22 +81,22 @@ export class SignalingConnection {
     });
   }
 
-  /** Sends a request; resolves with its typed answer, or rejects with a SignalingError. */
+  /**
+   * Sends a request; resolves with its typed answer, or rejects with an AppError: the server's
+   * code, DEADLINE_EXCEEDED (no answer in time) or UNAVAILABLE (not connected).
+   */
   async request<E extends RequestName>(
     event: E,
     payload: RequestPayload<E>,
     options: { timeoutMs?: number } = {},
   ): Promise<ResponseMap[E]> {
     if (!this.socket.connected) {
-      throw new SignalingError(`${event}: not connected`, 'UNAVAILABLE');
+      throw new AppError('UNAVAILABLE', `${event}: not connected`);
     }
     const answer = await this.answer(event, payload, options);
     if (!answer.ok) {
-      throw new SignalingError(
-        `${event}: ${answer.error.message}`,
-        answer.error.code,
-        answer.error.correlationId,
-      );
+      const { code, message, correlationId, retryAfterSeconds } = answer.error;
+      throw new AppError(toErrorCode(code), `${event}: ${message}`, { correlationId, retryAfterSeconds });
     }
     return answer.data;
   }

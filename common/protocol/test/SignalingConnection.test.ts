@@ -3,7 +3,8 @@
  * path is exercised by every signaling integration test and the e2e suite, which use it too).
  */
 import { describe, expect, it } from 'vitest';
-import { SignalingConnection, SignalingError, type SignalingSocket } from '../src';
+import { AppError } from '@switchboard/errors';
+import { SignalingConnection, type SignalingSocket } from '../src';
 
 type Emitted = { event: string; payload: Record<string, unknown>; ack: (answer: unknown) => void };
 
@@ -53,7 +54,7 @@ describe('SignalingConnection', () => {
       error: { code: 'PERMISSION_DENIED', message: 'no', correlationId: 'c' },
     });
     const error = await answered.catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SignalingError);
+    expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({
       code: 'PERMISSION_DENIED',
       correlationId: 'c',

@@ -17,6 +17,7 @@ import {
   NotFoundError,
   UnavailableError,
 } from '@switchboard/errors';
+import { toGrpcError } from '@switchboard/errors/grpc';
 import type { Logger } from '@switchboard/logger';
 import { serveOps, timedRequest } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
@@ -119,7 +120,7 @@ function toProtoEvent(roomId: string, event: RoomEvent): WatchRoomEventsResponse
  */
 function failStream(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown): void {
   const appError = fromUnknown(error);
-  call.emit('error', Object.assign(new Error(appError.message), appError.toGrpc()));
+  call.emit('error', Object.assign(new Error(appError.message), toGrpcError(appError)));
 }
 
 export class MediaNode {
@@ -493,11 +494,8 @@ export class MediaNode {
           this.#grpcDuration.observe({ method, code: 'OK' }, outcome.seconds);
           callback(null, outcome.value);
         } else {
-          this.#grpcDuration.observe(
-            { method, code: grpc.status[outcome.error.grpcStatus] },
-            outcome.seconds,
-          );
-          callback(outcome.error.toGrpc() as grpc.ServiceError);
+          this.#grpcDuration.observe({ method, code: outcome.error.code }, outcome.seconds);
+          callback(toGrpcError(outcome.error) as grpc.ServiceError);
         }
       })();
     };
