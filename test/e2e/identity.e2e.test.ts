@@ -258,6 +258,37 @@ describe('identity and access in the browser: sign-up, lobby, host controls, loc
     await expect.poll(() => tile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Guest Gal');
   }, 60_000);
 
+  it('with self-unmute switched off, the guest cannot turn the microphone back on until asked', async () => {
+    const tile = host.locator('.tile', { has: host.locator('video[aria-label="Guest Gal"]') });
+    const selfUnmute = host.getByRole('switch', { name: 'Participants can unmute' });
+    expect(await selfUnmute.getAttribute('aria-checked')).toBe('true');
+    await selfUnmute.click();
+    await expect.poll(() => selfUnmute.getAttribute('aria-checked'), { timeout: 10_000 }).toBe('false');
+    // Switching it off mutes no one; once the guest mutes, unmuting is refused with a notice.
+    await guest.getByRole('button', { name: 'Mute microphone' }).click();
+    await expect
+      .poll(() => tile.locator('.name').textContent(), { timeout: 10_000 })
+      .toBe('Guest Gal (muted)');
+    await guest.getByRole('button', { name: 'Unmute microphone' }).click();
+    await guest.getByText(/A host holds your microphone off/).waitFor({ timeout: 10_000 });
+    await screenshot(guest, 'self-unmute-off');
+    expect(await tile.locator('.name').textContent()).toBe('Guest Gal (muted)');
+    // The host's own microphone is never held.
+    await host.getByRole('button', { name: 'Mute microphone' }).click();
+    await host.getByRole('button', { name: 'Unmute microphone' }).click();
+    await host.getByRole('button', { name: 'Mute microphone' }).waitFor({ timeout: 10_000 });
+    // Asked by the host, the guest may.
+    await host
+      .getByRole('complementary', { name: 'Participants' })
+      .getByRole('button', { name: 'Ask Guest Gal to unmute' })
+      .click();
+    await guest.getByText('A host asks you to turn your microphone back on.').waitFor({ timeout: 10_000 });
+    await guest.getByRole('button', { name: 'Unmute microphone' }).click();
+    await expect.poll(() => tile.locator('.name').textContent(), { timeout: 10_000 }).toBe('Guest Gal');
+    await selfUnmute.click();
+    await expect.poll(() => selfUnmute.getAttribute('aria-checked'), { timeout: 10_000 }).toBe('true');
+  }, 60_000);
+
   it('lets the host remove the guest, who is told and cannot come back with the same token', async () => {
     await host.locator('.tile').getByRole('button', { name: 'Remove Guest Gal' }).click();
     await guest.getByText('A host removed you from this meeting.').waitFor({ timeout: 10_000 });

@@ -88,15 +88,21 @@ export const attributeValueSchema = z
   .max(ATTRIBUTE_LIMITS.valueLength, `must be at most ${ATTRIBUTE_LIMITS.valueLength} characters`)
   .refine(noControlChars, 'must not contain control characters');
 
+/** Why a whole set of attributes does not fit: too many keys, or too many characters in all. */
+export const ATTRIBUTES_TOO_BIG = {
+  keys: `a participant has at most ${ATTRIBUTE_LIMITS.keys} attributes`,
+  size: `a participant's attributes hold at most ${ATTRIBUTE_LIMITS.totalChars} characters`,
+} as const;
+
 /** Whether a whole set of attributes fits the limits (number of keys and total size). */
 export function attributesFit(attributes: Record<string, string>): string | undefined {
   const keys = Object.keys(attributes);
   if (keys.length > ATTRIBUTE_LIMITS.keys) {
-    return `a participant has at most ${ATTRIBUTE_LIMITS.keys} attributes`;
+    return ATTRIBUTES_TOO_BIG.keys;
   }
   const size = keys.reduce((sum, key) => sum + key.length + attributes[key].length, 0);
   if (size > ATTRIBUTE_LIMITS.totalChars) {
-    return `a participant's attributes hold at most ${ATTRIBUTE_LIMITS.totalChars} characters`;
+    return ATTRIBUTES_TOO_BIG.size;
   }
   return undefined;
 }
@@ -275,6 +281,7 @@ export const requestSchemas = {
   endMeeting: z.strictObject({ ...base }),
   /** Lets several participants share their screens at once (`multiple`), or one at a time (default). */
   setScreenSharing: z.strictObject({ ...base, multiple: z.boolean() }),
+  setSelfUnmute: z.strictObject({ ...base, allowed: z.boolean() }),
   /** Tells the room whether you are in the call or away (tab hidden, idle). */
   setPresence: z.strictObject({ ...base, state: presenceStateSchema }),
   /** Sends a reaction to everyone in the room (rate-limited per participant; nothing is stored). */
@@ -395,6 +402,8 @@ export interface JoinResult {
   activeSpeaker?: string;
   /** Whether several people may share their screens at once (a host's choice). */
   multipleScreenShares: boolean;
+  /** Whether participants may turn their microphones on themselves (a host's choice; hosts always may). */
+  selfUnmuteAllowed: boolean;
   /** Who waits in the lobby (hosts only; empty for everyone else). */
   lobby: PeerInfo[];
 }
@@ -553,6 +562,7 @@ export interface ResponseMap {
   promote: Record<string, never>;
   endMeeting: Record<string, never>;
   setScreenSharing: Record<string, never>;
+  setSelfUnmute: Record<string, never>;
   setPresence: Record<string, never>;
   setAttributes: { attributes: ParticipantAttributes };
   react: Record<string, never>;
@@ -570,9 +580,12 @@ export interface ResponseMap {
 }
 
 export interface AckError {
+  /** An `ErrorCode` of `@switchboard/errors` (a string on the wire: read it with `toErrorCode`). */
   code: string;
   message: string;
   correlationId?: string;
+  /** For RESOURCE_EXHAUSTED: when trying again may succeed. */
+  retryAfterSeconds?: number;
 }
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: AckError };
@@ -625,6 +638,8 @@ export interface ServerToClientEvents {
   policyChanged: (event: { policy: RoomPolicy }) => void;
   /** A host let several people share their screens at once, or went back to one at a time. */
   screenSharingChanged: (event: { multiple: boolean }) => void;
+  /** A host let participants turn their microphones on themselves, or not (`join` has it too). */
+  selfUnmuteChanged: (event: { allowed: boolean }) => void;
   /**
    * A new, edited or deleted chat message you may see (not to the socket whose request changed it:
    * that one has it in the acknowledgement).

@@ -7,6 +7,12 @@
  * (`sb:room:<id>:mute-locks`, `<identity key>|<kind>`: the lock follows the account, or the guest
  * and its address, so reconnecting or taking a new guest token does not lift it), and whether a host lets several people share
  * their screens at once (`sb:room:<id>:screens` = `multiple`).
+ *
+ * A host may also switch off self-unmute for the room (`sb:room:<id>:self-unmute` = `off`): then
+ * no participant but a host may turn a microphone on unless a host asked or allowed them since
+ * (`sb:room:<id>:unmute-grants`, `sub:<sub>|<kind>`: the identity only, not its address, so
+ * letting one guest unmute does not let every guest behind the same address). Switching it on again
+ * forgets the grants, so the next switch-off starts from nobody.
  */
 import type { Redis } from 'ioredis';
 import { AppError } from '@switchboard/errors';
@@ -26,10 +32,16 @@ redis.call('SADD', KEYS[2], ARGV[4])
 return 1`;
 const muteLocksKey = (roomId: string) => `sb:room:${roomId}:mute-locks`;
 const screensKey = (roomId: string) => `sb:room:${roomId}:screens`;
+const selfUnmuteKey = (roomId: string) => `sb:room:${roomId}:self-unmute`;
+const unmuteGrantsKey = (roomId: string) => `sb:room:${roomId}:unmute-grants`;
+/** What the self-unmute switch holds back: microphones (as Zoom's "allow to unmute themselves"). */
+const SELF_UNMUTE_KIND: MediaKind = 'audio';
 /** Admissions and mute locks outlive a call by this much, then Redis forgets them. */
 const REMEMBER_MS = 12 * 3600 * 1000;
 
 const muteLocks = (who: Identity, kind: MediaKind) => identityKeys(who).map((key) => `${key}|${kind}`);
+/** A grant is this identity's alone (not its address's: a lock there is strict, a grant is not). */
+const unmuteGrant = (who: Identity, kind: MediaKind) => `sub:${who.sub}|${kind}`;
 
 export interface LobbyEntry extends PeerInfo {
   sub: string;
@@ -170,8 +182,29 @@ export class RoomAccess {
       .exec();
   }
 
+  /** Lifts a host's lock, and lets this identity unmute while self-unmute is switched off. */
   async unlockMute(roomId: string, who: Identity, kind: MediaKind): Promise<void> {
-    await this.#redis.srem(muteLocksKey(roomId), ...muteLocks(who, kind));
+    await this.#redis
+      .multi()
+      .srem(muteLocksKey(roomId), ...muteLocks(who, kind))
+      .sadd(unmuteGrantsKey(roomId), unmuteGrant(who, kind))
+      .pexpire(unmuteGrantsKey(roomId), REMEMBER_MS)
+      .exec();
+  }
+
+  /** Lets participants turn their microphones on themselves (the default), or only hosts. */
+  async setSelfUnmute(roomId: string, allowed: boolean): Promise<void> {
+    const multi = this.#redis.multi().del(unmuteGrantsKey(roomId));
+    if (allowed) {
+      multi.del(selfUnmuteKey(roomId));
+    } else {
+      multi.set(selfUnmuteKey(roomId), 'off', 'PX', REMEMBER_MS);
+    }
+    await multi.exec();
+  }
+
+  async selfUnmuteAllowed(roomId: string): Promise<boolean> {
+    return (await this.#redis.get(selfUnmuteKey(roomId))) !== 'off';
   }
 
   async setMultipleScreenShares(roomId: string, multiple: boolean): Promise<void> {
@@ -186,8 +219,21 @@ export class RoomAccess {
     return (await this.#redis.get(screensKey(roomId))) === 'multiple';
   }
 
-  async isMuteLocked(roomId: string, who: Identity, kind: MediaKind): Promise<boolean> {
-    const hits = await this.#redis.smismember(muteLocksKey(roomId), ...muteLocks(who, kind));
-    return hits.some((hit) => hit === 1);
+  /**
+   * Whether `who` may not turn `kind` on: a host locked it, or self-unmute is off for the room and
+   * `who` is no host and was not asked or allowed to since. Hosts are never held by the switch.
+   */
+  async isMuteLocked(roomId: string, who: Identity & { role?: string }, kind: MediaKind): Promise<boolean> {
+    const [[, locks], [, selfUnmute], [, granted]] = (await this.#redis
+      .multi()
+      .smismember(muteLocksKey(roomId), ...muteLocks(who, kind))
+      .get(selfUnmuteKey(roomId))
+      .sismember(unmuteGrantsKey(roomId), unmuteGrant(who, kind))
+      .exec()) as [[null, number[]], [null, string | null], [null, number]];
+    if (locks.some((hit) => hit === 1)) {
+      return true;
+    }
+    const heldBySwitch = kind === SELF_UNMUTE_KIND && selfUnmute === 'off' && who.role !== 'host';
+    return heldBySwitch && granted !== 1;
   }
 }

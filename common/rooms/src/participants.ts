@@ -12,7 +12,10 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { InvalidArgumentError } from '@switchboard/errors';
 import {
+  ATTRIBUTE_LIMITS,
+  ATTRIBUTES_TOO_BIG,
   mediaKindSchema,
   mediaSourceSchema,
   participantAttributesSchema,
@@ -104,12 +107,21 @@ return 1`;
 /**
  * Merges JSON ARGV[2] into peer ARGV[1]'s fields (top level; `attributes` key by key, a JSON null
  * value removing the key); answers the participant as it is now, or nil when it is not in the room.
+ * The merged attributes must fit ARGV[3] keys and ARGV[4] characters (keys and values, counted as
+ * JavaScript counts them: UTF-16 units), checked here so that two changes at once on two instances
+ * cannot together pass the cap each passed alone: else nothing is written and it answers
+ * `!keys` or `!size`.
  */
 const UPDATE_PEER = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return nil end
 local peer = cjson.decode(raw)
 local changes = cjson.decode(ARGV[2])
+local function units(s)
+  local _, points = string.gsub(s, '[^\\128-\\191]', '')
+  local _, astral = string.gsub(s, '[\\240-\\244]', '')
+  return points + astral
+end
 for field, value in pairs(changes) do
   if field == 'attributes' then
     local attributes = peer.attributes
@@ -117,6 +129,13 @@ for field, value in pairs(changes) do
     for key, v in pairs(value) do
       if v == cjson.null then attributes[key] = nil else attributes[key] = v end
     end
+    local count, size = 0, 0
+    for key, v in pairs(attributes) do
+      count = count + 1
+      size = size + units(key) + units(v)
+    end
+    if count > tonumber(ARGV[3]) then return '!keys' end
+    if size > tonumber(ARGV[4]) then return '!size' end
     if next(attributes) == nil then peer.attributes = cjson.decode('{}') else peer.attributes = attributes end
   else
     peer[field] = value
@@ -236,7 +255,12 @@ export class ParticipantStore {
       roomKeys(roomId).peers,
       peerId,
       JSON.stringify(changes),
+      ATTRIBUTE_LIMITS.keys,
+      ATTRIBUTE_LIMITS.totalChars,
     )) as string | null;
+    if (updated === '!keys' || updated === '!size') {
+      throw new InvalidArgumentError(ATTRIBUTES_TOO_BIG[updated === '!keys' ? 'keys' : 'size']);
+    }
     return updated ? parseParticipant(updated) : undefined;
   }
 

@@ -130,6 +130,61 @@ describe('ParticipantStore (real Redis)', () => {
     expect(await store.update(roomId, 'not-here', { presence: 'away' })).toBeUndefined();
   });
 
+  it('caps the merged attributes in Redis: changes that each fit but not together are refused there', async () => {
+    const roomId = uniqueRoom('cap');
+    const participant = randomParticipant(11);
+    participant.attributes = {};
+    await add(roomId, participant);
+    // Two changes checked against the same earlier state (two instances at once): each of 1,200
+    // characters fits the 2,048 alone; the second merged must be refused, not stored.
+    const half = (key: string) => ({ [key]: '🙂'.repeat(ATTRIBUTE_LIMITS.valueLength / 2) });
+    const big = (prefix: string) =>
+      Object.assign({}, ...Array.from({ length: 5 }, (_, i) => half(`${prefix}${i}`))) as Record<
+        string,
+        string
+      >;
+    const outcomes = await Promise.allSettled([
+      store.update(roomId, participant.peerId, { attributes: big('a') }),
+      store.update(roomId, participant.peerId, { attributes: big('b') }),
+    ]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: `a participant's attributes hold at most ${ATTRIBUTE_LIMITS.totalChars} characters`,
+    });
+    const stored = (await store.peer(roomId, participant.peerId))!.attributes;
+    expect(Object.keys(stored)).toHaveLength(5);
+    // Counted as JavaScript counts (an emoji is two): exactly the cap fits, one more does not.
+    await store.update(roomId, participant.peerId, {
+      attributes: Object.fromEntries(Object.keys(stored).map((k) => [k, null])),
+    });
+    const exact = {
+      k: 'x'.repeat(ATTRIBUTE_LIMITS.valueLength - 1),
+      ...Object.fromEntries(
+        Array.from({ length: 6 }, (_, i) => [`e${i}`, '🙂'.repeat(ATTRIBUTE_LIMITS.valueLength / 2 - 1)]),
+      ),
+    };
+    const size = Object.entries(exact).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    const fill = { f: 'é'.repeat(ATTRIBUTE_LIMITS.totalChars - size - 1) };
+    expect(
+      await store.update(roomId, participant.peerId, { attributes: { ...exact, ...fill } }),
+    ).toBeDefined();
+    await expect(store.update(roomId, participant.peerId, { attributes: { g: '' } })).rejects.toMatchObject({
+      message: `a participant's attributes hold at most ${ATTRIBUTE_LIMITS.totalChars} characters`,
+    });
+    // Too many keys, however small.
+    await store.update(roomId, participant.peerId, {
+      attributes: Object.fromEntries(Object.keys({ ...exact, ...fill }).map((k) => [k, null])),
+    });
+    const many = Object.fromEntries(
+      Array.from({ length: ATTRIBUTE_LIMITS.keys + 1 }, (_, i) => [`k${i}`, 'v']),
+    );
+    await expect(store.update(roomId, participant.peerId, { attributes: many })).rejects.toMatchObject({
+      message: `a participant has at most ${ATTRIBUTE_LIMITS.keys} attributes`,
+    });
+    expect((await store.peer(roomId, participant.peerId))!.attributes).toEqual({});
+  });
+
   it('refuses a stored row that does not fit the model instead of reading half of it', async () => {
     const roomId = uniqueRoom('corrupt');
     await redis.hset(

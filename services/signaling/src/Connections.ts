@@ -102,6 +102,7 @@ export class Connections {
       promote: async (s, p, ctx) => (await host.promote(s, p, ctx.logger), {}),
       endMeeting: async (s, _p, ctx) => (await host.endMeeting(s, ctx.logger), {}),
       setScreenSharing: async (s, p, ctx) => (await host.setScreenSharing(s, p, ctx.logger), {}),
+      setSelfUnmute: async (s, p, ctx) => (await host.setSelfUnmute(s, p, ctx.logger), {}),
       setPresence: (s, p) => this.#setPresence(s, p),
       setAttributes: (s, p, ctx) => attributes.set(s, p, ctx),
       react: (s, p) => reactions.react(s, p),

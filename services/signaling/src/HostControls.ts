@@ -152,9 +152,19 @@ export class HostControls {
     this.#o.io.to(peerRoom(p.peerId)).emit('unmuteAllowed', { kind: p.kind });
   }
 
-  /** Refuses to resume a producer a host muted (this identity's) without allowing unmute. */
-  async checkUnmute(roomId: string, who: Identity, kind: MediaKind): Promise<void> {
-    if (await this.#o.access.isMuteLocked(roomId, who, kind)) {
+  /**
+   * Whether this peer may not turn `kind` on by itself: a host muted it without allowing unmute,
+   * or self-unmute is switched off for the room and the peer (as the room has its role now) is
+   * no host and was not asked or allowed to since.
+   */
+  async unmuteHeld(peer: Identity & { roomId: string; peerId: string }, kind: MediaKind): Promise<boolean> {
+    const stored = await this.#o.presence.peer(peer.roomId, peer.peerId);
+    return this.#o.access.isMuteLocked(peer.roomId, { ...peer, role: stored?.role }, kind);
+  }
+
+  /** Refuses to resume a producer the peer may not turn on by itself (see `unmuteHeld`). */
+  async checkUnmute(peer: Identity & { roomId: string; peerId: string }, kind: MediaKind): Promise<void> {
+    if (await this.unmuteHeld(peer, kind)) {
       throw new PermissionDeniedError(
         `a host muted your ${MEDIA_KIND_NAMES[kind]}; ask a host to let you turn it back on`,
       );
@@ -227,6 +237,18 @@ export class HostControls {
     await this.#o.access.setMultipleScreenShares(roomId, p.multiple);
     this.#o.io.to(roomId).emit('screenSharingChanged', { multiple: p.multiple });
     logger.info({ multiple: p.multiple }, 'host changed screen sharing');
+  }
+
+  /**
+   * Lets participants turn their microphones on themselves (the default), or not: then only a
+   * host's request or permission lets one (`hostAskToUnmute`, `hostAllowUnmute`). Mutes no one.
+   */
+  async setSelfUnmute(socket: PeerSocket, p: { allowed: boolean }, logger: Logger): Promise<void> {
+    await this.requireHost(socket);
+    const { roomId } = socket.data.peer;
+    await this.#o.access.setSelfUnmute(roomId, p.allowed);
+    this.#o.io.to(roomId).emit('selfUnmuteChanged', { allowed: p.allowed });
+    logger.info({ allowed: p.allowed }, 'host changed self-unmute');
   }
 
   async promote(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {

@@ -184,11 +184,12 @@ export class MediaRequests {
     if (peer.role === 'host') {
       await socket.join(hostsRoom(peer.roomId));
     }
-    const [peers, producers, lobby, multipleScreenShares] = await Promise.all([
+    const [peers, producers, lobby, multipleScreenShares, selfUnmuteAllowed] = await Promise.all([
       this.#o.presence.peers(peer.roomId),
       this.#o.presence.producers(peer.roomId),
       peer.role === 'host' ? this.#o.access.waiting(peer.roomId) : [],
       this.#o.access.multipleScreenShares(peer.roomId),
+      this.#o.access.selfUnmuteAllowed(peer.roomId),
     ]);
     socket.to(peer.roomId).emit('peerJoined', info);
     ctx.logger.info(
@@ -208,6 +209,7 @@ export class MediaRequests {
       producers: producers.filter((p) => p.peerId !== peer.peerId),
       activeSpeaker: session.activeSpeaker,
       multipleScreenShares,
+      selfUnmuteAllowed,
       lobby: lobby.map(({ peerId, displayName, role }) => ({ peerId, displayName, role })),
     };
   }
@@ -400,9 +402,8 @@ export class MediaRequests {
       peer,
       'producers',
       async () => {
-        // What a host muted without allowing unmute starts paused.
-        const startPaused =
-          (payload.paused ?? false) || (await this.#o.access.isMuteLocked(peer.roomId, peer, kind));
+        // What the peer may not turn on by itself (a host's lock, self-unmute off) starts paused.
+        const startPaused = (payload.paused ?? false) || (await this.#o.hostControls.unmuteHeld(peer, kind));
         const created = await media.call(
           'produce',
           {
@@ -481,7 +482,7 @@ export class MediaRequests {
     const { peer, media } = this.#requireJoined(socket);
     const { kind } = peer.producers.get(owned(peer.producers, producerId, 'producer'))!;
     if (!paused) {
-      await this.#o.hostControls.checkUnmute(peer.roomId, peer, kind);
+      await this.#o.hostControls.checkUnmute(peer, kind);
     }
     await this.#o.producers.setPaused(
       { roomId: peer.roomId, producerId, peerId: peer.peerId, by: socket },

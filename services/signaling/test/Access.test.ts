@@ -180,7 +180,11 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
       await joined(peer);
       const attempts: [RequestName, object][] = [
         ['hostMute', { peerId: hostId, kind: 'audio' }],
+        ['hostMuteAll', { kind: 'audio' }],
         ['hostAllowUnmute', { peerId: hostId, kind: 'audio' }],
+        ['hostAskToUnmute', { peerId: hostId, kind: 'audio' }],
+        ['setSelfUnmute', { allowed: false }],
+        ['setScreenSharing', { multiple: true }],
         ['removePeer', { peerId: hostId }],
         ['admit', { peerId: hostId }],
         ['deny', { peerId: hostId }],
@@ -195,8 +199,9 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
         });
       }
     }
-    // Nothing happened: the host is still in, the room still open.
+    // Nothing happened: the host is still in, the room still open, its switches as they were.
     expect(await redis.hexists(`sb:room:${room}:peers`, hostId)).toBe(1);
+    expect(await redis.exists(`sb:room:${room}:self-unmute`, `sb:room:${room}:screens`)).toBe(0);
     const { rows } = await pool.query<{ policy: string }>('SELECT policy FROM rooms WHERE id = $1', [room]);
     expect(rows[0].policy).toBe('open');
   });
@@ -298,6 +303,80 @@ describe('room access and host controls (real media node, Consul, Redis, Postgre
     expect(await request(guests[2].client, 'resumeProducer', { producerId: guests[2].audio })).toMatchObject({
       ok: false,
       error: { code: 'PERMISSION_DENIED' },
+    });
+  });
+
+  it('with self-unmute off, participants start muted and unmute only when a host asks; hosts always may', async () => {
+    const room = await ensureRoom(pool, uniqueRoom('self-unmute'));
+    const host = await connect(await token(room, 'Host', { role: 'host' }));
+    await joined(host);
+    const early = await connect(await token(room, 'Early'));
+    const { peerId: earlyId } = await joined(early);
+    const earlyMedia = await produceMedia(early);
+
+    const told = next(early, 'selfUnmuteChanged');
+    expect((await request(host, 'setSelfUnmute', { allowed: false })).ok).toBe(true);
+    expect(await told).toEqual({ allowed: false });
+    // Mutes no one: the early microphone stays on; once off, it cannot come back.
+    expect(
+      JSON.parse((await redis.hget(`sb:room:${room}:producers`, earlyMedia.audio)) ?? '{}'),
+    ).toMatchObject({
+      paused: false,
+    });
+    expect((await request(early, 'pauseProducer', { producerId: earlyMedia.audio })).ok).toBe(true);
+    expect(await request(early, 'resumeProducer', { producerId: earlyMedia.audio })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED', message: expect.stringMatching(/ask a host/) },
+    });
+    // The camera is not held.
+    expect((await request(early, 'pauseProducer', { producerId: earlyMedia.video })).ok).toBe(true);
+    expect((await request(early, 'resumeProducer', { producerId: earlyMedia.video })).ok).toBe(true);
+
+    // Someone arriving now hears of it in the join answer, and their microphone starts paused on
+    // the media node although they asked for it on.
+    const late = await connect(await token(room, 'Late'));
+    expect(await join(late)).toMatchObject({ ok: true, data: { selfUnmuteAllowed: false } });
+    const lateMedia = await produceMedia(late);
+    const recv = data<{ id: string }>(await request(host, 'createWebRtcTransport', { producing: false }));
+    expect(
+      await request(host, 'consume', { transportId: recv.id, producerId: lateMedia.audio }),
+    ).toMatchObject({
+      ok: true,
+      data: { producerPaused: true },
+    });
+    expect(
+      await request(host, 'consume', { transportId: recv.id, producerId: lateMedia.video }),
+    ).toMatchObject({
+      ok: true,
+      data: { producerPaused: false },
+    });
+
+    // A host is never held: its own microphone goes off and on.
+    const hostMedia = await produceMedia(host);
+    expect((await request(host, 'pauseProducer', { producerId: hostMedia.audio })).ok).toBe(true);
+    expect((await request(host, 'resumeProducer', { producerId: hostMedia.audio })).ok).toBe(true);
+
+    // Asked, the early participant may; the late one still may not.
+    expect((await request(host, 'hostAskToUnmute', { peerId: earlyId, kind: 'audio' })).ok).toBe(true);
+    expect((await request(early, 'resumeProducer', { producerId: earlyMedia.audio })).ok).toBe(true);
+    expect(await request(late, 'resumeProducer', { producerId: lateMedia.audio })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED' },
+    });
+
+    // Switched on again: everyone may, and a later switch-off forgets the earlier permission.
+    expect((await request(host, 'setSelfUnmute', { allowed: true })).ok).toBe(true);
+    expect((await request(late, 'resumeProducer', { producerId: lateMedia.audio })).ok).toBe(true);
+    expect((await request(host, 'setSelfUnmute', { allowed: false })).ok).toBe(true);
+    expect((await request(early, 'pauseProducer', { producerId: earlyMedia.audio })).ok).toBe(true);
+    expect(await request(early, 'resumeProducer', { producerId: earlyMedia.audio })).toMatchObject({
+      ok: false,
+      error: { code: 'PERMISSION_DENIED' },
+    });
+    // Bad input is refused with what was wrong.
+    expect(await request(host, 'setSelfUnmute', { allowed: 'no' } as never)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/allowed/) },
     });
   });
 

@@ -1,30 +1,23 @@
 /**
- * The browser side of a call: gets a join token from the gateway, connects to signaling over
- * socket.io, and sends/receives media through the SFU with mediasoup-client. The UI renders
- * `snapshot()` whenever `onChange` fires. When the connection is lost (signaling restarted, the
- * media node lost the room, ICE failed) it rejoins on its own with backoff, keeping the local
- * tracks and the mute state, and reports `reconnecting` meanwhile.
+ * The browser side of a call, split by concern as LiveKit's client is: it gets a join token from
+ * the gateway, opens a socket to signaling (requests through a `SignalingConnection`), keeps the
+ * room as the server's events say in a `RoomState` reducer, and leaves the media to a
+ * `MediaSession` per attempt. When the connection is lost (signaling restarted, the media node lost
+ * the room, ICE failed) it rejoins as its `ReconnectPolicy` says, keeping the local tracks and the
+ * mute state, and reports `reconnecting` meanwhile. The UI renders `snapshot()` whenever `onChange`
+ * fires; the words it shows are the components' (notices here are data).
  */
-import { Device } from 'mediasoup-client';
-import type { types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
 import {
-  cameraEncodings,
-  MEDIA_KIND_NAMES,
   SignalingConnection,
-  SignalingError as CallError,
   type ClientToServerEvents,
-  DEFAULT_SOURCE,
-  type ConsumerInfo,
   type IceServer,
   type MediaKind,
-  type MediaSource,
   type ParticipantAttributes,
   type Reaction,
   type PeerInfo,
   type PeerStats,
   type PresenceState,
-  type ProducerInfo,
   type RequestName,
   type RequestPayload,
   type ResponseMap,
@@ -32,9 +25,22 @@ import {
   type RoomPolicy,
   type ServerToClientEvents,
 } from '@switchboard/protocol';
+import { AppError, toErrorCode } from '@switchboard/errors';
 import { api } from './api';
 import { ChatClient, type ChatSnapshot } from './ChatClient';
-import { initialRoomState, isOff, raisedHands, reduce, type RoomEvent, type RoomState } from './RoomState';
+import { MediaSession, type LocalKind, type MediaSessionEvents, type TileView } from './MediaSession';
+import { ReconnectPolicy } from './ReconnectPolicy';
+import {
+  initialRoomState,
+  isOff,
+  raisedHands,
+  reduce,
+  unmuteLocked,
+  type RoomEvent,
+  type RoomState,
+} from './RoomState';
+
+export type { TileView };
 
 export interface RemoteParticipant {
   peerId: string;
@@ -53,13 +59,25 @@ export interface RemoteParticipant {
   videoOff: boolean;
 }
 
+/** Something a host did to our media, or a share the room refused: the UI words it. */
+export type CallNotice =
+  | { type: 'mutedByHost'; kind: MediaKind; canUnmute: boolean }
+  /** A host asks us to turn `kind` on (`alreadyOn`: it was on when they asked). */
+  | { type: 'unmuteRequested'; kind: MediaKind; alreadyOn: boolean }
+  | { type: 'unmuteAllowed'; kind: MediaKind }
+  /** We tried to turn `kind` on while a host holds it off. */
+  | { type: 'unmuteLocked'; kind: MediaKind }
+  /** A screen share that was on before a reconnect could not go on again. */
+  | { type: 'screenShareStopped'; reason: string };
+
 export interface CallSnapshot {
   /**
    * `lobby`: waiting for a host; `ended`: the call is over for this participant (removed, denied,
    * ended by a host, refused) and will not reconnect by itself.
    */
   status: 'connecting' | 'lobby' | 'joined' | 'reconnecting' | 'left' | 'ended' | 'failed';
-  error?: string;
+  /** Why the connection dropped (`reconnecting`), or why rejoining failed (`failed`). */
+  lostReason?: string;
   /** Why the call ended (status `ended`). */
   endedReason?: string;
   selfPeerId?: string;
@@ -70,10 +88,12 @@ export interface CallSnapshot {
   lobby: PeerInfo[];
   micMuted: boolean;
   cameraOff: boolean;
-  /** A host muted this and did not allow unmuting. */
+  /** A host holds this off: muted without allowing unmute, or self-unmute is off for the room. */
   unmuteLocked: Record<MediaKind, boolean>;
-  /** The latest notice from a host ("A host muted your microphone"). */
-  notice?: string;
+  /** Whether participants may turn their microphones on themselves (a host's switch). */
+  selfUnmuteAllowed: boolean;
+  /** The latest notice (a host muted us, asked us to unmute, …). */
+  notice?: CallNotice;
   chat: ChatSnapshot;
   /** Whose microphone is loudest now (a remote peer id or `selfPeerId`). */
   activeSpeaker?: string;
@@ -103,15 +123,8 @@ export interface ShownReaction {
 const REACTION_SHOWN_MS = 4000;
 const MAX_REACTIONS_SHOWN = 30;
 
-/** How a tile is shown, reported so the SFU sends what it needs (nothing when hidden). */
-export interface TileView {
-  visible: boolean;
-  /** Device pixels. */
-  height: number;
-}
-
 /** A failed request or join: the server's error code (or ours), as every client sees it. */
-export { CallError };
+export { AppError as CallError };
 
 /** Performance marks ("sb:joined", …) for profiling the join path in the browser's dev tools. */
 function mark(name: string): void {
@@ -130,31 +143,12 @@ function subjectOf(token: string | undefined): string {
   }
 }
 
-/** A consumer and whose track it carries; `resumed` once the SFU sends it. */
-interface ConsumerEntry {
-  consumer: types.Consumer;
-  peerId: string;
-  source: MediaSource;
-  resumed: boolean;
-}
-
-/** One attempt at being in the call: a socket, a device, two transports and what runs on them. */
+/** One attempt at being in the call: a socket, requests over it, and the media it carries. */
 interface Connection {
   socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   /** Requests over `socket`: typed, with a deadline and a correlation id each. */
   signaling: SignalingConnection;
-  device: Device;
-  send?: types.Transport;
-  recv?: types.Transport;
-  consumers: Map<string, ConsumerEntry>;
-  /** The microphone and camera producers. */
-  producers: Map<'audio' | 'video', types.Producer>;
-  /** The screen share's producer. */
-  screen?: types.Producer;
-  /** Announced before the receiving transport existed: consumed as soon as it does. */
-  waiting: ProducerInfo[];
-  /** Producers consumed or being consumed (the join answer and newProducer may both name one). */
-  consumed: Set<string>;
+  media: MediaSession;
   dead: boolean;
 }
 
@@ -166,6 +160,8 @@ export interface CallOptions {
   onChange: () => void;
   /** Send and receive only through TURN (a network that blocks everything else; troubleshooting). */
   forceRelay?: boolean;
+  /** When to try rejoining after the connection drops (default: `ReconnectPolicy`'s). */
+  reconnectPolicy?: ReconnectPolicy;
 }
 
 interface KeptToken {
@@ -178,39 +174,45 @@ interface KeptToken {
 /** How long someone whose connection dropped is shown as reconnecting before their tile goes. */
 const RECONNECTING_SHOWN_MS = 20_000;
 
-/** Waits between reconnection attempts (ms); after the last one the call has failed. */
-const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000, 8000, 8000];
-
-/** ICE restarts tried on a transport whose connection dropped before the call rejoins from scratch. */
-const ICE_RESTARTS = 2;
-
 /** How often the SFU's stats are fetched while in the call. */
 const STATS_EVERY_MS = 2000;
-
-/** A tile's reported height must change by this share of the last one to be reported again. */
-const VIEW_HEIGHT_STEP = 0.2;
 
 /** A join token is reused while it has this long left (an admitted guest stays admitted). */
 const TOKEN_MARGIN_MS = 30_000;
 
+/** The host controls `host()` sends. */
+type HostRequest =
+  | 'hostMute'
+  | 'hostMuteAll'
+  | 'hostAskToUnmute'
+  | 'hostAllowUnmute'
+  | 'removePeer'
+  | 'admit'
+  | 'deny'
+  | 'setPolicy'
+  | 'promote'
+  | 'endMeeting'
+  | 'setScreenSharing'
+  | 'setSelfUnmute';
+
 export class CallClient {
   readonly #opts: CallOptions;
-  /** The room as the server's events say (participants, lobby, policy, roles, hands): one owner. */
+  readonly #reconnectPolicy: ReconnectPolicy;
+  /** The room as the server's events say (participants, lobby, policy, roles, hands, locks): one owner. */
   #room: RoomState = initialRoomState;
   /** Each remote participant's tracks (the room state has no media), by peer id. */
   readonly #media = new Map<string, { stream: MediaStream; screen?: MediaStream }>();
   readonly #paused = { audio: false, video: false };
   /** The tracks to send (the page replaces them when the person switches a device or an effect). */
-  readonly #local: Partial<Record<'audio' | 'video', MediaStreamTrack>> = {};
-  readonly #unmuteLocked = { audio: false, video: false };
+  readonly #local: Partial<Record<LocalKind, MediaStreamTrack>> = {};
   #token?: KeptToken;
   #conn?: Connection;
   /** The connection `prepare()` is opening or opened, until `start()` takes it. */
   #prepared?: Promise<Connection | undefined>;
   #status: CallSnapshot['status'] = 'connecting';
-  #error?: string;
+  #lostReason?: string;
   #endedReason?: string;
-  #notice?: string;
+  #notice?: CallNotice;
   /** Our peer id while waiting in the lobby (the room state has it once joined). */
   #waitingPeerId?: string;
   #presence: PresenceState = 'active';
@@ -225,15 +227,14 @@ export class CallClient {
   readonly #views = new Map<string, TileView>();
   /** The screen we share (kept across reconnects, produced again on each). */
   #screen?: MediaStream;
-  /** What was last reported for each consumer. */
-  readonly #sentViews = new Map<string, TileView>();
   /** The room's chat; it outlives connections (its outbox waits for the next one). */
   readonly chat: ChatClient;
 
   private constructor(opts: CallOptions) {
     this.#opts = opts;
+    this.#reconnectPolicy = opts.reconnectPolicy ?? new ReconnectPolicy();
     for (const track of opts.localStream.getTracks()) {
-      this.#local[track.kind as 'audio' | 'video'] = track;
+      this.#local[track.kind as LocalKind] = track;
     }
     this.chat = new ChatClient(opts.room, () => this.#changed());
   }
@@ -265,7 +266,7 @@ export class CallClient {
     const room = this.#room;
     return {
       status: this.#status,
-      error: this.#error,
+      lostReason: this.#lostReason,
       endedReason: this.#endedReason,
       selfPeerId: room.selfPeerId ?? this.#waitingPeerId,
       role: room.role,
@@ -288,7 +289,8 @@ export class CallClient {
       lobby: Object.values(room.lobby),
       micMuted: this.#paused.audio,
       cameraOff: this.#paused.video,
-      unmuteLocked: { ...this.#unmuteLocked },
+      unmuteLocked: { audio: unmuteLocked(room, 'audio'), video: unmuteLocked(room, 'video') },
+      selfUnmuteAllowed: room.selfUnmuteAllowed,
       notice: this.#notice,
       chat: this.chat.snapshot(),
       activeSpeaker: room.activeSpeaker,
@@ -302,31 +304,12 @@ export class CallClient {
     };
   }
 
-  /** Applies one of the server's events to the room state; tells the page when it changed. */
-  #dispatch(event: RoomEvent): void {
-    const next = reduce(this.#room, event);
-    if (next !== this.#room) {
-      this.#room = next;
-      this.#changed();
-    }
-  }
-
-  /** A participant's tracks (one stream object per participant, kept while it is in the call). */
-  #mediaOf(peerId: string): { stream: MediaStream; screen?: MediaStream } {
-    let media = this.#media.get(peerId);
-    if (!media) {
-      media = { stream: new MediaStream() };
-      this.#media.set(peerId, media);
-    }
-    return media;
-  }
-
   /**
    * Sends `track` instead of the current one of its kind (another camera or microphone, or the
    * same through an effect): swapped on the live producer, no renegotiation, so the others' view
    * goes on. Kept for every later (re)join.
    */
-  async setLocalTrack(kind: 'audio' | 'video', track: MediaStreamTrack | undefined): Promise<void> {
+  async setLocalTrack(kind: LocalKind, track: MediaStreamTrack | undefined): Promise<void> {
     if (this.#local[kind] === track) {
       return;
     }
@@ -335,11 +318,15 @@ export class CallClient {
     } else {
       delete this.#local[kind];
     }
-    const producer = this.#conn?.producers.get(kind);
-    if (producer && !producer.closed) {
-      await producer.replaceTrack({ track: track ?? null });
-      mark(`replaced ${kind} track`);
-    }
+    await this.#conn?.media.replaceTrack(kind, track);
+  }
+
+  setMicrophoneMuted(muted: boolean): Promise<void> {
+    return this.#setPaused('audio', muted);
+  }
+
+  setCameraOff(off: boolean): Promise<void> {
+    return this.#setPaused('video', off);
   }
 
   /** Sends a reaction to everyone (refused when sent too often: RESOURCE_EXHAUSTED). */
@@ -353,6 +340,11 @@ export class CallClient {
    */
   async setAttributes(attributes: Record<string, string | null>, peerId?: string): Promise<void> {
     await this.#send('setAttributes', peerId ? { peerId, attributes } : { attributes });
+  }
+
+  /** A host control (mute, remove, admit, deny, lock, promote, end, …); throws with the server's reason. */
+  async host<E extends HostRequest>(event: E, payload: RequestPayload<E>): Promise<void> {
+    await this.#send(event, payload);
   }
 
   /**
@@ -374,7 +366,7 @@ export class CallClient {
       if ((error as Error).name === 'NotAllowedError') {
         return; // the user cancelled the picker
       }
-      throw new CallError(`Cannot share the screen: ${(error as Error).message}`, 'UNAVAILABLE');
+      throw new AppError('UNAVAILABLE', `Cannot share the screen: ${(error as Error).message}`);
     }
     const track = stream.getVideoTracks()[0];
     track.contentHint = 'detail';
@@ -382,23 +374,14 @@ export class CallClient {
     this.#screen = stream;
     this.#changed();
     const conn = this.#conn;
-    if (conn && !conn.dead && conn.send) {
+    if (conn && !conn.dead && this.#status === 'joined') {
       try {
-        await this.#produceScreen(conn);
+        await conn.media.produceScreen(track);
       } catch (error) {
         await this.stopScreenShare();
         throw error;
       }
     }
-  }
-
-  async #produceScreen(conn: Connection): Promise<void> {
-    const track = this.#screen?.getVideoTracks()[0];
-    if (!track || !conn.send || conn.screen) {
-      return;
-    }
-    conn.screen = await conn.send.produce({ track, stopTracks: false, appData: { source: 'screen' } });
-    mark('sharing screen');
   }
 
   async stopScreenShare(): Promise<void> {
@@ -408,16 +391,8 @@ export class CallClient {
     }
     this.#screen = undefined;
     stream.getTracks().forEach((t) => t.stop());
-    const conn = this.#conn;
-    const producer = conn?.screen;
     this.#changed();
-    if (conn && producer) {
-      conn.screen = undefined;
-      producer.close();
-      if (!conn.dead) {
-        await this.#request(conn, 'closeProducer', { producerId: producer.id }).catch(() => {});
-      }
-    }
+    await this.#conn?.media.closeScreen();
   }
 
   /**
@@ -426,31 +401,131 @@ export class CallClient {
    */
   setTileView(peerId: string, view: TileView, source: 'camera' | 'screen' = 'camera'): void {
     this.#views.set(`${peerId}:${source}`, view);
-    const conn = this.#conn;
-    if (!conn || conn.dead) {
+    this.#conn?.media.showTile(peerId, source, view);
+  }
+
+  /** This participant's own presence: sent now when connected, and after every (re)join. */
+  setAway(away: boolean): void {
+    const state: PresenceState = away ? 'away' : 'active';
+    if (state === this.#presence) {
       return;
     }
-    for (const [id, entry] of conn.consumers) {
-      if (entry.peerId === peerId && entry.source === source && entry.resumed) {
-        this.#sendView(conn, id, view);
-      }
+    this.#presence = state;
+    const conn = this.#conn;
+    if (conn && !conn.dead && this.#status === 'joined') {
+      conn.signaling.request('setPresence', { state }).catch(() => {});
     }
   }
 
-  #sendView(conn: Connection, consumerId: string, view: TileView): void {
-    const sent = this.#sentViews.get(consumerId);
-    const height = Math.round(view.height);
-    if (
-      sent &&
-      sent.visible === view.visible &&
-      Math.abs(sent.height - height) <= sent.height * VIEW_HEIGHT_STEP
-    ) {
+  /** Leaves the room and closes everything; idempotent. */
+  close(): void {
+    if (this.#closed) {
       return;
     }
-    this.#sentViews.set(consumerId, { visible: view.visible, height });
-    this.#request(conn, 'consumerView', { consumerId, visible: view.visible, height }).catch(() =>
-      this.#sentViews.delete(consumerId),
-    );
+    this.#closed = true;
+    this.chat.close();
+    clearInterval(this.#statsTimer);
+    this.#screen?.getTracks().forEach((t) => t.stop());
+    this.#screen = undefined;
+    void this.#prepared?.then((prepared) => prepared && this.#teardown(prepared, false));
+    this.#prepared = undefined;
+    const conn = this.#conn;
+    if (conn && !conn.dead) {
+      conn.dead = true;
+      const { socket } = conn;
+      if (socket.connected) {
+        void conn.signaling.answer('leave', {}, { timeoutMs: 1000 }).then(() => socket.disconnect());
+        setTimeout(() => socket.disconnect(), 1000);
+      } else {
+        socket.disconnect();
+      }
+      conn.media.close();
+    }
+    this.#status = 'left';
+    this.#changed();
+  }
+
+  /** Applies one of the server's events to the room state; tells the page when it changed. */
+  #dispatch(event: RoomEvent): void {
+    const next = reduce(this.#room, event);
+    if (next !== this.#room) {
+      this.#room = next;
+      this.#changed();
+    }
+  }
+
+  #changed(): void {
+    this.#opts.onChange();
+  }
+
+  #notify(notice: CallNotice | undefined): void {
+    this.#notice = notice;
+    this.#changed();
+  }
+
+  /** A participant's tracks (one stream object per participant, kept while it is in the call). */
+  #mediaOf(peerId: string): { stream: MediaStream; screen?: MediaStream } {
+    let media = this.#media.get(peerId);
+    if (!media) {
+      media = { stream: new MediaStream() };
+      this.#media.set(peerId, media);
+    }
+    return media;
+  }
+
+  /** What a media session tells: remote tracks to the tiles, a lost media path to a rejoin. */
+  #mediaEvents(): MediaSessionEvents {
+    return {
+      trackAdded: (peerId, source, track) => {
+        const media = this.#mediaOf(peerId);
+        if (source === 'screen') {
+          media.screen = new MediaStream([track]);
+        } else {
+          // A new MediaStream object makes React (and the <video>) pick up the added track.
+          media.stream = new MediaStream([...media.stream.getTracks(), track]);
+        }
+      },
+      trackRemoved: (peerId, source, track) => {
+        const media = this.#media.get(peerId);
+        if (media && source === 'screen') {
+          media.screen = undefined;
+        } else if (media) {
+          media.stream = new MediaStream(media.stream.getTracks().filter((t) => t !== track));
+        }
+        this.#changed();
+      },
+      producerSeen: (producer) => this.#dispatch({ type: 'newProducer', producer }),
+      resumed: () => this.#changed(),
+      failed: (reason) => {
+        const conn = this.#conn;
+        if (conn) {
+          this.#connectionLost(conn, reason);
+        }
+      },
+      mark,
+    };
+  }
+
+  async #setPaused(kind: LocalKind, paused: boolean): Promise<void> {
+    if (!paused && unmuteLocked(this.#room, kind)) {
+      this.#notify({ type: 'unmuteLocked', kind });
+      return;
+    }
+    this.#paused[kind] = paused;
+    this.#notify(undefined);
+    const conn = this.#conn;
+    if (conn && !conn.dead) {
+      await conn.media.setPaused(kind, paused); // else applied when the connection comes back
+    }
+  }
+
+  /** A request on the live connection; UNAVAILABLE when there is none (reconnecting, left). */
+  async #send<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<ResponseMap[E]> {
+    const conn = this.#conn;
+    if (!conn || conn.dead) {
+      throw new AppError('UNAVAILABLE', 'not connected');
+    }
+    return conn.signaling.request(event, payload);
   }
 
   #pollStats(conn: Connection): void {
@@ -460,52 +535,14 @@ export class CallClient {
         clearInterval(this.#statsTimer);
         return;
       }
-      this.#request(conn, 'getStats', {})
+      conn.signaling
+        .request('getStats', {})
         .then((stats) => {
           this.#stats = stats;
           this.#changed();
         })
         .catch(() => {});
     }, STATS_EVERY_MS);
-  }
-
-  /** A host control (mute, remove, admit, deny, lock, promote, end); throws with the server's reason. */
-  async host<
-    E extends
-      | 'hostMute'
-      | 'hostMuteAll'
-      | 'hostAskToUnmute'
-      | 'hostAllowUnmute'
-      | 'removePeer'
-      | 'admit'
-      | 'deny'
-      | 'setPolicy'
-      | 'promote'
-      | 'endMeeting'
-      | 'setScreenSharing',
-  >(event: E, payload: RequestPayload<E>): Promise<void> {
-    await this.#send(event, payload);
-  }
-
-  /** A request on the live connection; UNAVAILABLE when there is none (reconnecting, left). */
-  async #send<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<ResponseMap[E]> {
-    const conn = this.#conn;
-    if (!conn || conn.dead) {
-      throw new CallError('not connected', 'UNAVAILABLE');
-    }
-    return this.#request(conn, event, payload);
-  }
-
-  #changed(): void {
-    this.#opts.onChange();
-  }
-
-  #request<E extends RequestName>(
-    conn: Connection,
-    event: E,
-    payload: RequestPayload<E>,
-  ): Promise<ResponseMap[E]> {
-    return conn.signaling.request(event, payload);
   }
 
   /** Where this tab keeps its join token, so a reload stays the same guest (chat identity, lobby). */
@@ -540,7 +577,8 @@ export class CallClient {
     };
     if (!response.ok || !body.token) {
       const message = body.message ?? `the gateway refused (${response.status})`;
-      throw new CallError(message.charAt(0).toUpperCase() + message.slice(1), body.code ?? 'UNAVAILABLE');
+      const code = body.code ? toErrorCode(body.code) : 'UNAVAILABLE';
+      throw new AppError(code, message.charAt(0).toUpperCase() + message.slice(1));
     }
     this.#token = {
       token: body.token,
@@ -573,7 +611,7 @@ export class CallClient {
     }
     if (this.#closed) {
       this.#teardown(conn, false); // closed while connecting: nobody wants this call any more
-      throw new CallError('the call was closed', 'CANCELLED');
+      throw new AppError('CANCELLED', 'the call was closed');
     }
     this.#conn = conn;
     try {
@@ -584,7 +622,7 @@ export class CallClient {
     }
   }
 
-  /** Token, socket and the router's capabilities loaded into a new device: all a join needs first. */
+  /** Token, socket and a media session with the router's capabilities: all a join needs first. */
   async #open(): Promise<Connection> {
     const token = await this.#joinToken();
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
@@ -593,39 +631,30 @@ export class CallClient {
       auth: { token },
       reconnection: false,
     });
-    const conn: Connection = {
-      socket,
-      signaling: new SignalingConnection(socket),
-      device: new Device(),
-      consumers: new Map(),
-      producers: new Map(),
-      waiting: [],
-      consumed: new Set(),
-      dead: false,
-    };
+    const signaling = new SignalingConnection(socket);
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
         socket.once('connect_error', (error) => {
-          const code = (error as { data?: { code?: string } }).data?.code ?? 'UNAUTHENTICATED';
+          const code = toErrorCode((error as { data?: { code?: string } }).data?.code ?? 'UNAUTHENTICATED');
           if (code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED') {
             this.#token = undefined; // expired, invalid or banned: ask for a new one next time
             sessionStorage.removeItem(this.#tokenKey);
           }
-          reject(new CallError(error.message, code));
+          reject(new AppError(code, error.message));
         });
       });
-      const { rtpCapabilities } = await this.#request(conn, 'getRouterRtpCapabilities', {});
-      await conn.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+      const media = await MediaSession.load({ signaling, events: this.#mediaEvents(), views: this.#views });
+      return { socket, signaling, media, dead: false };
     } catch (error) {
-      this.#teardown(conn, false);
+      socket.disconnect();
       throw error;
     }
-    return conn;
   }
 
-  async #join(conn: Connection): Promise<void> {
-    const { socket } = conn;
+  /** The server's events, each to its owner: the room state, the media session, the call's status. */
+  #listen(conn: Connection): void {
+    const { socket, media } = conn;
     socket.on('disconnect', (reason) => this.#connectionLost(conn, `disconnected: ${reason}`));
     // Not final: the server lost this call's media and says rejoin now (no backoff first).
     socket.on('callEnded', ({ reason, final }) =>
@@ -642,25 +671,19 @@ export class CallClient {
     );
     socket.on('mutedByHost', ({ kind, canUnmute }) => {
       this.#paused[kind] = true;
-      this.#unmuteLocked[kind] = !canUnmute;
-      conn.producers.get(kind)?.pause();
-      this.#notice = canUnmute
-        ? `A host muted your ${MEDIA_KIND_NAMES[kind]}.`
-        : `A host muted your ${MEDIA_KIND_NAMES[kind]}; you can turn it back on when a host allows it.`;
-      this.#changed();
+      media.pausedBySfu(kind);
+      this.#dispatch({ type: 'mutedByHost', kind, canUnmute });
+      this.#notify({ type: 'mutedByHost', kind, canUnmute });
     });
     socket.on('unmuteRequested', ({ kind }) => {
-      this.#unmuteLocked[kind] = false;
-      this.#notice = this.#paused[kind]
-        ? `A host asks you to turn your ${MEDIA_KIND_NAMES[kind]} back on.`
-        : `A host asked you to turn your ${MEDIA_KIND_NAMES[kind]} on; it is on.`;
-      this.#changed();
+      this.#dispatch({ type: 'unmuteGranted', kind });
+      this.#notify({ type: 'unmuteRequested', kind, alreadyOn: !this.#paused[kind] });
     });
     socket.on('unmuteAllowed', ({ kind }) => {
-      this.#unmuteLocked[kind] = false;
-      this.#notice = `A host allowed you to turn your ${MEDIA_KIND_NAMES[kind]} back on.`;
-      this.#changed();
+      this.#dispatch({ type: 'unmuteGranted', kind });
+      this.#notify({ type: 'unmuteAllowed', kind });
     });
+    socket.on('selfUnmuteChanged', ({ allowed }) => this.#dispatch({ type: 'selfUnmuteChanged', allowed }));
     socket.on('peerJoined', (peer) => this.#dispatch({ type: 'peerJoined', peer }));
     socket.on('peerLeft', ({ peerId, reason }) => {
       this.#dispatch({ type: 'peerLeft', peerId, reason });
@@ -681,26 +704,18 @@ export class CallClient {
     );
     socket.on('newProducer', (producer) => {
       this.#dispatch({ type: 'newProducer', producer });
-      void this.#consume(conn, producer);
+      void media.consume(producer);
     });
     socket.on('producerClosed', ({ producerId, peerId }) => {
       this.#dispatch({ type: 'producerClosed', producerId, peerId });
-      this.#removeProducer(conn, producerId);
+      media.removeProducer(producerId);
     });
-    socket.on('consumerClosed', ({ producerId }) => this.#removeProducer(conn, producerId));
+    socket.on('consumerClosed', ({ producerId }) => media.removeProducer(producerId));
     socket.on('screenSharingChanged', ({ multiple }) =>
       this.#dispatch({ type: 'screenSharingChanged', multiple }),
     );
     socket.on('activeSpeaker', ({ peerId }) => this.#dispatch({ type: 'activeSpeaker', peerId }));
-    socket.on('reaction', ({ peerId, emoji }) => {
-      const shown = { id: ++this.#reactionSeq, peerId, emoji };
-      this.#reactions = [...this.#reactions, shown].slice(-MAX_REACTIONS_SHOWN);
-      this.#changed();
-      setTimeout(() => {
-        this.#reactions = this.#reactions.filter((r) => r !== shown);
-        this.#changed();
-      }, REACTION_SHOWN_MS);
-    });
+    socket.on('reaction', ({ peerId, emoji }) => this.#showReaction(peerId, emoji));
     socket.on('audioLevels', ({ levels }) => {
       this.#levels = Object.fromEntries(levels.map(({ peerId, volume }) => [peerId, volume]));
       this.#changed();
@@ -708,296 +723,73 @@ export class CallClient {
     socket.on('producerPaused', ({ producerId, peerId, paused }) =>
       this.#dispatch({ type: 'producerPaused', producerId, peerId, paused }),
     );
+  }
 
+  #showReaction(peerId: string, emoji: Reaction): void {
+    const shown = { id: ++this.#reactionSeq, peerId, emoji };
+    this.#reactions = [...this.#reactions, shown].slice(-MAX_REACTIONS_SHOWN);
+    this.#changed();
+    setTimeout(() => {
+      this.#reactions = this.#reactions.filter((r) => r !== shown);
+      this.#changed();
+    }, REACTION_SHOWN_MS);
+  }
+
+  /** Joins (after the lobby, when there is one), then sends and receives. */
+  async #join(conn: Connection): Promise<void> {
+    const { socket, signaling, media } = conn;
+    this.#listen(conn);
     mark('connected');
     this.#dispatch({ type: 'connectionLost' }); // a previous attempt's view of the room is stale
-    const rtpCaps = { rtpCapabilities: conn.device.rtpCapabilities as never };
-    let joined = await this.#request(conn, 'join', rtpCaps);
+    const rtpCaps = { rtpCapabilities: media.rtpCapabilities as never };
+    let joined = await signaling.request('join', rtpCaps);
     while (joined.status === 'lobby') {
       this.#waitingPeerId = joined.peerId;
       this.#status = 'lobby';
       this.#changed();
       await new Promise<void>((resolve, reject) => {
         socket.once('admitted', () => resolve());
-        socket.once('denied', ({ reason }) => reject(new CallError(reason, 'PERMISSION_DENIED')));
-        socket.once('callEnded', ({ reason }) => reject(new CallError(reason, 'UNAVAILABLE')));
-        socket.once('disconnect', () => reject(new CallError('disconnected while waiting', 'UNAVAILABLE')));
+        socket.once('denied', ({ reason }) => reject(new AppError('PERMISSION_DENIED', reason)));
+        socket.once('callEnded', ({ reason }) => reject(new AppError('UNAVAILABLE', reason)));
+        socket.once('disconnect', () => reject(new AppError('UNAVAILABLE', 'disconnected while waiting')));
       });
-      joined = await this.#request(conn, 'join', rtpCaps);
+      joined = await signaling.request('join', rtpCaps);
     }
     this.#dispatch({ type: 'joined', result: joined });
     mark('joined');
     this.chat.attach({
-      request: (event, payload) => this.#request(conn, event, payload),
-      on: (event, listener) => conn.socket.on(event, listener as never),
+      request: (event, payload) => signaling.request(event, payload),
+      on: (event, listener) => socket.on(event, listener as never),
       sub: subjectOf(this.#token?.token),
     });
     // Both transports at once; then send and receive side by side, so the others' video does not
     // wait for our own DTLS handshake.
-    // The receiving one comes with consumers of everything already in the room.
-    const [{ transport: send }, { transport: recv, consumers: existing = [] }] = await Promise.all([
-      this.#createTransport(conn, true),
-      this.#createTransport(conn, false),
-    ]);
-    conn.send = send;
-    conn.recv = recv;
+    const existing = await media.connect({
+      selfPeerId: joined.peerId,
+      iceServers: this.#token?.iceServers ?? [],
+      forceRelay: this.#opts.forceRelay ?? false,
+    });
     mark('transports');
     this.#status = 'joined';
     if (this.#presence === 'away') {
-      this.#request(conn, 'setPresence', { state: 'away' }).catch(() => {});
+      signaling.request('setPresence', { state: 'away' }).catch(() => {});
     }
-    this.#error = undefined;
+    this.#lostReason = undefined;
     this.#changed();
     this.#pollStats(conn);
-    const waiting = [...joined.producers, ...conn.waiting.splice(0)];
+    const screen = this.#screen?.getVideoTracks()[0];
     await Promise.all([
-      ...Object.values(this.#local).map(async (track) => {
-        const kind = track.kind as 'audio' | 'video';
-        const paused = this.#paused[kind];
-        const producer = await send.produce({
-          track,
-          stopTracks: false,
-          appData: { paused },
-          ...(kind === 'video' && {
-            encodings: cameraEncodings(track.getSettings().height),
-            codecOptions: { videoGoogleStartBitrate: 1000 },
-          }),
-        });
-        if (paused) {
-          producer.pause();
-        }
-        conn.producers.set(producer.kind, producer);
-      }),
-      // A share that was on before a reconnect goes on again (the room may refuse it by now).
-      this.#produceScreen(conn).catch((error: unknown) => {
-        this.#notice = (error as Error).message;
-        void this.stopScreenShare();
-      }),
-      this.#consumeAll(conn, recv, existing),
-      ...waiting.map((producer) => this.#consume(conn, producer)),
-    ]);
-  }
-
-  async #createTransport(
-    conn: Connection,
-    producing: boolean,
-  ): Promise<{ transport: types.Transport; consumers?: ConsumerInfo[] }> {
-    const info = await this.#request(
-      conn,
-      'createWebRtcTransport',
-      producing ? { producing } : { producing, consumeExisting: true },
-    );
-    const options = {
-      id: info.id,
-      iceParameters: info.iceParameters,
-      iceCandidates: info.iceCandidates as types.IceCandidate[],
-      dtlsParameters: info.dtlsParameters as types.DtlsParameters,
-      iceServers: this.#token?.iceServers ?? [],
-      iceTransportPolicy: this.#opts.forceRelay ? ('relay' as const) : ('all' as const),
-    };
-    const transport = producing
-      ? conn.device.createSendTransport(options)
-      : conn.device.createRecvTransport(options);
-    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.#request(conn, 'connectWebRtcTransport', {
-        transportId: transport.id,
-        dtlsParameters: dtlsParameters as never,
-      })
-        .then(() => callback())
-        .catch(errback);
-    });
-    if (producing) {
-      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        this.#request(conn, 'produce', {
-          transportId: transport.id,
-          kind,
-          rtpParameters: rtpParameters as never,
-          paused: appData.paused === true,
-          source: appData.source as MediaSource | undefined,
-        })
-          .then(({ producerId }) => callback({ id: producerId }))
-          .catch(errback);
-      });
-    }
-    // The network path went away: restart ICE on this transport first (new ICE parameters from
-    // the media node, same DTLS session, nothing renegotiated); rejoin only if that fails too.
-    let restarts = 0;
-    const what = producing ? 'sending' : 'receiving';
-    transport.on('connectionstatechange', (state) => {
-      mark(`${what} ${state}`);
-      if (state !== 'disconnected' && state !== 'failed') {
-        if (state === 'connected') {
-          restarts = 0;
-        }
-        return;
-      }
-      if (restarts >= ICE_RESTARTS) {
-        if (state === 'failed') {
-          this.#connectionLost(conn, `media connection failed (${what})`);
-        }
-        return;
-      }
-      restarts++;
-      this.#request(conn, 'restartIce', { transportId: transport.id })
-        .then(({ iceParameters }) =>
-          transport.restartIce({ iceParameters: iceParameters as types.IceParameters }),
-        )
-        .then(() => mark(`ice restarted (${what})`))
-        .catch((error: unknown) => {
-          mark(`ice restart failed (${what}): ${(error as Error).message}`);
-          this.#connectionLost(conn, `media connection failed (${what})`);
-        });
-    });
-    return { transport, consumers: info.consumers };
-  }
-
-  /** This participant's own presence: sent now when connected, and after every (re)join. */
-  setAway(away: boolean): void {
-    const state: PresenceState = away ? 'away' : 'active';
-    if (state === this.#presence) {
-      return;
-    }
-    this.#presence = state;
-    const conn = this.#conn;
-    if (conn && !conn.dead && this.#status === 'joined') {
-      this.#request(conn, 'setPresence', { state }).catch(() => {});
-    }
-  }
-
-  async #consume(conn: Connection, producer: ProducerInfo): Promise<void> {
-    const transport = conn.recv;
-    if (producer.peerId === this.#room.selfPeerId || conn.consumed.has(producer.producerId)) {
-      return;
-    }
-    if (!transport) {
-      conn.waiting.push(producer);
-      return;
-    }
-    conn.consumed.add(producer.producerId);
-    try {
-      const info = await this.#request(conn, 'consume', {
-        transportId: transport.id,
-        producerId: producer.producerId,
-      });
-      const entry = await this.#receive(conn, transport, { ...info, source: producer.source });
-      if (!(await this.#resumeWithView(conn, entry))) {
-        await this.#request(conn, 'resumeConsumer', { consumerId: entry.consumer.id });
-      }
-      this.#resumed(conn, entry);
-    } catch (error) {
-      conn.consumed.delete(producer.producerId);
-      if (!conn.dead) {
-        console.warn('could not receive a track', error);
-      }
-    }
-  }
-
-  /**
-   * The consumers the server made with the receiving transport (one per producer already in the
-   * room): set up side by side, then resumed with one request.
-   */
-  async #consumeAll(conn: Connection, transport: types.Transport, infos: ConsumerInfo[]): Promise<void> {
-    for (const info of infos) {
-      conn.consumed.add(info.producerId);
-    }
-    const entries = await Promise.all(
-      infos.map((info) =>
-        this.#receive(conn, transport, info).catch((error: unknown) => {
-          conn.consumed.delete(info.producerId);
-          if (!conn.dead) {
-            console.warn('could not receive a track', error);
-          }
-          return undefined;
-        }),
+      ...Object.values(this.#local).map((track) =>
+        media.produce(track, this.#paused[track.kind as LocalKind]),
       ),
-    );
-    const ready = entries.filter((entry) => entry !== undefined);
-    // Videos whose tile is known resume with its layer; the rest in one request.
-    const withView = await Promise.all(ready.map((entry) => this.#resumeWithView(conn, entry)));
-    const rest = ready.filter((_, i) => !withView[i]);
-    if (rest.length > 0) {
-      await this.#request(conn, 'resumeConsumers', { consumerIds: rest.map((entry) => entry.consumer.id) });
-    }
-    for (const entry of ready) {
-      this.#resumed(conn, entry);
-    }
-  }
-
-  /**
-   * Resumes a video consumer whose tile already reported its view through `consumerView`, so the
-   * SFU starts with the layer the tile needs (one key frame, no switch right after). False when
-   * there is no view yet (resume it plainly).
-   */
-  async #resumeWithView(conn: Connection, entry: ConsumerEntry): Promise<boolean> {
-    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
-    if (entry.consumer.kind !== 'video' || !view?.visible) {
-      return false;
-    }
-    const height = Math.round(view.height);
-    this.#sentViews.set(entry.consumer.id, { visible: true, height });
-    await this.#request(conn, 'consumerView', { consumerId: entry.consumer.id, visible: true, height });
-    return true;
-  }
-
-  /** Sets up a consumer the server made (paused) and puts its track on the participant's tile. */
-  async #receive(conn: Connection, transport: types.Transport, info: ConsumerInfo): Promise<ConsumerEntry> {
-    const consumer = await transport.consume({
-      id: info.consumerId,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters as types.RtpParameters,
-    });
-    const source = info.source ?? DEFAULT_SOURCE[info.kind];
-    const entry: ConsumerEntry = { consumer, peerId: info.peerId, source, resumed: false };
-    conn.consumers.set(consumer.id, entry);
-    const media = this.#mediaOf(info.peerId);
-    if (source === 'screen') {
-      media.screen = new MediaStream([consumer.track]);
-    } else {
-      // A new MediaStream object makes React (and the <video>) pick up the added track.
-      media.stream = new MediaStream([...media.stream.getTracks(), consumer.track]);
-    }
-    // What the consumer says of its producer (the room state may not have it yet).
-    this.#dispatch({
-      type: 'newProducer',
-      producer: {
-        producerId: info.producerId,
-        peerId: info.peerId,
-        kind: info.kind,
-        source,
-        paused: info.producerPaused,
-      },
-    });
-    return entry;
-  }
-
-  /** The SFU sends it now: report its tile's view, show it. */
-  #resumed(conn: Connection, entry: ConsumerEntry): void {
-    entry.resumed = true;
-    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
-    if (entry.consumer.kind === 'video' && view) {
-      this.#sendView(conn, entry.consumer.id, view);
-    }
-    mark(`consuming ${entry.consumer.kind} of ${entry.peerId}`);
-    this.#changed();
-  }
-
-  #removeProducer(conn: Connection, producerId: string): void {
-    for (const [id, entry] of conn.consumers) {
-      if (entry.consumer.producerId === producerId) {
-        entry.consumer.close();
-        conn.consumers.delete(id);
-        this.#sentViews.delete(id);
-        const media = this.#media.get(entry.peerId);
-        if (media && entry.source === 'screen') {
-          media.screen = undefined;
-        } else if (media) {
-          media.stream = new MediaStream(media.stream.getTracks().filter((t) => t !== entry.consumer.track));
-        }
-      }
-    }
-    conn.consumed.delete(producerId);
-    this.#changed();
+      // A share that was on before a reconnect goes on again (the room may refuse it by now).
+      screen &&
+        media.produceScreen(screen).catch((error: unknown) => {
+          this.#notify({ type: 'screenShareStopped', reason: (error as Error).message });
+          void this.stopScreenShare();
+        }),
+      media.receive(existing, joined.producers),
+    ]);
   }
 
   /** The call is over for us (removed, denied, ended by a host): no reconnecting. */
@@ -1014,7 +806,7 @@ export class CallClient {
     this.#changed();
   }
 
-  /** The connection is gone: drop what it carried and rejoin with backoff. */
+  /** The connection is gone: drop what it carried and rejoin as the reconnect policy says. */
   #connectionLost(conn: Connection, reason: string, rejoinNow = false): void {
     if (this.#closed || conn.dead || conn !== this.#conn) {
       return;
@@ -1023,14 +815,18 @@ export class CallClient {
     this.#media.clear();
     this.#dispatch({ type: 'connectionLost' });
     this.#status = 'reconnecting';
-    this.#error = `Connection lost (${reason}). Reconnecting…`;
+    this.#lostReason = reason;
     this.#changed();
     void this.#reconnect(rejoinNow);
   }
 
   async #reconnect(rejoinNow: boolean): Promise<void> {
-    let lastError = '';
-    for (const delay of rejoinNow ? [0, ...RECONNECT_DELAYS] : RECONNECT_DELAYS) {
+    let error: unknown;
+    for (let attempts = 0; ; attempts++) {
+      const delay = this.#reconnectPolicy.nextDelayMs({ attempts, rejoinNow, error });
+      if (delay === null) {
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.#closed) {
         return;
@@ -1039,15 +835,15 @@ export class CallClient {
         await this.#connect();
         mark('reconnected');
         return;
-      } catch (error) {
-        lastError = (error as Error).message;
-        if (error instanceof CallError && ['PERMISSION_DENIED', 'NOT_FOUND'].includes(error.code)) {
-          break; // removed, locked out or the meeting is gone: retrying cannot help
-        }
+      } catch (failure) {
+        error = failure;
       }
     }
+    if (this.#closed) {
+      return;
+    }
     this.#status = 'failed';
-    this.#error = `Could not reconnect (${lastError}).`;
+    this.#lostReason = (error as Error | undefined)?.message ?? this.#lostReason;
     this.#changed();
   }
 
@@ -1055,72 +851,11 @@ export class CallClient {
   #teardown(conn: Connection, attached = true): void {
     if (attached) {
       this.chat.detach();
-      this.#sentViews.clear();
       this.#levels = {};
     }
     conn.dead = true;
     conn.socket.removeAllListeners();
     conn.socket.disconnect();
-    conn.send?.close();
-    conn.recv?.close();
-  }
-
-  async #setPaused(kind: 'audio' | 'video', paused: boolean): Promise<void> {
-    if (!paused && this.#unmuteLocked[kind]) {
-      this.#notice = `A host muted your ${MEDIA_KIND_NAMES[kind]}; ask a host to let you turn it back on.`;
-      this.#changed();
-      return;
-    }
-    this.#paused[kind] = paused;
-    this.#notice = undefined;
-    this.#changed();
-    const conn = this.#conn;
-    const producer = conn?.producers.get(kind);
-    if (!conn || conn.dead || !producer) {
-      return; // applied when the connection comes back
-    }
-    if (paused) {
-      producer.pause();
-    } else {
-      producer.resume();
-    }
-    await this.#request(conn, paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
-  }
-
-  setMicrophoneMuted(muted: boolean): Promise<void> {
-    return this.#setPaused('audio', muted);
-  }
-
-  setCameraOff(off: boolean): Promise<void> {
-    return this.#setPaused('video', off);
-  }
-
-  /** Leaves the room and closes everything; idempotent. */
-  close(): void {
-    if (this.#closed) {
-      return;
-    }
-    this.#closed = true;
-    this.chat.close();
-    clearInterval(this.#statsTimer);
-    this.#screen?.getTracks().forEach((t) => t.stop());
-    this.#screen = undefined;
-    void this.#prepared?.then((prepared) => prepared && this.#teardown(prepared, false));
-    this.#prepared = undefined;
-    const conn = this.#conn;
-    if (conn && !conn.dead) {
-      conn.dead = true;
-      const { socket } = conn;
-      if (socket.connected) {
-        void conn.signaling.answer('leave', {}, { timeoutMs: 1000 }).then(() => socket.disconnect());
-        setTimeout(() => socket.disconnect(), 1000);
-      } else {
-        socket.disconnect();
-      }
-      conn.send?.close();
-      conn.recv?.close();
-    }
-    this.#status = 'left';
-    this.#changed();
+    conn.media.close();
   }
 }

@@ -8,6 +8,7 @@ import { Check, Pin, PinOff, X } from 'lucide-react';
 import { useState } from 'react';
 import type { RoomPolicy } from '@switchboard/protocol';
 import type { CallClient, CallSnapshot } from './CallClient';
+import { connectionText, noticeText } from './callNotices';
 import { ChatPanel } from './ChatPanel';
 import { Controls, type Panel } from './Controls';
 import { DeviceSettings, deviceEventText } from './DeviceSettings';
@@ -51,6 +52,7 @@ export function CallView({
     action().catch((error: unknown) => setActionError((error as Error).message));
   };
   const isHost = snapshot.role === 'host';
+  const status = actionError || (snapshot.notice && noticeText(snapshot.notice)) || connectionText(snapshot);
   const stream = local?.stream;
   // Tile keys: a participant's camera is their peer id, their screen `screen:<peerId>`.
   const tileKeys = new Set([
@@ -245,9 +247,9 @@ export function CallView({
           </aside>
         )}
       </div>
-      {(snapshot.error || snapshot.notice || actionError) && (
+      {status && (
         <p className="status error" role="alert">
-          {actionError || snapshot.notice || snapshot.error}
+          {status}
         </p>
       )}
       {local?.event && panel !== 'settings' && (

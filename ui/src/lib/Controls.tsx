@@ -109,7 +109,13 @@ export function Controls({
       <button
         type="button"
         aria-pressed={snapshot.micMuted}
-        title={snapshot.micMuted ? 'Unmute microphone' : 'Mute microphone'}
+        title={
+          !snapshot.micMuted
+            ? 'Mute microphone'
+            : snapshot.unmuteLocked.audio
+              ? 'Unmute microphone (a host holds it off: ask a host)'
+              : 'Unmute microphone'
+        }
         onClick={() => void call.setMicrophoneMuted(!snapshot.micMuted)}
         disabled={!hasAudio}
       >

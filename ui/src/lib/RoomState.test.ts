@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { JoinResult, PeerInfo } from '@switchboard/protocol';
-import { initialRoomState, isOff, raisedHands, reduce, type RoomEvent, type RoomState } from './RoomState';
+import {
+  initialRoomState,
+  isOff,
+  raisedHands,
+  reduce,
+  unmuteLocked,
+  type RoomEvent,
+  type RoomState,
+} from './RoomState';
 
 const peer = (peerId: string, extra: Partial<PeerInfo> = {}): PeerInfo => ({
   peerId,
@@ -32,6 +40,7 @@ const joined = (extra: Partial<JoinResult> = {}): RoomEvent => ({
       { producerId: 'ada-cam', peerId: 'ada', kind: 'video', paused: true },
     ],
     multipleScreenShares: false,
+    selfUnmuteAllowed: true,
     lobby: [],
     ...extra,
   },
@@ -113,6 +122,8 @@ describe('RoomState', () => {
       { type: 'lobbyLeft', peerId: 'stranger' },
       { type: 'policyChanged', policy: 'open' },
       { type: 'screenSharingChanged', multiple: false },
+      { type: 'selfUnmuteChanged', allowed: true },
+      { type: 'mutedByHost', kind: 'audio', canUnmute: true },
       { type: 'peerJoined', peer: peer('me') }, // ourselves
     ];
     for (const event of same) {
@@ -183,5 +194,37 @@ describe('RoomState', () => {
       multipleScreenShares: true,
     });
     expect(state.participants.bob.role).toBe('host');
+  });
+
+  it('locks our unmute as hosts say: a lock, the room switch, a request or permission, a rejoin', () => {
+    const state = run([joined()]);
+    expect(unmuteLocked(state, 'audio')).toBe(false);
+    // A host muted the microphone without allowing unmute; the camera stays free.
+    const locked = reduce(state, { type: 'mutedByHost', kind: 'audio', canUnmute: false });
+    expect([unmuteLocked(locked, 'audio'), unmuteLocked(locked, 'video')]).toEqual([true, false]);
+    // The lock survives a dropped connection and a rejoin (the server keeps it for our identity).
+    const rejoined = run([{ type: 'connectionLost' }, joined()], locked);
+    expect(unmuteLocked(rejoined, 'audio')).toBe(true);
+    expect(unmuteLocked(reduce(rejoined, { type: 'unmuteGranted', kind: 'audio' }), 'audio')).toBe(false);
+
+    // Self-unmute off holds every non-host's microphone (not the camera) until a host grants it.
+    const off = reduce(state, { type: 'selfUnmuteChanged', allowed: false });
+    expect([unmuteLocked(off, 'audio'), unmuteLocked(off, 'video')]).toEqual([true, false]);
+    const asked = reduce(off, { type: 'unmuteGranted', kind: 'audio' });
+    expect(unmuteLocked(asked, 'audio')).toBe(false);
+    // Switched on and off again: the earlier request no longer counts.
+    const again = run(
+      [
+        { type: 'selfUnmuteChanged', allowed: true },
+        { type: 'selfUnmuteChanged', allowed: false },
+      ],
+      asked,
+    );
+    expect(unmuteLocked(again, 'audio')).toBe(true);
+    // Hosts are never held by the switch; a join answer says how the room is.
+    expect(unmuteLocked(reduce(off, { type: 'roleChanged', peerId: 'me', role: 'host' }), 'audio')).toBe(
+      false,
+    );
+    expect(unmuteLocked(run([joined({ selfUnmuteAllowed: false })]), 'audio')).toBe(true);
   });
 });

@@ -40,6 +40,17 @@ export interface RoomState {
   readonly selfAttributes: Readonly<ParticipantAttributes>;
   readonly policy?: RoomPolicy;
   readonly multipleScreenShares: boolean;
+  /** Whether participants may turn their microphones on themselves (hosts always may). */
+  readonly selfUnmuteAllowed: boolean;
+  /**
+   * What a host muted for us without letting us unmute (`locked`), and what a host asked or
+   * allowed us to turn on since (`granted`: lets us while self-unmute is off). Kept across rejoins,
+   * as the server keeps them for our identity.
+   */
+  readonly unmute: Readonly<{
+    locked: Readonly<Record<MediaKind, boolean>>;
+    granted: Readonly<Record<MediaKind, boolean>>;
+  }>;
   readonly activeSpeaker?: string;
   /** The others, by peer id. */
   readonly participants: Readonly<Record<string, ParticipantState>>;
@@ -58,6 +69,11 @@ export type RoomEvent =
   | { type: 'roleChanged'; peerId: string; role: Role }
   | { type: 'policyChanged'; policy: RoomPolicy }
   | { type: 'screenSharingChanged'; multiple: boolean }
+  | { type: 'selfUnmuteChanged'; allowed: boolean }
+  /** A host muted our `kind`; `canUnmute` false: locked until a host allows it. */
+  | { type: 'mutedByHost'; kind: MediaKind; canUnmute: boolean }
+  /** A host asked us to turn `kind` on, or allowed it. */
+  | { type: 'unmuteGranted'; kind: MediaKind }
   | { type: 'activeSpeaker'; peerId: string }
   | { type: 'lobbyRequest'; peer: PeerInfo }
   | { type: 'lobbyLeft'; peerId: string }
@@ -73,9 +89,18 @@ export const initialRoomState: RoomState = {
   role: 'guest',
   selfAttributes: {},
   multipleScreenShares: false,
+  selfUnmuteAllowed: true,
+  unmute: { locked: { audio: false, video: false }, granted: { audio: false, video: false } },
   participants: {},
   lobby: {},
 };
+
+/** Whether we may not turn `kind` on ourselves now: a host's lock, or self-unmute off for us. */
+export function unmuteLocked(state: RoomState, kind: MediaKind): boolean {
+  const { locked, granted } = state.unmute;
+  const heldBySwitch = kind === 'audio' && !state.selfUnmuteAllowed && state.role !== 'host';
+  return locked[kind] || (heldBySwitch && !granted[kind]);
+}
 
 const DEFAULT_SOURCE: Record<MediaKind, MediaSource> = { audio: 'microphone', video: 'camera' };
 
@@ -145,6 +170,7 @@ export function reduce(state: RoomState, event: RoomEvent): RoomState {
         role: result.role,
         policy: result.policy,
         multipleScreenShares: result.multipleScreenShares,
+        selfUnmuteAllowed: result.selfUnmuteAllowed,
         activeSpeaker: result.activeSpeaker,
         participants: Object.fromEntries(result.peers.map((peer) => [peer.peerId, participantOf(peer)])),
         lobby: Object.fromEntries(result.lobby.map((peer) => [peer.peerId, peer])),
@@ -200,6 +226,32 @@ export function reduce(state: RoomState, event: RoomEvent): RoomState {
       return state.multipleScreenShares === event.multiple
         ? state
         : { ...state, multipleScreenShares: event.multiple };
+    case 'selfUnmuteChanged':
+      // Switched either way, earlier permissions are forgotten (as the server forgets them).
+      return state.selfUnmuteAllowed === event.allowed
+        ? state
+        : {
+            ...state,
+            selfUnmuteAllowed: event.allowed,
+            unmute: { ...state.unmute, granted: { audio: false, video: false } },
+          };
+    case 'mutedByHost':
+      return state.unmute.locked[event.kind] === !event.canUnmute
+        ? state
+        : {
+            ...state,
+            unmute: { ...state.unmute, locked: { ...state.unmute.locked, [event.kind]: !event.canUnmute } },
+          };
+    case 'unmuteGranted':
+      return !state.unmute.locked[event.kind] && state.unmute.granted[event.kind]
+        ? state
+        : {
+            ...state,
+            unmute: {
+              locked: { ...state.unmute.locked, [event.kind]: false },
+              granted: { ...state.unmute.granted, [event.kind]: true },
+            },
+          };
     case 'activeSpeaker':
       return state.activeSpeaker === event.peerId ? state : { ...state, activeSpeaker: event.peerId };
     case 'lobbyRequest':

@@ -2,9 +2,19 @@
 
 /**
  * The call's top bar: the room, its policy, the link, and a host's room controls (lock, screen
- * sharing, mute everyone, end). On a phone the host's controls sit in a **Host controls** menu.
+ * sharing, mute everyone, whether participants may unmute themselves, end). On a phone the host's controls sit in a **Host controls** menu.
  */
-import { Link as LinkIcon, Lock, LockOpen, MicOff, Power, ScreenShare, Shield } from 'lucide-react';
+import {
+  Link as LinkIcon,
+  Lock,
+  LockOpen,
+  MicOff,
+  Power,
+  ScreenShare,
+  Shield,
+  ToggleLeft,
+  ToggleRight,
+} from 'lucide-react';
 import { useState } from 'react';
 import type { RoomPolicy } from '@switchboard/protocol';
 import type { CallClient, CallSnapshot } from './CallClient';
@@ -84,6 +94,25 @@ export function TopBar({
         onClick={() => act(() => call.host('hostMuteAll', { kind: 'audio' }))}
       >
         <MicOff size={16} aria-hidden /> Mute everyone
+      </button>
+      <button
+        type="button"
+        role="switch"
+        className="secondary"
+        aria-checked={snapshot.selfUnmuteAllowed}
+        title={
+          snapshot.selfUnmuteAllowed
+            ? 'Participants turn their microphones on themselves'
+            : 'Only a host can let a participant turn a microphone on'
+        }
+        onClick={() => act(() => call.host('setSelfUnmute', { allowed: !snapshot.selfUnmuteAllowed }))}
+      >
+        {snapshot.selfUnmuteAllowed ? (
+          <ToggleRight size={16} aria-hidden />
+        ) : (
+          <ToggleLeft size={16} aria-hidden />
+        )}{' '}
+        Participants can unmute
       </button>
       <button type="button" className="danger" onClick={() => act(() => call.host('endMeeting', {}))}>
         <Power size={16} aria-hidden /> End for all

@@ -1,0 +1,475 @@
+/**
+ * The media of one attempt at being in the call, nested as mediasoup-client's own objects are: a
+ * Device, a sending transport with our producers, a receiving one with everyone else's consumers.
+ * It learns signaling only through the SignalingConnection it is given (a transport's `connect`
+ * and `produce` events become requests, as in mediasoup-client's own design) and tells its owner
+ * what arrives and what ends through `MediaSessionEvents`. Each (re)join makes a new one; `close()`
+ * ends it and everything on it, after which it does nothing and tells nothing.
+ */
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import {
+  cameraEncodings,
+  DEFAULT_SOURCE,
+  type ConsumerInfo,
+  type IceServer,
+  type MediaSource,
+  type ProducerInfo,
+  type SignalingConnection,
+} from '@switchboard/protocol';
+
+export type LocalKind = 'audio' | 'video';
+
+/** How a tile is shown, reported so the SFU sends what it needs (nothing when hidden). */
+export interface TileView {
+  visible: boolean;
+  /** Device pixels. */
+  height: number;
+}
+
+export interface MediaSessionEvents {
+  /** A remote participant's track arrived (the SFU sends it once its consumer resumes). */
+  trackAdded(peerId: string, source: MediaSource, track: MediaStreamTrack): void;
+  trackRemoved(peerId: string, source: MediaSource, track: MediaStreamTrack): void;
+  /** What a consumer says of its producer (the room state may not have it yet). */
+  producerSeen(producer: ProducerInfo): void;
+  /** A consumer resumed: its tile starts moving. */
+  resumed(): void;
+  /** The media path is gone and ICE restarts did not bring it back: rejoin. */
+  failed(reason: string): void;
+  /** A step worth a performance mark ("sending connected", …). */
+  mark(name: string): void;
+}
+
+export interface MediaSessionOptions {
+  signaling: SignalingConnection;
+  events: MediaSessionEvents;
+  /** How each remote tile is shown, by `<peerId>:<source>`; owned by the call, kept across sessions. */
+  views: ReadonlyMap<string, TileView>;
+}
+
+export interface TransportOptions {
+  /** Our peer id: its own producers are never consumed. */
+  selfPeerId: string;
+  /** TURN servers and credentials (from the join token). */
+  iceServers: IceServer[];
+  /** Send and receive only through TURN. */
+  forceRelay: boolean;
+}
+
+/** A consumer and whose track it carries; `resumed` once the SFU sends it. */
+interface ConsumerEntry {
+  consumer: types.Consumer;
+  peerId: string;
+  source: MediaSource;
+  resumed: boolean;
+}
+
+/** ICE restarts tried on a transport whose connection dropped before the session gives up. */
+const ICE_RESTARTS = 2;
+
+/** A tile's reported height must change by this share of the last one to be reported again. */
+const VIEW_HEIGHT_STEP = 0.2;
+
+export class MediaSession {
+  readonly #signaling: SignalingConnection;
+  readonly #events: MediaSessionEvents;
+  readonly #views: ReadonlyMap<string, TileView>;
+  readonly #device: Device;
+  #selfPeerId?: string;
+  #send?: types.Transport;
+  #recv?: types.Transport;
+  readonly #producers = new Map<LocalKind, types.Producer>();
+  #screen?: types.Producer;
+  readonly #consumers = new Map<string, ConsumerEntry>();
+  /** Producers consumed or being consumed (the join answer and newProducer may both name one). */
+  readonly #consumed = new Set<string>();
+  /** Announced before the receiving transport existed: consumed as soon as it does. */
+  readonly #waiting: ProducerInfo[] = [];
+  /** What was last reported for each consumer's tile. */
+  readonly #sentViews = new Map<string, TileView>();
+  #closed = false;
+
+  private constructor(opts: MediaSessionOptions, device: Device) {
+    this.#signaling = opts.signaling;
+    this.#events = opts.events;
+    this.#views = opts.views;
+    this.#device = device;
+  }
+
+  /** A session whose device has the router's capabilities loaded: all a join needs first. */
+  static async load(opts: MediaSessionOptions): Promise<MediaSession> {
+    const { rtpCapabilities } = await opts.signaling.request('getRouterRtpCapabilities', {});
+    const device = new Device();
+    await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+    return new MediaSession(opts, device);
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.#device.rtpCapabilities;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether we send a screen share on this session. */
+  get sharingScreen(): boolean {
+    return this.#screen !== undefined;
+  }
+
+  /**
+   * Creates both transports at once (the receiving one comes with consumers of everything already
+   * in the room, which it returns for `receive`).
+   */
+  async connect(opts: TransportOptions): Promise<ConsumerInfo[]> {
+    this.#selfPeerId = opts.selfPeerId;
+    const [send, { transport: recv, consumers = [] }] = await Promise.all([
+      this.#createTransport(opts, true).then(({ transport }) => transport),
+      this.#createTransport(opts, false),
+    ]);
+    this.#send = send;
+    this.#recv = recv;
+    return consumers;
+  }
+
+  /** Sends a microphone or camera track (paused from the start when `paused`). */
+  async produce(track: MediaStreamTrack, paused: boolean): Promise<void> {
+    const send = this.#requireSend();
+    const producer = await send.produce({
+      track,
+      stopTracks: false,
+      appData: { paused },
+      ...(track.kind === 'video' && {
+        encodings: cameraEncodings(track.getSettings().height),
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+      }),
+    });
+    if (paused) {
+      producer.pause();
+    }
+    this.#producers.set(producer.kind, producer);
+  }
+
+  /** Sends a screen share's track (once per session). */
+  async produceScreen(track: MediaStreamTrack): Promise<void> {
+    const send = this.#requireSend();
+    if (this.#screen) {
+      return;
+    }
+    this.#screen = await send.produce({ track, stopTracks: false, appData: { source: 'screen' } });
+    this.#events.mark('sharing screen');
+  }
+
+  /** Stops sending the screen share and tells signaling. */
+  async closeScreen(): Promise<void> {
+    const producer = this.#screen;
+    if (!producer) {
+      return;
+    }
+    this.#screen = undefined;
+    producer.close();
+    if (!this.#closed) {
+      await this.#signaling.request('closeProducer', { producerId: producer.id }).catch(() => {});
+    }
+  }
+
+  /** Swaps the track a producer sends (another device, an effect): no renegotiation. */
+  async replaceTrack(kind: LocalKind, track: MediaStreamTrack | undefined): Promise<void> {
+    const producer = this.#producers.get(kind);
+    if (producer && !producer.closed) {
+      await producer.replaceTrack({ track: track ?? null });
+      this.#events.mark(`replaced ${kind} track`);
+    }
+  }
+
+  /** Pauses or resumes our producer of `kind` here and on the SFU (nothing without one). */
+  async setPaused(kind: LocalKind, paused: boolean): Promise<void> {
+    const producer = this.#producers.get(kind);
+    if (this.#closed || !producer) {
+      return;
+    }
+    if (paused) {
+      producer.pause();
+    } else {
+      producer.resume();
+    }
+    await this.#signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+  }
+
+  /** Pauses our producer here only: the SFU already paused it (a host muted us). */
+  pausedBySfu(kind: LocalKind): void {
+    this.#producers.get(kind)?.pause();
+  }
+
+  /**
+   * Receives what is in the room: the consumers the receiving transport came with, then the
+   * producers the join answer and `newProducer` named meanwhile.
+   */
+  async receive(existing: ConsumerInfo[], announced: ProducerInfo[]): Promise<void> {
+    await Promise.all([
+      this.#consumeAll(existing),
+      ...[...announced, ...this.#waiting.splice(0)].map((producer) => this.consume(producer)),
+    ]);
+  }
+
+  /** Receives one producer (a newcomer's); waits for the receiving transport when it is not there yet. */
+  async consume(producer: ProducerInfo): Promise<void> {
+    const transport = this.#recv;
+    if (this.#closed || producer.peerId === this.#selfPeerId || this.#consumed.has(producer.producerId)) {
+      return;
+    }
+    if (!transport) {
+      this.#waiting.push(producer);
+      return;
+    }
+    this.#consumed.add(producer.producerId);
+    try {
+      const info = await this.#signaling.request('consume', {
+        transportId: transport.id,
+        producerId: producer.producerId,
+      });
+      const entry = await this.#receive(transport, { ...info, source: producer.source });
+      if (!(await this.#resumeWithView(entry))) {
+        await this.#signaling.request('resumeConsumer', { consumerId: entry.consumer.id });
+      }
+      this.#resumed(entry);
+    } catch (error) {
+      this.#consumed.delete(producer.producerId);
+      if (!this.#closed) {
+        console.warn('could not receive a track', error);
+      }
+    }
+  }
+
+  /** Stops receiving a producer that closed (or whose consumer the SFU closed). */
+  removeProducer(producerId: string): void {
+    for (const [id, entry] of this.#consumers) {
+      if (entry.consumer.producerId === producerId) {
+        entry.consumer.close();
+        this.#consumers.delete(id);
+        this.#sentViews.delete(id);
+        this.#events.trackRemoved(entry.peerId, entry.source, entry.consumer.track);
+      }
+    }
+    this.#consumed.delete(producerId);
+  }
+
+  /** Reports a tile's new view for the consumers showing it (see `views`). */
+  showTile(peerId: string, source: MediaSource, view: TileView): void {
+    if (this.#closed) {
+      return;
+    }
+    for (const [id, entry] of this.#consumers) {
+      if (entry.peerId === peerId && entry.source === source && entry.resumed) {
+        this.#sendView(id, view);
+      }
+    }
+  }
+
+  /** Closes both transports (and so every producer and consumer on them); idempotent. */
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#send?.close();
+    this.#recv?.close();
+    this.#sentViews.clear();
+  }
+
+  #requireSend(): types.Transport {
+    if (this.#closed || !this.#send) {
+      throw new Error('the media session has no sending transport');
+    }
+    return this.#send;
+  }
+
+  async #createTransport(
+    opts: TransportOptions,
+    producing: boolean,
+  ): Promise<{ transport: types.Transport; consumers?: ConsumerInfo[] }> {
+    const signaling = this.#signaling;
+    const info = await signaling.request(
+      'createWebRtcTransport',
+      producing ? { producing } : { producing, consumeExisting: true },
+    );
+    const options = {
+      id: info.id,
+      iceParameters: info.iceParameters,
+      iceCandidates: info.iceCandidates as types.IceCandidate[],
+      dtlsParameters: info.dtlsParameters as types.DtlsParameters,
+      iceServers: opts.iceServers,
+      iceTransportPolicy: opts.forceRelay ? ('relay' as const) : ('all' as const),
+    };
+    const transport = producing
+      ? this.#device.createSendTransport(options)
+      : this.#device.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      signaling
+        .request('connectWebRtcTransport', {
+          transportId: transport.id,
+          dtlsParameters: dtlsParameters as never,
+        })
+        .then(() => callback())
+        .catch(errback);
+    });
+    if (producing) {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        signaling
+          .request('produce', {
+            transportId: transport.id,
+            kind,
+            rtpParameters: rtpParameters as never,
+            paused: appData.paused === true,
+            source: appData.source as MediaSource | undefined,
+          })
+          .then(({ producerId }) => callback({ id: producerId }))
+          .catch(errback);
+      });
+    }
+    this.#restartIceWhenLost(transport, producing ? 'sending' : 'receiving');
+    return { transport, consumers: info.consumers };
+  }
+
+  /**
+   * The network path went away: restart ICE on the transport first (new ICE parameters from the
+   * media node, same DTLS session, nothing renegotiated); the session fails only if that fails too.
+   */
+  #restartIceWhenLost(transport: types.Transport, what: string): void {
+    let restarts = 0;
+    const fail = () => {
+      if (!this.#closed) {
+        this.#events.failed(`media connection failed (${what})`);
+      }
+    };
+    transport.on('connectionstatechange', (state) => {
+      this.#events.mark(`${what} ${state}`);
+      if (state !== 'disconnected' && state !== 'failed') {
+        if (state === 'connected') {
+          restarts = 0;
+        }
+        return;
+      }
+      if (restarts >= ICE_RESTARTS) {
+        if (state === 'failed') {
+          fail();
+        }
+        return;
+      }
+      restarts++;
+      this.#signaling
+        .request('restartIce', { transportId: transport.id })
+        .then(({ iceParameters }) =>
+          transport.restartIce({ iceParameters: iceParameters as types.IceParameters }),
+        )
+        .then(() => this.#events.mark(`ice restarted (${what})`))
+        .catch((error: unknown) => {
+          this.#events.mark(`ice restart failed (${what}): ${(error as Error).message}`);
+          fail();
+        });
+    });
+  }
+
+  /**
+   * The consumers the server made with the receiving transport (one per producer already in the
+   * room): set up side by side, then resumed with one request.
+   */
+  async #consumeAll(infos: ConsumerInfo[]): Promise<void> {
+    const transport = this.#recv;
+    if (!transport || infos.length === 0) {
+      return;
+    }
+    for (const info of infos) {
+      this.#consumed.add(info.producerId);
+    }
+    const entries = await Promise.all(
+      infos.map((info) =>
+        this.#receive(transport, info).catch((error: unknown) => {
+          this.#consumed.delete(info.producerId);
+          if (!this.#closed) {
+            console.warn('could not receive a track', error);
+          }
+          return undefined;
+        }),
+      ),
+    );
+    const ready = entries.filter((entry) => entry !== undefined);
+    // Videos whose tile is known resume with its layer; the rest in one request.
+    const withView = await Promise.all(ready.map((entry) => this.#resumeWithView(entry)));
+    const rest = ready.filter((_, i) => !withView[i]);
+    if (rest.length > 0) {
+      await this.#signaling.request('resumeConsumers', {
+        consumerIds: rest.map((entry) => entry.consumer.id),
+      });
+    }
+    for (const entry of ready) {
+      this.#resumed(entry);
+    }
+  }
+
+  /** Sets up a consumer the server made (paused) and hands its track to the owner. */
+  async #receive(transport: types.Transport, info: ConsumerInfo): Promise<ConsumerEntry> {
+    const consumer = await transport.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+    });
+    const source = info.source ?? DEFAULT_SOURCE[info.kind];
+    const entry: ConsumerEntry = { consumer, peerId: info.peerId, source, resumed: false };
+    this.#consumers.set(consumer.id, entry);
+    this.#events.trackAdded(info.peerId, source, consumer.track);
+    this.#events.producerSeen({
+      producerId: info.producerId,
+      peerId: info.peerId,
+      kind: info.kind,
+      source,
+      paused: info.producerPaused,
+    });
+    return entry;
+  }
+
+  /**
+   * Resumes a video consumer whose tile already reported its view, so the SFU starts with the
+   * layer the tile needs (one key frame, no switch right after). False when there is no view yet
+   * (resume it plainly).
+   */
+  async #resumeWithView(entry: ConsumerEntry): Promise<boolean> {
+    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
+    if (entry.consumer.kind !== 'video' || !view?.visible) {
+      return false;
+    }
+    const height = Math.round(view.height);
+    this.#sentViews.set(entry.consumer.id, { visible: true, height });
+    await this.#signaling.request('consumerView', { consumerId: entry.consumer.id, visible: true, height });
+    return true;
+  }
+
+  /** The SFU sends it now: report its tile's view, tell the owner. */
+  #resumed(entry: ConsumerEntry): void {
+    entry.resumed = true;
+    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
+    if (entry.consumer.kind === 'video' && view) {
+      this.#sendView(entry.consumer.id, view);
+    }
+    this.#events.mark(`consuming ${entry.consumer.kind} of ${entry.peerId}`);
+    this.#events.resumed();
+  }
+
+  #sendView(consumerId: string, view: TileView): void {
+    const sent = this.#sentViews.get(consumerId);
+    const height = Math.round(view.height);
+    if (
+      sent &&
+      sent.visible === view.visible &&
+      Math.abs(sent.height - height) <= sent.height * VIEW_HEIGHT_STEP
+    ) {
+      return;
+    }
+    this.#sentViews.set(consumerId, { visible: view.visible, height });
+    this.#signaling
+      .request('consumerView', { consumerId, visible: view.visible, height })
+      .catch(() => this.#sentViews.delete(consumerId));
+  }
+}
