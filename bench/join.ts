@@ -7,12 +7,9 @@
  * goes first swaps each run); the medians and their ratio are the numbers to watch, and each run's
  * `sb:` marks show where the time went.
  */
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { ROOT, Stack } from '../scripts/Stack';
 import {
   clickJoin,
-  E2E_BACKENDS,
   createRoom,
   joinTimeline,
   launchChromium,
@@ -20,8 +17,8 @@ import {
   waitForRemoteVideos,
   type Participant,
 } from '../test/e2e/browser';
-import { E2E_PORTS } from '../test/e2e/ports';
 import { startJoinReference } from './joinReference/server';
+import { startBenchStack } from './stack';
 import { summarize } from './stats';
 
 const RUNS = Number(process.env.BENCH_JOIN_RUNS ?? 5);
@@ -97,14 +94,7 @@ export interface JoinResult {
 }
 
 export async function benchJoin(log: (line: string) => void): Promise<JoinResult> {
-  const stack = await Stack.start({
-    ...E2E_BACKENDS,
-    ports: E2E_PORTS,
-    runDir: join(ROOT, '.run/bench'),
-    log: () => {},
-    prometheus: false,
-    logLevel: 'warn',
-  });
+  const stack = await startBenchStack();
   const reference = await startJoinReference();
   const browser = await launchChromium();
   const targets: Target[] = [

@@ -1,10 +1,11 @@
 /**
- * npm run bench [-- grpc|join|auth|chat]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * npm run bench [-- grpc|join|auth|chat|effects]: the benchmarks. Results are printed; docs/benchmarks.md keeps
  * the numbers of the last recorded run. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
 import { benchAuth } from './auth';
 import { benchChat } from './chat';
+import { benchEffects } from './effects';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
 
@@ -26,4 +27,8 @@ if (which === 'all' || which === 'auth') {
 if (which === 'all' || which === 'chat') {
   log('==> chat: send → deliver latency under load, ours vs a bare ws fan-out');
   await benchChat(log);
+}
+if (which === 'all' || which === 'effects') {
+  log('==> background blur and noise suppression: CPU of one pre-join page in a browser of its own');
+  await benchEffects(log);
 }

@@ -275,6 +275,47 @@ describe('a three-party call through every component', () => {
     await ada.page.getByRole('button', { name: 'Settings' }).click();
   }, 60_000);
 
+  it("falls back to another camera when the one in use is unplugged, with a notice, the others' view playing on", async () => {
+    const [ada, grace] = participants;
+    await ada.page.getByRole('button', { name: 'Settings' }).click();
+    const camera = ada.page.getByLabel('Camera');
+    await camera.selectOption({ label: 'fake_device_2' });
+    await expect
+      .poll(() => camera.locator('option:checked').textContent(), { timeout: 10_000 })
+      .toBe('fake_device_2');
+    await framesAdvance(grace, 'Ada', 5, 10_000);
+    const replacedBefore = await ada.page.evaluate(
+      () => performance.getEntriesByName('sb:replaced video track').length,
+    );
+    // Unplugged: the browser ends the device's track (fake devices cannot be pulled out, so the
+    // page gets the same 'ended' event a real unplug fires).
+    const ended = await ada.page.evaluate(() => {
+      for (const video of document.querySelectorAll('video')) {
+        const track = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
+        if (track?.label === 'fake_device_2') {
+          track.dispatchEvent(new Event('ended'));
+          return true;
+        }
+      }
+      return false;
+    });
+    expect(ended).toBe(true);
+    await ada.page.getByText('Your camera stopped; switched to fake_device_0.').waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => camera.locator('option:checked').textContent(), { timeout: 10_000 })
+      .toBe('fake_device_0');
+    // The producer's track was swapped again, and Grace keeps seeing Ada move.
+    await ada.page.waitForFunction(
+      (before) => performance.getEntriesByName('sb:replaced video track').length > before,
+      replacedBefore,
+      { timeout: 10_000 },
+    );
+    await framesAdvance(grace, 'Ada', 10, 10_000);
+    await ada.page.screenshot({ path: join(ROOT, 'docs/screens/call-camera-unplugged.png') });
+    await ada.page.getByRole('button', { name: 'Dismiss' }).click();
+    await ada.page.getByRole('button', { name: 'Settings' }).click();
+  }, 60_000);
+
   it('blurs the background and suppresses noise while the others keep receiving (CPU cost of each)', async () => {
     const [ada, grace] = participants;
     const cpuPerSecond = async (ms: number) => {
