@@ -46,22 +46,20 @@ async function enter(page: Page, state: State): Promise<void> {
   }
 }
 
-/** Frames the camera preview shows over `ms` (requestVideoFrameCallback), per second. */
+/**
+ * Frames the camera preview shows over `ms` (requestVideoFrameCallback), per second. A string, so
+ * tsx's helpers (`__name`) do not end up in the page.
+ */
 function previewFps(page: Page, ms: number): Promise<number> {
-  return page.evaluate(async (ms) => {
-    const video = document.querySelector<HTMLVideoElement>('video[aria-label="Your camera preview"]');
-    if (!video) {
-      return 0;
-    }
+  return page.evaluate(`(async () => {
+    const video = document.querySelector('video[aria-label="Your camera preview"]');
+    if (!video) return 0;
     let frames = 0;
-    const count = () => {
-      frames++;
-      video.requestVideoFrameCallback(count);
-    };
+    const count = () => { frames++; video.requestVideoFrameCallback(count); };
     video.requestVideoFrameCallback(count);
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return frames / (ms / 1000);
-  }, ms);
+    await new Promise((resolve) => setTimeout(resolve, ${ms}));
+    return frames / (${ms} / 1000);
+  })()`);
 }
 
 export async function benchEffects(log: (line: string) => void): Promise<void> {
