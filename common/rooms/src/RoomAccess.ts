@@ -220,10 +220,11 @@ export class RoomAccess {
   }
 
   /**
-   * Whether `who` may not turn `kind` on: a host locked it, or self-unmute is off for the room and
-   * `who` is no host and was not asked or allowed to since. Hosts are never held by the switch.
+   * What holds `who` from turning `kind` on: a host's lock (`locked`), or the room's self-unmute
+   * switch with no grant for `who` (`switch`, which does not hold hosts: the caller knows the
+   * role); undefined when nothing does. One round trip.
    */
-  async isMuteLocked(roomId: string, who: Identity & { role?: string }, kind: MediaKind): Promise<boolean> {
+  async unmuteHold(roomId: string, who: Identity, kind: MediaKind): Promise<'locked' | 'switch' | undefined> {
     const [[, locks], [, selfUnmute], [, granted]] = (await this.#redis
       .multi()
       .smismember(muteLocksKey(roomId), ...muteLocks(who, kind))
@@ -231,9 +232,8 @@ export class RoomAccess {
       .sismember(unmuteGrantsKey(roomId), unmuteGrant(who, kind))
       .exec()) as [[null, number[]], [null, string | null], [null, number]];
     if (locks.some((hit) => hit === 1)) {
-      return true;
+      return 'locked';
     }
-    const heldBySwitch = kind === SELF_UNMUTE_KIND && selfUnmute === 'off' && who.role !== 'host';
-    return heldBySwitch && granted !== 1;
+    return kind === SELF_UNMUTE_KIND && selfUnmute === 'off' && granted !== 1 ? 'switch' : undefined;
   }
 }

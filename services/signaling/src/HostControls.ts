@@ -158,8 +158,13 @@ export class HostControls {
    * no host and was not asked or allowed to since.
    */
   async unmuteHeld(peer: Identity & { roomId: string; peerId: string }, kind: MediaKind): Promise<boolean> {
+    const hold = await this.#o.access.unmuteHold(peer.roomId, peer, kind);
+    if (hold !== 'switch') {
+      return hold === 'locked';
+    }
+    // Only with the switch off (rare) does the role matter: read it where it is kept.
     const stored = await this.#o.presence.peer(peer.roomId, peer.peerId);
-    return this.#o.access.isMuteLocked(peer.roomId, { ...peer, role: stored?.role }, kind);
+    return stored?.role !== 'host';
   }
 
   /** Refuses to resume a producer the peer may not turn on by itself (see `unmuteHeld`). */
