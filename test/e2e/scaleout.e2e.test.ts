@@ -194,6 +194,13 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
       }),
     );
     const mediaRecovery = Math.round(Math.max(...(await mediaBackAt)) - killedAt);
+    // Each browser's rejoin, step by step (ms after the kill): where the time went when it is slow.
+    for (const p of participants) {
+      const marks = (await p.page.evaluate(
+        `performance.getEntriesByType('mark').filter((m) => m.name.startsWith('sb:') && performance.timeOrigin + m.startTime >= ${killedAt}).map((m) => [m.name.slice(3), Math.round(performance.timeOrigin + m.startTime - ${killedAt})])`,
+      )) as [string, number][];
+      console.info(`${p.name}: ${marks.map(([n, t]) => `${t} ${n}`).join(' · ')}`);
+    }
     const recovery = Math.max(...backAt) - killedAt;
     console.info(
       `media node ${name} SIGKILLed: media flowing to everyone again in ${mediaRecovery} ms, every video playing in ${recovery} ms`,

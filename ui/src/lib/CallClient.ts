@@ -811,6 +811,7 @@ export class CallClient {
     if (this.#closed || conn.dead || conn !== this.#conn) {
       return;
     }
+    mark('lost');
     this.#teardown(conn);
     this.#media.clear();
     this.#dispatch({ type: 'connectionLost' });
