@@ -30,9 +30,11 @@ COPY common/logger/package.json common/logger/
 COPY common/metrics/package.json common/metrics/
 COPY common/proto/package.json common/proto/
 COPY common/protocol/package.json common/protocol/
+COPY common/events/package.json common/events/
 COPY common/rooms/package.json common/rooms/
 COPY common/runtime/package.json common/runtime/
 COPY common/testing/package.json common/testing/
+COPY services/events/package.json services/events/
 COPY services/gateway/package.json services/gateway/
 COPY services/media/package.json services/media/
 COPY services/signaling/package.json services/signaling/
@@ -72,6 +74,11 @@ FROM app AS gateway
 USER node
 EXPOSE 4000
 CMD ["node", "--import", "tsx", "services/gateway/src/server.ts"]
+
+FROM app AS events
+USER node
+EXPOSE 4300
+CMD ["node", "--import", "tsx", "services/events/src/server.ts"]
 
 FROM app AS log-viewer
 USER node

@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- grpc|join|auth|chat|effects]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * npm run bench [-- grpc|join|auth|chat|effects|events]: the benchmarks. Results are printed; docs/benchmarks.md keeps
  * the numbers of the last recorded run. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
 import { benchAuth } from './auth';
 import { benchChat } from './chat';
 import { benchEffects } from './effects';
+import { benchEvents } from './events';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
 
@@ -31,4 +32,8 @@ if (which === 'all' || which === 'chat') {
 if (which === 'all' || which === 'effects') {
   log('==> background blur and noise suppression: CPU of one pre-join page in a browser of its own');
   await benchEffects(log);
+}
+if (which === 'all' || which === 'events') {
+  log('==> lifecycle events on the join path: join + leave through ParticipantStore, events on vs off');
+  await benchEvents(log);
 }

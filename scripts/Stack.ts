@@ -50,6 +50,8 @@ export interface StackPorts {
   gateway: number;
   signaling: number;
   logViewer: number;
+  /** The events service's health and metrics. */
+  events: number;
   mediaGrpc: number;
   mediaMetrics: number;
   rtcMin: number;
@@ -74,6 +76,7 @@ export const DEFAULT_PORTS: StackPorts = {
   gateway: 4000,
   signaling: 4100,
   logViewer: 4200,
+  events: 4300,
   mediaGrpc: 50051,
   mediaMetrics: 9101,
   rtcMin: 40000,
@@ -288,6 +291,11 @@ export class Stack {
         LOG_VIEWER_PORT: String(this.ports.logViewer),
         LOG_VIEWER_DIR: this.logDir,
       }),
+      this.#startService('events', 'events', this.ports.events, 'services/events/src/server.ts', {
+        ...common,
+        CONSUL_HTTP_TOKEN: this.#consulToken('events'),
+        EVENTS_PORT: String(this.ports.events),
+      }),
       this.#startService('ui', 'ui', this.ports.ui, 'ui/src/server.ts', {
         ...common,
         CONSUL_HTTP_TOKEN: this.#consulToken('ui'),
@@ -313,6 +321,7 @@ export class Stack {
       ['gateway', this.ports.gateway],
       ['signaling', this.ports.signaling],
       ['log-viewer', this.ports.logViewer],
+      ['events', this.ports.events],
       ['media gRPC', this.ports.mediaGrpc],
       ['media metrics', this.ports.mediaMetrics],
       ['TURN', this.ports.turn],
@@ -451,6 +460,7 @@ export class Stack {
       'gateway',
       'ui',
       'log-viewer',
+      'events',
     ]).catch((error: unknown) => {
       throw new StackError(`consul ACLs: ${(error as Error).message}`);
     });

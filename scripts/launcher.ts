@@ -17,6 +17,7 @@ const ENV_PORTS: Record<string, keyof StackPorts> = {
   GATEWAY_PORT: 'gateway',
   SIGNALING_PORT: 'signaling',
   LOG_VIEWER_PORT: 'logViewer',
+  EVENTS_PORT: 'events',
   MEDIA_GRPC_PORT: 'mediaGrpc',
   MEDIA_METRICS_PORT: 'mediaMetrics',
   MEDIA_RTC_MIN_PORT: 'rtcMin',

@@ -22,6 +22,7 @@ const PORTS: StackPorts = {
   gateway: 24000,
   signaling: 24100,
   logViewer: 24200,
+  events: 24300,
   mediaGrpc: 25051,
   mediaMetrics: 29101,
   rtcMin: 32000,
@@ -99,6 +100,7 @@ describe('native stack launcher', () => {
       GATEWAY_PORT: String(PORTS.gateway),
       SIGNALING_PORT: String(PORTS.signaling),
       LOG_VIEWER_PORT: String(PORTS.logViewer),
+      EVENTS_PORT: String(PORTS.events),
       MEDIA_GRPC_PORT: String(PORTS.mediaGrpc),
       MEDIA_METRICS_PORT: String(PORTS.mediaMetrics),
       MEDIA_RTC_MIN_PORT: String(PORTS.rtcMin),
@@ -128,6 +130,7 @@ describe('native stack launcher', () => {
       PORTS.gateway,
       PORTS.signaling,
       PORTS.logViewer,
+      PORTS.events,
       PORTS.mediaGrpc,
       PORTS.prometheus,
     ]) {

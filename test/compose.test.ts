@@ -44,6 +44,7 @@ const APPS: Record<string, [string, string, number]> = {
   signaling: ['services/signaling/src/config.ts', 'SIGNALING_PORT', DEFAULT_PORTS.signaling],
   gateway: ['services/gateway/src/config.ts', 'GATEWAY_PORT', DEFAULT_PORTS.gateway],
   'log-viewer': ['log-viewer/src/config.ts', 'LOG_VIEWER_PORT', DEFAULT_PORTS.logViewer],
+  events: ['services/events/src/config.ts', 'EVENTS_PORT', DEFAULT_PORTS.events],
   ui: ['ui/src/config.ts', 'UI_PORT', DEFAULT_PORTS.ui],
 };
 
@@ -54,6 +55,7 @@ describe('docker-compose.yml', () => {
         'consul',
         'consul-acl',
         'coturn',
+        'events',
         'gateway',
         'grafana',
         'log-viewer',

@@ -37,6 +37,7 @@ const PORTS: StackPorts = {
   gateway: 26040,
   signaling: 26041,
   logViewer: 26042,
+  events: 26043,
   mediaGrpc: 26051,
   mediaMetrics: 26101,
   rtcMin: 28700,

@@ -53,8 +53,8 @@ describe('service processes', () => {
   });
 
   it('register with passing checks, register again after a Consul restart, deregister and exit 0 on SIGTERM', async () => {
-    const [media, mediaMetrics, signaling, gateway, logViewer, ui] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
+    const [media, mediaMetrics, signaling, gateway, logViewer, ui, events] = await Promise.all(
+      Array.from({ length: 7 }, () => freePort()),
     );
     const common = {
       CONSUL_HTTP_ADDR: consul.addr,
@@ -77,6 +77,7 @@ describe('service processes', () => {
         { LOG_VIEWER_PORT: String(logViewer), LOG_VIEWER_DIR: join(REPO_ROOT, '.run/test-logs') },
       ],
       ['ui', 'ui/src/server.ts', { UI_PORT: String(ui) }],
+      ['events', 'services/events/src/server.ts', { EVENTS_PORT: String(events) }],
     ];
     const byName = new Map<string, Started>();
     for (const [name, entry, env] of services) {

@@ -16,7 +16,7 @@ uuid() { cat /proc/sys/kernel/random/uuid 2>/dev/null || uuidgen | tr "[:upper:]
 add JWT_SECRET "$(random)"
 add SERVICE_SECRET "$(random)"
 add CONSUL_MANAGEMENT_TOKEN "$(uuid)"
-for component in MEDIA SIGNALING GATEWAY UI LOG_VIEWER NGINX PROMETHEUS; do
+for component in MEDIA SIGNALING GATEWAY UI LOG_VIEWER EVENTS NGINX PROMETHEUS; do
   add "CONSUL_TOKEN_$component" "$(uuid)"
 done
 echo "secrets in $FILE (keep it private; Consul's management token is CONSUL_MANAGEMENT_TOKEN)"

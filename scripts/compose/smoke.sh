@@ -19,7 +19,7 @@ PROJECT=switchboard-smoke
 # discovery (it refuses `consul_sd_configs`), so neither has a stand-in that could run
 # docker-compose.yml's configuration: where images cannot be pulled, they are checked statically
 # (test/compose.test.ts); with Docker (real images) they run too.
-SERVICES=(consul postgres redis consul-acl media signaling gateway log-viewer ui nginx)
+SERVICES=(consul postgres redis consul-acl media signaling gateway log-viewer events ui nginx)
 started=$(date +%s)
 elapsed() { echo "$(($(date +%s) - started)) s"; }
 mkdir -p .run/compose

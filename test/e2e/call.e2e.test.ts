@@ -544,7 +544,7 @@ describe('a three-party call through every component', () => {
   });
 
   it('reports every service passing in Consul and through GET /api/health', async () => {
-    for (const name of ['media', 'signaling', 'gateway', 'ui', 'log-viewer']) {
+    for (const name of ['media', 'signaling', 'gateway', 'ui', 'log-viewer', 'events']) {
       const instances = await stack.consul.instances(name, { passingOnly: true });
       expect(instances.length, `${name} passing`).toBeGreaterThan(0);
     }
@@ -562,12 +562,19 @@ describe('a three-party call through every component', () => {
         data: { activeTargets: { labels: { job: string }; health: string }[] };
       };
       jobs = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
-      if (['media', 'signaling', 'gateway', 'ui', 'log-viewer'].every((j) => jobs[j] === 'up')) {
+      if (['media', 'signaling', 'gateway', 'ui', 'log-viewer', 'events'].every((j) => jobs[j] === 'up')) {
         break;
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
-    expect(jobs).toMatchObject({ media: 'up', signaling: 'up', gateway: 'up', ui: 'up', 'log-viewer': 'up' });
+    expect(jobs).toMatchObject({
+      media: 'up',
+      signaling: 'up',
+      gateway: 'up',
+      ui: 'up',
+      'log-viewer': 'up',
+      events: 'up',
+    });
   }, 30_000);
 
   it('restarts ICE, not the call, when the path to the media node drops for a few seconds', async () => {

@@ -13,6 +13,7 @@ export const E2E_PORTS: StackPorts = {
   gateway: 14000,
   signaling: 14100,
   logViewer: 14200,
+  events: 14300,
   mediaGrpc: 15051,
   mediaMetrics: 19101,
   // RTC ports below the ephemeral range (32768+): a worker's WebRTC port is fixed, and an outgoing

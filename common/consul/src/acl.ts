@@ -13,6 +13,7 @@ export const CONSUL_IDENTITIES = [
   'gateway',
   'ui',
   'log-viewer',
+  'events',
   'nginx',
   'prometheus',
 ] as const;
@@ -32,6 +33,7 @@ export const CONSUL_RULES: Record<ConsulIdentity, string[]> = {
   gateway: [write('gateway'), READ_ALL, NODES],
   ui: [write('ui'), NODES],
   'log-viewer': [write('log-viewer'), NODES],
+  events: [write('events'), NODES],
   // Its upstreams.
   nginx: [read('ui'), read('gateway'), read('signaling'), read('log-viewer'), NODES],
   // Scrapes whatever registers.

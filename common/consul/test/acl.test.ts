@@ -132,7 +132,16 @@ describe('Consul ACLs (real agent, default deny, a token per component)', () => 
       CONSUL_HTTP_ADDR: consul.addr,
       CONSUL_MANAGEMENT_TOKEN: management,
     };
-    for (const variable of ['MEDIA', 'SIGNALING', 'GATEWAY', 'UI', 'LOG_VIEWER', 'NGINX', 'PROMETHEUS']) {
+    for (const variable of [
+      'MEDIA',
+      'SIGNALING',
+      'GATEWAY',
+      'UI',
+      'LOG_VIEWER',
+      'EVENTS',
+      'NGINX',
+      'PROMETHEUS',
+    ]) {
       env[`CONSUL_TOKEN_${variable}`] = randomUUID();
     }
     const run = (extra: Record<string, string>) =>

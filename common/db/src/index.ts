@@ -125,6 +125,56 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 5,
+    name: 'call analytics',
+    // Written only by the analytics consumer of the event stream (services/events). A call is a
+    // room's stretch of activity: rooms are not referenced, so deleting a room keeps its history.
+    // analytics_events makes handling an event idempotent (its id is inserted in the same
+    // transaction as its effects).
+    sql: `
+      CREATE TABLE analytics_events (
+        event_id    text PRIMARY KEY,
+        handled_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX analytics_events_handled ON analytics_events (handled_at);
+      CREATE TABLE calls (
+        id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        room_id               text NOT NULL,
+        started_at            timestamptz NOT NULL,
+        ended_at              timestamptz,
+        current_participants  int NOT NULL DEFAULT 0,
+        peak_participants     int NOT NULL DEFAULT 0
+      );
+      CREATE INDEX calls_room ON calls (room_id, started_at DESC);
+      CREATE INDEX calls_started ON calls (started_at DESC);
+      CREATE TABLE call_participants (
+        call_id       uuid NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+        peer_id       text NOT NULL,
+        sub           text NOT NULL,
+        display_name  text NOT NULL,
+        role          text NOT NULL,
+        joined_at     timestamptz NOT NULL,
+        left_at       timestamptz,
+        left_reason   text,
+        removed       boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (call_id, peer_id)
+      );
+      CREATE INDEX call_participants_peer ON call_participants (peer_id);
+      CREATE TABLE call_quality_samples (
+        event_id      text PRIMARY KEY,
+        call_id       uuid NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+        peer_id       text NOT NULL,
+        sampled_at    timestamptz NOT NULL,
+        bitrate_kbps  real NOT NULL,
+        loss_percent  real NOT NULL,
+        rtt_ms        real,
+        jitter_ms     real,
+        score         real
+      );
+      CREATE INDEX call_quality_samples_call ON call_quality_samples (call_id, peer_id, sampled_at);
+    `,
+  },
 ];
 
 /** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */
@@ -223,3 +273,10 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
 
 export { newRoomId, RoomStore, type RoomRecord } from './RoomStore';
 export { ChatStore, type ChatReader } from './ChatStore';
+export {
+  CallStore,
+  type CallSummary,
+  type CallDetail,
+  type CallParticipant,
+  type Percentiles,
+} from './CallStore';

@@ -12,6 +12,8 @@ import type { Logger } from '@switchboard/logger';
 import { EVENT_SCHEMA_VERSION, type NewEvent, type SwitchboardEvent } from './schema';
 
 export const EVENT_STREAM = 'sb:events';
+/** Entries the stream keeps at least (XADD MAXLEN ~), unless a writer is told otherwise. */
+export const EVENT_STREAM_MAX_LENGTH = 100_000;
 
 export interface EventLogOptions {
   /** A connection to copy (the log writes through its own, which fails fast while disconnected). */
@@ -26,6 +28,14 @@ export interface EventLogOptions {
 
 const BATCH = 200;
 const RETRY_MS = [100, 250, 500, 1000, 2000, 5000];
+
+/**
+ * An event as it goes onto the stream: with its id, schema version and time. For writers that put
+ * it there themselves (a Lua script that writes an event in the same step as the state it is about).
+ */
+export function stampEvent(event: NewEvent): SwitchboardEvent {
+  return { ...event, id: eventId(), version: EVENT_SCHEMA_VERSION, time: new Date().toISOString() };
+}
 
 let lastMs = 0;
 let sequence = 0;
@@ -51,6 +61,9 @@ export function eventId(now = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** What a state owner appends events through (an \`EventLog\`, or a test's list). */
+export type EventSink = Pick<EventLog, 'append'>;
+
 export class EventLog {
   readonly #redis: Redis;
   readonly #logger: Logger;
@@ -63,11 +76,16 @@ export class EventLog {
   #closed = false;
 
   private constructor(opts: EventLogOptions) {
-    this.#redis = opts.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    this.#redis = opts.redis.duplicate({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
+      enableAutoPipelining: false,
+    });
     this.#redis.on('error', () => {}); // reported by the write loop, once per outage
     this.#logger = opts.logger;
     this.#stream = opts.stream ?? EVENT_STREAM;
-    this.#maxLength = opts.maxLength ?? 100_000;
+    this.#maxLength = opts.maxLength ?? EVENT_STREAM_MAX_LENGTH;
     this.#maxQueued = opts.maxQueued ?? 10_000;
   }
 
@@ -87,7 +105,7 @@ export class EventLog {
 
   /** Queues an event for the stream; returns it with its id and time. Never throws, never waits. */
   append(event: NewEvent): SwitchboardEvent {
-    const full = { ...event, id: eventId(), version: EVENT_SCHEMA_VERSION, time: new Date().toISOString() };
+    const full = stampEvent(event);
     if (this.#closed) {
       this.#dropped++;
       return full;

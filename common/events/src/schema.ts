@@ -19,9 +19,9 @@ export const eventPayloads = {
   'room.ended': z.looseObject({ reason: z.string().optional() }),
   'participant.joined': z.looseObject({ sub: z.string(), displayName: z.string(), role: z.string() }),
   'participant.left': z.looseObject({ reason: z.string() }),
-  'participant.admitted': z.looseObject({ by: z.string().optional() }),
-  'participant.removed': z.looseObject({ by: z.string().optional() }),
-  'track.published': z.looseObject({ producerId: z.string(), kind, source }),
+  'participant.admitted': z.looseObject({ sub: z.string().optional(), by: z.string().optional() }),
+  'participant.removed': z.looseObject({ sub: z.string().optional(), by: z.string().optional() }),
+  'track.published': z.looseObject({ producerId: z.string(), kind, source, paused: z.boolean().optional() }),
   'track.unpublished': z.looseObject({ producerId: z.string() }),
   'track.muted': z.looseObject({
     producerId: z.string(),

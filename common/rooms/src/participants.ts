@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@switchboard/errors';
+import { EVENT_STREAM, EVENT_STREAM_MAX_LENGTH, stampEvent } from '@switchboard/events';
 import {
   ATTRIBUTE_LIMITS,
   ATTRIBUTES_TOO_BIG,
@@ -98,11 +99,64 @@ return previous`;
 const RELEASE_IDENTITY = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`;
-/** Adds peer ARGV[2] (JSON ARGV[3]) only while it is the connection of its identity ARGV[1]. */
+/**
+ * Adds peer ARGV[2] (JSON ARGV[3]) only while it is the connection of its identity ARGV[1]. When
+ * events are recorded (ARGV[7] not empty), a new peer's \`participant.joined\` (ARGV[7]) goes onto
+ * the event stream KEYS[4] (trimmed to about ARGV[5]) in the same step, after \`room.started\`
+ * (ARGV[6]) when the room had nobody: the stream's order is the room's.
+ */
 const ADD_PEER = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+local first = redis.call('HLEN', KEYS[2]) == 0
+local new = redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) == 1
 redis.call('SADD', KEYS[3], ARGV[4])
+if new and ARGV[7] ~= '' then
+  if first then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[6]) end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[7])
+end
+return 1`;
+/**
+ * Removes peer ARGV[1] and its producers (ARGV[5..]: id, then its \`track.unpublished\`); when it
+ * was there, each producer's event, its \`participant.left\` (ARGV[3]) and, when nobody is left,
+ * \`room.ended\` (ARGV[4]) go onto the event stream KEYS[3] in the same step. Answers 1 when the
+ * peer was there.
+ */
+const REMOVE_PEER = `
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+for i = 5, #ARGV, 2 do
+  if redis.call('HDEL', KEYS[2], ARGV[i]) == 1 and removed == 1 then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i + 1])
+  end
+end
+if removed == 0 then return 0 end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
+if redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[4])
+end
+return 1`;
+/** Records producer ARGV[1] (JSON ARGV[2]); a new one's \`track.published\` (ARGV[4], if any) goes onto KEYS[2]. */
+const ADD_PRODUCER = `
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 and ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[4])
+end`;
+/** Forgets producer ARGV[1]; if it was there, its \`track.unpublished\` (ARGV[3]) goes onto KEYS[2]. */
+const REMOVE_PRODUCER = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
+end`;
+/**
+ * Sets producer ARGV[1]'s \`paused\` to ARGV[2] ('1' or '0'); a change puts \`track.muted\`
+ * (ARGV[4]) onto KEYS[2].
+ */
+const SET_PRODUCER_PAUSED = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local producer = cjson.decode(raw)
+local paused = ARGV[2] == '1'
+if producer.paused == paused then return 0 end
+producer.paused = paused
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(producer))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[4])
 return 1`;
 /**
  * Merges JSON ARGV[2] into peer ARGV[1]'s fields (top level; `attributes` key by key, a JSON null
@@ -184,35 +238,68 @@ export class ParticipantStore {
   /**
    * Adds the participant to the room, atomically with the check that it is still its identity's
    * connection: false (nothing added) when a newer connection replaced it, so an identity is
-   * never two participants.
+   * never two participants. A new participant's \`participant.joined\` (and the room's
+   * \`room.started\` when it was empty) goes onto the event stream in the same step, unless
+   * \`record\` is false (the participant is only written again, as after Redis lost its data).
    */
-  async addPeer(roomId: string, participant: z.input<typeof storedParticipantSchema>): Promise<boolean> {
+  async addPeer(
+    roomId: string,
+    participant: z.input<typeof storedParticipantSchema>,
+    record = true,
+  ): Promise<boolean> {
     const checked = storedParticipantSchema.parse(participant);
     const keys = roomKeys(roomId);
+    const { peerId, sub, displayName, role } = checked;
     const added = await this.redis.eval(
       ADD_PEER,
-      3,
+      4,
       keys.identities,
       keys.peers,
       ROOMS_KEY,
-      checked.sub,
-      checked.peerId,
+      EVENT_STREAM,
+      sub,
+      peerId,
       JSON.stringify(checked),
       roomId,
+      EVENT_STREAM_MAX_LENGTH,
+      record ? JSON.stringify(stampEvent({ type: 'room.started', roomId, data: {} })) : '',
+      record
+        ? JSON.stringify(
+            stampEvent({ type: 'participant.joined', roomId, peerId, data: { sub, displayName, role } }),
+          )
+        : '',
     );
     return added === 1;
   }
 
-  /** Removes the participant and its producers; returns the producers it had. */
-  async removePeer(roomId: string, peerId: string): Promise<{ producers: ProducerInfo[] }> {
+  /**
+   * Removes the participant and its producers; returns the producers it had, and whether it was
+   * there. If it was, its \`participant.left\` (and \`room.ended\` when it was the last) goes onto
+   * the event stream in the same step: once, whoever removes it first.
+   */
+  async removePeer(
+    roomId: string,
+    peerId: string,
+    reason: string,
+  ): Promise<{ producers: ProducerInfo[]; removed: boolean }> {
     const keys = roomKeys(roomId);
     const producers = (await this.producers(roomId)).filter((p) => p.peerId === peerId);
-    const multi = this.redis.multi().hdel(keys.peers, peerId);
-    if (producers.length > 0) {
-      multi.hdel(keys.producers, ...producers.map((p) => p.producerId));
-    }
-    await multi.exec();
-    return { producers };
+    const removed = await this.redis.eval(
+      REMOVE_PEER,
+      3,
+      keys.peers,
+      keys.producers,
+      EVENT_STREAM,
+      peerId,
+      EVENT_STREAM_MAX_LENGTH,
+      JSON.stringify(stampEvent({ type: 'participant.left', roomId, peerId, data: { reason } })),
+      JSON.stringify(stampEvent({ type: 'room.ended', roomId, data: {} })),
+      ...producers.flatMap(({ producerId }) => [
+        producerId,
+        JSON.stringify(stampEvent({ type: 'track.unpublished', roomId, peerId, data: { producerId } })),
+      ]),
+    );
+    return { producers, removed: removed === 1 };
   }
 
   /** Participants in the room on every instance. */
@@ -274,16 +361,46 @@ export class ParticipantStore {
     return !!(await this.update(roomId, peerId, { presence }));
   }
 
-  async addProducer(roomId: string, producer: ProducerInfo): Promise<void> {
-    await this.redis.hset(
+  /**
+   * Records a producer; a new one's \`track.published\` goes onto the event stream in the same
+   * step unless \`record\` is false (written again after Redis lost its data).
+   */
+  async addProducer(roomId: string, producer: ProducerInfo, record = true): Promise<void> {
+    const checked = producerSchema.parse(producer);
+    const { producerId, peerId, kind, paused } = checked;
+    const source = checked.source ?? (kind === 'audio' ? 'microphone' : 'camera');
+    await this.redis.eval(
+      ADD_PRODUCER,
+      2,
       roomKeys(roomId).producers,
-      producer.producerId,
-      JSON.stringify(producerSchema.parse(producer)),
+      EVENT_STREAM,
+      producerId,
+      JSON.stringify(checked),
+      EVENT_STREAM_MAX_LENGTH,
+      record
+        ? JSON.stringify(
+            stampEvent({
+              type: 'track.published',
+              roomId,
+              peerId,
+              data: { producerId, kind, source, paused },
+            }),
+          )
+        : '',
     );
   }
 
-  async removeProducer(roomId: string, producerId: string): Promise<void> {
-    await this.redis.hdel(roomKeys(roomId).producers, producerId);
+  /** Forgets a producer; its \`track.unpublished\` goes onto the event stream once, by whoever removes it first. */
+  async removeProducer(roomId: string, producerId: string, peerId: string): Promise<void> {
+    await this.redis.eval(
+      REMOVE_PRODUCER,
+      2,
+      roomKeys(roomId).producers,
+      EVENT_STREAM,
+      producerId,
+      EVENT_STREAM_MAX_LENGTH,
+      JSON.stringify(stampEvent({ type: 'track.unpublished', roomId, peerId, data: { producerId } })),
+    );
   }
 
   async producer(roomId: string, producerId: string): Promise<ProducerInfo | undefined> {
@@ -291,11 +408,37 @@ export class ParticipantStore {
     return value ? producerSchema.parse(JSON.parse(value)) : undefined;
   }
 
-  async setProducerPaused(roomId: string, producerId: string, paused: boolean): Promise<void> {
+  /**
+   * Records a producer paused or resumed; a change (not a repeat) puts its \`track.muted\` on the
+   * event stream in the same step, saying whether a host did it.
+   */
+  async setProducerPaused(
+    roomId: string,
+    producerId: string,
+    paused: boolean,
+    byHost = false,
+  ): Promise<void> {
     const producer = await this.producer(roomId, producerId);
-    if (producer) {
-      await this.addProducer(roomId, { ...producer, paused });
+    if (!producer) {
+      return;
     }
+    await this.redis.eval(
+      SET_PRODUCER_PAUSED,
+      2,
+      roomKeys(roomId).producers,
+      EVENT_STREAM,
+      producerId,
+      paused ? '1' : '0',
+      EVENT_STREAM_MAX_LENGTH,
+      JSON.stringify(
+        stampEvent({
+          type: 'track.muted',
+          roomId,
+          peerId: producer.peerId,
+          data: { producerId, muted: paused, byHost },
+        }),
+      ),
+    );
   }
 
   async producers(roomId: string): Promise<ProducerInfo[]> {

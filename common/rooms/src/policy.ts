@@ -4,6 +4,7 @@
  * room opens — everyone waiting in its lobby let in.
  */
 import type { RoomRecord, RoomStore } from '@switchboard/db';
+import type { EventSink } from '@switchboard/events';
 import type { RoomPolicy } from '@switchboard/protocol';
 import type { LobbyEntry, RoomAccess } from './RoomAccess';
 
@@ -24,10 +25,27 @@ export interface RoomPolicyDeps {
   rooms: Pick<RoomStore, 'update' | 'addMember'>;
   access: RoomAccess;
   broadcast: RoomBroadcaster;
+  /** Where \`participant.admitted\` goes (the event stream). */
+  events: EventSink;
 }
 
-/** Lets a lobby waiter in: remembered for its reconnects, a member if it is an account, told so. */
-export async function letIn(deps: RoomPolicyDeps, roomId: string, entry: LobbyEntry): Promise<void> {
+/**
+ * Lets a lobby waiter in (taken out of the lobby by the caller, which only one caller can do):
+ * remembered for its reconnects, a member if it is an account, told so, recorded as admitted by
+ * \`by\` (a host's identity; none when opening the room let everyone in).
+ */
+export async function letIn(
+  deps: RoomPolicyDeps,
+  roomId: string,
+  entry: LobbyEntry,
+  by?: string,
+): Promise<void> {
+  deps.events.append({
+    type: 'participant.admitted',
+    roomId,
+    peerId: entry.peerId,
+    data: { sub: entry.sub, by },
+  });
   await deps.access.admit(roomId, entry.sub);
   if (entry.sub.startsWith('user:')) {
     // An admitted account is a member from now on: next time it passes the lobby.

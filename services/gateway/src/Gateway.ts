@@ -9,6 +9,7 @@ import fastifyCookie from '@fastify/cookie';
 import { Emitter } from '@socket.io/redis-emitter';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { EventLog } from '@switchboard/events';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
@@ -27,7 +28,7 @@ import { roomRoutes } from './roomRoutes';
 import { TurnCredentials } from './TurnCredentials';
 
 /** The services whose health GET /api/health reports. */
-export const PLATFORM_SERVICES = ['media', 'signaling', 'gateway', 'ui', 'log-viewer'] as const;
+export const PLATFORM_SERVICES = ['media', 'signaling', 'gateway', 'ui', 'log-viewer', 'events'] as const;
 
 /** Routes with their own, stricter rate limit (password guessing, token churn). */
 const AUTH_ROUTES = new Set([
@@ -48,6 +49,8 @@ export class Gateway {
   readonly #registry: prom.Registry;
   readonly #accounts: Accounts;
   readonly #setup: OperatorSetup;
+  /** Admissions made through the REST API go onto the event stream (opened once Redis is). */
+  #events?: EventLog;
   #registration?: Registration;
   #draining = false;
   #closed = false;
@@ -221,6 +224,7 @@ export class Gateway {
       accounts: this.#accounts,
       rooms,
       redis: this.#redis,
+      events: (this.#events = EventLog.create({ redis: this.#redis, logger: this.#logger })),
       emitter: new Emitter(
         safePublisher(this.#redis, (error) =>
           this.#logger.warn({ err: error }, 'notice to signaling lost (Redis unavailable)'),
@@ -286,6 +290,7 @@ export class Gateway {
     this.#draining = true;
     await this.#registration?.deregister();
     await this.#app.close().catch(() => {});
+    await this.#events?.close();
     await Promise.allSettled([closeRedis(this.#redis), this.#pool.end()]);
     this.#logger.info('gateway closed');
   }

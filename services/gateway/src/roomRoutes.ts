@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { signJoinToken, wasRemoved, type AccessClaims } from '@switchboard/auth';
 import type { RoomRecord, RoomStore } from '@switchboard/db';
+import type { EventSink } from '@switchboard/events';
 import { changePolicy, ParticipantStore, RoomAccess } from '@switchboard/rooms';
 import {
   InvalidArgumentError,
@@ -47,6 +48,8 @@ export interface RoomRoutesDeps {
   redis: Redis;
   /** Tells the room's sockets (on any signaling instance) about a change. */
   emitter: Emitter;
+  /** Lifecycle events of what the API changes (admissions when a policy change opens the room). */
+  events: EventSink;
   secret: string;
   tokenTtlSeconds: number;
   /** Hands out TURN credentials with each join token (absent: no TURN). */
@@ -87,7 +90,12 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
   const load = (params: unknown) => loadRoom(rooms, params);
   // Rooms' participants and lobbies through their owner (common/rooms), the code signaling uses.
   const participantStore = new ParticipantStore(deps.redis);
-  const policyDeps = { rooms, access: new RoomAccess(deps.redis), broadcast: deps.emitter };
+  const policyDeps = {
+    rooms,
+    access: new RoomAccess(deps.redis),
+    broadcast: deps.emitter,
+    events: deps.events,
+  };
 
   app.post('/api/rooms', async (request, reply) => {
     const user = await requireUser(accounts, request);

@@ -19,6 +19,7 @@ import { timedRequest } from '@switchboard/runtime';
 import type { z } from 'zod';
 import type { Attributes } from './Attributes';
 import type { Chat } from './Chat';
+import type { QualitySamples } from './QualitySamples';
 import type { Reactions } from './Reactions';
 import type { Departures } from './Departures';
 import type { HostControls } from './HostControls';
@@ -56,6 +57,8 @@ export interface ConnectionsOptions {
   departures: Departures;
   attributes: Attributes;
   reactions: Reactions;
+  /** Call quality for analytics, sampled from the stats participants ask for. */
+  quality: QualitySamples;
   /** The sockets connected here (this class adds and removes them). */
   sockets: LocalSockets;
   /** Time to answer each request, by event and outcome. */
@@ -74,7 +77,7 @@ export class Connections {
   constructor(options: ConnectionsOptions) {
     this.#o = options;
     this.#sockets = options.sockets;
-    const { requests, hostControls: host, chat, departures, attributes, reactions } = options;
+    const { requests, hostControls: host, chat, departures, attributes, reactions, quality } = options;
     this.#handlers = {
       getRouterRtpCapabilities: (s, _p, ctx) => requests.getRouterRtpCapabilities(s, ctx),
       join: (s, p, ctx) => requests.join(s, p, ctx),
@@ -89,7 +92,7 @@ export class Connections {
       resumeConsumer: (s, p, ctx) => requests.resumeConsumer(s, p, ctx),
       resumeConsumers: (s, p, ctx) => requests.resumeConsumers(s, p, ctx),
       consumerView: (s, p, ctx) => requests.consumerView(s, p, ctx),
-      getStats: (s, _p, ctx) => requests.getStats(s, ctx),
+      getStats: async (s, _p, ctx) => quality.observe(s.data.peer, await requests.getStats(s, ctx)),
       leave: async (s, _p, ctx) => (await departures.leave(s, 'requested', ctx.correlationId), {}),
       hostMute: async (s, p, ctx) => (await host.mute(s, p, ctx, ctx.logger), {}),
       hostAllowUnmute: async (s, p) => (await host.allowUnmute(s, p), {}),
@@ -139,6 +142,7 @@ export class Connections {
       this.#sockets.delete(socket);
       this.#o.limits.forget(socket.id);
       this.#o.attributes.forget(peer.peerId);
+      this.#o.quality.forget(peer.peerId);
       const leaving = this.#o.departures
         .leave(socket, reason, randomUUID())
         .then(() => this.#o.presence.releaseIdentity(peer.roomId, peer.sub, peer.peerId))

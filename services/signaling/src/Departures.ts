@@ -82,7 +82,7 @@ export class Departures {
     meta: CallMeta,
     logger: Logger,
   ): Promise<void> {
-    const { producers } = await this.#o.presence.removePeer(roomId, peerId);
+    const { producers } = await this.#o.presence.removePeer(roomId, peerId, reason);
     this.#o.producers.departed(roomId, peerId, producers);
     this.#o.io.to(roomId).emit('peerLeft', { peerId, reason });
     await this.#o.participants

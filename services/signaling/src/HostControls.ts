@@ -8,6 +8,7 @@
 import { recordRemoval, type Identity, type RemovalStore } from '@switchboard/auth';
 import type { RoomStore } from '@switchboard/db';
 import { AppError, NotFoundError, PermissionDeniedError } from '@switchboard/errors';
+import type { EventSink } from '@switchboard/events';
 import type { Logger } from '@switchboard/logger';
 import { MEDIA_KIND_NAMES, type MediaKind, type ProducerInfo, type RoomPolicy } from '@switchboard/protocol';
 import type { CallMeta } from './MediaClient';
@@ -15,7 +16,6 @@ import { hostsRoom, joinedPeer, peerRoom, type PeerSocket, type SignalingIo } fr
 import {
   changePolicy,
   letIn,
-  type LobbyEntry,
   type RoomAccess,
   type RoomPolicyDeps,
   type StoredParticipant,
@@ -35,6 +35,8 @@ export interface HostControlsOptions {
   producers: Producers;
   /** Closes peers' sockets (after a notice) wherever they are connected. */
   sockets: LocalSockets;
+  /** Where admissions and removals are recorded (the event stream). */
+  events: EventSink;
 }
 
 export class HostControls {
@@ -188,6 +190,12 @@ export class HostControls {
       jti: target.jti,
       address: target.address,
     });
+    this.#o.events.append({
+      type: 'participant.removed',
+      roomId,
+      peerId: p.peerId,
+      data: { sub: target.sub, by: socket.data.peer.sub },
+    });
     this.#o.sockets.closePeerEverywhere(p.peerId, {
       event: 'removed',
       reason: 'A host removed you from this meeting.',
@@ -202,16 +210,12 @@ export class HostControls {
     if (!entry) {
       throw new NotFoundError(`nobody with id ${p.peerId} is waiting in the lobby`);
     }
-    await this.#letIn(roomId, entry);
+    await letIn(this.#policyDeps(), roomId, entry, socket.data.peer.sub);
     logger.info({ target: p.peerId }, 'host admitted a participant');
   }
 
   #policyDeps(): RoomPolicyDeps {
-    return { rooms: this.#o.rooms, access: this.#o.access, broadcast: this.#o.io };
-  }
-
-  async #letIn(roomId: string, entry: LobbyEntry): Promise<void> {
-    await letIn(this.#policyDeps(), roomId, entry);
+    return { rooms: this.#o.rooms, access: this.#o.access, broadcast: this.#o.io, events: this.#o.events };
   }
 
   async deny(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {

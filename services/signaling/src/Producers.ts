@@ -59,7 +59,7 @@ export class Producers {
     }
     // Its piped copies follow (their consumers show it paused).
     await this.#o.rooms.onNodes(roomId, call, own);
-    await this.#o.presence.setProducerPaused(roomId, producerId, paused);
+    await this.#o.presence.setProducerPaused(roomId, producerId, paused, !change.by);
     this.#room(change).emit('producerPaused', { producerId, peerId, paused });
   }
 
@@ -138,7 +138,7 @@ export class Producers {
 
   async #forget(peer: PeerState, producerId: string): Promise<void> {
     peer.producers.delete(producerId);
-    await this.#o.presence.removeProducer(peer.roomId, producerId);
+    await this.#o.presence.removeProducer(peer.roomId, producerId, peer.peerId);
   }
 
   /** Where a change is shown: the whole room, or the room but the owner who made it. */

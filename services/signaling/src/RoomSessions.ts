@@ -359,9 +359,9 @@ export class RoomSessions extends EventEmitter<RoomSessionsEvents> {
         const { peerId, sub } = socket.data.peer;
         // Its identity's claim went with the data (a newer connection elsewhere claims it anew).
         await presence.claimIdentity(session.roomId, sub, peerId);
-        await presence.addPeer(session.roomId, storedPeer(socket, instanceId));
+        await presence.addPeer(session.roomId, storedPeer(socket, instanceId), false);
         for (const producer of socket.data.peer.producers.values()) {
-          await presence.addProducer(session.roomId, producer);
+          await presence.addProducer(session.roomId, producer, false);
         }
         counts.peers++;
       }

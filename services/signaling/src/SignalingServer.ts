@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { Server as IoServer } from 'socket.io';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
+import { EventLog } from '@switchboard/events';
 import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import { UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
@@ -32,6 +33,7 @@ import { LocalSockets } from './LocalSockets';
 import { Presence } from './Presence';
 import { Producers } from './Producers';
 import { RoomAccess } from '@switchboard/rooms';
+import { QualitySamples } from './QualitySamples';
 import { Reactions } from './Reactions';
 import { relayRoomEvent } from './roomEvents';
 import { ParticipantSessions } from './ParticipantSessions';
@@ -69,6 +71,8 @@ export class SignalingServer {
   readonly #rooms: RoomSessions;
   readonly #directory: MediaDirectory;
   readonly #consul: ConsulClient;
+  /** Lifecycle events that are not a Redis state change of their own (those go with the change). */
+  readonly #events: EventLog;
   /**
    * This process's id in presence (its peers, open sessions, heartbeat): its name (the configured
    * instance id, or host and configured port) plus a per-boot suffix, so a process restarted on
@@ -93,6 +97,7 @@ export class SignalingServer {
     this.#consul = ready.consul;
     this.#instanceId = ready.instanceId;
     this.#presence = new Presence(this.#redis);
+    const events = (this.#events = EventLog.create({ redis: this.#redis, logger }));
     this.#limits = new SocketLimits(this.#redis, config.socketLimits, logger);
     const access = (this.#access = new RoomAccess(this.#redis, config.lobby));
     const roomStore = new RoomStore(this.#pool);
@@ -152,6 +157,7 @@ export class SignalingServer {
       removals: this.#redis,
       producers,
       sockets,
+      events,
     });
     const chat = new Chat({
       io: this.#io,
@@ -193,6 +199,7 @@ export class SignalingServer {
       sockets,
       attributes: this.#attributes,
       reactions: new Reactions({ io: this.#io, perTenSeconds: config.reactionsPer10s, logger }),
+      quality: new QualitySamples({ events, everyMs: config.qualitySampleMs }),
       io: this.#io,
       presence: this.#presence,
       limits: this.#limits,
@@ -214,6 +221,18 @@ export class SignalingServer {
       }
     };
     this.#rooms.on('nodeLost', mediaLost);
+    // Every instance with the room open sees the loss; the first to claim it records it.
+    this.#rooms.on('nodeLost', (session, node) => {
+      const { roomId } = session;
+      this.#redis
+        .set(`sb:events:once:node.lost:${roomId}:${node.instanceId}`, '1', 'EX', 60, 'NX')
+        .then((first) => {
+          if (first) {
+            events.append({ type: 'node.lost', roomId, data: { node: node.instanceId } });
+          }
+        })
+        .catch((error: unknown) => logger.warn({ err: error, roomId }, 'could not record the node loss'));
+    });
     this.#rooms.on('lost', (session) => mediaLost(session));
   }
 
@@ -379,6 +398,7 @@ export class SignalingServer {
     });
     await this.#sweeper?.close();
     this.#directory.close();
+    await this.#events.close();
     await Promise.allSettled([closeRedis(this.#redis), closeRedis(this.#redisSub), this.#pool.end()]);
     this.#logger.info('signaling closed');
   }

@@ -45,6 +45,8 @@ export const configSchema = z.object({
   SIGNALING_CHAT_MESSAGES_PER_10S: z.coerce.number().int().min(1).default(20),
   /** Reactions one participant may send per 10 s (more: RESOURCE_EXHAUSTED, retry after). */
   SIGNALING_REACTIONS_PER_10S: z.coerce.number().int().min(1).default(10),
+  /** At most one call-quality sample per participant this often (taken from the stats it asks for). */
+  SIGNALING_QUALITY_SAMPLE_MS: z.coerce.number().int().min(1000).default(10_000),
   /** Which proxies' X-Forwarded-For to believe (NGINX in front): IPs, CIDRs, loopback, uniquelocal, or none. */
   SIGNALING_TRUST_PROXY: trustedProxies('loopback,uniquelocal'),
 });
@@ -66,6 +68,8 @@ export interface SignalingConfig extends CommonConfig {
   chatLimit: { messages: number; windowSeconds: number };
   /** Reactions per participant per 10 s. */
   reactionsPer10s: number;
+  /** At most one call-quality sample per participant this often (for call analytics). */
+  qualitySampleMs: number;
   lobby: { lobbyMax: number; lobbyWaitMs: number };
   /** Proxies whose X-Forwarded-For is believed (proxy-addr list; empty: none). */
   trustProxy: string[];
@@ -96,6 +100,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     },
     chatLimit: { messages: c.SIGNALING_CHAT_MESSAGES_PER_10S, windowSeconds: 10 },
     reactionsPer10s: c.SIGNALING_REACTIONS_PER_10S,
+    qualitySampleMs: c.SIGNALING_QUALITY_SAMPLE_MS,
     lobby: { lobbyMax: c.SIGNALING_LOBBY_MAX, lobbyWaitMs: c.SIGNALING_LOBBY_WAIT_SECONDS * 1000 },
     trustProxy: c.SIGNALING_TRUST_PROXY,
   };
