@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@switchboard/errors';
-import { EVENT_STREAM, EVENT_STREAM_MAX_LENGTH, stampEvent } from '@switchboard/events';
+import { EVENT_STREAM, EVENT_STREAM_MAX_LENGTH, stampEvent, type NewEvent } from '@switchboard/events';
 import {
   ATTRIBUTE_LIMITS,
   ATTRIBUTES_TOO_BIG,
@@ -100,20 +100,28 @@ const RELEASE_IDENTITY = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`;
 /**
+ * Prepended to the scripts that write events: \`emit(stream, maxLength, json)\` appends one event
+ * (an empty json: events are not recorded this time) to the stream, trimmed to about maxLength.
+ */
+const EMIT = `
+local function emit(stream, max, json)
+  if json ~= '' then redis.call('XADD', stream, 'MAXLEN', '~', max, '*', 'event', json) end
+end
+`;
+/**
  * Adds peer ARGV[2] (JSON ARGV[3]) only while it is the connection of its identity ARGV[1]. When
  * events are recorded (ARGV[7] not empty), a new peer's \`participant.joined\` (ARGV[7]) goes onto
  * the event stream KEYS[4] (trimmed to about ARGV[5]) in the same step, after \`room.started\`
  * (ARGV[6]) when the room had nobody: the stream's order is the room's.
  */
-const ADD_PEER = `
+const ADD_PEER = `${EMIT}
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 local first = redis.call('HLEN', KEYS[2]) == 0
-local new = redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) == 1
-redis.call('SADD', KEYS[3], ARGV[4])
-if new and ARGV[7] ~= '' then
-  if first then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[6]) end
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[7])
+if redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) == 1 then
+  if first then emit(KEYS[4], ARGV[5], ARGV[6]) end
+  emit(KEYS[4], ARGV[5], ARGV[7])
 end
+redis.call('SADD', KEYS[3], ARGV[4])
 return 1`;
 /**
  * Removes peer ARGV[1] and its producers (ARGV[5..]: id, then its \`track.unpublished\`); when it
@@ -121,34 +129,26 @@ return 1`;
  * \`room.ended\` (ARGV[4]) go onto the event stream KEYS[3] in the same step. Answers 1 when the
  * peer was there.
  */
-const REMOVE_PEER = `
+const REMOVE_PEER = `${EMIT}
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 for i = 5, #ARGV, 2 do
-  if redis.call('HDEL', KEYS[2], ARGV[i]) == 1 and removed == 1 then
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i + 1])
-  end
+  if redis.call('HDEL', KEYS[2], ARGV[i]) == 1 and removed == 1 then emit(KEYS[3], ARGV[2], ARGV[i + 1]) end
 end
 if removed == 0 then return 0 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
-if redis.call('HLEN', KEYS[1]) == 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[4])
-end
+emit(KEYS[3], ARGV[2], ARGV[3])
+if redis.call('HLEN', KEYS[1]) == 0 then emit(KEYS[3], ARGV[2], ARGV[4]) end
 return 1`;
 /** Records producer ARGV[1] (JSON ARGV[2]); a new one's \`track.published\` (ARGV[4], if any) goes onto KEYS[2]. */
-const ADD_PRODUCER = `
-if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 and ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[4])
-end`;
+const ADD_PRODUCER = `${EMIT}
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then emit(KEYS[2], ARGV[3], ARGV[4]) end`;
 /** Forgets producer ARGV[1]; if it was there, its \`track.unpublished\` (ARGV[3]) goes onto KEYS[2]. */
-const REMOVE_PRODUCER = `
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
-end`;
+const REMOVE_PRODUCER = `${EMIT}
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then emit(KEYS[2], ARGV[2], ARGV[3]) end`;
 /**
  * Sets producer ARGV[1]'s \`paused\` to ARGV[2] ('1' or '0'); a change puts \`track.muted\`
  * (ARGV[4]) onto KEYS[2].
  */
-const SET_PRODUCER_PAUSED = `
+const SET_PRODUCER_PAUSED = `${EMIT}
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 local producer = cjson.decode(raw)
@@ -156,7 +156,7 @@ local paused = ARGV[2] == '1'
 if producer.paused == paused then return 0 end
 producer.paused = paused
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(producer))
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[4])
+emit(KEYS[2], ARGV[3], ARGV[4])
 return 1`;
 /**
  * Merges JSON ARGV[2] into peer ARGV[1]'s fields (top level; `attributes` key by key, a JSON null
@@ -204,6 +204,11 @@ export type ParticipantChanges = Partial<Pick<StoredParticipant, 'role' | 'prese
   /** Attribute changes: a string sets the key, null removes it. */
   attributes?: Record<string, string | null>;
 };
+
+/** An event as a script argument: stamped (id, time) and as JSON; '' when it is not recorded. */
+function eventArg(event: NewEvent, record = true): string {
+  return record ? JSON.stringify(stampEvent(event)) : '';
+}
 
 export class ParticipantStore {
   protected readonly redis: Redis;
@@ -262,12 +267,8 @@ export class ParticipantStore {
       JSON.stringify(checked),
       roomId,
       EVENT_STREAM_MAX_LENGTH,
-      record ? JSON.stringify(stampEvent({ type: 'room.started', roomId, data: {} })) : '',
-      record
-        ? JSON.stringify(
-            stampEvent({ type: 'participant.joined', roomId, peerId, data: { sub, displayName, role } }),
-          )
-        : '',
+      eventArg({ type: 'room.started', roomId, data: {} }, record),
+      eventArg({ type: 'participant.joined', roomId, peerId, data: { sub, displayName, role } }, record),
     );
     return added === 1;
   }
@@ -292,11 +293,11 @@ export class ParticipantStore {
       EVENT_STREAM,
       peerId,
       EVENT_STREAM_MAX_LENGTH,
-      JSON.stringify(stampEvent({ type: 'participant.left', roomId, peerId, data: { reason } })),
-      JSON.stringify(stampEvent({ type: 'room.ended', roomId, data: {} })),
+      eventArg({ type: 'participant.left', roomId, peerId, data: { reason } }),
+      eventArg({ type: 'room.ended', roomId, data: {} }),
       ...producers.flatMap(({ producerId }) => [
         producerId,
-        JSON.stringify(stampEvent({ type: 'track.unpublished', roomId, peerId, data: { producerId } })),
+        eventArg({ type: 'track.unpublished', roomId, peerId, data: { producerId } }),
       ]),
     );
     return { producers, removed: removed === 1 };
@@ -377,16 +378,10 @@ export class ParticipantStore {
       producerId,
       JSON.stringify(checked),
       EVENT_STREAM_MAX_LENGTH,
-      record
-        ? JSON.stringify(
-            stampEvent({
-              type: 'track.published',
-              roomId,
-              peerId,
-              data: { producerId, kind, source, paused },
-            }),
-          )
-        : '',
+      eventArg(
+        { type: 'track.published', roomId, peerId, data: { producerId, kind, source, paused } },
+        record,
+      ),
     );
   }
 
@@ -399,7 +394,7 @@ export class ParticipantStore {
       EVENT_STREAM,
       producerId,
       EVENT_STREAM_MAX_LENGTH,
-      JSON.stringify(stampEvent({ type: 'track.unpublished', roomId, peerId, data: { producerId } })),
+      eventArg({ type: 'track.unpublished', roomId, peerId, data: { producerId } }),
     );
   }
 
@@ -409,19 +404,14 @@ export class ParticipantStore {
   }
 
   /**
-   * Records a producer paused or resumed; a change (not a repeat) puts its \`track.muted\` on the
-   * event stream in the same step, saying whether a host did it.
+   * Records producer \`producerId\` (owned by \`peerId\`) paused or resumed; a change (not a repeat)
+   * puts its \`track.muted\` on the event stream in the same step, saying whether a host did it.
    */
   async setProducerPaused(
     roomId: string,
-    producerId: string,
-    paused: boolean,
-    byHost = false,
+    change: { producerId: string; peerId: string; paused: boolean; byHost: boolean },
   ): Promise<void> {
-    const producer = await this.producer(roomId, producerId);
-    if (!producer) {
-      return;
-    }
+    const { producerId, peerId, paused, byHost } = change;
     await this.redis.eval(
       SET_PRODUCER_PAUSED,
       2,
@@ -430,14 +420,7 @@ export class ParticipantStore {
       producerId,
       paused ? '1' : '0',
       EVENT_STREAM_MAX_LENGTH,
-      JSON.stringify(
-        stampEvent({
-          type: 'track.muted',
-          roomId,
-          peerId: producer.peerId,
-          data: { producerId, muted: paused, byHost },
-        }),
-      ),
+      eventArg({ type: 'track.muted', roomId, peerId, data: { producerId, muted: paused, byHost } }),
     );
   }
 

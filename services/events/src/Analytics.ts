@@ -45,10 +45,13 @@ export class Analytics {
           await this.#started(db, event);
           break;
         case 'room.ended':
-          await db.query('UPDATE calls SET ended_at = $2 WHERE id = $1', [
-            await this.#openCall(db, event.roomId!, event.time),
-            event.time,
-          ]);
+          // Ends the call going on; an end with none (already ended) starts nothing.
+          await db.query(
+            `UPDATE calls SET ended_at = $2
+              WHERE id = (SELECT id FROM calls WHERE room_id = $1 AND ended_at IS NULL
+                           ORDER BY started_at DESC LIMIT 1)`,
+            [event.roomId, event.time],
+          );
           break;
         case 'participant.joined':
           await this.#joined(db, event);

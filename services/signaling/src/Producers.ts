@@ -59,7 +59,7 @@ export class Producers {
     }
     // Its piped copies follow (their consumers show it paused).
     await this.#o.rooms.onNodes(roomId, call, own);
-    await this.#o.presence.setProducerPaused(roomId, producerId, paused, !change.by);
+    await this.#o.presence.setProducerPaused(roomId, { producerId, peerId, paused, byHost: !change.by });
     this.#room(change).emit('producerPaused', { producerId, peerId, paused });
   }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_STREAM, readEvent, type SwitchboardEvent } from '@switchboard/events';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import { data, joined, request, TestClients } from './clients';
+import { Presence } from '../src/Presence';
 import { startHarness, type Harness } from './harness';
 import { RtcPeer } from './rtcPeer';
 
@@ -121,7 +122,6 @@ describe('lifecycle events of a call (real Redis stream)', () => {
     const { peerId } = await joined(client);
     const start = `${Date.now()}-0`;
     // What a leaving socket and the ghost sweep of another instance would both do.
-    const { Presence } = await import('../src/Presence');
     const presence = new Presence(h.redis);
     const results = await Promise.all(
       [0, 1, 2].map(() => presence.removePeer(other, peerId, 'disconnected')),
