@@ -9,11 +9,13 @@ import { nextPath } from './nextPath';
 export function AuthForm({ mode }: { mode: 'signin' | 'signup' }) {
   const params = useSearchParams();
   const next = nextPath(params.get('next'));
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [displayName, setDisplayName] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  // The button works once React handles the submit: before that a click would send the form
+  // natively (a reload that loses what was typed). The inputs are uncontrolled, so whatever was
+  // typed before hydration is read on submit.
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
 
   // Already signed in (a refresh cookie): go on.
   useEffect(() => {
@@ -24,11 +26,15 @@ export function AuthForm({ mode }: { mode: 'signin' | 'signup' }) {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const field = (name: string) => String(form.get(name) ?? '');
+    const email = field('email');
+    const password = field('password');
     setBusy(true);
     setError('');
     const response = await api(mode === 'signin' ? '/api/auth/login' : '/api/auth/register', {
       method: 'POST',
-      body: mode === 'signin' ? { email, password } : { email, password, displayName },
+      body: mode === 'signin' ? { email, password } : { email, password, displayName: field('displayName') },
     });
     if (!response.ok) {
       setError(await errorMessage(response));
@@ -40,43 +46,30 @@ export function AuthForm({ mode }: { mode: 'signin' | 'signup' }) {
 
   return (
     <main>
-      <form className="center" onSubmit={(e) => void submit(e)}>
+      <form className="center" method="post" onSubmit={(e) => void submit(e)}>
         <h1>{mode === 'signin' ? 'Sign in' : 'Create your account'}</h1>
         {mode === 'signup' && (
           <label>
             Your name
-            <input
-              value={displayName}
-              onChange={(e) => setDisplayName(e.target.value)}
-              maxLength={64}
-              required
-              autoComplete="name"
-            />
+            <input name="displayName" maxLength={64} required autoComplete="name" />
           </label>
         )}
         <label>
           Email
-          <input
-            type="email"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            required
-            autoComplete="email"
-          />
+          <input type="email" name="email" required autoComplete="email" />
         </label>
         <label>
           Password
           <input
             type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            name="password"
             minLength={mode === 'signup' ? 10 : 1}
             required
             autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
           />
         </label>
         {mode === 'signup' && <p className="muted">At least 10 characters.</p>}
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={busy || !ready}>
           {mode === 'signin' ? 'Sign in' : 'Create account'}
         </button>
         {error && (
