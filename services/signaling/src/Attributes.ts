@@ -63,11 +63,25 @@ export class Attributes {
         }
       }
     }
-    const current = await this.#o.presence.peer(sender.roomId, targetId);
+    const attributes = await this.change(sender.roomId, targetId, p.attributes, ctx.logger);
+    return { attributes };
+  }
+
+  /**
+   * Changes a participant's attributes (`null` clears a key) within the limits, told to the room
+   * once; whoever asks was checked (the sender's socket above, or the server API's key scope).
+   */
+  async change(
+    roomId: string,
+    targetId: string,
+    requested: Record<string, string | null>,
+    logger: Logger,
+  ): Promise<ParticipantAttributes> {
+    const current = await this.#o.presence.peer(roomId, targetId);
     if (!current) {
       throw new NotFoundError(`participant ${targetId} is not in this meeting`);
     }
-    const changes = this.#serverValues(current.attributes, p.attributes);
+    const changes = this.#serverValues(current.attributes, requested);
     const merged = { ...current.attributes };
     for (const [key, value] of Object.entries(changes)) {
       if (value === null) {
@@ -84,11 +98,11 @@ export class Attributes {
       Object.entries(changes).filter(([key, value]) => (current.attributes[key] ?? null) !== value),
     );
     if (Object.keys(changed).length === 0) {
-      return { attributes: current.attributes };
+      return current.attributes;
     }
-    const attributes = await this.#apply(sender.roomId, targetId, changed);
-    ctx.logger.info({ target: targetId, keys: Object.keys(changed) }, 'attributes changed');
-    return { attributes };
+    const attributes = await this.#apply(roomId, targetId, changed);
+    logger.info({ target: targetId, keys: Object.keys(changed) }, 'attributes changed');
+    return attributes;
   }
 
   /** The values the server decides: a raised hand is stamped with the server's time, once. */

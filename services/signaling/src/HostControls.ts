@@ -70,14 +70,25 @@ export class HostControls {
     logger: Logger,
   ): Promise<void> {
     await this.requireHost(socket);
-    const { roomId } = socket.data.peer;
-    const target = await this.#target(roomId, p.peerId);
-    const all = await this.#o.presence.producers(roomId);
-    const producers = await this.#muteOne(roomId, target, all, p.kind, !!p.disableUnmute, meta);
+    const producers = await this.muteParticipant(socket.data.peer.roomId, p, meta);
     logger.info(
       { target: p.peerId, kind: p.kind, disableUnmute: !!p.disableUnmute, producers },
       'host muted a participant',
     );
+  }
+
+  /**
+   * Pauses a participant's `kind` on every node, as a host's mute does (whoever asks: a host's
+   * socket, or the server API); answers how many producers were paused.
+   */
+  async muteParticipant(
+    roomId: string,
+    p: { peerId: string; kind: MediaKind; disableUnmute?: boolean },
+    meta: CallMeta,
+  ): Promise<number> {
+    const target = await this.#target(roomId, p.peerId);
+    const all = await this.#o.presence.producers(roomId);
+    return this.#muteOne(roomId, target, all, p.kind, !!p.disableUnmute, meta);
   }
 
   /** Mutes everyone in the room but the host asking (each as `mute` does); answers how many. */
@@ -184,23 +195,26 @@ export class HostControls {
     if (p.peerId === peerId) {
       throw new AppError('FAILED_PRECONDITION', 'to leave, use leave (hosts cannot remove themselves)');
     }
-    const target = await this.#target(roomId, p.peerId);
+    await this.removeParticipant(roomId, p.peerId, socket.data.peer.sub);
+    logger.info({ target: p.peerId }, 'host removed a participant');
+  }
+
+  /**
+   * Removes a participant (a host's socket or the server API, `by` says who): kept out from now
+   * on (token, identity and address), recorded, told and disconnected wherever connected.
+   */
+  async removeParticipant(roomId: string, peerId: string, by: string): Promise<void> {
+    const target = await this.#target(roomId, peerId);
     await recordRemoval(this.#o.removals, roomId, {
       sub: target.sub,
       jti: target.jti,
       address: target.address,
     });
-    this.#o.events.append({
-      type: 'participant.removed',
-      roomId,
-      peerId: p.peerId,
-      data: { sub: target.sub, by: socket.data.peer.sub },
-    });
-    this.#o.sockets.closePeerEverywhere(p.peerId, {
+    this.#o.events.append({ type: 'participant.removed', roomId, peerId, data: { sub: target.sub, by } });
+    this.#o.sockets.closePeerEverywhere(peerId, {
       event: 'removed',
       reason: 'A host removed you from this meeting.',
     });
-    logger.info({ target: p.peerId }, 'host removed a participant');
   }
 
   async admit(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
@@ -262,43 +276,50 @@ export class HostControls {
 
   async promote(socket: PeerSocket, p: { peerId: string }, logger: Logger): Promise<void> {
     await this.requireHost(socket);
-    const { roomId } = socket.data.peer;
-    const target = await this.#target(roomId, p.peerId);
-    if (target.role === 'host') {
-      return;
+    if (await this.promoteParticipant(socket.data.peer.roomId, p.peerId)) {
+      logger.info({ target: p.peerId }, 'host promoted a participant to host');
     }
-    await this.#o.presence.setRole(roomId, p.peerId, 'host');
+  }
+
+  /** Makes a participant a host (false: it already was), as a host's promote does. */
+  async promoteParticipant(roomId: string, peerId: string): Promise<boolean> {
+    const target = await this.#target(roomId, peerId);
+    if (target.role === 'host') {
+      return false;
+    }
+    await this.#o.presence.setRole(roomId, peerId, 'host');
     if (target.sub.startsWith('user:')) {
       await this.#o.rooms.addMember(roomId, target.sub.slice(5), 'host');
     }
-    this.#o.io.in(peerRoom(p.peerId)).socketsJoin(hostsRoom(roomId));
-    this.#o.io.to(roomId).emit('roleChanged', { peerId: p.peerId, role: 'host' });
+    this.#o.io.in(peerRoom(peerId)).socketsJoin(hostsRoom(roomId));
+    this.#o.io.to(roomId).emit('roleChanged', { peerId, role: 'host' });
     // The new host sees who is waiting.
     for (const entry of await this.#o.access.waiting(roomId)) {
-      this.#o.io.to(peerRoom(p.peerId)).emit('lobbyRequest', {
+      this.#o.io.to(peerRoom(peerId)).emit('lobbyRequest', {
         peerId: entry.peerId,
         displayName: entry.displayName,
         role: entry.role,
       });
     }
-    logger.info({ target: p.peerId }, 'host promoted a participant to host');
+    return true;
   }
 
   async endMeeting(socket: PeerSocket, logger: Logger): Promise<void> {
     await this.requireHost(socket);
-    const { roomId } = socket.data.peer;
+    await this.endRoom(socket.data.peer.roomId, 'A host ended the meeting');
+    logger.info('host ended the meeting');
+  }
+
+  /** Ends the meeting for everyone in it and in its lobby, each told `why` (a host, the API). */
+  async endRoom(roomId: string, why: string): Promise<void> {
     for (const entry of await this.#o.access.waiting(roomId)) {
       await this.#o.access.leaveLobby(roomId, entry.peerId);
-      this.#o.sockets.closePeerEverywhere(entry.peerId, {
-        event: 'denied',
-        reason: 'A host ended the meeting.',
-      });
+      this.#o.sockets.closePeerEverywhere(entry.peerId, { event: 'denied', reason: `${why}.` });
     }
     this.#o.sockets.endRoomEverywhere(roomId, {
       event: 'callEnded',
-      reason: 'A host ended the meeting for everyone.',
+      reason: `${why} for everyone.`,
       final: true,
     });
-    logger.info('host ended the meeting');
   }
 }
