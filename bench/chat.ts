@@ -122,6 +122,7 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
   const { child } = await startProcess(['services/signaling/src/server.ts'], {
     CONSUL_HTTP_ADDR: consulAddr,
     SIGNALING_PORT: String(port),
+    SIGNALING_API_PORT: '0',
     DATABASE_URL: testDatabaseUrl(),
     REDIS_URL: testRedisUrl(),
     JWT_SECRET: SECRET,

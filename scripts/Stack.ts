@@ -49,6 +49,8 @@ export interface StackPorts {
   ui: number;
   gateway: number;
   signaling: number;
+  /** Signaling's server API over gRPC (RoomService); instance i on this + i. */
+  signalingApi: number;
   logViewer: number;
   /** The events service's health and metrics. */
   events: number;
@@ -75,6 +77,7 @@ export const DEFAULT_PORTS: StackPorts = {
   ui: 3000,
   gateway: 4000,
   signaling: 4100,
+  signalingApi: 4150,
   logViewer: 4200,
   events: 4300,
   mediaGrpc: 50051,
@@ -275,6 +278,7 @@ export class Stack {
             CONSUL_HTTP_TOKEN: this.#consulToken('signaling'),
             SERVICE_SECRET: serviceSecret,
             SIGNALING_PORT: String(this.ports.signaling + i),
+            SIGNALING_API_PORT: String(this.ports.signalingApi + i),
           },
         ),
       ),

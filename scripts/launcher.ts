@@ -16,6 +16,7 @@ const ENV_PORTS: Record<string, keyof StackPorts> = {
   UI_PORT: 'ui',
   GATEWAY_PORT: 'gateway',
   SIGNALING_PORT: 'signaling',
+  SIGNALING_API_PORT: 'signalingApi',
   LOG_VIEWER_PORT: 'logViewer',
   EVENTS_PORT: 'events',
   MEDIA_GRPC_PORT: 'mediaGrpc',

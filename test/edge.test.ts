@@ -38,6 +38,7 @@ const PORTS: StackPorts = {
   signaling: 26041,
   logViewer: 26042,
   events: 26043,
+  signalingApi: 26044,
   mediaGrpc: 26051,
   mediaMetrics: 26101,
   rtcMin: 28700,

@@ -69,7 +69,11 @@ describe('service processes', () => {
         'services/media/src/server.ts',
         { MEDIA_GRPC_PORT: String(media), MEDIA_METRICS_PORT: String(mediaMetrics), MEDIA_NUM_WORKERS: '1' },
       ],
-      ['signaling', 'services/signaling/src/server.ts', { SIGNALING_PORT: String(signaling) }],
+      [
+        'signaling',
+        'services/signaling/src/server.ts',
+        { SIGNALING_PORT: String(signaling), SIGNALING_API_PORT: '0' },
+      ],
       ['gateway', 'services/gateway/src/server.ts', { GATEWAY_PORT: String(gateway) }],
       [
         'log-viewer',

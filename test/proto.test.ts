@@ -1,5 +1,5 @@
 /**
- * The committed generated stubs are exactly what `npm run proto` produces, the proto passes
+ * The committed generated stubs and OpenAPI document are exactly what `npm run proto` produces, the proto passes
  * `buf lint` (STANDARD), and it grows backward compatibly: `buf breaking` (FILE rules) against
  * the proto as it was before its latest change. Runs the real buf binary and ts-proto plugin.
  */
@@ -98,6 +98,11 @@ describe('proto contract', () => {
   it('regenerates to exactly the committed stubs', () => {
     execFileSync(join(BIN, 'buf'), ['generate', '--output', out], { cwd: REPO_ROOT, env, stdio: 'pipe' });
     const generated = join(out, 'common/proto/src/gen');
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/openapi.ts', '--out', generated], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: 'pipe',
+    });
     execFileSync(
       join(BIN, 'prettier'),
       ['--config', join(REPO_ROOT, '.prettierrc.json'), '--log-level', 'warn', '--write', generated],

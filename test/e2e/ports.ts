@@ -12,6 +12,7 @@ export const E2E_PORTS: StackPorts = {
   ui: 13000,
   gateway: 14000,
   signaling: 14100,
+  signalingApi: 14150,
   logViewer: 14200,
   events: 14300,
   mediaGrpc: 15051,

@@ -56,19 +56,48 @@ export class RoomStore {
     this.#pool = pool;
   }
 
-  /** A new room owned (and hosted) by `ownerId`. */
-  async create(opts: { name: string; policy: RoomPolicy; ownerId: string }): Promise<RoomRecord> {
+  /**
+   * A new room owned (and hosted) by `ownerId`; with `null` (made through the server API), its
+   * hosts are whoever joins with a host token.
+   */
+  async create(opts: { name: string; policy: RoomPolicy; ownerId: string | null }): Promise<RoomRecord> {
     return withTransaction(this.#pool, async (client) => {
       const { rows } = await client.query<RoomRow>(
         `INSERT INTO rooms (id, name, policy, owner_id) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
         [newRoomId(), opts.name, opts.policy, opts.ownerId],
       );
-      await client.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'host')`, [
-        rows[0].id,
-        opts.ownerId,
-      ]);
+      if (opts.ownerId !== null) {
+        await client.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'host')`, [
+          rows[0].id,
+          opts.ownerId,
+        ]);
+      }
       return toRecord(rows[0]);
     });
+  }
+
+  /**
+   * Every room, newest first, `limit` at a time: the page after `after` (the last room of the
+   * previous page), or the first.
+   */
+  async list(limit: number, after?: { createdAt: Date; id: string }): Promise<RoomRecord[]> {
+    const { rows } = after
+      ? await this.#pool.query<RoomRow>(
+          `SELECT ${COLUMNS} FROM rooms WHERE (created_at, id) < ($1, $2)
+            ORDER BY created_at DESC, id DESC LIMIT $3`,
+          [after.createdAt, after.id, limit],
+        )
+      : await this.#pool.query<RoomRow>(
+          `SELECT ${COLUMNS} FROM rooms ORDER BY created_at DESC, id DESC LIMIT $1`,
+          [limit],
+        );
+    return rows.map(toRecord);
+  }
+
+  /** Deletes a room with its members and chat history (false: no such room). */
+  async delete(id: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('DELETE FROM rooms WHERE id = $1', [id]);
+    return (rowCount ?? 0) > 0;
   }
 
   async get(id: string): Promise<RoomRecord | undefined> {

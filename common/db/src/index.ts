@@ -175,6 +175,25 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX call_quality_samples_call ON call_quality_samples (call_id, peer_id, sampled_at);
     `,
   },
+  {
+    version: 6,
+    name: 'API keys, rooms by age',
+    // Only a SHA-256 of each secret is kept (the secrets are 256 random bits: a slow hash adds
+    // nothing); a leaked table lets no one call the API. Revoked keys stay for the audit trail.
+    sql: `
+      CREATE TABLE api_keys (
+        id            text PRIMARY KEY,
+        name          text NOT NULL,
+        secret_hash   bytea NOT NULL,
+        scopes        text[] NOT NULL,
+        created_by    uuid REFERENCES users(id) ON DELETE SET NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        last_used_at  timestamptz,
+        revoked_at    timestamptz
+      );
+      CREATE INDEX rooms_created ON rooms (created_at DESC, id DESC);
+    `,
+  },
 ];
 
 /** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */
@@ -273,6 +292,7 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
 
 export { newRoomId, RoomStore, type RoomRecord } from './RoomStore';
 export { ChatStore, type ChatReader } from './ChatStore';
+export { API_SCOPES, ApiKeyStore, parseApiKey, type ApiKeyRecord, type ApiScope } from './ApiKeyStore';
 export {
   CallStore,
   type CallSummary,

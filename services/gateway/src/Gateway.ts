@@ -12,13 +12,14 @@ import { Redis } from 'ioredis';
 import { EventLog } from '@switchboard/events';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import { ApiKeyStore, ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import { AppError, fromUnknown, PermissionDeniedError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
 import { CSRF_HEADER } from '@switchboard/protocol';
 import { closeRedis, safePublisher, takePoint } from '@switchboard/runtime';
 import { Accounts } from './Accounts';
+import { apiKeyRoutes } from './apiKeyRoutes';
 import { authRoutes, requestUser } from './authRoutes';
 import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
@@ -219,6 +220,7 @@ export class Gateway {
     });
 
     authRoutes(app, this.#accounts);
+    apiKeyRoutes(app, { accounts: this.#accounts, keys: new ApiKeyStore(this.#pool), logger: this.#logger });
     const rooms = new RoomStore(this.#pool);
     roomRoutes(app, {
       accounts: this.#accounts,

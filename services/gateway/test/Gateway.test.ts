@@ -332,6 +332,60 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect((await ops.request('GET', '/api/auth/operator')).status).toBe(204);
     });
 
+    it('lets operators only create, list and revoke API keys; the secret is shown once and stored hashed', async () => {
+      expect((await client().json('GET', '/api/admin/api-keys')).status).toBe(401);
+      const { api: plain } = await signedUp('NotOps');
+      expect(
+        (await plain.json('POST', '/api/admin/api-keys', { name: 'x', scopes: ['rooms:read'] })).status,
+      ).toBe(403);
+      // An operator (made one in the database, as the setup code does), signed in afresh.
+      const admin = client();
+      const account = newAccount('Key keeper');
+      await admin.json('POST', '/api/auth/register', account);
+      await pool.query('UPDATE users SET is_operator = true WHERE email = $1', [account.email.toLowerCase()]);
+      const login = await admin.json<Session>('POST', '/api/auth/login', {
+        email: account.email,
+        password: account.password,
+      });
+      expect(login.body.user.operator).toBe(true);
+      const bad = await admin.json<{ message: string }>('POST', '/api/admin/api-keys', {
+        name: 'x',
+        scopes: ['everything'],
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toMatch(/rooms:read/);
+      expect(
+        (await admin.json('POST', '/api/admin/api-keys', { name: '', scopes: ['rooms:read'] })).status,
+      ).toBe(400);
+      const created = await admin.json<{ id: string; key: string; scopes: string[] }>(
+        'POST',
+        '/api/admin/api-keys',
+        {
+          name: 'CRM backend',
+          scopes: ['rooms:write', 'rooms:read'],
+        },
+      );
+      expect(created.status).toBe(201);
+      expect(created.body.key).toMatch(/^sbk_[a-z2-7]{16}:[A-Za-z0-9_-]{43}$/);
+      expect(created.body.scopes).toEqual(['rooms:read', 'rooms:write']);
+      const secret = created.body.key.split(':')[1];
+      // Only a hash of the secret is stored, and the list never shows it.
+      const { rows } = await pool.query<{ secret_hash: Buffer }>(
+        'SELECT secret_hash FROM api_keys WHERE id = $1',
+        [created.body.id],
+      );
+      expect(rows[0].secret_hash.toString('utf8')).not.toContain(secret);
+      const list = await admin.json<{ keys: { id: string; revokedAt: string | null }[] }>(
+        'GET',
+        '/api/admin/api-keys',
+      );
+      expect(JSON.stringify(list.body)).not.toContain(secret);
+      expect(list.body.keys.find((k) => k.id === created.body.id)).toMatchObject({ revokedAt: null });
+      expect((await admin.request('DELETE', `/api/admin/api-keys/${created.body.id}`)).status).toBe(204);
+      expect((await admin.request('DELETE', `/api/admin/api-keys/${created.body.id}`)).status).toBe(404);
+      expect((await admin.request('DELETE', '/api/admin/api-keys/nope')).status).toBe(400);
+    });
+
     it('refuses state changes without the CSRF header', async () => {
       const { api } = await signedUp('Csrf');
       const response = await api.request('POST', '/api/rooms', { name: 'x' }, { csrf: false });

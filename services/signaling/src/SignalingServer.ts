@@ -12,7 +12,7 @@ import { Server as IoServer } from 'socket.io';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { EventLog } from '@switchboard/events';
-import { ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import { ApiKeyStore, ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
 import { UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { closeRedis, safePublisher, serveOps } from '@switchboard/runtime';
@@ -23,6 +23,8 @@ import type { SignalingConfig } from './config';
 import { Connections } from './Connections';
 import { Departures } from './Departures';
 import { Attributes } from './Attributes';
+import { ApiServer } from './api/ApiServer';
+import { RoomApi } from './api/RoomApi';
 import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
 import type { MediaClient } from './MediaClient';
@@ -67,6 +69,8 @@ export class SignalingServer {
   readonly #connections: Connections;
   readonly #attributes: Attributes;
   readonly #sockets: LocalSockets;
+  /** The server API for integrators (gRPC and REST). */
+  readonly #api: ApiServer;
   readonly #registry: prom.Registry;
   readonly #rooms: RoomSessions;
   readonly #directory: MediaDirectory;
@@ -128,7 +132,7 @@ export class SignalingServer {
           redis: this.#redis.status,
           draining: this.#draining,
         });
-        if (await serveOps(this.#registry, req, res, health)) {
+        if ((await serveOps(this.#registry, req, res, health)) || (await this.#api.handleHttp(req, res))) {
           return;
         }
         res.writeHead(404).end('not found');
@@ -194,6 +198,33 @@ export class SignalingServer {
       hostControls,
       sockets,
       logger,
+    });
+    this.#api = new ApiServer({
+      api: new RoomApi({
+        rooms: roomStore,
+        presence: this.#presence,
+        hostControls,
+        attributes: this.#attributes,
+        redis: this.#redis,
+        jwtSecret: config.jwtSecret,
+        defaultTokenTtlSeconds: config.api.tokenTtlSeconds,
+      }),
+      keys: new ApiKeyStore(this.#pool),
+      redis: this.#redis,
+      host: config.host,
+      port: config.api.port,
+      perKeyPerMinute: config.api.perKeyPerMinute,
+      perAddressPerMinute: config.api.perAddressPerMinute,
+      trustProxy: trustProxy(config.trustProxy),
+      registry: this.#registry,
+      histogram: new prom.Histogram({
+        name: 'switchboard_api_request_seconds',
+        help: 'Server API calls (RoomService) by method, transport (grpc or rest) and outcome code',
+        labelNames: ['method', 'transport', 'code'],
+        buckets: GRPC_BUCKETS,
+        registers: [this.#registry],
+      }),
+      logger: logger.child({ component: 'api' }),
     });
     this.#connections = new Connections({
       sockets,
@@ -307,6 +338,11 @@ export class SignalingServer {
     return (this.#http.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The server API's gRPC port. */
+  get apiPort(): number {
+    return this.#api.port;
+  }
+
   async #start(): Promise<void> {
     const publisher = safePublisher(this.#redis, (error) =>
       this.#logger.warn({ err: error }, 'broadcast to other signaling instances lost (Redis unavailable)'),
@@ -334,6 +370,7 @@ export class SignalingServer {
       this.#http.listen(port, host, () => resolve());
     });
     this.#logger.info({ port: this.port }, 'signaling listening');
+    await this.#api.start();
     const serviceId = this.#config.instanceId ?? `signaling-${advertiseHost}-${this.port}`;
     this.#sweeper = await Sweeper.start({
       presence: this.#presence,
@@ -391,7 +428,7 @@ export class SignalingServer {
     this.#closed = true;
     this.#draining = true;
     await this.#registration?.deregister();
-    await this.#connections.drain();
+    await Promise.all([this.#connections.drain(), this.#api.close()]);
     await new Promise<void>((resolve) => {
       this.#io.close(() => resolve());
       setTimeout(resolve, 2000).unref();

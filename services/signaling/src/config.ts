@@ -49,6 +49,14 @@ export const configSchema = z.object({
   SIGNALING_QUALITY_SAMPLE_MS: z.coerce.number().int().min(1000).default(10_000),
   /** Which proxies' X-Forwarded-For to believe (NGINX in front): IPs, CIDRs, loopback, uniquelocal, or none. */
   SIGNALING_TRUST_PROXY: trustedProxies('loopback,uniquelocal'),
+  /** The server API's gRPC port (switchboard.rooms.v1.RoomService; REST is on SIGNALING_PORT under /api/v1/). */
+  SIGNALING_API_PORT: port(4150),
+  /** Server API calls one API key may make per minute (beyond: RESOURCE_EXHAUSTED, retry after). */
+  API_KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Server API calls per client address per minute, before its key is checked. */
+  API_ADDRESS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /** How long a join token from the server API works when the call does not say (the gateway's default too). */
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
 });
 
 export interface SignalingConfig extends CommonConfig {
@@ -73,6 +81,8 @@ export interface SignalingConfig extends CommonConfig {
   lobby: { lobbyMax: number; lobbyWaitMs: number };
   /** Proxies whose X-Forwarded-For is believed (proxy-addr list; empty: none). */
   trustProxy: string[];
+  /** The server API: its gRPC port, rate limits and default join-token lifetime. */
+  api: { port: number; perKeyPerMinute: number; perAddressPerMinute: number; tokenTtlSeconds: number };
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): SignalingConfig {
@@ -103,5 +113,11 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     qualitySampleMs: c.SIGNALING_QUALITY_SAMPLE_MS,
     lobby: { lobbyMax: c.SIGNALING_LOBBY_MAX, lobbyWaitMs: c.SIGNALING_LOBBY_WAIT_SECONDS * 1000 },
     trustProxy: c.SIGNALING_TRUST_PROXY,
+    api: {
+      port: c.SIGNALING_API_PORT,
+      perKeyPerMinute: c.API_KEY_RATE_LIMIT_PER_MINUTE,
+      perAddressPerMinute: c.API_ADDRESS_RATE_LIMIT_PER_MINUTE,
+      tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
+    },
   };
 }

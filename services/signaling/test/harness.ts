@@ -23,7 +23,12 @@ import { readConfig } from '../src/config';
 import { SignalingServer } from '../src/SignalingServer';
 
 /** Every test client connects from loopback: one address, far more sockets than a person holds. */
-const TEST_SIGNALING_ENV = { SIGNALING_SOCKETS_PER_ADDRESS: '10000', SERVICE_SECRET: TEST_SERVICE_SECRET };
+const TEST_SIGNALING_ENV = {
+  SIGNALING_SOCKETS_PER_ADDRESS: '10000',
+  SERVICE_SECRET: TEST_SERVICE_SECRET,
+  // The server API's gRPC port: any free one (tests run side by side).
+  SIGNALING_API_PORT: '0',
+};
 
 export interface HarnessOptions {
   secret: string;
