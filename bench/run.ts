@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- grpc|join|auth|chat|effects|events]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks]: the benchmarks. Results are printed; docs/benchmarks.md keeps
  * the numbers of the last recorded run. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
@@ -9,6 +9,7 @@ import { benchEffects } from './effects';
 import { benchEvents } from './events';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
+import { benchWebhooks } from './webhooks';
 
 const which = process.argv[2] ?? 'all';
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -36,4 +37,8 @@ if (which === 'all' || which === 'effects') {
 if (which === 'all' || which === 'events') {
   log('==> lifecycle events on the join path: join + leave through ParticipantStore, events on vs off');
   await benchEvents(log);
+}
+if (which === 'all' || which === 'webhooks') {
+  log('==> webhooks: event appended → signed POST received, events service vs a bare relay');
+  await benchWebhooks(log);
 }

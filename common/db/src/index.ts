@@ -194,6 +194,44 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX rooms_created ON rooms (created_at DESC, id DESC);
     `,
   },
+  {
+    version: 7,
+    name: 'webhooks',
+    // Endpoints operators register, and one delivery per (endpoint, event): the unique key makes
+    // fanning an event out idempotent. The secret is kept as is (it signs every delivery).
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        url             text NOT NULL,
+        events          text[] NOT NULL,
+        secret          text NOT NULL,
+        allow_internal  boolean NOT NULL DEFAULT false,
+        description     text NOT NULL DEFAULT '',
+        created_by      uuid REFERENCES users(id) ON DELETE SET NULL,
+        created_at      timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE webhook_deliveries (
+        id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        endpoint_id       uuid NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id          text NOT NULL,
+        event_type        text NOT NULL,
+        room_id           text,
+        event_time        timestamptz NOT NULL,
+        body              text NOT NULL,
+        status            text NOT NULL DEFAULT 'pending',
+        attempts          int NOT NULL DEFAULT 0,
+        next_attempt_at   timestamptz NOT NULL DEFAULT now(),
+        lease_until       timestamptz,
+        last_error        text,
+        last_status_code  int,
+        created_at        timestamptz NOT NULL DEFAULT now(),
+        delivered_at      timestamptz,
+        UNIQUE (endpoint_id, event_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status IN ('pending', 'sending');
+      CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, created_at DESC);
+    `,
+  },
 ];
 
 /** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */
@@ -292,6 +330,12 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
 
 export { newRoomId, RoomStore, type RoomRecord } from './RoomStore';
 export { ChatStore, type ChatReader } from './ChatStore';
+export {
+  WebhookStore,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type DeliveryStatus,
+} from './WebhookStore';
 export { API_SCOPES, ApiKeyStore, parseApiKey, type ApiKeyRecord, type ApiScope } from './ApiKeyStore';
 export {
   CallStore,

@@ -5,3 +5,4 @@
 export * from './schema';
 export * from './EventLog';
 export * from './EventConsumer';
+export * from './webhooks';

@@ -83,3 +83,4 @@ export async function closeRedis(
   clearTimeout(timer);
   redis.disconnect();
 }
+export { guardedLookup, internalAddressOf, isInternalAddress } from './addresses';

@@ -1,6 +1,8 @@
 /**
  * The events service: the consumers of the lifecycle event stream (`sb:events`), each in a
- * consumer group of its own. Today: `analytics` (calls, participants and quality into Postgres).
+ * consumer group of its own: `analytics` (calls, participants and quality into Postgres) and
+ * `webhooks` (each event fanned out into the delivery log of every endpoint that wants it, then
+ * sent by WebhookSender, signed, with retries).
  * It serves only its health and metrics over HTTP and registers in Consul; its readiness is
  * Redis (the stream) and Postgres (where analytics writes): without either it cannot do its work.
  * While Postgres is down its handler fails, nothing is acknowledged, and it resumes from there.
@@ -9,7 +11,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { createPool, migrate, type Pool } from '@switchboard/db';
+import { createPool, migrate, WebhookStore, type Pool } from '@switchboard/db';
 import { UnavailableError } from '@switchboard/errors';
 import { EVENT_STREAM, EventConsumer, type SwitchboardEvent } from '@switchboard/events';
 import type { Logger } from '@switchboard/logger';
@@ -17,8 +19,14 @@ import { client as prom, collectedGauge, createRegistry } from '@switchboard/met
 import { closeRedis, serveOps } from '@switchboard/runtime';
 import { Analytics } from './Analytics';
 import type { EventsConfig } from './config';
+import { WebhookSender } from './WebhookSender';
 
 export const ANALYTICS_GROUP = 'analytics';
+export const WEBHOOKS_GROUP = 'webhooks';
+const GROUPS = [ANALYTICS_GROUP, WEBHOOKS_GROUP] as const;
+type Group = (typeof GROUPS)[number];
+/** Finished webhook deliveries stay in the log this long. */
+const DELIVERY_LOG_KEEP_MS = 7 * 86_400_000;
 /** Handled event ids are kept this long (a redelivery comes within minutes). */
 const DEDUP_KEEP_MS = 7 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -31,12 +39,18 @@ export class EventsService {
   readonly #pool: Pool;
   readonly #http: HttpServer;
   readonly #analytics: Analytics;
+  readonly #webhooks: WebhookStore;
+  readonly #sender: WebhookSender;
   readonly #handled: prom.Counter<'group' | 'type' | 'outcome'>;
-  #consumer?: EventConsumer;
+  readonly #consumers: EventConsumer[] = [];
   #registration?: Registration;
   #postgresOk = false;
-  /** Entries of the group not yet delivered, and delivered but not acknowledged (read on scrape). */
-  #backlog = { lag: 0, pending: 0 };
+  /** Per group: entries not yet delivered to it, and delivered but not acknowledged (read every few seconds). */
+  #backlog: Record<Group, { lag: number; pending: number }> = {
+    analytics: { lag: 0, pending: 0 },
+    webhooks: { lag: 0, pending: 0 },
+  };
+  #deliveryBacklog = 0;
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
@@ -54,18 +68,52 @@ export class EventsService {
       labelNames: ['group', 'type', 'outcome'],
       registers: [registry],
     });
+    const backlog = this.#backlog;
+    new prom.Gauge({
+      name: 'switchboard_events_lag',
+      help: 'Stream entries a consumer group has not read yet',
+      labelNames: ['group'],
+      registers: [registry],
+      collect() {
+        GROUPS.forEach((group) => this.set({ group }, backlog[group].lag));
+      },
+    });
+    new prom.Gauge({
+      name: 'switchboard_events_pending',
+      help: 'Entries delivered to a consumer group and not yet acknowledged',
+      labelNames: ['group'],
+      registers: [registry],
+      collect() {
+        GROUPS.forEach((group) => this.set({ group }, backlog[group].pending));
+      },
+    });
     collectedGauge(
       registry,
-      'switchboard_events_lag',
-      'Stream entries the analytics group has not read yet',
-      () => this.#backlog.lag,
+      'switchboard_webhook_backlog',
+      'Webhook deliveries waiting to be sent (new or to retry) or being sent',
+      () => this.#deliveryBacklog,
     );
-    collectedGauge(
-      registry,
-      'switchboard_events_pending',
-      'Entries delivered to the analytics group and not yet acknowledged',
-      () => this.#backlog.pending,
-    );
+    this.#webhooks = new WebhookStore(this.#pool);
+    this.#sender = new WebhookSender({
+      store: this.#webhooks,
+      logger: logger.child({ component: 'webhooks' }),
+      timeoutMs: config.webhooks.timeoutMs,
+      backoffMs: config.webhooks.backoffMs,
+      maxBackoffMs: config.webhooks.maxBackoffMs,
+      maxAttempts: config.webhooks.maxAttempts,
+      deliveries: new prom.Counter({
+        name: 'switchboard_webhook_deliveries_total',
+        help: 'Webhook delivery attempts by outcome (delivered, retry, gave_up)',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+      latency: new prom.Histogram({
+        name: 'switchboard_webhook_latency_seconds',
+        help: 'From an event to its webhook delivery (successful deliveries, retries included)',
+        buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+        registers: [registry],
+      }),
+    });
     this.#http = createServer((req, res) => {
       void (async () => {
         const health = () => this.health();
@@ -92,10 +140,22 @@ export class EventsService {
     return (this.#http.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  /** Ready when both the stream (Redis) and the analytics store (Postgres) answer. */
-  health(): { ok: boolean; redis: string; postgres: boolean; lag: number; pending: number } {
+  /** Ready when both the stream (Redis) and Postgres (analytics, the delivery log) answer. */
+  health(): {
+    ok: boolean;
+    redis: string;
+    postgres: boolean;
+    groups: Record<Group, { lag: number; pending: number }>;
+    webhookBacklog: number;
+  } {
     const ok = !this.#closed && this.#redis.status === 'ready' && this.#postgresOk;
-    return { ok, redis: this.#redis.status, postgres: this.#postgresOk, ...this.#backlog };
+    return {
+      ok,
+      redis: this.#redis.status,
+      postgres: this.#postgresOk,
+      groups: this.#backlog,
+      webhookBacklog: this.#deliveryBacklog,
+    };
   }
 
   async #start(): Promise<void> {
@@ -110,21 +170,27 @@ export class EventsService {
     } catch (error) {
       throw new UnavailableError('cannot connect to or migrate Postgres', { cause: error });
     }
-    this.#consumer = await EventConsumer.create({
-      redis: this.#redis,
-      logger: this.#logger.child({ group: ANALYTICS_GROUP }),
-      group: ANALYTICS_GROUP,
-      consumer: this.#config.instanceId,
-      claimIdleMs: this.#config.claimIdleMs,
-      handle: (event) => this.#handle(event),
-      onSkipped: (entryId, why) =>
-        this.#logger.warn({ entryId, why }, 'skipped an entry of the event stream'),
-    });
+    for (const group of GROUPS) {
+      this.#consumers.push(
+        await EventConsumer.create({
+          redis: this.#redis,
+          logger: this.#logger.child({ group }),
+          group,
+          consumer: this.#config.instanceId,
+          claimIdleMs: this.#config.claimIdleMs,
+          handle: (event) => this.#handle(group, event),
+          onSkipped: (entryId, why) =>
+            this.#logger.warn({ entryId, why, group }, 'skipped an entry of the event stream'),
+        }),
+      );
+    }
+    this.#sender.start();
     this.#every(PG_CHECK_MS, () => this.#checkPostgres());
     this.#every(PG_CHECK_MS, () => this.#readBacklog());
     this.#every(PRUNE_EVERY_MS, async () => {
       const pruned = await this.#analytics.prune(DEDUP_KEEP_MS);
-      this.#logger.info({ pruned }, 'forgot the ids of old handled events');
+      const deliveries = await this.#webhooks.prune(DELIVERY_LOG_KEEP_MS);
+      this.#logger.info({ pruned, deliveries }, 'forgot old handled event ids and webhook deliveries');
     });
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', (error) =>
@@ -145,20 +211,31 @@ export class EventsService {
     );
   }
 
-  async #handle(event: SwitchboardEvent): Promise<void> {
+  async #handle(group: Group, event: SwitchboardEvent): Promise<void> {
     try {
-      const applied = await this.#analytics.handle(event);
+      let applied: boolean;
+      if (group === ANALYTICS_GROUP) {
+        applied = await this.#analytics.handle(event);
+      } else {
+        applied = (await this.#webhooks.enqueue({ ...event, body: JSON.stringify(event) })) > 0;
+        if (applied) {
+          this.#sender.kick();
+        }
+      }
       this.#postgresOk = true;
-      this.#handled.inc({
-        group: ANALYTICS_GROUP,
-        type: event.type,
-        outcome: applied ? 'applied' : 'duplicate',
-      });
+      this.#handled.inc({ group, type: event.type, outcome: applied ? 'applied' : 'duplicate' });
     } catch (error) {
-      this.#handled.inc({ group: ANALYTICS_GROUP, type: event.type, outcome: 'failed' });
+      this.#handled.inc({ group, type: event.type, outcome: 'failed' });
       this.#logger.warn(
-        { err: error, eventId: event.id, type: event.type, roomId: event.roomId, peerId: event.peerId },
-        'could not apply an event to analytics; it stays pending and is tried again',
+        {
+          err: error,
+          group,
+          eventId: event.id,
+          type: event.type,
+          roomId: event.roomId,
+          peerId: event.peerId,
+        },
+        'could not handle an event; it stays pending and is tried again',
       );
       throw error;
     }
@@ -179,10 +256,12 @@ export class EventsService {
       const info = Object.fromEntries(
         Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]),
       ) as Record<string, unknown>;
-      if (info.name === ANALYTICS_GROUP) {
-        this.#backlog = { lag: Number(info.lag ?? 0), pending: Number(info.pending ?? 0) };
+      const group = info.name as Group;
+      if (GROUPS.includes(group)) {
+        this.#backlog[group] = { lag: Number(info.lag ?? 0), pending: Number(info.pending ?? 0) };
       }
     }
+    this.#deliveryBacklog = await this.#webhooks.backlog();
   }
 
   /** Runs `work` every `ms` while open; a failure is logged at debug and tried next time. */
@@ -202,7 +281,8 @@ export class EventsService {
     this.#closed = true;
     await this.#registration?.deregister();
     this.#timers.forEach(clearInterval);
-    await this.#consumer?.close();
+    await Promise.all(this.#consumers.map((consumer) => consumer.close()));
+    await this.#sender.close();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
     await Promise.allSettled([closeRedis(this.#redis), this.#pool.end()]);

@@ -15,6 +15,14 @@ const schema = z.object({
   EVENTS_CALL_REOPEN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** Another consumer's event pending this long (it died) is taken over (ms). */
   EVENTS_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** One webhook attempt's deadline (ms): connecting, sending, the answer's status. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** The wait after a webhook delivery's first failure (ms); doubled after each further one. */
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+  /** The longest wait between two attempts (ms). */
+  WEBHOOK_MAX_BACKOFF_MS: z.coerce.number().int().min(10).max(86_400_000).default(900_000),
+  /** Attempts before a delivery is given up (default: about 2.5 hours of retrying). */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(16),
 });
 
 export interface EventsConfig extends CommonConfig {
@@ -25,6 +33,7 @@ export interface EventsConfig extends CommonConfig {
   redisUrl: string;
   reopenMs: number;
   claimIdleMs: number;
+  webhooks: { timeoutMs: number; backoffMs: number; maxBackoffMs: number; maxAttempts: number };
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): EventsConfig {
@@ -38,5 +47,11 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     reopenMs: c.EVENTS_CALL_REOPEN_MS,
     claimIdleMs: c.EVENTS_CLAIM_IDLE_MS,
+    webhooks: {
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      backoffMs: c.WEBHOOK_BACKOFF_MS,
+      maxBackoffMs: c.WEBHOOK_MAX_BACKOFF_MS,
+      maxAttempts: c.WEBHOOK_MAX_ATTEMPTS,
+    },
   };
 }

@@ -12,7 +12,15 @@ import { Redis } from 'ioredis';
 import { EventLog } from '@switchboard/events';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
-import { ApiKeyStore, ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import {
+  ApiKeyStore,
+  ChatStore,
+  createPool,
+  migrate,
+  RoomStore,
+  WebhookStore,
+  type Pool,
+} from '@switchboard/db';
 import { AppError, fromUnknown, PermissionDeniedError, UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { client as prom, createRegistry } from '@switchboard/metrics';
@@ -21,6 +29,7 @@ import { closeRedis, safePublisher, takePoint } from '@switchboard/runtime';
 import { Accounts } from './Accounts';
 import { apiKeyRoutes } from './apiKeyRoutes';
 import { authRoutes, requestUser } from './authRoutes';
+import { webhookRoutes } from './webhookRoutes';
 import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
 import { DEFAULT_THROTTLE, LoginThrottle } from './LoginThrottle';
@@ -221,6 +230,11 @@ export class Gateway {
 
     authRoutes(app, this.#accounts);
     apiKeyRoutes(app, { accounts: this.#accounts, keys: new ApiKeyStore(this.#pool), logger: this.#logger });
+    webhookRoutes(app, {
+      accounts: this.#accounts,
+      webhooks: new WebhookStore(this.#pool),
+      logger: this.#logger,
+    });
     const rooms = new RoomStore(this.#pool);
     roomRoutes(app, {
       accounts: this.#accounts,

@@ -34,20 +34,23 @@ function keyJson(key: ApiKeyRecord) {
   };
 }
 
+/** The signed-in operator making the request (401 signed out, 403 not an operator). */
+export async function requireOperator(accounts: Accounts, request: FastifyRequest): Promise<AccessClaims> {
+  const user = await requireUser(accounts, request);
+  if (!user.operator) {
+    throw new PermissionDeniedError('operators only: this account is not an operator');
+  }
+  return user;
+}
+
 export function apiKeyRoutes(
   app: FastifyInstance,
   deps: { accounts: Accounts; keys: ApiKeyStore; logger: Logger },
 ): void {
-  const requireOperator = async (request: FastifyRequest): Promise<AccessClaims> => {
-    const user = await requireUser(deps.accounts, request);
-    if (!user.operator) {
-      throw new PermissionDeniedError('operators only: this account is not an operator');
-    }
-    return user;
-  };
+  const operator = (request: FastifyRequest) => requireOperator(deps.accounts, request);
 
   app.post('/api/admin/api-keys', async (request, reply) => {
-    const user = await requireOperator(request);
+    const user = await operator(request);
     const body = parseBody(createKeyBody, request);
     const { record, key } = await deps.keys.create({ ...body, createdBy: user.userId });
     deps.logger.info({ apiKey: record.id, scopes: record.scopes, userId: user.userId }, 'API key created');
@@ -55,12 +58,12 @@ export function apiKeyRoutes(
   });
 
   app.get('/api/admin/api-keys', async (request) => {
-    await requireOperator(request);
+    await operator(request);
     return { keys: (await deps.keys.list()).map(keyJson) };
   });
 
   app.delete('/api/admin/api-keys/:id', async (request, reply) => {
-    const user = await requireOperator(request);
+    const user = await operator(request);
     const { id } = parseOrThrow(keyParams, request.params, 'key id');
     if (!(await deps.keys.revoke(id))) {
       throw new NotFoundError(`no live API key ${id}`);

@@ -386,6 +386,62 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect((await admin.request('DELETE', '/api/admin/api-keys/nope')).status).toBe(400);
     });
 
+    it('lets operators register webhooks, refusing internal addresses unless allowed, and read their delivery log', async () => {
+      const { api: plain } = await signedUp('NoHooks');
+      expect((await plain.json('GET', '/api/admin/webhooks')).status).toBe(403);
+      const admin = client();
+      const account = newAccount('Hook keeper');
+      await admin.json('POST', '/api/auth/register', account);
+      await pool.query('UPDATE users SET is_operator = true WHERE email = $1', [account.email.toLowerCase()]);
+      await admin.json('POST', '/api/auth/login', { email: account.email, password: account.password });
+      const refused = async (body: object, message: RegExp) => {
+        const answer = await admin.json<{ message: string }>('POST', '/api/admin/webhooks', body);
+        expect(answer.status, JSON.stringify(body)).toBe(400);
+        expect(answer.body.message).toMatch(message);
+      };
+      await refused({ url: 'http://127.0.0.1:9/hook', events: ['*'] }, /127\.0\.0\.1, an internal address/);
+      await refused({ url: 'http://169.254.169.254/latest/meta-data', events: ['*'] }, /internal address/);
+      await refused({ url: 'http://[::1]:9/hook', events: ['*'] }, /internal address/);
+      await refused({ url: 'http://10.1.2.3/hook', events: ['*'] }, /internal address/);
+      await refused({ url: 'http://localhost:9/hook', events: ['*'] }, /internal address/);
+      await refused({ url: 'ftp://example.com/x', events: ['*'] }, /http:\/\/ or https:\/\//);
+      await refused({ url: 'https://user:pw@example.com/x', events: ['*'] }, /user or password/);
+      await refused({ url: 'not a url', events: ['*'] }, /absolute URL/);
+      await refused({ url: 'http://127.0.0.1:9/hook', events: ['call.exploded'] }, /room\.started/);
+      await refused({ url: 'http://127.0.0.1:9/hook', events: [] }, /at least one/);
+      // An operator sends to an internal address on purpose.
+      const created = await admin.json<{ id: string; secret: string; allowInternal: boolean }>(
+        'POST',
+        '/api/admin/webhooks',
+        { url: 'http://127.0.0.1:9/hook', events: ['room.ended', 'participant.joined'], allowInternal: true },
+      );
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        allowInternal: true,
+        secret: expect.stringMatching(/^whsec_/) as unknown,
+      });
+      const list = await admin.json<{ webhooks: { id: string; events: string[] }[] }>(
+        'GET',
+        '/api/admin/webhooks',
+      );
+      expect(JSON.stringify(list.body)).not.toContain(created.body.secret);
+      expect(list.body.webhooks.find((w) => w.id === created.body.id)?.events).toEqual([
+        'participant.joined',
+        'room.ended',
+      ]);
+      const log = await admin.json<{ deliveries: unknown[] }>(
+        'GET',
+        `/api/admin/webhooks/${created.body.id}/deliveries`,
+      );
+      expect(log).toMatchObject({ status: 200, body: { deliveries: [] } });
+      expect(
+        (await admin.json('GET', `/api/admin/webhooks/${created.body.id}/deliveries?limit=0`)).status,
+      ).toBe(400);
+      expect((await admin.json('GET', '/api/admin/webhooks/not-an-id/deliveries')).status).toBe(400);
+      expect((await admin.request('DELETE', `/api/admin/webhooks/${created.body.id}`)).status).toBe(204);
+      expect((await admin.json('GET', `/api/admin/webhooks/${created.body.id}/deliveries`)).status).toBe(404);
+    });
+
     it('refuses state changes without the CSRF header', async () => {
       const { api } = await signedUp('Csrf');
       const response = await api.request('POST', '/api/rooms', { name: 'x' }, { csrf: false });

@@ -387,6 +387,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** The REST routes (and each operation's scope) of the OpenAPI document. */
 function compileRoutes(doc: rooms.OpenApiDocument): { routes: Route[]; scopes: Record<Operation, string> } {
   const ajv = new Ajv({ allErrors: false, strict: false });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
   ajv.addSchema({ components: doc.components }, 'doc');
   const routes: Route[] = [];
   const scopes = {} as Record<Operation, string>;
