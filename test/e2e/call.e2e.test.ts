@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuSecondsOfProcesses } from '@switchboard/testing';
+import { ApiClient, cpuSecondsOfProcesses, newAccount, randomAddress } from '@switchboard/testing';
 import { ROOT, Stack } from '../../scripts/Stack';
 import {
   clickJoin,
@@ -42,6 +42,8 @@ describe('a three-party call through every component', () => {
   let browser: Browser;
   const participants: Participant[] = [];
   let room: string;
+  /** The account that created the meeting (its host, who may see its calls). */
+  let roomHost: ApiClient;
 
   beforeAll(async () => {
     stack = await Stack.start({
@@ -53,7 +55,7 @@ describe('a three-party call through every component', () => {
       env: E2E_ENV,
     });
     browser = await launchChromium();
-    room = (await createRoom(stack.url, { name: 'E2E call' })).id;
+    ({ id: room, host: roomHost } = await createRoom(stack.url, { name: 'E2E call' }));
   }, 240_000);
 
   afterAll(async () => {
@@ -675,5 +677,60 @@ describe('a three-party call through every component', () => {
     await grace.page.getByRole('button', { name: 'Leave' }).click();
     await ada.page.locator('video[aria-label="Grace"]').waitFor({ state: 'detached', timeout: 10_000 });
     expect(await ada.page.locator('.tile').count()).toBe(2);
+  });
+
+  it('records the call: once everyone left, an operator finds it with its three people, and its page shows them', async () => {
+    for (const p of participants) {
+      const leave = p.page.getByRole('button', { name: 'Leave' });
+      if (await leave.isVisible().catch(() => false)) {
+        await leave.click();
+      }
+    }
+    const operator = await operatorClient(stack.url);
+    type Detail = {
+      call: {
+        endedAt?: string;
+        peakParticipants: number;
+        participantList: { displayName: string; leftAt?: string }[];
+      };
+    };
+    let callId = '';
+    await expect
+      .poll(
+        async () => {
+          const list = (await (await operator.request('GET', `/api/calls?room=${room}`)).json()) as {
+            calls: { id: string; endedAt?: string }[];
+          };
+          const ended = list.calls.find((c) => c.endedAt);
+          callId = ended?.id ?? '';
+          return list.calls.length > 0 && list.calls.every((c) => c.endedAt);
+        },
+        { timeout: 30_000, message: 'the call recorded as ended by the events service' },
+      )
+      .toBe(true);
+    const { call } = (await (await operator.request('GET', `/api/calls/${callId}`)).json()) as Detail;
+    // The three (and whoever the relay and HTTPS checks brought in under other names).
+    expect(call.participantList.map((p) => p.displayName)).toEqual(expect.arrayContaining(NAMES));
+    expect(call.participantList.every((p) => p.leftAt)).toBe(true);
+    expect(call.peakParticipants).toBeGreaterThanOrEqual(3);
+    // The meeting's host sees it too; another account does not (not even that it exists).
+    expect((await roomHost.request('GET', `/api/calls/${callId}`)).status).toBe(200);
+    const stranger = new ApiClient(stack.url, { address: randomAddress() });
+    await stranger.request('POST', '/api/auth/register', newAccount('Stranger'));
+    expect((await stranger.request('GET', `/api/calls/${callId}`)).status).toBe(404);
+    expect((await stranger.request('GET', `/api/calls?room=${room}`)).status).toBe(403);
+
+    const context = await signedInContext(browser, stack.url, E2E_OPERATOR);
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.goto(`${stack.url}/calls`);
+    await page.getByRole('link', { name: 'E2E call' }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(ROOT, 'docs/screens/calls-list.png') });
+    await page.goto(`${stack.url}/calls/${callId}`);
+    for (const name of NAMES) {
+      await page.getByRole('cell', { name, exact: true }).first().waitFor({ timeout: 10_000 });
+    }
+    await page.screenshot({ path: join(ROOT, 'docs/screens/call-record.png'), fullPage: true });
+    await context.close();
   });
 });

@@ -152,4 +152,35 @@ export class CallStore {
       })),
     };
   }
+
+  /** A call's quality samples over time (for its timeline), oldest first, at most `limit`. */
+  async samples(callId: string, limit = 5000): Promise<QualityPoint[]> {
+    const { rows } = await this.#pool.query<{
+      peer_id: string;
+      sampled_at: Date;
+      bitrate_kbps: number;
+      loss_percent: number;
+      rtt_ms: number | null;
+    }>(
+      `SELECT peer_id, sampled_at, bitrate_kbps, loss_percent, rtt_ms FROM call_quality_samples
+        WHERE call_id = $1 ORDER BY sampled_at LIMIT $2`,
+      [callId, limit],
+    );
+    return rows.map((r) => ({
+      peerId: r.peer_id,
+      at: r.sampled_at.toISOString(),
+      bitrateKbps: r.bitrate_kbps,
+      lossPercent: r.loss_percent,
+      rttMs: r.rtt_ms,
+    }));
+  }
+}
+
+/** One quality sample of one participant. */
+export interface QualityPoint {
+  peerId: string;
+  at: string;
+  bitrateKbps: number;
+  lossPercent: number;
+  rttMs: number | null;
 }

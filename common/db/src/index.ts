@@ -343,4 +343,5 @@ export {
   type CallDetail,
   type CallParticipant,
   type Percentiles,
+  type QualityPoint,
 } from './CallStore';

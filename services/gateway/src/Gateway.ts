@@ -14,6 +14,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import {
   ApiKeyStore,
+  CallStore,
   ChatStore,
   createPool,
   migrate,
@@ -29,6 +30,7 @@ import { closeRedis, safePublisher, takePoint } from '@switchboard/runtime';
 import { Accounts } from './Accounts';
 import { apiKeyRoutes } from './apiKeyRoutes';
 import { authRoutes, requestUser } from './authRoutes';
+import { callRoutes } from './callRoutes';
 import { webhookRoutes } from './webhookRoutes';
 import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
@@ -260,6 +262,7 @@ export class Gateway {
             }),
       logger: this.#logger,
     });
+    callRoutes(app, { accounts: this.#accounts, rooms, calls: new CallStore(this.#pool) });
     chatRoutes(app, {
       accounts: this.#accounts,
       rooms,

@@ -442,6 +442,17 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect((await admin.json('GET', `/api/admin/webhooks/${created.body.id}/deliveries`)).status).toBe(404);
     });
 
+    it('shows past calls to signed-in users only, refusing bad filters', async () => {
+      expect((await client().json('GET', '/api/calls')).status).toBe(401);
+      const { api: someone } = await signedUp('Caller');
+      expect(await someone.json('GET', '/api/calls')).toMatchObject({ status: 200, body: { calls: [] } });
+      expect((await someone.json('GET', '/api/calls?limit=0')).status).toBe(400);
+      expect((await someone.json('GET', '/api/calls?since=yesterday')).status).toBe(400);
+      expect((await someone.json('GET', '/api/calls?colour=red')).status).toBe(400);
+      expect((await someone.json('GET', '/api/calls/not-a-call')).status).toBe(400);
+      expect((await someone.json('GET', `/api/calls/${crypto.randomUUID()}`)).status).toBe(404);
+    });
+
     it('refuses state changes without the CSRF header', async () => {
       const { api } = await signedUp('Csrf');
       const response = await api.request('POST', '/api/rooms', { name: 'x' }, { csrf: false });

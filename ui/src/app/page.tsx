@@ -1,6 +1,6 @@
 'use client';
 
-import { Copy, LogOut, Plus, ScrollText, Video } from 'lucide-react';
+import { ChartLine, Copy, LogOut, Plus, ScrollText, Video } from 'lucide-react';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
 import type { RoomPolicy } from '@switchboard/protocol';
@@ -141,6 +141,9 @@ export default function Home() {
         <div className="row">
           <h1>Hello, {me.displayName}</h1>
           <span className="spacer" />
+          <a className="button secondary" href="/calls">
+            <ChartLine size={16} aria-hidden /> Past calls
+          </a>
           {me.operator && (
             <a className="button secondary" href="/logs/">
               <ScrollText size={16} aria-hidden /> Logs
