@@ -2,45 +2,16 @@
  * Reads call analytics (written by the analytics consumer, services/events): calls with their
  * size and length, and one call's participants with their quality (p50/p95 of the samples).
  */
+import type {
+  CallDetail,
+  CallParticipant,
+  CallSummary,
+  Percentiles,
+  QualityPoint,
+} from '@switchboard/protocol';
 import type { Pool } from './index';
 
-export interface CallSummary {
-  id: string;
-  roomId: string;
-  startedAt: string;
-  endedAt?: string;
-  durationSeconds: number;
-  /** Distinct identities that were in it. */
-  participants: number;
-  peakParticipants: number;
-}
-
-export interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-}
-
-export interface CallParticipant {
-  peerId: string;
-  sub: string;
-  displayName: string;
-  role: string;
-  joinedAt: string;
-  leftAt?: string;
-  leftReason?: string;
-  removed: boolean;
-  samples: number;
-  bitrateKbps: Percentiles;
-  lossPercent: Percentiles;
-  rttMs: Percentiles;
-  jitterMs: Percentiles;
-  /** Higher is better (0..10): its p50 and p5 (the worst 5 %) as p95. */
-  score: Percentiles;
-}
-
-export interface CallDetail extends CallSummary {
-  participantList: CallParticipant[];
-}
+export type { CallDetail, CallParticipant, CallSummary, Percentiles, QualityPoint };
 
 const SUMMARY = `
   SELECT c.id, c.room_id, c.started_at, c.ended_at, c.peak_participants,
@@ -174,13 +145,4 @@ export class CallStore {
       rttMs: r.rtt_ms,
     }));
   }
-}
-
-/** One quality sample of one participant. */
-export interface QualityPoint {
-  peerId: string;
-  at: string;
-  bitrateKbps: number;
-  lossPercent: number;
-  rttMs: number | null;
 }

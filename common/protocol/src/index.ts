@@ -20,6 +20,7 @@ import {
 
 export * from './rtp';
 export * from './media';
+export * from './calls';
 
 /**
  * Room ids: the key of a room and the last part of its link (`/r/<id>`). New rooms get 24 random

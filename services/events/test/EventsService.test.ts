@@ -4,15 +4,14 @@
  * its name it resumes with nothing lost or doubled; with Postgres down it acknowledges nothing,
  * reports itself unready, and catches up once Postgres is back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallStore, createPool, type Pool } from '@switchboard/db';
 import { EventLog, EVENT_STREAM, type NewEvent } from '@switchboard/events';
 import { createLogger } from '@switchboard/logger';
+import { passingInConsul, startEventsProcess, type EventsProcess } from './process';
 import {
   freePort,
-  REPO_ROOT,
   startConsul,
   startPrivatePostgres,
   startPrivateRedis,
@@ -31,29 +30,13 @@ describe('events service (analytics consumer)', () => {
   let pool: Pool;
   let log: EventLog;
   let port: number;
-  let service: { child: ChildProcess; output: () => string; exit: Promise<number | null> } | undefined;
+  let service: EventsProcess | undefined;
 
-  const start = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/events/src/server.ts'], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        CONSUL_HTTP_ADDR: consul.addr,
-        DATABASE_URL: pg.url,
-        REDIS_URL: redisServer.url,
-        EVENTS_PORT: String(port),
-        EVENTS_INSTANCE_ID: 'events-test',
-        EVENTS_CALL_REOPEN_MS: '2000',
-        LOG_LEVEL: 'info',
-      },
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    service = { child, output: () => output, exit };
-    return service;
-  };
+  const start = () =>
+    (service = startEventsProcess(
+      { consulAddr: consul.addr, databaseUrl: pg.url, redisUrl: redisServer.url, port },
+      { EVENTS_INSTANCE_ID: 'events-test', EVENTS_CALL_REOPEN_MS: '2000' },
+    ));
   const health = async () => {
     const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
     return response?.status;
@@ -72,10 +55,7 @@ describe('events service (analytics consumer)', () => {
     pool = createPool(pg.url);
     log = EventLog.create({ redis, logger });
     start();
-    await waitFor(async () => (await consul.client.instances('events', { passingOnly: true })).length === 1, {
-      timeoutMs: 60_000,
-      what: `the events service passing in Consul (${service?.output().slice(-800)})`,
-    });
+    await passingInConsul(consul, service);
   }, 120_000);
 
   afterAll(async () => {

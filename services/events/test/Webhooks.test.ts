@@ -6,7 +6,6 @@
  * delivery unless the endpoint allows it; a delivery that keeps failing is given up, after a
  * restart of the service under the same name that picks up where it was.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
@@ -21,9 +20,9 @@ import {
   type NewEvent,
 } from '@switchboard/events';
 import { createLogger } from '@switchboard/logger';
+import { passingInConsul, startEventsProcess, type EventsProcess } from './process';
 import {
   freePort,
-  REPO_ROOT,
   startConsul,
   startPrivatePostgres,
   startPrivateRedis,
@@ -89,38 +88,21 @@ describe('webhooks (events service, real Redis, Postgres, HTTP receivers)', () =
   let log: EventLog;
   let port: number;
   const receivers: Receiver[] = [];
-  let service: { child: ChildProcess; output: () => string; exit: Promise<number | null> } | undefined;
+  let service: EventsProcess | undefined;
 
-  const start = (env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/events/src/server.ts'], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        CONSUL_HTTP_ADDR: consul.addr,
-        DATABASE_URL: pg.url,
-        REDIS_URL: redisServer.url,
-        EVENTS_PORT: String(port),
+  const start = (env: Record<string, string> = {}) =>
+    (service = startEventsProcess(
+      { consulAddr: consul.addr, databaseUrl: pg.url, redisUrl: redisServer.url, port },
+      {
         EVENTS_INSTANCE_ID: 'events-webhooks-test',
         WEBHOOK_TIMEOUT_MS: '1000',
         WEBHOOK_BACKOFF_MS: '1000',
         WEBHOOK_MAX_BACKOFF_MS: '4000',
         WEBHOOK_MAX_ATTEMPTS: '20',
-        LOG_LEVEL: 'info',
         ...env,
       },
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    service = { child, output: () => output, exit };
-    return service;
-  };
-  const passing = () =>
-    waitFor(async () => (await consul.client.instances('events', { passingOnly: true })).length === 1, {
-      timeoutMs: 60_000,
-      what: `the events service passing in Consul (${service?.output().slice(-800)})`,
-    });
+    ));
+  const passing = () => passingInConsul(consul, service);
 
   const endpoint = async (
     receiver: Receiver,
