@@ -14,14 +14,15 @@ import type { Pool } from './index';
 export type { CallDetail, CallParticipant, CallSummary, Percentiles, QualityPoint };
 
 const SUMMARY = `
-  SELECT c.id, c.room_id, c.started_at, c.ended_at, c.peak_participants,
+  SELECT c.id, c.room_id, r.name AS room_name, c.started_at, c.ended_at, c.peak_participants,
          EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at))::float AS duration,
          (SELECT count(DISTINCT p.sub) FROM call_participants p WHERE p.call_id = c.id)::int AS participants
-    FROM calls c`;
+    FROM calls c LEFT JOIN rooms r ON r.id = c.room_id`;
 
 type SummaryRow = {
   id: string;
   room_id: string;
+  room_name: string | null;
   started_at: Date;
   ended_at: Date | null;
   peak_participants: number;
@@ -33,6 +34,7 @@ function summary(row: SummaryRow): CallSummary {
   return {
     id: row.id,
     roomId: row.room_id,
+    roomName: row.room_name ?? undefined,
     startedAt: row.started_at.toISOString(),
     endedAt: row.ended_at?.toISOString(),
     durationSeconds: Math.round(row.duration),

@@ -132,6 +132,14 @@ export class WebhookStore {
     return rows.map(endpoint);
   }
 
+  async endpoint(id: string): Promise<WebhookEndpoint | undefined> {
+    const { rows } = await this.#pool.query<EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1`,
+      [id],
+    );
+    return rows[0] && endpoint(rows[0]);
+  }
+
   /** Deletes an endpoint and its delivery log (false: no such endpoint). */
   async deleteEndpoint(id: string): Promise<boolean> {
     const { rowCount } = await this.#pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [id]);

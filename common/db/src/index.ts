@@ -336,7 +336,14 @@ export {
   type WebhookEndpoint,
   type DeliveryStatus,
 } from './WebhookStore';
-export { API_SCOPES, ApiKeyStore, parseApiKey, type ApiKeyRecord, type ApiScope } from './ApiKeyStore';
+export {
+  API_KEY_ID,
+  API_SCOPES,
+  ApiKeyStore,
+  parseApiKey,
+  type ApiKeyRecord,
+  type ApiScope,
+} from './ApiKeyStore';
 export {
   CallStore,
   type CallSummary,

@@ -158,7 +158,6 @@ export class WebhookSender {
             [DELIVERY_HEADER]: delivery.id,
           },
           lookup: endpoint.allowInternal ? undefined : guardedLookup,
-          timeout: this.#o.timeoutMs,
           signal: AbortSignal.timeout(this.#o.timeoutMs),
         },
         (res: IncomingMessage) => {
@@ -166,7 +165,6 @@ export class WebhookSender {
           resolve(res.statusCode ?? 0);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#o.timeoutMs} ms`)));
       req.on('error', reject);
       req.end(delivery.body);
     });

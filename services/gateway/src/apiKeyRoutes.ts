@@ -3,14 +3,13 @@
  * is in this answer only), list them (never a secret), revoke one. The server API itself
  * (RoomService, /api/v1/ and gRPC) is served by signaling, which checks the keys.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AccessClaims } from '@switchboard/auth';
-import { API_SCOPES, type ApiKeyRecord, type ApiKeyStore } from '@switchboard/db';
-import { NotFoundError, parseOrThrow, PermissionDeniedError } from '@switchboard/errors';
+import { API_KEY_ID, API_SCOPES, type ApiKeyRecord, type ApiKeyStore } from '@switchboard/db';
+import { NotFoundError, parseOrThrow } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { Accounts } from './Accounts';
-import { requireUser } from './authRoutes';
+import { requireOperator } from './authRoutes';
 import { parseBody } from './parseBody';
 
 const createKeyBody = z
@@ -21,7 +20,7 @@ const createKeyBody = z
       .min(1, 'give at least one scope'),
   })
   .strict();
-const keyParams = z.object({ id: z.string().regex(/^sbk_[a-z2-7]{16}$/, 'is not an API key id') });
+const keyParams = z.object({ id: z.string().regex(API_KEY_ID, 'is not an API key id') });
 
 function keyJson(key: ApiKeyRecord) {
   return {
@@ -34,23 +33,12 @@ function keyJson(key: ApiKeyRecord) {
   };
 }
 
-/** The signed-in operator making the request (401 signed out, 403 not an operator). */
-export async function requireOperator(accounts: Accounts, request: FastifyRequest): Promise<AccessClaims> {
-  const user = await requireUser(accounts, request);
-  if (!user.operator) {
-    throw new PermissionDeniedError('operators only: this account is not an operator');
-  }
-  return user;
-}
-
 export function apiKeyRoutes(
   app: FastifyInstance,
   deps: { accounts: Accounts; keys: ApiKeyStore; logger: Logger },
 ): void {
-  const operator = (request: FastifyRequest) => requireOperator(deps.accounts, request);
-
   app.post('/api/admin/api-keys', async (request, reply) => {
-    const user = await operator(request);
+    const user = await requireOperator(deps.accounts, request);
     const body = parseBody(createKeyBody, request);
     const { record, key } = await deps.keys.create({ ...body, createdBy: user.userId });
     deps.logger.info({ apiKey: record.id, scopes: record.scopes, userId: user.userId }, 'API key created');
@@ -58,12 +46,12 @@ export function apiKeyRoutes(
   });
 
   app.get('/api/admin/api-keys', async (request) => {
-    await operator(request);
+    await requireOperator(deps.accounts, request);
     return { keys: (await deps.keys.list()).map(keyJson) };
   });
 
   app.delete('/api/admin/api-keys/:id', async (request, reply) => {
-    const user = await operator(request);
+    const user = await requireOperator(deps.accounts, request);
     const { id } = parseOrThrow(keyParams, request.params, 'key id');
     if (!(await deps.keys.revoke(id))) {
       throw new NotFoundError(`no live API key ${id}`);

@@ -48,6 +48,15 @@ export async function requireUser(accounts: Accounts, request: FastifyRequest): 
   return user;
 }
 
+/** The signed-in operator making the request (401 signed out, 403 not an operator). */
+export async function requireOperator(accounts: Accounts, request: FastifyRequest): Promise<AccessClaims> {
+  const user = await requireUser(accounts, request);
+  if (!user.operator) {
+    throw new PermissionDeniedError('operators only: this account is not an operator');
+  }
+  return user;
+}
+
 export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
   const secure = (request: FastifyRequest) => request.protocol === 'https';
 

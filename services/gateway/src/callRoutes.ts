@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AccessClaims } from '@switchboard/auth';
-import type { CallStore, RoomStore } from '@switchboard/db';
+import type { CallStore, CallSummary, RoomStore } from '@switchboard/db';
 import { NotFoundError, parseOrThrow, PermissionDeniedError } from '@switchboard/errors';
 import { roomIdSchema } from '@switchboard/protocol';
 import type { Accounts } from './Accounts';
@@ -21,6 +21,12 @@ const listQuery = z
   })
   .strict();
 const callParams = z.object({ id: z.uuid('is not a call id') });
+
+/** A call of a meeting deleted since keeps its history, under this label. */
+const named = <T extends CallSummary>(call: T): T => ({
+  ...call,
+  roomName: call.roomName ?? '(deleted meeting)',
+});
 
 export function callRoutes(
   app: FastifyInstance,
@@ -49,11 +55,7 @@ export function callRoutes(
       until: q.until ? new Date(q.until) : undefined,
       limit: q.limit,
     });
-    const names = new Map<string, string>();
-    for (const roomId of new Set(calls.map((c) => c.roomId))) {
-      names.set(roomId, (await deps.rooms.get(roomId))?.name ?? '(deleted meeting)');
-    }
-    return { calls: calls.map((call) => ({ ...call, roomName: names.get(call.roomId) })) };
+    return { calls: calls.map(named) };
   });
 
   app.get('/api/calls/:id', async (request) => {
@@ -65,10 +67,6 @@ export function callRoutes(
     if (!call || (visible && !visible.has(call.roomId))) {
       throw new NotFoundError(`no call ${id} that you can see`);
     }
-    const room = await deps.rooms.get(call.roomId);
-    return {
-      call: { ...call, roomName: room?.name ?? '(deleted meeting)' },
-      samples: await deps.calls.samples(id),
-    };
+    return { call: named(call), samples: await deps.calls.samples(id) };
   });
 }

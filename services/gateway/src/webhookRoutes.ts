@@ -12,8 +12,8 @@ import { InvalidArgumentError, NotFoundError, parseOrThrow } from '@switchboard/
 import { EVENT_TYPES, newWebhookSecret } from '@switchboard/events';
 import type { Logger } from '@switchboard/logger';
 import { internalAddressOf } from '@switchboard/runtime';
-import { requireOperator } from './apiKeyRoutes';
 import type { Accounts } from './Accounts';
+import { requireOperator } from './authRoutes';
 import { parseBody } from './parseBody';
 
 const createBody = z
@@ -120,7 +120,7 @@ export function webhookRoutes(
     await requireOperator(deps.accounts, request);
     const { id } = parseOrThrow(idParams, request.params, 'webhook id');
     const { limit } = parseOrThrow(logQuery, request.query, 'query');
-    if (!(await deps.webhooks.endpoints()).some((endpoint) => endpoint.id === id)) {
+    if (!(await deps.webhooks.endpoint(id))) {
       throw new NotFoundError(`no webhook ${id}`);
     }
     return { deliveries: (await deps.webhooks.deliveries(id, limit)).map(deliveryJson) };

@@ -216,7 +216,6 @@ export class SignalingServer {
       perKeyPerMinute: config.api.perKeyPerMinute,
       perAddressPerMinute: config.api.perAddressPerMinute,
       trustProxy: trustProxy(config.trustProxy),
-      registry: this.#registry,
       histogram: new prom.Histogram({
         name: 'switchboard_api_request_seconds',
         help: 'Server API calls (RoomService) by method, transport (grpc or rest) and outcome code',

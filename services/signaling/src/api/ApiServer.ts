@@ -26,7 +26,7 @@ import type { Logger } from '@switchboard/logger';
 import type { client as prom } from '@switchboard/metrics';
 import * as rooms from '@switchboard/proto/rooms';
 import { CORRELATION_ID_METADATA } from '@switchboard/proto';
-import { takePoint, timedRequest } from '@switchboard/runtime';
+import { takePoint, timedRequest, type TimedOutcome } from '@switchboard/runtime';
 import { clientAddress, type TrustProxy } from '../clientAddress';
 import type { ApiCaller, RoomApi } from './RoomApi';
 
@@ -89,7 +89,6 @@ export interface ApiServerOptions {
   perKeyPerMinute: number;
   perAddressPerMinute: number;
   trustProxy: TrustProxy;
-  registry: prom.Registry;
   histogram: prom.Histogram<'method' | 'transport' | 'code'>;
   logger: Logger;
 }
@@ -156,7 +155,7 @@ export class ApiServer {
     operation: Operation,
     request: unknown,
     from: { authorization?: string; address: string; correlationId: string; transport: 'grpc' | 'rest' },
-  ): Promise<{ ok: true; value: unknown } | { ok: false; error: AppError }> {
+  ): Promise<TimedOutcome<unknown>> {
     const logger = this.#o.logger.child({
       correlationId: from.correlationId,
       roomId: (request as { roomId?: string }).roomId || undefined,
@@ -183,7 +182,7 @@ export class ApiServer {
       { method: operation, transport: from.transport, code: outcome.ok ? 'OK' : outcome.error.code },
       outcome.seconds,
     );
-    return outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error };
+    return outcome;
   }
 
   async #authenticate(authorization: string | undefined): Promise<ApiKeyRecord> {
