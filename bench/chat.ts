@@ -10,11 +10,9 @@
  * BENCH_SIGNALING_ENV (JSON of extra signaling variables, to try a setting: '{"LOG_LEVEL":"warn"}'),
  * BENCH_CPU_PROF (a directory for the servers' V8 CPU profiles), BENCH_NODE_FLAGS (e.g. --trace-gc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { signJoinToken } from '@switchboard/auth';
@@ -25,7 +23,6 @@ import {
   cpuSeconds,
   freePort,
   mediaTestEnv,
-  REPO_ROOT,
   startConsul,
   TEST_SERVICE_SECRET,
   testDatabaseUrl,
@@ -34,6 +31,7 @@ import {
 } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
+import { startProcess, stopProcess } from './processes';
 import { summarize } from './stats';
 
 const CONNECTIONS = Number(process.env.BENCH_CHAT_CONNECTIONS ?? 10_000);
@@ -71,50 +69,6 @@ interface Target {
 
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-
-/** Starts a child process; with `ready`, resolves once it prints a matching line, else at once. */
-function startProcess(
-  args: string[],
-  env: Record<string, string>,
-  ready?: RegExp,
-): Promise<{ child: ChildProcess; line: string }> {
-  // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there when they stop.
-  // BENCH_NODE_FLAGS (e.g. --trace-gc): passed to the servers, whose output is then shown.
-  const prof = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    // Without `ready`, its output goes nowhere (the service logs as in production, unread).
-    stdio: ['ignore', ready ? 'pipe' : flags.length > 0 ? 'inherit' : 'ignore', 'inherit'],
-  });
-  if (!ready) {
-    return Promise.resolve({ child, line: '' });
-  }
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (ready.test(line)) {
-        lines.close();
-        resolve({ child, line });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    // A profiled server is slower to say goodbye to its peers, and writes its profile only if it exits.
-    const patience = process.env.BENCH_CPU_PROF ? 300_000 : 10_000;
-    await Promise.race([exited, new Promise((r) => setTimeout(r, patience))]);
-    child.kill('SIGKILL');
-  }
-}
 
 /** Our signaling service, as its own process, behind which the media node and stores are real. */
 async function signalingTarget(consulAddr: string): Promise<Target> {

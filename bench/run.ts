@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks]: the benchmarks. Results are printed; docs/benchmarks.md keeps
+ * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match]: the benchmarks. Results are printed; docs/benchmarks.md keeps
  * the numbers of the last recorded run. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
@@ -9,6 +9,7 @@ import { benchEffects } from './effects';
 import { benchEvents } from './events';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
+import { benchMatch } from './match';
 import { benchWebhooks } from './webhooks';
 
 const which = process.argv[2] ?? 'all';
@@ -41,4 +42,10 @@ if (which === 'all' || which === 'events') {
 if (which === 'all' || which === 'webhooks') {
   log('==> webhooks: event appended → signed POST received, events service vs a bare relay');
   await benchWebhooks(log);
+}
+if (which === 'all' || which === 'match') {
+  log(
+    '==> Meet someone: entering the queue → matched, with 1,000 waiting, 2 signaling instances vs an in-memory socket.io matchmaker',
+  );
+  await benchMatch(log);
 }

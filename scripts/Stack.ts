@@ -59,6 +59,10 @@ export interface StackPorts {
   rtcMin: number;
   rtcMax: number;
   prometheus: number;
+  /** Alertmanager (with Prometheus, when installed). */
+  alertmanager: number;
+  /** Grafana (with Prometheus, when installed: it is not in Debian). */
+  grafana: number;
   /** coturn's listening port (UDP and TCP) and the range it relays media from. */
   turn: number;
   turnRelayMin: number;
@@ -85,6 +89,8 @@ export const DEFAULT_PORTS: StackPorts = {
   rtcMin: 40000,
   rtcMax: 40100,
   prometheus: 9090,
+  alertmanager: 9093,
+  grafana: 3001,
   turn: 3478,
   turnRelayMin: 40200,
   turnRelayMax: 40299,
@@ -111,7 +117,7 @@ export interface StackOptions {
    * is made on first start in `<run dir>/tls`.
    */
   tls?: { certificate?: string; key?: string };
-  /** Start Prometheus when the binary is installed (default true). */
+  /** Start Prometheus, Alertmanager and Grafana when their binaries are installed (default true). */
   prometheus?: boolean;
   /** Progress lines (default: stdout). */
   log?: (line: string) => void;
@@ -709,18 +715,47 @@ export class Stack {
     }
   }
 
-  /** The repository's prometheus.yml with Consul discovery replaced by the targets file. */
-  static nativePrometheusConfig(targetsFile: string): string {
+  /**
+   * The repository's prometheus.yml with Consul discovery replaced by the targets file, and its
+   * alerts sent to the native Alertmanager (`alertmanager`: host:port; none: no alerting).
+   */
+  static nativePrometheusConfig(targetsFile: string, alertmanager?: string): string {
     const config = YAML.parse(readFileSync(join(ROOT, 'observability/prometheus.yml'), 'utf8')) as {
       rule_files: string[];
       scrape_configs: Record<string, unknown>[];
+      alerting?: unknown;
     };
     config.rule_files = config.rule_files.map((f) => join(ROOT, 'observability', f));
     config.scrape_configs = config.scrape_configs.map((job) => {
       const { consul_sd_configs: _consul, relabel_configs: _relabel, ...rest } = job;
       return { ...rest, file_sd_configs: [{ files: [targetsFile], refresh_interval: '5s' }] };
     });
+    if (alertmanager) {
+      config.alerting = { alertmanagers: [{ static_configs: [{ targets: [alertmanager] }] }] };
+    } else {
+      delete config.alerting;
+    }
     return YAML.stringify(config);
+  }
+
+  /** The repository's Grafana provisioning with its datasource pointed at the native Prometheus. */
+  static nativeGrafanaProvisioning(dir: string, prometheusUrl: string): void {
+    const from = join(ROOT, 'observability/grafana/provisioning');
+    mkdirSync(join(dir, 'datasources'), { recursive: true });
+    mkdirSync(join(dir, 'dashboards'), { recursive: true });
+    const datasources = YAML.parse(readFileSync(join(from, 'datasources/prometheus.yml'), 'utf8')) as {
+      datasources: { url: string }[];
+    };
+    datasources.datasources = datasources.datasources.map((d) => ({ ...d, url: prometheusUrl }));
+    writeFileSync(join(dir, 'datasources/prometheus.yml'), YAML.stringify(datasources));
+    const dashboards = YAML.parse(readFileSync(join(from, 'dashboards/switchboard.yml'), 'utf8')) as {
+      providers: { options: { path: string } }[];
+    };
+    dashboards.providers = dashboards.providers.map((p) => ({
+      ...p,
+      options: { ...p.options, path: join(ROOT, 'observability/grafana/dashboards') },
+    }));
+    writeFileSync(join(dir, 'dashboards/switchboard.yml'), YAML.stringify(dashboards));
   }
 
   async #startPrometheus(): Promise<void> {
@@ -729,11 +764,12 @@ export class Stack {
       this.#log('    prometheus not installed; skipping (metrics are still served at each /metrics)');
       return;
     }
+    const alertmanager = await this.#startAlertmanager();
     const dir = join(this.runDir, 'prometheus');
     mkdirSync(dir, { recursive: true });
     const targets = join(dir, 'targets.json');
     await this.#writePrometheusTargets(targets);
-    writeFileSync(join(dir, 'prometheus.yml'), Stack.nativePrometheusConfig(targets));
+    writeFileSync(join(dir, 'prometheus.yml'), Stack.nativePrometheusConfig(targets, alertmanager));
     this.#log(`==> starting prometheus (http://127.0.0.1:${this.ports.prometheus})`);
     const child = this.#spawn(
       'prometheus',
@@ -751,6 +787,73 @@ export class Stack {
       return response.ok;
     });
     this.#targetsTimer = setInterval(() => void this.#writePrometheusTargets(targets).catch(() => {}), 3000);
+    await this.#startGrafana();
+  }
+
+  /** Alertmanager with observability/alertmanager.yml; its host:port, or undefined when not installed. */
+  async #startAlertmanager(): Promise<string | undefined> {
+    const binary = which('prometheus-alertmanager') ?? which('alertmanager');
+    if (!binary) {
+      this.#log('    alertmanager not installed; skipping (Prometheus still evaluates the alert rules)');
+      return undefined;
+    }
+    const address = `127.0.0.1:${this.ports.alertmanager}`;
+    this.#log(`==> starting alertmanager (http://${address})`);
+    const child = this.#spawn(
+      'alertmanager',
+      binary,
+      [
+        `--config.file=${join(ROOT, 'observability/alertmanager.yml')}`,
+        `--storage.path=${join(this.runDir, 'alertmanager')}`,
+        `--web.listen-address=${address}`,
+        // One Alertmanager, no gossip cluster (its default would listen on 0.0.0.0:9094).
+        '--cluster.listen-address=',
+      ],
+      {},
+    );
+    await this.#waitFor(child, 'alertmanager to be ready', 30_000, async () => {
+      const response = await fetch(`http://${address}/-/ready`);
+      return response.ok;
+    });
+    return address;
+  }
+
+  /**
+   * Grafana with the repository's dashboards, when `grafana-server` (or `grafana`) is installed:
+   * it is not in Debian, so `npm start` cannot install it (Grafana's own apt repository can).
+   */
+  async #startGrafana(): Promise<void> {
+    const server = which('grafana-server');
+    const cli = server ? undefined : which('grafana');
+    if (!server && !cli) {
+      this.#log(
+        '    grafana not installed (not in Debian; see the README); skipping. Prometheus has the same queries',
+      );
+      return;
+    }
+    const dir = join(this.runDir, 'grafana');
+    Stack.nativeGrafanaProvisioning(join(dir, 'provisioning'), `http://127.0.0.1:${this.ports.prometheus}`);
+    this.#log(`==> starting grafana (http://127.0.0.1:${this.ports.grafana})`);
+    const homepath = existsSync('/usr/share/grafana') ? ['--homepath', '/usr/share/grafana'] : [];
+    const child = this.#spawn(
+      'grafana',
+      (server ?? cli) as string,
+      [...(cli ? ['server'] : []), ...homepath],
+      {
+        GF_PATHS_PROVISIONING: join(dir, 'provisioning'),
+        GF_PATHS_DATA: join(dir, 'data'),
+        GF_PATHS_LOGS: join(dir, 'logs'),
+        GF_SERVER_HTTP_ADDR: '127.0.0.1',
+        GF_SERVER_HTTP_PORT: String(this.ports.grafana),
+        GF_AUTH_ANONYMOUS_ENABLED: 'true',
+        GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+        GF_ANALYTICS_REPORTING_ENABLED: 'false',
+      },
+    );
+    await this.#waitFor(child, 'grafana to be ready', 60_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${this.ports.grafana}/api/health`);
+      return response.ok;
+    });
   }
 
   /** Stops everything in reverse order: SIGTERM (services deregister), SIGKILL after 10 s. */

@@ -24,6 +24,8 @@ const ENV_PORTS: Record<string, keyof StackPorts> = {
   MEDIA_RTC_MIN_PORT: 'rtcMin',
   MEDIA_RTC_MAX_PORT: 'rtcMax',
   PROMETHEUS_PORT: 'prometheus',
+  ALERTMANAGER_PORT: 'alertmanager',
+  GRAFANA_PORT: 'grafana',
   TURN_PORT: 'turn',
   TURN_RELAY_MIN_PORT: 'turnRelayMin',
   TURN_RELAY_MAX_PORT: 'turnRelayMax',

@@ -1,5 +1,5 @@
 /**
- * Writes the OpenAPI document of the public gRPC services (today switchboard.rooms.v1) from the
+ * Writes the OpenAPI document of the public gRPC services (switchboard.rooms.v1, switchboard.nodes.v1) from the
  * proto itself: `buf build` gives the descriptors with their comments and the
  * `switchboard.api.v1.http` / `scope` options, and this turns them into paths, parameters and
  * schemas. Run by `npm run proto`; test/proto.test.ts checks the committed file is what it writes.
@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
-const PUBLIC_SERVICES = ['switchboard.rooms.v1.RoomService'];
+const PUBLIC_SERVICES = ['switchboard.rooms.v1.RoomService', 'switchboard.nodes.v1.NodeService'];
 
 interface FieldDescriptor {
   name: string;
@@ -101,6 +101,9 @@ export function openApi(files: FileDescriptor[]) {
       case 'TYPE_INT32':
         schema = { type: 'integer', format: 'int32' };
         break;
+      case 'TYPE_DOUBLE':
+        schema = { type: 'number', format: 'double' };
+        break;
       case 'TYPE_MESSAGE':
         schema = { $ref: `#/components/schemas/${schemaName(field.typeName as string)}` };
         break;
@@ -155,14 +158,15 @@ export function openApi(files: FileDescriptor[]) {
   };
 
   const paths: Record<string, Record<string, unknown>> = {};
-  let description: string | undefined;
+  const tags: { name: string; description?: string }[] = [];
   for (const file of files) {
     file.service?.forEach((service, s) => {
       const serviceName = `${file.package}.${service.name}`;
       if (!PUBLIC_SERVICES.includes(serviceName)) {
         return;
       }
-      description = comment(file, [6, s]);
+      const description = comment(file, [6, s]);
+      tags.push({ name: service.name, ...(description ? { description } : {}) });
       service.method?.forEach((method, m) => {
         const route = method.options?.['[switchboard.api.v1.http]'] as HttpRoute | undefined;
         const scope = method.options?.['[switchboard.api.v1.scope]'] as string | undefined;
@@ -241,6 +245,7 @@ export function openApi(files: FileDescriptor[]) {
             default: errors,
           },
           security: [{ apiKey: [] }],
+          tags: [service.name],
           'x-scope': scope,
           'x-grpc-method': `/${serviceName}/${method.name}`,
         };
@@ -249,7 +254,19 @@ export function openApi(files: FileDescriptor[]) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Switchboard server API', version: 'v1', ...(description ? { description } : {}) },
+    info: {
+      title: 'Switchboard server API',
+      version: 'v1',
+      description:
+        'Meetings (RoomService) and media nodes (NodeService) of a Switchboard deployment, over REST ' +
+        'or gRPC (the same proto). Authenticate with an API key an operator created.',
+    },
+    // In the order of PUBLIC_SERVICES (RoomService first), whatever order buf reads the files in.
+    tags: tags.sort(
+      (a, b) =>
+        PUBLIC_SERVICES.findIndex((s) => s.endsWith(`.${a.name}`)) -
+        PUBLIC_SERVICES.findIndex((s) => s.endsWith(`.${b.name}`)),
+    ),
     paths,
     components: {
       schemas,

@@ -19,6 +19,7 @@ pkgs=(nginx coturn openssl)
 if [ -z "${DATABASE_URL:-}" ] && ! port_open 127.0.0.1 5432; then pkgs+=(postgresql); fi
 if [ -z "${REDIS_URL:-}" ] && ! port_open 127.0.0.1 6379; then pkgs+=(redis-server); fi
 command -v prometheus >/dev/null || pkgs+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || pkgs+=(prometheus-alertmanager)
 # Chromium headless draws emoji (reactions) only with an emoji font.
 [ $WITH_TEST -eq 1 ] && pkgs+=(chromium fonts-noto-color-emoji)
 # Debian's nginx/coturn/prometheus packages try to start system services; we run our own copies.

@@ -29,6 +29,8 @@ const PORTS: StackPorts = {
   rtcMin: 32000,
   rtcMax: 32100,
   prometheus: 29090,
+  alertmanager: 29093,
+  grafana: 23001,
   turn: 23478,
   turnRelayMin: 23500,
   turnRelayMax: 23520,

@@ -52,6 +52,7 @@ describe('docker-compose.yml', () => {
   it('has every component of the design, each with a health check', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
+        'alertmanager',
         'consul',
         'consul-acl',
         'coturn',

@@ -44,6 +44,8 @@ const PORTS: StackPorts = {
   rtcMin: 28700,
   rtcMax: 28799,
   prometheus: 26090,
+  alertmanager: 26093,
+  grafana: 26001,
   turn: 26478,
   turnRelayMin: 26700,
   turnRelayMax: 26720,

@@ -36,11 +36,41 @@ describe('observability files', () => {
     }
   });
 
+  it('computes the SLOs of docs/slo.md and fires their burn-rate alerts as the promtool tests expect', () => {
+    const out = execFileSync('promtool', ['test', 'rules', join(OBS, 'tests/slo.test.yml')], {
+      encoding: 'utf8',
+    });
+    expect(out).toContain('SUCCESS');
+  });
+
+  it('has an Alertmanager configuration amtool accepts, routing every alert to a receiver it defines', () => {
+    const checked = execFileSync('amtool', ['check-config', join(OBS, 'alertmanager.yml')], {
+      encoding: 'utf8',
+    });
+    expect(checked).toContain('SUCCESS');
+    const config = YAML.parse(readFileSync(join(OBS, 'alertmanager.yml'), 'utf8'));
+    const receivers = config.receivers.map((r: { name: string }) => r.name);
+    expect(receivers).toContain(config.route.receiver);
+    for (const route of config.route.routes ?? []) {
+      expect(receivers).toContain(route.receiver);
+    }
+  });
+
+  it('renders a native Grafana provisioning that reads the native Prometheus and the repository dashboards', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-grafana-'));
+    Stack.nativeGrafanaProvisioning(dir, 'http://127.0.0.1:9999');
+    const datasources = YAML.parse(readFileSync(join(dir, 'datasources/prometheus.yml'), 'utf8'));
+    expect(datasources.datasources[0]).toMatchObject({ uid: 'prometheus', url: 'http://127.0.0.1:9999' });
+    const dashboards = YAML.parse(readFileSync(join(dir, 'dashboards/switchboard.yml'), 'utf8'));
+    expect(readdirSync(dashboards.providers[0].options.path)).toContain('switchboard-overview.json');
+  });
+
   it('renders a native config promtool accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-prom-'));
     const targets = join(dir, 'targets.json');
     writeFileSync(targets, '[]');
-    writeFileSync(join(dir, 'prometheus.yml'), Stack.nativePrometheusConfig(targets));
+    writeFileSync(join(dir, 'prometheus.yml'), Stack.nativePrometheusConfig(targets, '127.0.0.1:9093'));
+    expect(readFileSync(join(dir, 'prometheus.yml'), 'utf8')).toContain('127.0.0.1:9093');
     const out = execFileSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], {
       encoding: 'utf8',
     });

@@ -107,7 +107,11 @@ export async function openRoom(
   );
   const page = await context.newPage();
   options.onPage?.(page);
-  await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}${query ? `&${query}` : ''}`);
+  // Loading the page is not what these tests measure: a saturated 2-core machine (several tabs
+  // already in a call) can take more than playwright's default 30 s.
+  await page.goto(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}${query ? `&${query}` : ''}`, {
+    timeout: 60_000,
+  });
   await page.getByLabel('Your camera preview').waitFor();
   const join = page.getByRole('button', { name: 'Join' });
   await join.waitFor();
@@ -116,6 +120,18 @@ export async function openRoom(
     return button && !button.hasAttribute('disabled');
   });
   return { name, context, page };
+}
+
+/**
+ * Leaves the call (the others see "left", not a tile reconnecting through the grace period) and
+ * closes the tab, pass or fail: for a visitor that comes and goes within one test.
+ */
+export async function leaveAndClose(participant: Participant): Promise<void> {
+  await participant.page
+    .getByRole('button', { name: 'Leave' })
+    .click({ timeout: 2000 })
+    .catch(() => {});
+  await participant.context.close();
 }
 
 export async function clickJoin(participant: Participant): Promise<void> {

@@ -22,6 +22,8 @@ export const E2E_PORTS: StackPorts = {
   rtcMin: 28000,
   rtcMax: 28100,
   prometheus: 19090,
+  alertmanager: 19093,
+  grafana: 13001,
   turn: 13478,
   // Below the ephemeral range, so a relayed address is told apart from a browser's own port.
   turnRelayMin: 19400,
@@ -33,4 +35,9 @@ export const SCALE_PORTS: StackPorts = {
   ...(Object.fromEntries(Object.entries(E2E_PORTS).map(([k, v]) => [k, v + 1000])) as StackPorts),
   rtcMin: 28200,
   rtcMax: 28399,
+};
+
+/** The operator console's stack (two media nodes to drain between). */
+export const CONSOLE_PORTS: StackPorts = {
+  ...(Object.fromEntries(Object.entries(E2E_PORTS).map(([k, v]) => [k, v + 2000])) as StackPorts),
 };

@@ -144,3 +144,4 @@ export {
   ServiceTokenVerifier,
   signServiceToken,
 } from './serviceTokens';
+export { ACCESS_COOKIE, authenticateSession, revokeSession, type SessionStore } from './sessions';

@@ -7,7 +7,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 
 /** What a key may do; each RoomService method names the one it needs (proto option `scope`). */
-export const API_SCOPES = ['rooms:read', 'rooms:write', 'participants:write', 'tokens:create'] as const;
+export const API_SCOPES = [
+  'rooms:read',
+  'rooms:write',
+  'participants:write',
+  'tokens:create',
+  'nodes:read',
+  'nodes:write',
+] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface ApiKeyRecord {

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Role, RoomPolicy } from '@switchboard/protocol';
-import { withTransaction } from './index';
 
 export interface RoomRecord {
   id: string;
@@ -61,36 +60,44 @@ export class RoomStore {
    * hosts are whoever joins with a host token.
    */
   async create(opts: { name: string; policy: RoomPolicy; ownerId: string | null }): Promise<RoomRecord> {
-    return withTransaction(this.#pool, async (client) => {
-      const { rows } = await client.query<RoomRow>(
-        `INSERT INTO rooms (id, name, policy, owner_id) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-        [newRoomId(), opts.name, opts.policy, opts.ownerId],
-      );
-      if (opts.ownerId !== null) {
-        await client.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'host')`, [
-          rows[0].id,
-          opts.ownerId,
-        ]);
-      }
-      return toRecord(rows[0]);
-    });
+    // One statement (atomic, one round trip): the room, and its owner as host when it has one.
+    // Matchmaking opens a room per match, many a second.
+    const { rows } = await this.#pool.query<RoomRow>(
+      `WITH room AS (
+         INSERT INTO rooms (id, name, policy, owner_id) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}
+       ), host AS (
+         INSERT INTO room_members (room_id, user_id, role) SELECT id, owner_id, 'host' FROM room WHERE owner_id IS NOT NULL
+       )
+       SELECT * FROM room`,
+      [newRoomId(), opts.name, opts.policy, opts.ownerId],
+    );
+    return toRecord(rows[0]);
   }
 
   /**
-   * Every room, newest first, `limit` at a time: the page after `after` (the last room of the
-   * previous page), or the first.
+   * Rooms, newest first, `limit` at a time: the page after `after` (the last room of the
+   * previous page), or the first; only those of `ids` when given.
    */
-  async list(limit: number, after?: { createdAt: Date; id: string }): Promise<RoomRecord[]> {
-    const { rows } = after
-      ? await this.#pool.query<RoomRow>(
-          `SELECT ${COLUMNS} FROM rooms WHERE (created_at, id) < ($1, $2)
-            ORDER BY created_at DESC, id DESC LIMIT $3`,
-          [after.createdAt, after.id, limit],
-        )
-      : await this.#pool.query<RoomRow>(
-          `SELECT ${COLUMNS} FROM rooms ORDER BY created_at DESC, id DESC LIMIT $1`,
-          [limit],
-        );
+  async list(
+    limit: number,
+    opts: { after?: { createdAt: Date; id: string }; ids?: readonly string[] } = {},
+  ): Promise<RoomRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.after) {
+      params.push(opts.after.createdAt, opts.after.id);
+      where.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
+    }
+    if (opts.ids) {
+      params.push(opts.ids);
+      where.push(`id = ANY($${params.length})`);
+    }
+    params.push(limit);
+    const { rows } = await this.#pool.query<RoomRow>(
+      `SELECT ${COLUMNS} FROM rooms ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
     return rows.map(toRecord);
   }
 

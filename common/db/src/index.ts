@@ -232,6 +232,60 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, created_at DESC);
     `,
   },
+  {
+    version: 8,
+    name: 'private rooms',
+    // Rooms only invited tokens join (the server API's, the matchmaker's).
+    sql: `
+      ALTER TABLE rooms DROP CONSTRAINT IF EXISTS rooms_policy_check;
+      ALTER TABLE rooms ADD CONSTRAINT rooms_policy_check
+        CHECK (policy IN ('open', 'lobby', 'locked', 'private'));
+    `,
+  },
+  {
+    version: 9,
+    name: 'match reports',
+    // Meet someone: what a person reported of whom they were matched with (the moderation list).
+    // Identities are `user:<id>` or `guest:<id>`; the reported address is kept for exclusions.
+    sql: `
+      CREATE TABLE match_reports (
+        id               bigserial PRIMARY KEY,
+        match_id         text NOT NULL,
+        reporter         text NOT NULL,
+        reported         text NOT NULL,
+        reason           text NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (match_id, reporter)
+      );
+      CREATE INDEX match_reports_reported ON match_reports (reported, created_at DESC);
+      CREATE INDEX match_reports_created ON match_reports (created_at DESC);
+    `,
+  },
+  {
+    version: 10,
+    name: 'match exclusions: who is kept out of Meet someone, until when',
+    // Written by signaling's Matchmaker (automatic, after reports from several people) and by
+    // operators (lift, extend). An exclusion covers its identity and, when known, its address.
+    sql: `
+      ALTER TABLE match_reports ADD COLUMN reporter_address text, ADD COLUMN reported_address text;
+      CREATE INDEX match_reports_address ON match_reports (reported_address, created_at DESC)
+        WHERE reported_address IS NOT NULL;
+      CREATE TABLE match_exclusions (
+        id          bigserial PRIMARY KEY,
+        identity    text NOT NULL,
+        address     text,
+        reason      text NOT NULL,
+        created_by  text NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        until       timestamptz NOT NULL,
+        lifted_at   timestamptz,
+        lifted_by   text
+      );
+      CREATE INDEX match_exclusions_identity ON match_exclusions (identity, until DESC);
+      CREATE INDEX match_exclusions_address ON match_exclusions (address, until DESC)
+        WHERE address IS NOT NULL;
+    `,
+  },
 ];
 
 /** Runs `work` in a transaction on one client: COMMIT when it returns, ROLLBACK when it throws. */
@@ -329,6 +383,8 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
 }
 
 export { newRoomId, RoomStore, type RoomRecord } from './RoomStore';
+export { MatchReportStore, type MatchReportRecord } from './MatchReportStore';
+export { MatchExclusionStore, type ExclusionPolicy, type MatchExclusionRecord } from './MatchExclusionStore';
 export { ChatStore, type ChatReader } from './ChatStore';
 export {
   WebhookStore,

@@ -35,7 +35,12 @@ export const eventPayloads = {
     jitterMs: z.number().nonnegative().optional(),
     score: z.number().min(0).max(10).optional(),
   }),
-  'node.drained': z.looseObject({ node: z.string() }),
+  'node.drained': z.looseObject({
+    node: z.string(),
+    by: z.string().optional(),
+    deadlineSeconds: z.number().optional(),
+    rooms: z.number().optional(),
+  }),
   'node.lost': z.looseObject({ node: z.string() }),
 } as const;
 

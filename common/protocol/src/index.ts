@@ -21,6 +21,7 @@ import {
 export * from './rtp';
 export * from './media';
 export * from './calls';
+export * from './match';
 
 /**
  * Room ids: the key of a room and the last part of its link (`/r/<id>`). New rooms get 24 random
@@ -62,9 +63,16 @@ export type MediaSource = z.infer<typeof mediaSourceSchema>;
 /** The source a producer of `kind` has when its `produce` request names none. */
 export const DEFAULT_SOURCE: Record<MediaKind, MediaSource> = { audio: 'microphone', video: 'camera' };
 
-/** Who may join: anyone with the link, guests after a host admits them, or nobody new. */
-export const roomPolicySchema = z.enum(['open', 'lobby', 'locked']);
+/**
+ * Who may join: anyone with the link, guests after a host admits them, nobody new, or (private)
+ * only those holding a join token made for them (the server API's, the matchmaker's): the link
+ * alone gets no token.
+ */
+export const roomPolicySchema = z.enum(['open', 'lobby', 'locked', 'private']);
 export type RoomPolicy = z.infer<typeof roomPolicySchema>;
+/** The policies a host chooses in the UI and the gateway's REST API (private rooms are made by the server API). */
+export const hostPolicySchema = z.enum(['open', 'lobby', 'locked']);
+export type HostPolicy = z.infer<typeof hostPolicySchema>;
 
 /** Where a participant's attention is: in the call, or away (tab hidden, idle). */
 export const presenceStateSchema = z.enum(['active', 'away']);
@@ -256,6 +264,11 @@ export const requestSchemas = {
   }),
   /** Statistics of your own transports, producers and consumers (quality indicator, stats panel). */
   getStats: z.strictObject({ ...base }),
+  /**
+   * How long after joining the first video of another participant was decoded (ms): the "time to
+   * first frame" SLI. Counted once per join; later reports are answered `recorded: false`.
+   */
+  reportFirstFrame: z.strictObject({ ...base, ms: z.number().int().min(0).max(120_000) }),
   leave: z.strictObject({ ...base }),
   // Host controls: refused (PERMISSION_DENIED) unless the sender is a host of the room.
   /** Pauses a participant's microphone or camera on the media node; they may unmute unless disabled. */
@@ -276,7 +289,7 @@ export const requestSchemas = {
   admit: z.strictObject({ ...base, peerId: idSchema }),
   deny: z.strictObject({ ...base, peerId: idSchema }),
   /** `locked` refuses new joins, `lobby` makes guests wait, `open` lets anyone with the link in. */
-  setPolicy: z.strictObject({ ...base, policy: roomPolicySchema }),
+  setPolicy: z.strictObject({ ...base, policy: hostPolicySchema }),
   promote: z.strictObject({ ...base, peerId: idSchema }),
   /** Ends the meeting for everyone in it. */
   endMeeting: z.strictObject({ ...base }),
@@ -551,6 +564,7 @@ export interface ResponseMap {
   resumeConsumers: Record<string, never>;
   consumerView: Record<string, never>;
   getStats: PeerStats;
+  reportFirstFrame: { recorded: boolean };
   leave: Record<string, never>;
   hostMute: Record<string, never>;
   hostAllowUnmute: Record<string, never>;

@@ -10,7 +10,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Redis } from 'ioredis';
 import { withTransaction, type Pool, type PoolClient } from '@switchboard/db';
-import { signAccessToken, verifyAccessToken, type AccessClaims } from '@switchboard/auth';
+import { authenticateSession, revokeSession, signAccessToken, type AccessClaims } from '@switchboard/auth';
 import { AppError, UnauthenticatedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { LoginThrottle } from './LoginThrottle';
@@ -59,7 +59,6 @@ export interface AccountsOptions {
   logger: Logger;
 }
 
-const revokedKey = (sessionId: string) => `sb:session:${sessionId}:revoked`;
 /** How long a just-spent refresh token still works when nobody refreshed since (tabs racing). */
 const REFRESH_GRACE_MS = 10_000;
 const digest = (token: string) => createHash('sha256').update(token).digest();
@@ -220,11 +219,7 @@ export class Accounts {
 
   /** The signed-in user an access token names, unless its session was revoked. */
   async authenticate(accessToken: string): Promise<AccessClaims> {
-    const claims = await verifyAccessToken(accessToken, this.#o.secret);
-    if (await this.#o.redis.exists(revokedKey(claims.sessionId))) {
-      throw new UnauthenticatedError('this session has ended; sign in again');
-    }
-    return claims;
+    return authenticateSession(this.#o.redis, accessToken, this.#o.secret);
   }
 
   async me(userId: string): Promise<User> {
@@ -303,7 +298,7 @@ export class Accounts {
 
   /** Access tokens of a revoked session stop working now, not when they expire. */
   async #markRevoked(familyId: string): Promise<void> {
-    await this.#o.redis.set(revokedKey(familyId), '1', 'EX', this.#o.accessTtlSeconds + 5);
+    await revokeSession(this.#o.redis, familyId, this.#o.accessTtlSeconds + 5);
   }
 
   async #userById(client: PoolClient, id: string): Promise<User> {

@@ -17,6 +17,8 @@ import {
   CallStore,
   ChatStore,
   createPool,
+  MatchExclusionStore,
+  MatchReportStore,
   migrate,
   RoomStore,
   WebhookStore,
@@ -31,6 +33,7 @@ import { Accounts } from './Accounts';
 import { apiKeyRoutes } from './apiKeyRoutes';
 import { authRoutes, requestUser } from './authRoutes';
 import { callRoutes } from './callRoutes';
+import { matchReportRoutes } from './matchReportRoutes';
 import { webhookRoutes } from './webhookRoutes';
 import { chatRoutes } from './chatRoutes';
 import type { GatewayConfig } from './config';
@@ -232,6 +235,11 @@ export class Gateway {
 
     authRoutes(app, this.#accounts);
     apiKeyRoutes(app, { accounts: this.#accounts, keys: new ApiKeyStore(this.#pool), logger: this.#logger });
+    matchReportRoutes(app, {
+      accounts: this.#accounts,
+      reports: new MatchReportStore(this.#pool),
+      exclusions: new MatchExclusionStore(this.#pool),
+    });
     webhookRoutes(app, {
       accounts: this.#accounts,
       webhooks: new WebhookStore(this.#pool),

@@ -8,13 +8,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AccessClaims } from '@switchboard/auth';
+import { ACCESS_COOKIE, type AccessClaims } from '@switchboard/auth';
 import { PermissionDeniedError, UnauthenticatedError } from '@switchboard/errors';
 import { displayNameSchema, emailSchema, passwordSchema } from '@switchboard/protocol';
 import { parseBody } from './parseBody';
 import type { Accounts, SessionTokens } from './Accounts';
 
-export const ACCESS_COOKIE = 'sb_at';
 export const REFRESH_COOKIE = 'sb_refresh';
 const REFRESH_PATH = '/api/auth';
 

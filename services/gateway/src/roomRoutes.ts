@@ -8,7 +8,7 @@ import type { Emitter } from '@socket.io/redis-emitter';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { signJoinToken, wasRemoved, type AccessClaims } from '@switchboard/auth';
+import { signJoinToken, verifyJoinToken, wasRemoved, type AccessClaims } from '@switchboard/auth';
 import type { RoomRecord, RoomStore } from '@switchboard/db';
 import type { EventSink } from '@switchboard/events';
 import { changePolicy, ParticipantStore, RoomAccess } from '@switchboard/rooms';
@@ -23,7 +23,7 @@ import {
   displayNameSchema,
   roomIdSchema,
   roomLabelSchema,
-  roomPolicySchema,
+  hostPolicySchema,
   type JoinGrants,
   type Role,
 } from '@switchboard/protocol';
@@ -33,13 +33,22 @@ import { requestUser, requireUser } from './authRoutes';
 import type { TurnCredentials } from './TurnCredentials';
 
 const createRoomBody = z
-  .object({ name: roomLabelSchema.optional(), policy: roomPolicySchema.optional() })
+  .object({ name: roomLabelSchema.optional(), policy: hostPolicySchema.optional() })
   .strict();
 const updateRoomBody = z
-  .object({ name: roomLabelSchema.optional(), policy: roomPolicySchema.optional() })
+  .object({ name: roomLabelSchema.optional(), policy: hostPolicySchema.optional() })
   .strict()
   .refine((body) => body.name !== undefined || body.policy !== undefined, 'give name or policy');
-const tokenBody = z.object({ displayName: displayNameSchema.optional() }).strict();
+const tokenBody = z
+  .object({
+    displayName: displayNameSchema.optional(),
+    /** A join token the caller already holds (an integrator's, from the server API's CreateJoinToken). */
+    token: z.string().min(1).max(4096).optional(),
+  })
+  .strict()
+  .refine((b) => !(b.displayName && b.token), {
+    message: 'give displayName or token, not both (a token carries its name)',
+  });
 const roomParams = z.object({ room: roomIdSchema });
 
 export interface RoomRoutesDeps {
@@ -154,30 +163,45 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
   app.post('/api/rooms/:room/tokens', async (request, reply) => {
     const room = await load(request.params);
     const body = parseBody(tokenBody, request);
-    const user = await requestUser(accounts, request);
     let grants: JoinGrants;
-    if (user) {
-      const role = await roleOf(rooms, room, user);
-      grants = {
-        room: room.id,
-        sub: `user:${user.userId}`,
-        name: body.displayName ?? user.displayName,
-        role: role === 'host' ? 'host' : 'participant',
-        canPublish: true,
-        canSubscribe: true,
-      };
-    } else {
-      if (!body.displayName) {
-        throw new InvalidArgumentError('invalid body: displayName: required to join as a guest');
+    let issued: { token: string; expiresAt: Date } | undefined;
+    if (body.token) {
+      // An integrator's join token (CreateJoinToken): checked here as signaling will check it, and
+      // answered as is with this deployment's TURN credentials, so its holder joins from the UI.
+      const { jti: _jti, exp, ...claims } = await verifyJoinToken(body.token, deps.secret);
+      if (claims.room !== room.id) {
+        throw new PermissionDeniedError('this join token is for another meeting');
       }
-      grants = {
-        room: room.id,
-        sub: `guest:${randomUUID()}`,
-        name: body.displayName,
-        role: 'guest',
-        canPublish: true,
-        canSubscribe: true,
-      };
+      grants = claims;
+      issued = { token: body.token, expiresAt: new Date(exp * 1000) };
+    } else {
+      const user = await requestUser(accounts, request);
+      if (user) {
+        const role = await roleOf(rooms, room, user);
+        grants = {
+          room: room.id,
+          sub: `user:${user.userId}`,
+          name: body.displayName ?? user.displayName,
+          role: role === 'host' ? 'host' : 'participant',
+          canPublish: true,
+          canSubscribe: true,
+        };
+      } else {
+        if (!body.displayName) {
+          throw new InvalidArgumentError('invalid body: displayName: required to join as a guest');
+        }
+        grants = {
+          room: room.id,
+          sub: `guest:${randomUUID()}`,
+          name: body.displayName,
+          role: 'guest',
+          canPublish: true,
+          canSubscribe: true,
+        };
+      }
+    }
+    if (room.policy === 'private' && !issued) {
+      throw new PermissionDeniedError('this meeting is by invitation only: open the link you were sent');
     }
     if (room.policy === 'locked' && grants.role !== 'host') {
       throw new PermissionDeniedError('this meeting is locked: no one new can join');
@@ -185,7 +209,7 @@ export function roomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
     if (await wasRemoved(deps.redis, room.id, { sub: grants.sub, address: request.ip })) {
       throw new PermissionDeniedError('a host removed you from this meeting');
     }
-    const { token, expiresAt } = await signJoinToken(grants, deps.secret, deps.tokenTtlSeconds);
+    const { token, expiresAt } = issued ?? (await signJoinToken(grants, deps.secret, deps.tokenTtlSeconds));
     const iceServers = (await deps.turn?.iceServers(grants.sub)) ?? [];
     deps.logger.info({ roomId: room.id, role: grants.role, displayName: grants.name }, 'join token issued');
     return reply.status(201).send({

@@ -386,6 +386,54 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect((await admin.request('DELETE', '/api/admin/api-keys/nope')).status).toBe(400);
     });
 
+    it('lets operators only list, lift and extend Meet someone exclusions, refusing bad ids and bodies', async () => {
+      const identity = `guest:${randomUUID()}`;
+      const { rows } = await pool.query<{ id: string }>(
+        `INSERT INTO match_exclusions (identity, address, reason, created_by, until)
+          VALUES ($1, '203.0.113.9', 'reported by 3 people', 'auto', now() + interval '1 hour') RETURNING id`,
+        [identity],
+      );
+      const id = rows[0].id;
+      expect((await client().json('GET', '/api/admin/match-exclusions')).status).toBe(401);
+      const { api: plain } = await signedUp('NotMod');
+      expect((await plain.json('GET', '/api/admin/match-exclusions')).status).toBe(403);
+      expect((await plain.json('POST', `/api/admin/match-exclusions/${id}/lift`, {})).status).toBe(403);
+      const admin = client();
+      const account = newAccount('Moderator');
+      await admin.json('POST', '/api/auth/register', account);
+      await pool.query('UPDATE users SET is_operator = true WHERE email = $1', [account.email.toLowerCase()]);
+      await admin.json('POST', '/api/auth/login', { email: account.email, password: account.password });
+      type Listed = { exclusions: { id: string; identity: string; address: string; until: string }[] };
+      const listed = await admin.json<Listed>('GET', '/api/admin/match-exclusions');
+      const mine = listed.body.exclusions.find((x) => x.id === id);
+      expect(mine).toMatchObject({ identity, address: '203.0.113.9' });
+      const extended = await admin.json<{ exclusion: { until: string } }>(
+        'POST',
+        `/api/admin/match-exclusions/${id}/extend`,
+        { hours: 24 },
+      );
+      expect(extended.status).toBe(200);
+      expect(Date.parse(extended.body.exclusion.until) - Date.parse(mine!.until)).toBe(24 * 3_600_000);
+      for (const body of [{ hours: 0 }, { hours: 'x' }, {}, { hours: 1, extra: 1 }]) {
+        expect((await admin.json('POST', `/api/admin/match-exclusions/${id}/extend`, body)).status).toBe(400);
+      }
+      expect((await admin.json('POST', '/api/admin/match-exclusions/abc/lift', {})).status).toBe(400);
+      expect((await admin.json('GET', '/api/admin/match-exclusions?all=maybe')).status).toBe(400);
+      const lifted = await admin.json<{ exclusion: { liftedAt: string; liftedBy: string } }>(
+        'POST',
+        `/api/admin/match-exclusions/${id}/lift`,
+        {},
+      );
+      expect(lifted.status).toBe(200);
+      expect(lifted.body.exclusion.liftedAt).toBeTruthy();
+      // Lifted: no longer in force (404 to lift again), gone from the list, kept in the full one.
+      expect((await admin.json('POST', `/api/admin/match-exclusions/${id}/lift`, {})).status).toBe(404);
+      const after = await admin.json<Listed>('GET', '/api/admin/match-exclusions');
+      expect(after.body.exclusions.some((x) => x.id === id)).toBe(false);
+      const all = await admin.json<Listed>('GET', '/api/admin/match-exclusions?all=true');
+      expect(all.body.exclusions.some((x) => x.id === id)).toBe(true);
+    });
+
     it('lets operators register webhooks, refusing internal addresses unless allowed, and read their delivery log', async () => {
       const { api: plain } = await signedUp('NoHooks');
       expect((await plain.json('GET', '/api/admin/webhooks')).status).toBe(403);
@@ -545,6 +593,63 @@ describe('Gateway REST API (real Postgres, Redis, Consul)', () => {
       expect(
         (await client().json('POST', '/api/rooms/made-up-name/tokens', { displayName: 'x' })).status,
       ).toBe(404);
+    });
+
+    it('takes an invitation’s join token (the server API’s) as is, adding TURN credentials; refuses another room’s or a forged one', async () => {
+      const owner = await signedUp('Inviter');
+      const { body: room } = await owner.api.json<RoomBody>('POST', '/api/rooms', { name: 'Invites' });
+      const { body: other } = await owner.api.json<RoomBody>('POST', '/api/rooms', { name: 'Elsewhere' });
+      const grants = {
+        room: room.id,
+        sub: 'api:crm-user-7',
+        name: 'Invited',
+        role: 'participant' as const,
+        canPublish: false,
+        canSubscribe: true,
+      };
+      const { token } = await signJoinToken(grants, SECRET, 300);
+      const answer = await client().json<{ token: string; displayName: string; canPublish: boolean }>(
+        'POST',
+        `/api/rooms/${room.id}/tokens`,
+        { token },
+      );
+      expect(answer.status).toBe(201);
+      expect(answer.body).toMatchObject({
+        token,
+        displayName: 'Invited',
+        role: 'participant',
+        canPublish: false,
+      });
+      const elsewhere = await client().json<{ message: string }>('POST', `/api/rooms/${other.id}/tokens`, {
+        token,
+      });
+      expect(elsewhere.status).toBe(403);
+      expect(elsewhere.body.message).toMatch(/another meeting/);
+      const forged = await signJoinToken(grants, 'not-the-deployment-secret-0123456789', 300);
+      expect(
+        (await client().json('POST', `/api/rooms/${room.id}/tokens`, { token: forged.token })).status,
+      ).toBe(401);
+      const both = await client().json<{ message: string }>('POST', `/api/rooms/${room.id}/tokens`, {
+        token,
+        displayName: 'Someone else',
+      });
+      expect(both.status).toBe(400);
+      expect(both.body.message).toMatch(/displayName or token, not both/);
+
+      // A private room (made by the server API or the matchmaker): its link alone gets no token,
+      // an invitation's does; and no one makes or switches a room to private over this REST API.
+      await pool.query("UPDATE rooms SET policy = 'private' WHERE id = $1", [room.id]);
+      const byLink = await client().json<{ message: string }>('POST', `/api/rooms/${room.id}/tokens`, {
+        displayName: 'Gatecrasher',
+      });
+      expect(byLink.status).toBe(403);
+      expect(byLink.body.message).toMatch(/by invitation only/);
+      expect((await owner.api.json('POST', `/api/rooms/${room.id}/tokens`, {})).status).toBe(403);
+      expect((await client().json('POST', `/api/rooms/${room.id}/tokens`, { token })).status).toBe(201);
+      expect((await owner.api.json('POST', '/api/rooms', { name: 'P', policy: 'private' })).status).toBe(400);
+      expect((await owner.api.json('PATCH', `/api/rooms/${other.id}`, { policy: 'private' })).status).toBe(
+        400,
+      );
     });
 
     it('refuses tokens for a locked room except to hosts; only hosts may change the policy', async () => {

@@ -318,6 +318,7 @@ export class MediaNode {
       ...total,
       maxConsumers,
       accepting: !this.#drained && pids.length > 0 && total.consumers < maxConsumers,
+      draining: this.#drained !== undefined,
     };
   }
 
@@ -377,6 +378,7 @@ export class MediaNode {
       consumers: String(load.consumers),
       max_consumers: String(load.maxConsumers),
       accepting: String(load.accepting),
+      draining: String(load.draining),
       cpu: Math.max(0, ...load.workers.map((w) => w.cpu)).toFixed(2),
     };
   }

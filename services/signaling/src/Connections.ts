@@ -19,6 +19,7 @@ import { timedRequest } from '@switchboard/runtime';
 import type { z } from 'zod';
 import type { Attributes } from './Attributes';
 import type { Chat } from './Chat';
+import type { ClientTimings } from './ClientTimings';
 import type { QualitySamples } from './QualitySamples';
 import type { Reactions } from './Reactions';
 import type { Departures } from './Departures';
@@ -39,6 +40,7 @@ const FREQUENT_EVENTS: ReadonlySet<RequestName> = new Set([
   'react',
   'consumerView',
   'getStats',
+  'reportFirstFrame',
 ]);
 
 type Handler<E extends RequestName> = (
@@ -59,6 +61,8 @@ export interface ConnectionsOptions {
   reactions: Reactions;
   /** Call quality for analytics, sampled from the stats participants ask for. */
   quality: QualitySamples;
+  /** What browsers measure for the SLIs (time to first frame). */
+  timings: ClientTimings;
   /** The sockets connected here (this class adds and removes them). */
   sockets: LocalSockets;
   /** Time to answer each request, by event and outcome. */
@@ -77,7 +81,16 @@ export class Connections {
   constructor(options: ConnectionsOptions) {
     this.#o = options;
     this.#sockets = options.sockets;
-    const { requests, hostControls: host, chat, departures, attributes, reactions, quality } = options;
+    const {
+      requests,
+      hostControls: host,
+      chat,
+      departures,
+      attributes,
+      reactions,
+      quality,
+      timings,
+    } = options;
     this.#handlers = {
       getRouterRtpCapabilities: (s, _p, ctx) => requests.getRouterRtpCapabilities(s, ctx),
       join: (s, p, ctx) => requests.join(s, p, ctx),
@@ -93,6 +106,7 @@ export class Connections {
       resumeConsumers: (s, p, ctx) => requests.resumeConsumers(s, p, ctx),
       consumerView: (s, p, ctx) => requests.consumerView(s, p, ctx),
       getStats: async (s, _p, ctx) => quality.observe(s.data.peer, await requests.getStats(s, ctx)),
+      reportFirstFrame: async (s, p) => timings.firstFrame(s, p.ms),
       leave: async (s, _p, ctx) => (await departures.leave(s, 'requested', ctx.correlationId), {}),
       hostMute: async (s, p, ctx) => (await host.mute(s, p, ctx, ctx.logger), {}),
       hostAllowUnmute: async (s, p) => (await host.allowUnmute(s, p), {}),

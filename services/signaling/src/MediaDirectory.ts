@@ -43,6 +43,30 @@ export interface MediaDirectoryOptions {
   histogram?: prom.Histogram<'method' | 'code'>;
 }
 
+/** What a media node carries (GetLoad's answer, or its Consul meta). */
+interface NodeLoad {
+  accepting: boolean;
+  draining: boolean;
+  workers: number;
+  rooms: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+  maxConsumers: number;
+  /** The busiest worker's share of a core. */
+  cpu: number;
+}
+
+/** A media node, its load and its rooms (what NodeService.ListNodes answers). */
+export interface NodeStatus extends NodeLoad {
+  id: string;
+  address: string;
+  /** It answered GetLoad now (else the numbers are its Consul meta's). */
+  answered: boolean;
+  /** The rooms whose home it is. */
+  roomIds: string[];
+}
+
 export class MediaDirectory {
   readonly #watcher: ServiceWatcher;
   readonly #redis: Redis;
@@ -263,19 +287,36 @@ export class MediaDirectory {
     return candidates[0].node;
   }
 
+  /** What placement needs of a node's load (see `#loadOf`). */
   async #load(
     node: ServiceInstance,
   ): Promise<{ accepting: boolean; headroom: number; answered: boolean; slow: boolean }> {
+    const { load, answered, slow } = await this.#loadOf(node, 'placement');
+    return { accepting: load.accepting, headroom: load.maxConsumers - load.consumers, answered, slow };
+  }
+
+  /**
+   * A node's load as it answers GetLoad now (short deadline), or, when it does not answer, what it
+   * last published in its Consul meta (`answered: false`; `slow`: it timed out rather than failed).
+   */
+  async #loadOf(
+    node: ServiceInstance,
+    correlationId: string,
+  ): Promise<{ load: NodeLoad; answered: boolean; slow: boolean }> {
     try {
-      const load = await this.#client(node).call(
-        'getLoad',
-        {},
-        { correlationId: 'placement' },
-        LOAD_TIMEOUT_MS,
-      );
+      const load = await this.#client(node).call('getLoad', {}, { correlationId }, LOAD_TIMEOUT_MS);
       return {
-        accepting: load.accepting,
-        headroom: load.maxConsumers - load.consumers,
+        load: {
+          accepting: load.accepting,
+          draining: load.draining,
+          workers: load.workers.length,
+          rooms: load.rooms,
+          transports: load.transports,
+          producers: load.producers,
+          consumers: load.consumers,
+          maxConsumers: load.maxConsumers,
+          cpu: Math.max(0, ...load.workers.map((w) => w.cpu)),
+        },
         answered: true,
         slow: false,
       };
@@ -285,9 +326,19 @@ export class MediaDirectory {
         { err: error, mediaNode: node.id },
         slow ? 'a media node was slow to tell its load' : 'a media node did not answer; no room goes there',
       );
+      const meta = (name: string) => Number(node.meta[name] ?? 0) || 0;
       return {
-        accepting: node.meta.accepting !== 'false',
-        headroom: Number(node.meta.max_consumers ?? 0) - Number(node.meta.consumers ?? 0),
+        load: {
+          accepting: node.meta.accepting !== 'false',
+          draining: node.meta.draining === 'true',
+          workers: meta('workers'),
+          rooms: meta('rooms'),
+          transports: 0,
+          producers: 0,
+          consumers: meta('consumers'),
+          maxConsumers: meta('max_consumers'),
+          cpu: meta('cpu'),
+        },
         answered: false,
         slow,
       };
@@ -295,20 +346,49 @@ export class MediaDirectory {
   }
 
   /**
-   * Rooms a node serves: the members of its set that are still mapped to it. Members left behind
-   * (a room that moved, or was never released because an instance crashed) are dropped here.
+   * The rooms whose home a node is: the members of its set that are still mapped to it. Members
+   * left behind (a room that moved, or was never released because an instance crashed) are
+   * dropped here.
    */
-  async #roomCount(nodeId: string): Promise<number> {
+  async #homeRooms(nodeId: string): Promise<string[]> {
     const rooms = await this.#redis.smembers(nodeRoomsKey(nodeId));
     if (rooms.length === 0) {
-      return 0;
+      return [];
     }
     const mapped = await this.#redis.mget(...rooms.map(roomMediaKey));
     const stale = rooms.filter((_, i) => mapped[i] !== nodeId);
     if (stale.length > 0) {
       await this.#redis.srem(nodeRoomsKey(nodeId), ...stale);
     }
-    return rooms.length - stale.length;
+    return rooms.filter((_, i) => mapped[i] === nodeId).sort();
+  }
+
+  async #roomCount(nodeId: string): Promise<number> {
+    return (await this.#homeRooms(nodeId)).length;
+  }
+
+  /** The rooms with a call in progress: those whose home is a passing node. */
+  async liveRooms(): Promise<string[]> {
+    const nodes = await this.#watcher.refresh();
+    return [...new Set((await Promise.all(nodes.map((node) => this.#homeRooms(node.id)))).flat())];
+  }
+
+  /**
+   * Every passing node as an operator sees it: its load as it answers GetLoad now (or, when it
+   * does not answer in time, what it last published in its Consul meta) and the rooms whose home
+   * it is. In Consul's order of ids.
+   */
+  async nodes(): Promise<NodeStatus[]> {
+    const nodes = [...(await this.#watcher.refresh())].sort((a, b) => a.id.localeCompare(b.id));
+    return Promise.all(
+      nodes.map(async (node): Promise<NodeStatus> => {
+        const [roomIds, { load, answered }] = await Promise.all([
+          this.#homeRooms(node.id),
+          this.#loadOf(node, 'nodes'),
+        ]);
+        return { id: node.id, address: `${node.address}:${node.port}`, answered, ...load, roomIds };
+      }),
+    );
   }
 
   /**

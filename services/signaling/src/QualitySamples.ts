@@ -6,6 +6,7 @@
  * jitter of any of its streams, and the lowest score. Asking more often does not sample more often.
  */
 import type { EventSink } from '@switchboard/events';
+import type { client as prom } from '@switchboard/metrics';
 import type { PeerStats, RtpStreamStats } from '@switchboard/protocol';
 import type { PeerState } from './peer';
 
@@ -51,9 +52,13 @@ export class QualitySamples {
   /** When each participant (by peer id) was last sampled; forgotten as it leaves. */
   readonly #last = new Map<string, number>();
 
-  constructor(options: { events: EventSink; everyMs: number }) {
+  /** The loss of every sample (the media-loss SLI of docs/slo.md). */
+  readonly #loss?: prom.Histogram;
+
+  constructor(options: { events: EventSink; everyMs: number; loss?: prom.Histogram }) {
     this.#events = options.events;
     this.#everyMs = options.everyMs;
+    this.#loss = options.loss;
   }
 
   /** The stats a participant asked for: sampled if its last sample is old enough. Returns them. */
@@ -66,6 +71,7 @@ export class QualitySamples {
     if (sample) {
       this.#last.set(peer.peerId, now);
       this.#events.append({ type: 'quality.sample', roomId: peer.roomId, peerId: peer.peerId, data: sample });
+      this.#loss?.observe(sample.lossPercent);
     }
     return stats;
   }

@@ -12,7 +12,16 @@ import { Server as IoServer } from 'socket.io';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient, registerHttpService, type Registration } from '@switchboard/consul';
 import { EventLog } from '@switchboard/events';
-import { ApiKeyStore, ChatStore, createPool, migrate, RoomStore, type Pool } from '@switchboard/db';
+import {
+  ApiKeyStore,
+  ChatStore,
+  createPool,
+  MatchExclusionStore,
+  MatchReportStore,
+  migrate,
+  RoomStore,
+  type Pool,
+} from '@switchboard/db';
 import { UnavailableError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import { closeRedis, safePublisher, serveOps } from '@switchboard/runtime';
@@ -24,6 +33,9 @@ import { Connections } from './Connections';
 import { Departures } from './Departures';
 import { Attributes } from './Attributes';
 import { ApiServer } from './api/ApiServer';
+import { NodeApi } from './api/NodeApi';
+import { Matchmaker } from './match/Matchmaker';
+import { MatchModeration } from './match/MatchModeration';
 import { RoomApi } from './api/RoomApi';
 import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
@@ -36,6 +48,7 @@ import { Presence } from './Presence';
 import { Producers } from './Producers';
 import { RoomAccess } from '@switchboard/rooms';
 import { QualitySamples } from './QualitySamples';
+import { ClientTimings, FIRST_FRAME_BUCKETS } from './ClientTimings';
 import { Reactions } from './Reactions';
 import { relayRoomEvent } from './roomEvents';
 import { ParticipantSessions } from './ParticipantSessions';
@@ -71,6 +84,7 @@ export class SignalingServer {
   readonly #sockets: LocalSockets;
   /** The server API for integrators (gRPC and REST). */
   readonly #api: ApiServer;
+  readonly #matchmaker: Matchmaker;
   readonly #registry: prom.Registry;
   readonly #rooms: RoomSessions;
   readonly #directory: MediaDirectory;
@@ -200,16 +214,21 @@ export class SignalingServer {
       logger,
     });
     this.#api = new ApiServer({
-      api: new RoomApi({
-        rooms: roomStore,
-        presence: this.#presence,
-        hostControls,
-        attributes: this.#attributes,
-        redis: this.#redis,
-        jwtSecret: config.jwtSecret,
-        defaultTokenTtlSeconds: config.api.tokenTtlSeconds,
-      }),
+      api: {
+        rooms: new RoomApi({
+          rooms: roomStore,
+          presence: this.#presence,
+          directory: this.#directory,
+          hostControls,
+          attributes: this.#attributes,
+          redis: this.#redis,
+          jwtSecret: config.jwtSecret,
+          defaultTokenTtlSeconds: config.api.tokenTtlSeconds,
+        }),
+        nodes: new NodeApi({ directory: this.#directory, events }),
+      },
       keys: new ApiKeyStore(this.#pool),
+      jwtSecret: config.jwtSecret,
       redis: this.#redis,
       host: config.host,
       port: config.api.port,
@@ -218,18 +237,52 @@ export class SignalingServer {
       trustProxy: trustProxy(config.trustProxy),
       histogram: new prom.Histogram({
         name: 'switchboard_api_request_seconds',
-        help: 'Server API calls (RoomService) by method, transport (grpc or rest) and outcome code',
+        help: 'Server API calls (RoomService, NodeService) by method, transport (grpc or rest) and outcome code',
         labelNames: ['method', 'transport', 'code'],
         buckets: GRPC_BUCKETS,
         registers: [this.#registry],
       }),
       logger: logger.child({ component: 'api' }),
     });
+    this.#matchmaker = new Matchmaker({
+      io: this.#io,
+      redis: this.#redis,
+      rooms: roomStore,
+      hostControls,
+      jwtSecret: config.jwtSecret,
+      tokenTtlSeconds: config.api.tokenTtlSeconds,
+      ...config.match,
+      moderation: new MatchModeration(
+        new MatchReportStore(this.#pool),
+        new MatchExclusionStore(this.#pool),
+        config.exclusion,
+      ),
+      trustProxy: trustProxy(config.trustProxy),
+      instanceId: this.#instanceId,
+      logger: logger.child({ component: 'match' }),
+    });
     this.#connections = new Connections({
       sockets,
       attributes: this.#attributes,
       reactions: new Reactions({ io: this.#io, perTenSeconds: config.reactionsPer10s, logger }),
-      quality: new QualitySamples({ events, everyMs: config.qualitySampleMs }),
+      quality: new QualitySamples({
+        events,
+        everyMs: config.qualitySampleMs,
+        loss: new prom.Histogram({
+          name: 'switchboard_media_loss_percent',
+          help: "Packet loss of call-quality samples (%, the worst of a participant's streams)",
+          buckets: [0.5, 1, 2, 5, 10, 20, 50, 100],
+          registers: [this.#registry],
+        }),
+      }),
+      timings: new ClientTimings(
+        new prom.Histogram({
+          name: 'switchboard_time_to_first_frame_seconds',
+          help: 'From joining to the first decoded video of someone else, as browsers report it',
+          buckets: FIRST_FRAME_BUCKETS,
+          registers: [this.#registry],
+        }),
+      ),
       io: this.#io,
       presence: this.#presence,
       limits: this.#limits,
@@ -427,6 +480,7 @@ export class SignalingServer {
     this.#closed = true;
     this.#draining = true;
     await this.#registration?.deregister();
+    this.#matchmaker.close();
     await Promise.all([this.#connections.drain(), this.#api.close()]);
     await new Promise<void>((resolve) => {
       this.#io.close(() => resolve());

@@ -1,6 +1,7 @@
 /** The signaling service's configuration: the only file of this service that reads process.env. */
 import { z } from 'zod';
 import { DEFAULT_LOBBY_LIMITS } from '@switchboard/rooms';
+import type { ExclusionPolicy } from '@switchboard/db';
 import {
   backendEnv,
   commonConfig,
@@ -57,6 +58,22 @@ export const configSchema = z.object({
   API_ADDRESS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   /** How long a join token from the server API works when the call does not say (the gateway's default too). */
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+  /** Meet someone: a waiter with interests takes anyone after this long. */
+  MATCH_FALLBACK_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  /** Meet someone: the same two are not paired again for this long. */
+  MATCH_RECENT_MS: z.coerce.number().int().min(0).default(600_000),
+  /** Meet someone: a dropped connection keeps its match this long before the partner is freed. */
+  MATCH_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(5000),
+  /** Meet someone: Start and Next per person per minute (a Next within a second of meeting costs 5). */
+  MATCH_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  /** Meet someone: reports from this many different people (addresses) within the window exclude the reported. */
+  MATCH_EXCLUDE_AFTER_REPORTS: z.coerce.number().int().min(1).default(3),
+  /** Meet someone: the window those reports count in. */
+  MATCH_REPORT_WINDOW_MS: z.coerce.number().int().min(1000).default(86_400_000),
+  /** Meet someone: how long an automatic exclusion lasts (operators lift or extend it). */
+  MATCH_EXCLUSION_MS: z.coerce.number().int().min(1000).default(86_400_000),
+  /** Meet someone: reports count once per address, and an exclusion covers the address too ('false' where everyone shares one). */
+  MATCH_EXCLUDE_BY_ADDRESS: z.enum(['true', 'false']).default('true'),
 });
 
 export interface SignalingConfig extends CommonConfig {
@@ -83,6 +100,10 @@ export interface SignalingConfig extends CommonConfig {
   trustProxy: string[];
   /** The server API: its gRPC port, rate limits and default join-token lifetime. */
   api: { port: number; perKeyPerMinute: number; perAddressPerMinute: number; tokenTtlSeconds: number };
+  /** Meet someone (the /match namespace). */
+  match: { fallbackMs: number; recentMs: number; graceMs: number; perMinute: number };
+  /** Meet someone: when reports keep the reported out, and how long. */
+  exclusion: ExclusionPolicy;
 }
 
 export function readConfig(env: Record<string, string | undefined> = process.env): SignalingConfig {
@@ -118,6 +139,18 @@ export function readConfig(env: Record<string, string | undefined> = process.env
       perKeyPerMinute: c.API_KEY_RATE_LIMIT_PER_MINUTE,
       perAddressPerMinute: c.API_ADDRESS_RATE_LIMIT_PER_MINUTE,
       tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
+    },
+    match: {
+      fallbackMs: c.MATCH_FALLBACK_MS,
+      recentMs: c.MATCH_RECENT_MS,
+      graceMs: c.MATCH_GRACE_MS,
+      perMinute: c.MATCH_PER_MINUTE,
+    },
+    exclusion: {
+      reports: c.MATCH_EXCLUDE_AFTER_REPORTS,
+      windowMs: c.MATCH_REPORT_WINDOW_MS,
+      durationMs: c.MATCH_EXCLUSION_MS,
+      byAddress: c.MATCH_EXCLUDE_BY_ADDRESS === 'true',
     },
   };
 }

@@ -113,6 +113,10 @@ describe('lifecycle events of a call (real Redis stream)', () => {
       lossPercent: expect.any(Number),
     });
     expect((samples[0].data as { bitrateKbps: number }).bitrateKbps).toBeGreaterThan(0);
+    // Each sample's loss also feeds the media-loss SLI's histogram (docs/slo.md).
+    const metrics = await (await fetch(`http://127.0.0.1:${h.signaling[0].port}/metrics`)).text();
+    const lossCount = /^switchboard_media_loss_percent_count\{[^}]*\} (\d+)$/m.exec(metrics)?.[1];
+    expect(Number(lossCount)).toBe(events.filter((e) => e.type === 'quality.sample').length);
   }, 60_000);
 
   it('a peer removed by two instances at once leaves once (participant.left and room.ended)', async () => {

@@ -224,7 +224,11 @@ describe('server API: RoomService over gRPC and REST (real signaling, media, Pos
   });
 
   it('mints join tokens, lists participants with their tracks, updates, mutes and removes them', async () => {
-    const { room } = (await ok('CreateRoom', { name: 'Integrated' })) as { room: { id: string } };
+    // A private room: only the tokens minted here join it (the gateway gives its link none).
+    const { room } = (await ok('CreateRoom', { name: 'Integrated', policy: 'private' })) as {
+      room: { id: string; policy: string };
+    };
+    expect(room.policy).toBe('private');
     const host = await participant(room.id, 'hanna', 'host');
     const guest = await participant(room.id, 'gus');
     const { participants } = (await ok('ListParticipants', { roomId: room.id })) as { participants: Json[] };
@@ -338,9 +342,18 @@ describe('server API: RoomService over gRPC and REST (real signaling, media, Pos
     const operations = Object.values(doc.paths).flatMap((methods) =>
       Object.values(methods).map((op) => op.operationId),
     );
-    // One REST operation for each RPC of the proto, named after it.
-    expect(operations.sort()).toEqual(Object.keys(definition['switchboard.rooms.v1.RoomService']).sort());
+    // One REST operation for each RPC of the protos (RoomService and NodeService), named after it.
+    const nodes = protoLoader.loadSync('switchboard/nodes/v1/nodes.proto', {
+      includeDirs: [join(REPO_ROOT, 'proto')],
+    });
+    expect(operations.sort()).toEqual(
+      [
+        ...Object.keys(definition['switchboard.rooms.v1.RoomService']),
+        ...Object.keys(nodes['switchboard.nodes.v1.NodeService']),
+      ].sort(),
+    );
     expect(doc.paths['/api/v1/rooms'].post['x-scope']).toBe('rooms:write');
+    expect(doc.paths['/api/v1/nodes/{node_id}/drain'].post['x-scope']).toBe('nodes:write');
   });
 
   it('stops a revoked key at once, and slows down a key that calls too often', async () => {

@@ -1,6 +1,6 @@
 'use client';
 
-import { ChartLine, Copy, LogOut, Plus, ScrollText, Video } from 'lucide-react';
+import { ChartLine, Copy, Gauge, LogOut, Plus, ScrollText, Users, Video } from 'lucide-react';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
 import type { RoomPolicy } from '@switchboard/protocol';
@@ -124,6 +124,9 @@ export default function Home() {
               Create account
             </a>
           </div>
+          <a className="button secondary" href="/meet">
+            <Users size={16} aria-hidden /> Meet someone
+          </a>
           {joinByLink}
           {error && (
             <p className="error" role="alert">
@@ -141,9 +144,17 @@ export default function Home() {
         <div className="row">
           <h1>Hello, {me.displayName}</h1>
           <span className="spacer" />
+          <a className="button secondary" href="/meet">
+            <Users size={16} aria-hidden /> Meet someone
+          </a>
           <a className="button secondary" href="/calls">
             <ChartLine size={16} aria-hidden /> Past calls
           </a>
+          {me.operator && (
+            <a className="button secondary" href="/console">
+              <Gauge size={16} aria-hidden /> Console
+            </a>
+          )}
           {me.operator && (
             <a className="button secondary" href="/logs/">
               <ScrollText size={16} aria-hidden /> Logs

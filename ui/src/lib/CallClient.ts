@@ -162,6 +162,11 @@ export interface CallOptions {
   forceRelay?: boolean;
   /** When to try rejoining after the connection drops (default: `ReconnectPolicy`'s). */
   reconnectPolicy?: ReconnectPolicy;
+  /**
+   * A join token the user was invited with (an integrator's, from the server API): the gateway
+   * checks it and adds TURN credentials, instead of issuing one for `displayName`.
+   */
+  inviteToken?: string;
 }
 
 interface KeptToken {
@@ -176,6 +181,8 @@ const RECONNECTING_SHOWN_MS = 20_000;
 
 /** How often the SFU's stats are fetched while in the call. */
 const STATS_EVERY_MS = 2000;
+/** How long after joining the first frame of someone else is looked for (then: no video to report). */
+const FIRST_FRAME_WAIT_MS = 60_000;
 
 /** A join token is reused while it has this long left (an admitted guest stays admitted). */
 const TOKEN_MARGIN_MS = 30_000;
@@ -545,9 +552,28 @@ export class CallClient {
     }, STATS_EVERY_MS);
   }
 
+  /**
+   * Tells signaling how long after joining (`since`) the first video of someone else was decoded:
+   * the "time to first frame" SLI. Looks every 100 ms for 60 s (nobody may be sending video).
+   */
+  async #reportFirstFrame(conn: Connection, since: number): Promise<void> {
+    const until = since + FIRST_FRAME_WAIT_MS;
+    while (!conn.dead && this.#conn === conn && performance.now() < until) {
+      if (await conn.media.videoDecoded()) {
+        mark('first frame');
+        const ms = Math.round(performance.now() - since);
+        await conn.signaling.request('reportFirstFrame', { ms }).catch(() => {});
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Where this tab keeps its join token, so a reload stays the same guest (chat identity, lobby). */
   get #tokenKey(): string {
-    return `sb:token:${this.#opts.room}:${this.#opts.displayName}`;
+    return this.#opts.inviteToken
+      ? `sb:token:${this.#opts.room}:invite`
+      : `sb:token:${this.#opts.room}:${this.#opts.displayName}`;
   }
 
   /** A join token: the last one while it is fresh, else a new one from the gateway. */
@@ -563,10 +589,10 @@ export class CallClient {
     if (this.#token && this.#token.expiresAt - Date.now() > TOKEN_MARGIN_MS) {
       return this.#token.token;
     }
-    const { room, displayName } = this.#opts;
+    const { room, displayName, inviteToken } = this.#opts;
     const response = await api(`/api/rooms/${encodeURIComponent(room)}/tokens`, {
       method: 'POST',
-      body: { displayName },
+      body: inviteToken ? { token: inviteToken } : { displayName },
     });
     const body = (await response.json().catch(() => ({}))) as {
       token?: string;
@@ -740,6 +766,7 @@ export class CallClient {
     const { socket, signaling, media } = conn;
     this.#listen(conn);
     mark('connected');
+    let since = performance.now();
     this.#dispatch({ type: 'connectionLost' }); // a previous attempt's view of the room is stale
     const rtpCaps = { rtpCapabilities: media.rtpCapabilities as never };
     let joined = await signaling.request('join', rtpCaps);
@@ -753,6 +780,7 @@ export class CallClient {
         socket.once('callEnded', ({ reason }) => reject(new AppError('UNAVAILABLE', reason)));
         socket.once('disconnect', () => reject(new AppError('UNAVAILABLE', 'disconnected while waiting')));
       });
+      since = performance.now(); // admitted: the wait in the lobby is the host's, not ours
       joined = await signaling.request('join', rtpCaps);
     }
     this.#dispatch({ type: 'joined', result: joined });
@@ -777,6 +805,7 @@ export class CallClient {
     this.#lostReason = undefined;
     this.#changed();
     this.#pollStats(conn);
+    void this.#reportFirstFrame(conn, since);
     const screen = this.#screen?.getVideoTracks()[0];
     await Promise.all([
       ...Object.values(this.#local).map((track) =>

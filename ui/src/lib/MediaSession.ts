@@ -242,6 +242,22 @@ export class MediaSession {
     }
   }
 
+  /** Whether a video of someone else was decoded yet (a consumer's inbound-rtp framesDecoded). */
+  async videoDecoded(): Promise<boolean> {
+    for (const { consumer } of this.#consumers.values()) {
+      if (consumer.kind !== 'video' || consumer.closed) {
+        continue;
+      }
+      const stats = await consumer.getStats().catch(() => undefined);
+      for (const report of stats?.values() ?? []) {
+        if (report.type === 'inbound-rtp' && (report as { framesDecoded?: number }).framesDecoded) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Stops receiving a producer that closed (or whose consumer the SFU closed). */
   removeProducer(producerId: string): void {
     for (const [id, entry] of this.#consumers) {

@@ -24,12 +24,15 @@ export function Meeting({
   roomName,
   policy,
   initialName,
+  inviteToken,
 }: {
   room: string;
   roomName?: string;
   /** The room's policy when the page opened (the pre-join screen says what to expect). */
   policy?: RoomPolicy;
   initialName: string;
+  /** The invitation's join token (its name is `initialName`). */
+  inviteToken?: string;
 }) {
   const [name, setName] = useState(initialName);
   const { media, local } = useLocalMedia();
@@ -44,7 +47,7 @@ export function Meeting({
       setName(initialName); // the signed-in name arrived after the page
     }
   }, [initialName, name]);
-  const prepared = usePreparedCall(room, name, media, call, setSnapshot);
+  const prepared = usePreparedCall(room, name, media, call, setSnapshot, inviteToken);
   useLeaveOnPageHide(call);
   useAway(call);
   useLocalTracks(call, media);
@@ -66,7 +69,7 @@ export function Meeting({
       const { client, holder } =
         ready?.displayName === displayName
           ? ready
-          : newCall(room, displayName, media.snapshot().stream, setSnapshot);
+          : newCall(room, displayName, media.snapshot().stream, setSnapshot, inviteToken);
       // The tracks as they are now (a device or effect may have changed since it was prepared).
       await client.setLocalTrack('audio', media.track('audio'));
       await client.setLocalTrack('video', media.track('video'));
@@ -87,7 +90,7 @@ export function Meeting({
         setJoining(false);
       }
     },
-    [media, name, room, prepared, startMuted],
+    [media, name, room, prepared, startMuted, inviteToken],
   );
 
   if (snapshot?.status === 'ended') {
@@ -112,6 +115,7 @@ export function Meeting({
         media={media}
         local={local}
         name={name}
+        nameFixed={!!inviteToken}
         onName={setName}
         startMuted={startMuted}
         onStartMuted={setStartMuted}

@@ -22,6 +22,7 @@ export function PreJoin({
   media,
   local,
   name,
+  nameFixed,
   onName,
   startMuted,
   onStartMuted,
@@ -35,6 +36,8 @@ export function PreJoin({
   media?: LocalMedia;
   local?: LocalMediaSnapshot;
   name: string;
+  /** The name comes with the invitation's token and cannot be changed here. */
+  nameFixed?: boolean;
   onName: (name: string) => void;
   startMuted: StartMuted;
   onStartMuted: (muted: StartMuted) => void;
@@ -105,7 +108,19 @@ export function PreJoin({
         {media && local?.ready && <DeviceSettings media={media} local={local} onError={onError} />}
         <label>
           Your name
-          <input value={name} onChange={(e) => onName(e.target.value)} maxLength={64} required />
+          <input
+            value={name}
+            onChange={(e) => onName(e.target.value)}
+            maxLength={64}
+            required
+            readOnly={nameFixed}
+            aria-describedby={nameFixed ? 'name-from-invite' : undefined}
+          />
+          {nameFixed && (
+            <span id="name-from-invite" className="muted">
+              From your invitation
+            </span>
+          )}
         </label>
         <button type="submit" disabled={!local?.ready || !name.trim() || joining}>
           {joining ? 'Joining…' : 'Join'}

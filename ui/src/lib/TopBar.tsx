@@ -16,7 +16,7 @@ import {
   ToggleRight,
 } from 'lucide-react';
 import { useState } from 'react';
-import type { RoomPolicy } from '@switchboard/protocol';
+import type { HostPolicy, RoomPolicy } from '@switchboard/protocol';
 import type { CallClient, CallSnapshot } from './CallClient';
 import { MenuButton } from './MenuButton';
 
@@ -24,6 +24,7 @@ const POLICY_LABELS: Record<RoomPolicy, string> = {
   open: 'Open: anyone with the link',
   lobby: 'Lobby: guests wait for a host',
   locked: 'Locked: no one new can join',
+  private: 'Private: by invitation only',
 };
 
 export function TopBar({
@@ -43,7 +44,7 @@ export function TopBar({
 }) {
   const [copied, setCopied] = useState(false);
   /** The policy to go back to when a host unlocks the meeting. */
-  const [unlockedPolicy, setUnlockedPolicy] = useState<RoomPolicy>(
+  const [unlockedPolicy, setUnlockedPolicy] = useState<HostPolicy>(
     initialPolicy === 'lobby' ? 'lobby' : 'open',
   );
   const shareLink = () => {

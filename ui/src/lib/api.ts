@@ -7,6 +7,11 @@ import { CSRF_HEADER } from '@switchboard/protocol';
 export interface ApiOptions {
   method?: string;
   body?: unknown;
+  /**
+   * Send the CSRF header on reads too: the server API (`/api/v1/`) takes the session cookie only
+   * with it (an operator's console), whatever the method.
+   */
+  session?: boolean;
 }
 
 let refreshing: Promise<boolean> | undefined;
@@ -56,7 +61,7 @@ export async function api(path: string, options: ApiOptions = {}): Promise<Respo
       method,
       headers: {
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(method === 'GET' ? {} : { [CSRF_HEADER]: '1' }),
+        ...(method === 'GET' && !options.session ? {} : { [CSRF_HEADER]: '1' }),
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });

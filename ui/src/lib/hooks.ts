@@ -80,6 +80,8 @@ export function newCall(
   displayName: string,
   localStream: MediaStream,
   setSnapshot: (snapshot: CallSnapshot) => void,
+  /** An invitation's join token (the link's `#token=`): joined with it instead of a new one. */
+  inviteToken?: string,
 ): Prepared {
   // onChange may fire before start() returns; it reads the client through this holder, which is
   // empty until the client is the page's call (a discarded one's late notices show nothing).
@@ -92,6 +94,7 @@ export function newCall(
     onChange: perFrame(() => holder.client && setSnapshot(holder.client.snapshot())),
     // `?relay` in the link: media only through TURN (for networks that block the rest).
     forceRelay: new URLSearchParams(window.location.search).has('relay'),
+    inviteToken,
   });
   return { client, holder, displayName };
 }
@@ -108,6 +111,7 @@ export function usePreparedCall(
   media: LocalMedia | undefined,
   call: CallClient | undefined,
   setSnapshot: (snapshot: CallSnapshot) => void,
+  inviteToken?: string,
 ): { take: () => Prepared | undefined } {
   const prepared = useRef<Prepared>(undefined);
   useEffect(() => {
@@ -116,7 +120,7 @@ export function usePreparedCall(
       return;
     }
     const timer = setTimeout(() => {
-      const next = newCall(room, displayName, media.snapshot().stream, setSnapshot);
+      const next = newCall(room, displayName, media.snapshot().stream, setSnapshot, inviteToken);
       next.client.prepare();
       prepared.current = next;
     }, PREPARE_AFTER_MS);
@@ -125,7 +129,7 @@ export function usePreparedCall(
       prepared.current?.client.close();
       prepared.current = undefined;
     };
-  }, [media, name, room, call, setSnapshot]);
+  }, [media, name, room, call, setSnapshot, inviteToken]);
   return {
     take: () => {
       const ready = prepared.current;

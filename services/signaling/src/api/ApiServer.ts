@@ -1,10 +1,13 @@
 /**
- * The server API's two doors: gRPC (switchboard.rooms.v1.RoomService on SIGNALING_API_PORT) and
- * REST (`/api/v1/...` on signaling's HTTP port, NGINX routes it here), both described by one
- * proto. The REST routes, their validation and `GET /api/v1/openapi.json` come from the OpenAPI
- * document `npm run proto` generates from that proto. Each call: the caller's address is rate
- * limited, then the API key is checked (hash lookup, revocation), rate limited, and must have the
- * method's scope (the proto's `scope` option); then RoomApi does the work.
+ * The server API's two doors: gRPC (switchboard.rooms.v1.RoomService and
+ * switchboard.nodes.v1.NodeService on SIGNALING_API_PORT) and REST (`/api/v1/...` on signaling's
+ * HTTP port, NGINX routes it here), both described by the protos. The REST routes, their
+ * validation and `GET /api/v1/openapi.json` come from the OpenAPI document `npm run proto`
+ * generates from them. Each call: the caller's address is rate limited, then the caller is
+ * authenticated and must hold the method's scope (the proto's `scope` option): an API key (hash
+ * lookup, revocation; its scopes), or over REST a signed-in operator's session (the console:
+ * the `sb_at` cookie plus the CSRF header (`x-switchboard-request`) a cross-site form cannot send; every
+ * scope). Then the caller is rate limited and RoomApi or NodeApi does the work.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,7 +15,8 @@ import * as grpc from '@grpc/grpc-js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import type { ApiKeyRecord, ApiKeyStore } from '@switchboard/db';
+import { ACCESS_COOKIE, authenticateSession } from '@switchboard/auth';
+import { API_SCOPES, type ApiKeyStore } from '@switchboard/db';
 import {
   AppError,
   fromUnknown,
@@ -24,10 +28,13 @@ import {
 import { toGrpcError } from '@switchboard/errors/grpc';
 import type { Logger } from '@switchboard/logger';
 import type { client as prom } from '@switchboard/metrics';
-import * as rooms from '@switchboard/proto/rooms';
+import { API_OPENAPI, nodes, rooms, type OpenApiDocument } from '@switchboard/proto/api';
 import { CORRELATION_ID_METADATA } from '@switchboard/proto';
+import { CSRF_HEADER } from '@switchboard/protocol';
 import { takePoint, timedRequest, type TimedOutcome } from '@switchboard/runtime';
 import { clientAddress, type TrustProxy } from '../clientAddress';
+import { cookieValue } from '../cookies';
+import type { NodeApi } from './NodeApi';
 import type { ApiCaller, RoomApi } from './RoomApi';
 
 const BODY_LIMIT = 16 * 1024;
@@ -53,20 +60,37 @@ const PREFIX = '/api/v1/';
 
 type Operation = keyof typeof OPERATIONS;
 
-/** Each RPC of RoomService and the RoomApi method that does it (the one table of the API). */
+/** What does the work: one object per service. */
+interface Apis {
+  rooms: RoomApi;
+  nodes: NodeApi;
+}
+
+/** Each RPC of the server API and the method that does it (the one table of the API). */
 const OPERATIONS = {
-  CreateRoom: (api: RoomApi, r: rooms.CreateRoomRequest, c: ApiCaller) => api.createRoom(r, c),
-  ListRooms: (api: RoomApi, r: rooms.ListRoomsRequest) => api.listRooms(r),
-  GetRoom: (api: RoomApi, r: rooms.GetRoomRequest) => api.getRoom(r),
-  DeleteRoom: (api: RoomApi, r: rooms.DeleteRoomRequest, c: ApiCaller) => api.deleteRoom(r, c),
-  ListParticipants: (api: RoomApi, r: rooms.ListParticipantsRequest) => api.listParticipants(r),
-  RemoveParticipant: (api: RoomApi, r: rooms.RemoveParticipantRequest, c: ApiCaller) =>
-    api.removeParticipant(r, c),
-  MuteTrack: (api: RoomApi, r: rooms.MuteTrackRequest, c: ApiCaller) => api.muteTrack(r, c),
-  UpdateParticipant: (api: RoomApi, r: rooms.UpdateParticipantRequest, c: ApiCaller) =>
-    api.updateParticipant(r, c),
-  CreateJoinToken: (api: RoomApi, r: rooms.CreateJoinTokenRequest, c: ApiCaller) => api.createJoinToken(r, c),
-} satisfies Record<string, (api: RoomApi, request: never, caller: ApiCaller) => Promise<unknown>>;
+  CreateRoom: (api: Apis, r: rooms.CreateRoomRequest, c: ApiCaller) => api.rooms.createRoom(r, c),
+  ListRooms: (api: Apis, r: rooms.ListRoomsRequest) => api.rooms.listRooms(r),
+  GetRoom: (api: Apis, r: rooms.GetRoomRequest) => api.rooms.getRoom(r),
+  DeleteRoom: (api: Apis, r: rooms.DeleteRoomRequest, c: ApiCaller) => api.rooms.deleteRoom(r, c),
+  ListParticipants: (api: Apis, r: rooms.ListParticipantsRequest) => api.rooms.listParticipants(r),
+  RemoveParticipant: (api: Apis, r: rooms.RemoveParticipantRequest, c: ApiCaller) =>
+    api.rooms.removeParticipant(r, c),
+  MuteTrack: (api: Apis, r: rooms.MuteTrackRequest, c: ApiCaller) => api.rooms.muteTrack(r, c),
+  UpdateParticipant: (api: Apis, r: rooms.UpdateParticipantRequest, c: ApiCaller) =>
+    api.rooms.updateParticipant(r, c),
+  CreateJoinToken: (api: Apis, r: rooms.CreateJoinTokenRequest, c: ApiCaller) =>
+    api.rooms.createJoinToken(r, c),
+  ListNodes: (api: Apis) => api.nodes.listNodes(),
+  DrainNode: (api: Apis, r: nodes.DrainNodeRequest, c: ApiCaller) => api.nodes.drainNode(r, c),
+} satisfies Record<string, (api: Apis, request: never, caller: ApiCaller) => Promise<unknown>>;
+
+/** Who an authenticated call comes from and what it may do. */
+interface Principal {
+  who: string;
+  /** For the per-caller rate limit. */
+  limitKey: string;
+  scopes: readonly string[];
+}
 
 /** A REST route of the OpenAPI document. */
 interface Route {
@@ -80,8 +104,10 @@ interface Route {
 }
 
 export interface ApiServerOptions {
-  api: RoomApi;
+  api: Apis;
   keys: ApiKeyStore;
+  /** Verifies operators' access tokens (the console's session). */
+  jwtSecret: string;
   redis: Redis;
   /** gRPC port (0: any free port). */
   port: number;
@@ -113,10 +139,11 @@ export class ApiServer {
       });
     this.#perKey = limiter('key', options.perKeyPerMinute);
     this.#perAddress = limiter('addr', options.perAddressPerMinute);
-    const { routes, scopes } = compileRoutes(rooms.ROOMS_OPENAPI);
+    const { routes, scopes } = compileRoutes(API_OPENAPI);
     this.#routes = routes;
     this.#scopes = scopes;
-    this.#grpc.addService(rooms.RoomServiceService, this.#grpcHandlers());
+    this.#grpc.addService(rooms.RoomServiceService, this.#roomHandlers());
+    this.#grpc.addService(nodes.NodeServiceService, this.#nodeHandlers());
   }
 
   /** The gRPC port it listens on (after start). */
@@ -154,7 +181,14 @@ export class ApiServer {
   async #call(
     operation: Operation,
     request: unknown,
-    from: { authorization?: string; address: string; correlationId: string; transport: 'grpc' | 'rest' },
+    from: {
+      authorization?: string;
+      /** The console's session: the access cookie, only when the CSRF header came with it. */
+      session?: string;
+      address: string;
+      correlationId: string;
+      transport: 'grpc' | 'rest';
+    },
   ): Promise<TimedOutcome<unknown>> {
     const logger = this.#o.logger.child({
       correlationId: from.correlationId,
@@ -169,14 +203,18 @@ export class ApiServer {
         'too many API calls from your address; slow down',
         logger,
       );
-      const key = await this.#authenticate(from.authorization);
-      await takePoint(this.#perKey, key.id, `too many calls with API key ${key.id}; slow down`, logger);
+      const caller = await this.#authenticate(from.authorization, from.session);
+      await takePoint(this.#perKey, caller.limitKey, `too many calls from ${caller.who}; slow down`, logger);
       const scope = this.#scopes[operation];
-      if (!key.scopes.includes(scope as never)) {
-        throw new PermissionDeniedError(`API key ${key.id} lacks the scope ${scope} that ${operation} needs`);
+      if (!caller.scopes.includes(scope)) {
+        throw new PermissionDeniedError(`${caller.who} lacks the scope ${scope} that ${operation} needs`);
       }
-      const run = OPERATIONS[operation] as (api: RoomApi, r: unknown, c: ApiCaller) => Promise<unknown>;
-      return run(this.#o.api, request, { key, correlationId: from.correlationId, logger });
+      const run = OPERATIONS[operation] as (api: Apis, r: unknown, c: ApiCaller) => Promise<unknown>;
+      return run(this.#o.api, request, {
+        who: caller.who,
+        correlationId: from.correlationId,
+        logger: logger.child({ caller: caller.who }),
+      });
     });
     this.#o.histogram.observe(
       { method: operation, transport: from.transport, code: outcome.ok ? 'OK' : outcome.error.code },
@@ -185,8 +223,16 @@ export class ApiServer {
     return outcome;
   }
 
-  async #authenticate(authorization: string | undefined): Promise<ApiKeyRecord> {
+  /** An API key (the bearer header), else an operator's session (the console), else refused. */
+  async #authenticate(authorization: string | undefined, session: string | undefined): Promise<Principal> {
     const match = /^Bearer (.+)$/i.exec(authorization?.trim() ?? '');
+    if (!match && session) {
+      const claims = await authenticateSession(this.#o.redis, session, this.#o.jwtSecret);
+      if (!claims.operator) {
+        throw new PermissionDeniedError('operators only: this account is not an operator');
+      }
+      return { who: `operator:${claims.userId}`, limitKey: `op:${claims.userId}`, scopes: API_SCOPES };
+    }
     if (!match) {
       throw new UnauthenticatedError('missing API key: send "authorization: Bearer <key id>:<secret>"');
     }
@@ -194,40 +240,45 @@ export class ApiServer {
     if (!key) {
       throw new UnauthenticatedError('unknown, malformed or revoked API key');
     }
-    return key;
+    return { who: `api:${key.id}`, limitKey: key.id, scopes: key.scopes };
   }
 
-  #grpcHandlers(): rooms.RoomServiceServer {
-    const unary =
-      <Req, Res>(operation: Operation): grpc.handleUnaryCall<Req, Res> =>
-      (call, callback) => {
-        const metadata = (name: string) => String(call.metadata.get(name)[0] ?? '') || undefined;
-        void this.#call(operation, call.request, {
-          authorization: metadata('authorization'),
-          address: call
-            .getPeer()
-            .replace(/^ipv[46]:/, '')
-            .replace(/:\d+$/, '')
-            .replace(/^\[(.*)\]$/, '$1'),
-          correlationId: metadata(CORRELATION_ID_METADATA) ?? randomUUID(),
-          transport: 'grpc',
-        }).then((outcome) =>
-          outcome.ok
-            ? callback(null, outcome.value as Res)
-            : callback(toGrpcError(outcome.error) as grpc.ServiceError),
-        );
-      };
-    return {
-      createRoom: unary('CreateRoom'),
-      listRooms: unary('ListRooms'),
-      getRoom: unary('GetRoom'),
-      deleteRoom: unary('DeleteRoom'),
-      listParticipants: unary('ListParticipants'),
-      removeParticipant: unary('RemoveParticipant'),
-      muteTrack: unary('MuteTrack'),
-      updateParticipant: unary('UpdateParticipant'),
-      createJoinToken: unary('CreateJoinToken'),
+  #unary<Req, Res>(operation: Operation): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const metadata = (name: string) => String(call.metadata.get(name)[0] ?? '') || undefined;
+      void this.#call(operation, call.request, {
+        authorization: metadata('authorization'),
+        address: call
+          .getPeer()
+          .replace(/^ipv[46]:/, '')
+          .replace(/:\d+$/, '')
+          .replace(/^\[(.*)\]$/, '$1'),
+        correlationId: metadata(CORRELATION_ID_METADATA) ?? randomUUID(),
+        transport: 'grpc',
+      }).then((outcome) =>
+        outcome.ok
+          ? callback(null, outcome.value as Res)
+          : callback(toGrpcError(outcome.error) as grpc.ServiceError),
+      );
     };
+  }
+
+  #roomHandlers(): rooms.RoomServiceServer {
+    return {
+      createRoom: this.#unary('CreateRoom'),
+      listRooms: this.#unary('ListRooms'),
+      getRoom: this.#unary('GetRoom'),
+      deleteRoom: this.#unary('DeleteRoom'),
+      listParticipants: this.#unary('ListParticipants'),
+      removeParticipant: this.#unary('RemoveParticipant'),
+      muteTrack: this.#unary('MuteTrack'),
+      updateParticipant: this.#unary('UpdateParticipant'),
+      createJoinToken: this.#unary('CreateJoinToken'),
+    };
+  }
+
+  #nodeHandlers(): nodes.NodeServiceServer {
+    return { listNodes: this.#unary('ListNodes'), drainNode: this.#unary('DrainNode') };
   }
 
   /** Serves `/api/v1/...` requests (true), or leaves the request to others (false). */
@@ -255,7 +306,7 @@ export class ApiServer {
           : { 'retry-after': String(Math.ceil(error.retryAfterSeconds)) },
       );
     if (url.pathname === `${PREFIX}openapi.json` && req.method === 'GET') {
-      send(200, rooms.ROOMS_OPENAPI, { 'cache-control': 'public, max-age=60' });
+      send(200, API_OPENAPI, { 'cache-control': 'public, max-age=60' });
       return true;
     }
     try {
@@ -285,10 +336,14 @@ export class ApiServer {
         }
       }
       route.pathFields.forEach((field, i) => (request[field] = params[i]));
-      const messages = rooms as unknown as Record<string, { fromPartial(object: unknown): unknown }>;
+      const messages = { ...rooms, ...nodes } as unknown as Record<
+        string,
+        { fromPartial(object: unknown): unknown }
+      >;
       const decoded = messages[`${route.operation}Request`].fromPartial(request);
       const outcome = await this.#call(route.operation, decoded, {
         authorization: headerValue(req.headers.authorization),
+        session: req.headers[CSRF_HEADER] ? cookieValue(req.headers.cookie, ACCESS_COOKIE) : undefined,
         address: clientAddress(
           req.socket.remoteAddress ?? '',
           req.headers['x-forwarded-for'],
@@ -384,7 +439,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** The REST routes (and each operation's scope) of the OpenAPI document. */
-function compileRoutes(doc: rooms.OpenApiDocument): { routes: Route[]; scopes: Record<Operation, string> } {
+function compileRoutes(doc: OpenApiDocument): { routes: Route[]; scopes: Record<Operation, string> } {
   const ajv = new Ajv({ allErrors: false, strict: false });
   ajv.addFormat('int32', {
     type: 'number',

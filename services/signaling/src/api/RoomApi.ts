@@ -8,10 +8,10 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { signJoinToken, wasRemoved } from '@switchboard/auth';
-import type { ApiKeyRecord, RoomRecord, RoomStore } from '@switchboard/db';
+import type { RoomRecord, RoomStore } from '@switchboard/db';
 import { AppError, NotFoundError, parseOrThrow, PermissionDeniedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import type * as rooms from '@switchboard/proto/rooms';
+import type { rooms } from '@switchboard/proto/api';
 import {
   attributeKeySchema,
   attributeValueSchema,
@@ -26,11 +26,15 @@ import {
 import type { StoredParticipant } from '@switchboard/rooms';
 import type { Attributes } from '../Attributes';
 import type { HostControls } from '../HostControls';
+import type { MediaDirectory } from '../MediaDirectory';
 import type { Presence } from '../Presence';
 
-/** Who is calling: the API key (already checked), and the call's logger and correlation id. */
+/**
+ * Who is calling, already authenticated: `api:<key id>` (an API key) or `operator:<user id>` (a
+ * signed-in operator, from the console), with the call's logger and correlation id.
+ */
 export interface ApiCaller {
-  key: ApiKeyRecord;
+  who: string;
   correlationId: string;
   logger: Logger;
 }
@@ -38,6 +42,8 @@ export interface ApiCaller {
 export interface RoomApiOptions {
   rooms: RoomStore;
   presence: Presence;
+  /** Which media nodes a room's call runs on. */
+  directory: MediaDirectory;
   hostControls: HostControls;
   attributes: Attributes;
   /** Where removals are kept (a removed identity gets no token). */
@@ -61,6 +67,7 @@ const createRoom = z.object({ name: optional(roomLabelSchema), policy: optional(
 const listRooms = z.object({
   pageSize: z.number().int().min(0).max(MAX_PAGE, `must be at most ${MAX_PAGE}`),
   pageToken: z.string().max(200),
+  live: z.boolean(),
 });
 const roomRef = z.object({ roomId: roomIdSchema });
 const participantRef = z.object({ roomId: roomIdSchema, participantId: participantIdSchema });
@@ -132,6 +139,7 @@ export class RoomApi {
       path: `/r/${room.id}`,
       createdAt: room.createdAt.toISOString(),
       participantCount: await this.#o.presence.count(room.id),
+      mediaNodes: (await this.#o.directory.roomNodes(room.id)).map((node) => node.instanceId),
     };
   }
 
@@ -143,7 +151,7 @@ export class RoomApi {
       ownerId: null,
     });
     caller.logger.info(
-      { roomId: room.id, policy: room.policy, apiKey: caller.key.id },
+      { roomId: room.id, policy: room.policy, caller: caller.who },
       'room created through the API',
     );
     return { room: await this.#roomJson(room) };
@@ -152,7 +160,10 @@ export class RoomApi {
   async listRooms(request: rooms.ListRoomsRequest): Promise<rooms.ListRoomsResponse> {
     const p = parseOrThrow(listRooms, request);
     const size = p.pageSize || DEFAULT_PAGE;
-    const page = await this.#o.rooms.list(size + 1, p.pageToken ? readPageToken(p.pageToken) : undefined);
+    const page = await this.#o.rooms.list(size + 1, {
+      after: p.pageToken ? readPageToken(p.pageToken) : undefined,
+      ids: p.live ? await this.#o.directory.liveRooms() : undefined,
+    });
     const more = page.length > size;
     const shown = page.slice(0, size);
     return {
@@ -172,7 +183,7 @@ export class RoomApi {
     const disconnected = await this.#o.presence.count(roomId);
     await this.#o.hostControls.endRoom(roomId, 'The meeting was ended');
     await this.#o.rooms.delete(roomId);
-    caller.logger.info({ roomId, disconnected, apiKey: caller.key.id }, 'room deleted through the API');
+    caller.logger.info({ roomId, disconnected, caller: caller.who }, 'room deleted through the API');
     return { disconnected };
   }
 
@@ -191,9 +202,9 @@ export class RoomApi {
     caller: ApiCaller,
   ): Promise<rooms.RemoveParticipantResponse> {
     const { roomId, participantId } = parseOrThrow(participantRef, request);
-    await this.#o.hostControls.removeParticipant(roomId, participantId, `api:${caller.key.id}`);
+    await this.#o.hostControls.removeParticipant(roomId, participantId, caller.who);
     caller.logger.info(
-      { roomId, target: participantId, apiKey: caller.key.id },
+      { roomId, target: participantId, caller: caller.who },
       'participant removed through the API',
     );
     return {};
@@ -213,7 +224,7 @@ export class RoomApi {
         kind: p.kind,
         allowUnmute: p.allowUnmute,
         muted,
-        apiKey: caller.key.id,
+        caller: caller.who,
       },
       'participant muted through the API',
     );
@@ -251,7 +262,7 @@ export class RoomApi {
         target: p.participantId,
         keys: Object.keys(changes),
         role: p.role,
-        apiKey: caller.key.id,
+        caller: caller.who,
       },
       'participant updated through the API',
     );
@@ -288,7 +299,7 @@ export class RoomApi {
       p.ttlSeconds || this.#o.defaultTokenTtlSeconds,
     );
     caller.logger.info(
-      { roomId: room.id, role, identity: p.identity, apiKey: caller.key.id },
+      { roomId: room.id, role, identity: p.identity, caller: caller.who },
       'join token issued through the API',
     );
     return { token, expiresAt: expiresAt.toISOString(), roomId: room.id };

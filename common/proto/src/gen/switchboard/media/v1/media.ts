@@ -505,6 +505,8 @@ export interface GetLoadResponse {
   maxConsumers: number;
   /** below capacity and not draining: new rooms may come here */
   accepting: boolean;
+  /** draining (Drain or SIGTERM): no new rooms, its calls move at the deadline */
+  draining: boolean;
 }
 
 export interface DrainRequest {
@@ -8066,6 +8068,7 @@ function createBaseGetLoadResponse(): GetLoadResponse {
     consumers: 0,
     maxConsumers: 0,
     accepting: false,
+    draining: false,
   };
 }
 
@@ -8091,6 +8094,9 @@ export const GetLoadResponse: MessageFns<GetLoadResponse> = {
     }
     if (message.accepting !== false) {
       writer.uint32(56).bool(message.accepting);
+    }
+    if (message.draining !== false) {
+      writer.uint32(64).bool(message.draining);
     }
     return writer;
   },
@@ -8164,6 +8170,14 @@ export const GetLoadResponse: MessageFns<GetLoadResponse> = {
             message.accepting = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8191,6 +8205,7 @@ export const GetLoadResponse: MessageFns<GetLoadResponse> = {
           ? globalThis.Number(object.max_consumers)
           : 0,
       accepting: isSet(object.accepting) ? globalThis.Boolean(object.accepting) : false,
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
     };
   },
 
@@ -8217,6 +8232,9 @@ export const GetLoadResponse: MessageFns<GetLoadResponse> = {
     if (message.accepting !== false) {
       obj.accepting = message.accepting;
     }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
     return obj;
   },
 
@@ -8232,6 +8250,7 @@ export const GetLoadResponse: MessageFns<GetLoadResponse> = {
     message.consumers = object.consumers ?? 0;
     message.maxConsumers = object.maxConsumers ?? 0;
     message.accepting = object.accepting ?? false;
+    message.draining = object.draining ?? false;
     return message;
   },
 };

@@ -27,7 +27,10 @@ export interface Room {
   /** 1-64 characters: lowercase letters, digits and inner dashes. */
   id: string;
   name: string;
-  /** "open", "lobby" (a host admits each newcomer) or "locked" (hosts only). */
+  /**
+   * "open", "lobby" (a host admits each newcomer), "locked" (hosts only) or "private" (only
+   * holders of a token from CreateJoinToken: the link alone gets none).
+   */
   policy: string;
   /** The meeting's page: `/r/<id>` on this deployment. */
   path: string;
@@ -35,6 +38,8 @@ export interface Room {
   createdAt: string;
   /** People in the meeting now. */
   participantCount: number;
+  /** The media nodes its call runs on now (NodeService ids; empty when nobody is in it). */
+  mediaNodes: string[];
 }
 
 export interface CreateRoomResponse {
@@ -44,7 +49,7 @@ export interface CreateRoomResponse {
 export interface CreateRoomRequest {
   /** The meeting's label (1-80 characters); default "Meeting". */
   name: string;
-  /** "open" (default), "lobby" or "locked". */
+  /** "open" (default), "lobby", "locked" or "private" (only your CreateJoinToken tokens join). */
   policy: string;
 }
 
@@ -53,6 +58,8 @@ export interface ListRoomsRequest {
   pageSize: number;
   /** `next_page_token` of the previous page; empty for the first. */
   pageToken: string;
+  /** Only meetings with a call in progress now (on some media node). */
+  live: boolean;
 }
 
 export interface ListRoomsResponse {
@@ -180,7 +187,7 @@ export interface CreateJoinTokenResponse {
 }
 
 function createBaseRoom(): Room {
-  return { id: '', name: '', policy: '', path: '', createdAt: '', participantCount: 0 };
+  return { id: '', name: '', policy: '', path: '', createdAt: '', participantCount: 0, mediaNodes: [] };
 }
 
 export const Room: MessageFns<Room> = {
@@ -202,6 +209,9 @@ export const Room: MessageFns<Room> = {
     }
     if (message.participantCount !== 0) {
       writer.uint32(48).int32(message.participantCount);
+    }
+    for (const v of message.mediaNodes) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -267,6 +277,14 @@ export const Room: MessageFns<Room> = {
             message.participantCount = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mediaNodes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -295,6 +313,11 @@ export const Room: MessageFns<Room> = {
         : isSet(object.participant_count)
           ? globalThis.Number(object.participant_count)
           : 0,
+      mediaNodes: globalThis.Array.isArray(object?.mediaNodes)
+        ? object.mediaNodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.media_nodes)
+          ? object.media_nodes.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -318,6 +341,9 @@ export const Room: MessageFns<Room> = {
     if (message.participantCount !== 0) {
       obj.participantCount = Math.round(message.participantCount);
     }
+    if (message.mediaNodes?.length) {
+      obj.mediaNodes = message.mediaNodes;
+    }
     return obj;
   },
 
@@ -332,6 +358,7 @@ export const Room: MessageFns<Room> = {
     message.path = object.path ?? '';
     message.createdAt = object.createdAt ?? '';
     message.participantCount = object.participantCount ?? 0;
+    message.mediaNodes = object.mediaNodes?.map((e) => e) || [];
     return message;
   },
 };
@@ -490,7 +517,7 @@ export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
 };
 
 function createBaseListRoomsRequest(): ListRoomsRequest {
-  return { pageSize: 0, pageToken: '' };
+  return { pageSize: 0, pageToken: '', live: false };
 }
 
 export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
@@ -500,6 +527,9 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
     }
     if (message.pageToken !== '') {
       writer.uint32(18).string(message.pageToken);
+    }
+    if (message.live !== false) {
+      writer.uint32(24).bool(message.live);
     }
     return writer;
   },
@@ -533,6 +563,14 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -557,6 +595,7 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
         : isSet(object.page_token)
           ? globalThis.String(object.page_token)
           : '',
+      live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
     };
   },
 
@@ -568,6 +607,9 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
     if (message.pageToken !== '') {
       obj.pageToken = message.pageToken;
     }
+    if (message.live !== false) {
+      obj.live = message.live;
+    }
     return obj;
   },
 
@@ -578,6 +620,7 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
     const message = createBaseListRoomsRequest();
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? '';
+    message.live = object.live ?? false;
     return message;
   },
 };

@@ -1,18 +1,16 @@
 /**
- * The server API for integrators (switchboard.rooms.v1.RoomService): its generated messages and
- * service definition, and its OpenAPI document (generated from the same proto by
- * `npm run proto`, so REST and gRPC describe one API).
+ * The server API for integrators: its two services' generated messages and definitions
+ * (switchboard.rooms.v1.RoomService, switchboard.nodes.v1.NodeService) and its OpenAPI document
+ * (generated from the same protos by `npm run proto`, so REST and gRPC describe one API).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export * from './gen/switchboard/rooms/v1/rooms';
+export * as rooms from './gen/switchboard/rooms/v1/rooms';
+export * as nodes from './gen/switchboard/nodes/v1/nodes';
 
-/** Fully-qualified gRPC service name. */
-export const ROOM_SERVICE_NAME = 'switchboard.rooms.v1.RoomService';
-
-/** The OpenAPI 3.1 document of the REST form of RoomService (what `GET /api/v1/openapi.json` serves). */
-export const ROOMS_OPENAPI: OpenApiDocument = JSON.parse(
+/** The OpenAPI 3.1 document of the REST form of the server API (what `GET /api/v1/openapi.json` serves). */
+export const API_OPENAPI: OpenApiDocument = JSON.parse(
   readFileSync(fileURLToPath(new URL('./gen/openapi.json', import.meta.url)), 'utf8'),
 ) as OpenApiDocument;
 

@@ -1,0 +1,5 @@
+import { Console } from '@/lib/console/Console';
+
+export default function Page() {
+  return <Console />;
+}

@@ -1,0 +1,5 @@
+import { Meet } from '@/lib/meet/Meet';
+
+export default function Page() {
+  return <Meet />;
+}
