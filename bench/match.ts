@@ -78,6 +78,8 @@ interface Phase {
   /** Arrivals not made: no free socket (the generator fell behind). */
   skipped: number;
   failed: number;
+  /** Why arrivals failed, with how many each. */
+  failures: Map<string, number>;
   cpuSeconds: number;
   /** People of the pool waiting, on average over the phase. */
   waitingAvg: number;
@@ -196,6 +198,7 @@ async function runLoad(target: Target, log: (line: string) => void): Promise<Pha
       matches: 0,
       skipped: 0,
       failed: 0,
+      failures: new Map(),
       cpuSeconds: 0,
       waitingAvg: 0,
     };
@@ -232,9 +235,11 @@ async function runLoad(target: Target, log: (line: string) => void): Promise<Pha
               phase.matches++;
             }
           })
-          .catch(() => {
+          .catch((error: unknown) => {
             if (counted) {
               phase.failed++;
+              const why = `${kind}: ${(error as Error).message}`;
+              phase.failures.set(why, (phase.failures.get(why) ?? 0) + 1);
             }
           })
           .finally(() => {
@@ -253,7 +258,8 @@ async function runLoad(target: Target, log: (line: string) => void): Promise<Pha
     phase.waitingAvg = waitingSamples.reduce((s, x) => s + x, 0) / Math.max(1, waitingSamples.length);
     phases.push(phase);
     log(
-      `    ${target.name}: ${rate}/s done (${phase.matches} matches, ${phase.failed} failed, ${phase.skipped} skipped)`,
+      `    ${target.name}: ${rate}/s done (${phase.matches} matches, ${phase.failed} failed, ${phase.skipped} skipped)` +
+        [...phase.failures].map(([why, n]) => `; ${n}× ${why}`).join(''),
     );
   }
   for (const person of [...pool, ...anyone, ...arrivers]) {

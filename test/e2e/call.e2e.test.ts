@@ -411,6 +411,18 @@ describe('a three-party call through every component', () => {
           `Ada's audio peak at Grace ${peakBefore.toFixed(3)} → ${peakAfter.toFixed(4)}`,
       );
     } finally {
+      // What Ada's call went through meanwhile (a reconnect shows why: lost, failed, ICE).
+      const marks = await ada.page.evaluate(
+        (since) =>
+          performance
+            .getEntriesByType('mark')
+            .filter((m) => m.name.startsWith('sb:') && m.startTime > since)
+            .map((m) => `${Math.round(m.startTime - since)} ${m.name.slice(3)}`),
+        (await ada.page.evaluate(
+          () => performance.getEntriesByName('sb:replaced video track').at(-1)?.startTime ?? 0,
+        )) - 60_000,
+      );
+      console.info(`Ada's marks around the blur: ${marks.join(' · ')}`);
       // Ada goes on to the next tests with neither effect on and Settings closed, pass or fail.
       for (const name of ['Blur background', 'Suppress noise']) {
         const button = ada.page.getByRole('button', { name });

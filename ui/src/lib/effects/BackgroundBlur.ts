@@ -198,9 +198,12 @@ export class BackgroundBlur {
       .finally(() => {
         if (!this.#closed) {
           // Segmentation runs on the page's main thread: after a slow one (software graphics),
-          // wait as long as it took, so drawing the video and the page keep half of that thread.
+          // wait twice as long as it took, so drawing the video, the call's own work (its
+          // connection, its requests) and the page keep two thirds of that thread. A machine
+          // that segmented half the time starved the rest: on 2 loaded cores its blurred video
+          // fell to one or two frames a second, and once the others saw it reconnecting.
           const took = performance.now() - started;
-          const wait = Math.max(1000 / FPS - took, took);
+          const wait = Math.max(1000 / FPS - took, 2 * took);
           this.#timer = setTimeout(() => this.#loop(), wait);
         }
       });
