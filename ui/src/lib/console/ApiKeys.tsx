@@ -1,9 +1,10 @@
 'use client';
 
 import { KeyRound, Plus } from 'lucide-react';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, errorMessage } from '../api';
 import { ConfirmButton } from './ConfirmButton';
+import { useList } from './useList';
 
 interface ApiKey {
   id: string;
@@ -26,28 +27,19 @@ const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'â€
 
 /** API keys of the server API: create (the secret is shown once), list, revoke. */
 export function ApiKeys() {
-  const [keys, setKeys] = useState<ApiKey[]>();
-  const [error, setError] = useState('');
+  const { items: keys, error: readError, reload: load } = useList<ApiKey>('/api/admin/api-keys', 'keys');
+  /** Why the last create was refused. */
+  const [createError, setCreateError] = useState('');
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['rooms:read']);
   const [created, setCreated] = useState<string>();
 
-  const load = useCallback(async () => {
-    const response = await api('/api/admin/api-keys');
-    if (response.ok) {
-      setKeys(((await response.json()) as { keys: ApiKey[] }).keys);
-    } else {
-      setError(await errorMessage(response));
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
-
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    setError('');
+    setCreateError('');
     const response = await api('/api/admin/api-keys', { method: 'POST', body: { name, scopes } });
     if (!response.ok) {
-      setError(await errorMessage(response));
+      setCreateError(await errorMessage(response));
       return;
     }
     setCreated(((await response.json()) as { key: string }).key);
@@ -96,9 +88,9 @@ export function ApiKeys() {
           </p>
         )}
       </form>
-      {error && (
+      {(createError || readError) && (
         <p className="error" role="alert">
-          {error}
+          {createError || readError}
         </p>
       )}
       {keys?.length === 0 && <p className="muted">No API key yet.</p>}

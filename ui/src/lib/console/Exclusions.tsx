@@ -1,9 +1,9 @@
 'use client';
 
 import { ShieldBan } from 'lucide-react';
-import { useCallback, useEffect, useState } from 'react';
 import { api, errorMessage } from '../api';
 import { ConfirmButton } from './ConfirmButton';
+import { useList } from './useList';
 
 interface Exclusion {
   id: string;
@@ -28,22 +28,11 @@ async function post(path: string, body?: unknown): Promise<void> {
  * identity and address), with Lift and Extend.
  */
 export function Exclusions() {
-  const [exclusions, setExclusions] = useState<Exclusion[]>();
-  const [error, setError] = useState('');
-  const load = useCallback(async () => {
-    const response = await api('/api/admin/match-exclusions?limit=200');
-    if (response.ok) {
-      setExclusions(((await response.json()) as { exclusions: Exclusion[] }).exclusions);
-      setError('');
-    } else {
-      setError(await errorMessage(response));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 5000);
-    return () => clearInterval(timer);
-  }, [load]);
+  const {
+    items: exclusions,
+    error,
+    reload: load,
+  } = useList<Exclusion>('/api/admin/match-exclusions?limit=200', 'exclusions', 5000);
   return (
     <section aria-labelledby="exclusions-heading" className="console-section">
       <h2 id="exclusions-heading">

@@ -1,8 +1,7 @@
 'use client';
 
 import { Flag } from 'lucide-react';
-import { useEffect, useState } from 'react';
-import { api, errorMessage } from '../api';
+import { useList } from './useList';
 
 interface Report {
   id: string;
@@ -15,21 +14,7 @@ interface Report {
 
 /** The moderation list of Meet someone: who reported whom, why and when (newest first). */
 export function Reports() {
-  const [reports, setReports] = useState<Report[]>();
-  const [error, setError] = useState('');
-  useEffect(() => {
-    const load = async () => {
-      const response = await api('/api/admin/match-reports?limit=200');
-      if (response.ok) {
-        setReports(((await response.json()) as { reports: Report[] }).reports);
-      } else {
-        setError(await errorMessage(response));
-      }
-    };
-    void load();
-    const timer = setInterval(() => void load(), 5000);
-    return () => clearInterval(timer);
-  }, []);
+  const { items: reports, error } = useList<Report>('/api/admin/match-reports?limit=200', 'reports', 5000);
   const counts = new Map<string, number>();
   for (const r of reports ?? []) {
     counts.set(r.reported, (counts.get(r.reported) ?? 0) + 1);

@@ -1,9 +1,10 @@
 'use client';
 
 import { Plus, Webhook } from 'lucide-react';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, errorMessage } from '../api';
 import { ConfirmButton } from './ConfirmButton';
+import { useList } from './useList';
 
 interface Endpoint {
   id: string;
@@ -30,21 +31,11 @@ interface Delivery {
 const time = (iso: string | null) => (iso ? new Date(iso).toLocaleTimeString() : '—');
 
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
-  const [deliveries, setDeliveries] = useState<Delivery[]>();
-  const [error, setError] = useState('');
-  useEffect(() => {
-    const load = async () => {
-      const response = await api(`/api/admin/webhooks/${endpoint.id}/deliveries?limit=20`);
-      if (response.ok) {
-        setDeliveries(((await response.json()) as { deliveries: Delivery[] }).deliveries);
-      } else {
-        setError(await errorMessage(response));
-      }
-    };
-    void load();
-    const timer = setInterval(() => void load(), 3000);
-    return () => clearInterval(timer);
-  }, [endpoint.id]);
+  const { items: deliveries, error } = useList<Delivery>(
+    `/api/admin/webhooks/${endpoint.id}/deliveries?limit=20`,
+    'deliveries',
+    3000,
+  );
   if (error) {
     return <p className="error">{error}</p>;
   }
@@ -91,27 +82,22 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
 
 /** Webhook endpoints: register (the secret is shown once), list, their delivery logs, remove. */
 export function Webhooks() {
-  const [endpoints, setEndpoints] = useState<Endpoint[]>();
-  const [error, setError] = useState('');
+  const {
+    items: endpoints,
+    error: readError,
+    reload: load,
+  } = useList<Endpoint>('/api/admin/webhooks', 'webhooks');
+  /** Why the last registration was refused. */
+  const [createError, setCreateError] = useState('');
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState('*');
   const [allowInternal, setAllowInternal] = useState(false);
   const [secret, setSecret] = useState<string>();
   const [open, setOpen] = useState<string>();
 
-  const load = useCallback(async () => {
-    const response = await api('/api/admin/webhooks');
-    if (response.ok) {
-      setEndpoints(((await response.json()) as { webhooks: Endpoint[] }).webhooks);
-    } else {
-      setError(await errorMessage(response));
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
-
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    setError('');
+    setCreateError('');
     const response = await api('/api/admin/webhooks', {
       method: 'POST',
       body: {
@@ -124,7 +110,7 @@ export function Webhooks() {
       },
     });
     if (!response.ok) {
-      setError(await errorMessage(response));
+      setCreateError(await errorMessage(response));
       return;
     }
     setSecret(((await response.json()) as { secret: string }).secret);
@@ -174,9 +160,9 @@ export function Webhooks() {
           </p>
         )}
       </form>
-      {error && (
+      {(createError || readError) && (
         <p className="error" role="alert">
-          {error}
+          {createError || readError}
         </p>
       )}
       {endpoints?.length === 0 && <p className="muted">No endpoint yet.</p>}
