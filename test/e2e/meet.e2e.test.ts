@@ -93,7 +93,9 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
   });
 
   it('matches two strangers who see and hear each other through the SFU, with their shared interest', async () => {
-    const bob = await arrive('Bob', 'Jazz');
+    // Bob also likes go, which only Cy (below) shares: Cy meets him, not Ada, whoever of the two
+    // went back to the queue first after Next.
+    const bob = await arrive('Bob', 'Jazz, go');
     await Promise.all([seesStranger(pages.Ada), seesStranger(bob)]);
     await pages.Ada.getByText('You are talking with Bob · you both like jazz').waitFor();
     await bob.getByText('You are talking with Ada').waitFor();
@@ -103,7 +105,7 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
   it('moves the one who presses Next on to the third stranger; the one left behind is told and waits again', async () => {
     await pages.Bob.getByRole('button', { name: 'Next' }).click();
     await pages.Ada.getByText('The stranger moved on. Looking for someone new…').waitFor({ timeout: 10_000 });
-    const cy = await arrive('Cy');
+    const cy = await arrive('Cy', 'go');
     await Promise.all([seesStranger(cy), seesStranger(pages.Bob)]);
     await cy.getByText('You are talking with Bob').waitFor();
     // Ada and Bob just met: Ada is not matched with Bob again, she waits.
