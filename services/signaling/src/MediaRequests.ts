@@ -26,6 +26,7 @@ import {
 } from '@switchboard/protocol';
 import type { z } from 'zod';
 import type { Chat } from './Chat';
+import { KeyedSerial } from './KeyedSerial';
 import type { HostControls } from './HostControls';
 import type { CallMeta, MediaClient } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
@@ -85,6 +86,8 @@ export function spatialLayerFor(height: number): number {
 
 export class MediaRequests {
   readonly #o: MediaRequestsOptions;
+  /** Each consumer's tile views, applied one at a time in the order they came. */
+  readonly #views = new KeyedSerial();
 
   constructor(options: MediaRequestsOptions) {
     this.#o = options;
@@ -538,17 +541,21 @@ export class MediaRequests {
   ): Promise<ResponseMap['consumerView']> {
     const { peer, media } = this.#requireJoined(socket);
     const target = { roomId: peer.roomId, consumerId: owned(peer.consumers, payload.consumerId, 'consumer') };
-    if (!payload.visible) {
-      await media.call('pauseConsumer', target, ctx);
-      return {};
-    }
-    // Layers first: a consumer resumed here for the first time starts with them (one key frame).
-    await media.call(
-      'setConsumerPreferredLayers',
-      { ...target, spatialLayer: spatialLayerFor(payload.height), temporalLayer: undefined },
-      ctx,
-    );
-    await media.call('resumeConsumer', target, ctx);
+    // One consumer's views in the order the tile sent them: a resize (shown, two calls) followed
+    // at once by leaving the view (hidden, one call) must end paused.
+    await this.#views.run(`${peer.peerId}:${target.consumerId}`, async () => {
+      if (!payload.visible) {
+        await media.call('pauseConsumer', target, ctx);
+        return;
+      }
+      // Layers first: a consumer resumed here for the first time starts with them (one key frame).
+      await media.call(
+        'setConsumerPreferredLayers',
+        { ...target, spatialLayer: spatialLayerFor(payload.height), temporalLayer: undefined },
+        ctx,
+      );
+      await media.call('resumeConsumer', target, ctx);
+    });
     return {};
   }
 

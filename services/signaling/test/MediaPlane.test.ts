@@ -118,6 +118,18 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
     );
     expect(shown.preferredSpatialLayer).toBe(1);
     expect(consumer.track.readyState).toBe('live');
+
+    // A window resized: the tile reports its new height (visible) and, a moment later, that it left
+    // the view. Sent back to back, the last view wins, whichever takes the media node longer (the
+    // last round shows it again, for the tests after this one).
+    for (let round = 0; round < 6; round++) {
+      const last = round % 2 === 0 ? false : true;
+      await Promise.all([view(true, 200 + round * 100), view(last, 200 + round * 100)]);
+      expect(
+        (await videoConsumer()).paused,
+        `round ${round}: the last view was ${last ? 'shown' : 'hidden'}`,
+      ).toBe(!last);
+    }
   });
 
   it('tile views are checked: someone else’s consumer, a bad height', async () => {
