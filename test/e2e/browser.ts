@@ -170,7 +170,11 @@ export async function waitForRemoteVideos(
             return `${name}: no video`;
           }
           const box = video.getBoundingClientRect();
-          return `${name}: readyState ${video.readyState}, frames ${video.getVideoPlaybackQuality().totalVideoFrames}, ${box.width}x${box.height} at ${Math.round(box.top)}`;
+          // What the element plays: each track's kind, state and whether frames reach it.
+          const tracks = ((video.srcObject as MediaStream | null)?.getTracks() ?? [])
+            .map((t) => `${t.kind} ${t.readyState}${t.muted ? ' muted' : ''}`)
+            .join(', ');
+          return `${name}: readyState ${video.readyState}, frames ${video.getVideoPlaybackQuality().totalVideoFrames}, ${box.width}x${box.height} at ${Math.round(box.top)}, tracks [${tracks}]`;
         });
       }, names)
       .catch(() => ['(page gone)']);
@@ -238,6 +242,21 @@ export async function joinTimeline(participant: Participant, from = 'sb:join'): 
     const t0 = marks.find((m) => m.name === start)?.startTime ?? 0;
     return marks.map((m) => [m.name.slice(3), Math.round(m.startTime - t0)] as [string, number]);
   }, from);
+}
+
+/** The page's `sb:` marks since `since` (epoch ms), as "<ms after since> <name>", for a failure's log. */
+export async function marksSince(participant: Participant, since: number): Promise<string> {
+  const marks = await participant.page
+    .evaluate(
+      (from: number) =>
+        performance
+          .getEntriesByType('mark')
+          .filter((m) => m.name.startsWith('sb:') && performance.timeOrigin + m.startTime >= from)
+          .map((m) => [m.name.slice(3), Math.round(performance.timeOrigin + m.startTime - from)] as const),
+      since,
+    )
+    .catch(() => [['(page gone)', 0] as const]);
+  return `${participant.name}: ${marks.map(([n, t]) => `${t} ${n}`).join(' · ')}`;
 }
 
 /** The operator account of the end-to-end stacks (listed in SWITCHBOARD_OPERATOR_EMAILS). */

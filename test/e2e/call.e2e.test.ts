@@ -19,6 +19,7 @@ import {
   frameCounts,
   launchChromium,
   leaveAndClose,
+  marksSince,
   openRoom,
   operatorClient,
   signedInContext,
@@ -358,6 +359,7 @@ describe('a three-party call through every component', () => {
 
   it('blurs the background and suppresses noise while the others keep receiving (CPU cost of each)', async () => {
     const [ada, grace] = participants;
+    const startedAt = Date.now();
     const cpuPerSecond = async (ms: number) => {
       // Every Chromium process's CPU time from /proc, in ms per second of the stretch.
       const start = cpuSecondsOfProcesses('chrom');
@@ -412,17 +414,7 @@ describe('a three-party call through every component', () => {
       );
     } finally {
       // What Ada's call went through meanwhile (a reconnect shows why: lost, failed, ICE).
-      const marks = await ada.page.evaluate(
-        (since) =>
-          performance
-            .getEntriesByType('mark')
-            .filter((m) => m.name.startsWith('sb:') && m.startTime > since)
-            .map((m) => `${Math.round(m.startTime - since)} ${m.name.slice(3)}`),
-        (await ada.page.evaluate(
-          () => performance.getEntriesByName('sb:replaced video track').at(-1)?.startTime ?? 0,
-        )) - 60_000,
-      );
-      console.info(`Ada's marks around the blur: ${marks.join(' · ')}`);
+      console.info(`marks since the blur test began: ${await marksSince(ada, startedAt)}`);
       // Ada goes on to the next tests with neither effect on and Settings closed, pass or fail.
       for (const name of ['Blur background', 'Suppress noise']) {
         const button = ada.page.getByRole('button', { name });

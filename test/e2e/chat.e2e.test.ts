@@ -19,6 +19,7 @@ import {
   E2E_BACKENDS,
   E2E_ENV,
   launchChromium,
+  marksSince,
   openRoom,
   waitForRemoteVideos,
   type Participant,
@@ -219,6 +220,7 @@ describe('chat and presence in the browser: three participants, private messages
     // Linus's network drops (his socket is cut and new ones fail for a few seconds): the others
     // see him reconnecting, then back, without anyone clicking anything.
     blocking = true;
+    const cutAt = Date.now();
     const current = connections.at(-1);
     await current?.page.close();
     await current?.server.close();
@@ -229,7 +231,13 @@ describe('chat and presence in the browser: three participants, private messages
       .waitFor({ timeout: 10_000 });
     await ada.page.screenshot({ path: join(ROOT, 'docs/screens/presence-reconnecting.png') });
     blocking = false;
-    await waitForRemoteVideos(ada, ['Linus'], 30_000);
+    await waitForRemoteVideos(ada, ['Linus'], 30_000).catch(async (error: unknown) => {
+      // Where Linus's rejoin went and when Ada consumed him: the cause when his video never plays.
+      for (const p of [linus, ada]) {
+        console.info(await marksSince(p, cutAt));
+      }
+      throw error;
+    });
     await ada.page.getByText('Linus is reconnecting…').waitFor({ state: 'detached' });
     expect(await ada.page.locator('.tile[data-presence="reconnecting"]').count()).toBe(0);
   }, 90_000);

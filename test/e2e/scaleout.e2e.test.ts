@@ -17,6 +17,7 @@ import {
   createRoom,
   frameCounts,
   launchChromium,
+  marksSince,
   openRoom,
   waitForRemoteVideos,
   type Participant,
@@ -216,10 +217,7 @@ describe('scale-out: 2 signaling instances and 2 media nodes behind NGINX', () =
     const moved = Math.round(Math.max(...(await movedAt)) - killedAt);
     // Each browser's rejoin, step by step (ms after the kill): where the time went when it is slow.
     for (const p of participants) {
-      const marks = (await p.page.evaluate(
-        `performance.getEntriesByType('mark').filter((m) => m.name.startsWith('sb:') && performance.timeOrigin + m.startTime >= ${killedAt}).map((m) => [m.name.slice(3), Math.round(performance.timeOrigin + m.startTime - ${killedAt})])`,
-      )) as [string, number][];
-      console.info(`${p.name}: ${marks.map(([n, t]) => `${t} ${n}`).join(' · ')}`);
+      console.info(await marksSince(p, killedAt));
     }
     const recovery = Math.max(...backAt) - killedAt;
     console.info(
