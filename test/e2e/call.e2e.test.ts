@@ -107,29 +107,15 @@ describe('a three-party call through every component', () => {
       `third joiner: Join click → all remote videos playing in ${playingAt - (third.clickedAt ?? 0)} ms`,
     );
 
-    // Frames keep advancing (real decoding, not a frozen first frame).
-    const before = await Promise.all(
-      participants.map((p) =>
-        frameCounts(
-          p,
-          NAMES.filter((n) => n !== p.name),
-        ),
-      ),
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    const after = await Promise.all(
-      participants.map((p) =>
-        frameCounts(
-          p,
-          NAMES.filter((n) => n !== p.name),
-        ),
-      ),
-    );
-    participants.forEach((p, i) => {
-      for (const name of Object.keys(before[i])) {
-        expect(after[i][name], `${p.name} sees ${name} advancing`).toBeGreaterThan(before[i][name] + 5);
+    // Frames keep advancing (real decoding, not a frozen first frame), by 5 within 10 s each. A fixed
+    // 1.5 s window failed once on 'Ada sees Grace', cause not seen: the third joiner reflows every
+    // grid, a tile whose height changed may switch simulcast layer and wait for its key frame, and
+    // until views were applied in order (KeyedSerial) a reordered view could leave it paused.
+    for (const p of participants) {
+      for (const name of NAMES.filter((n) => n !== p.name)) {
+        await framesAdvance(p, name, 5, 10_000);
       }
-    });
+    }
   }, 120_000);
 
   it('explains an invalid room name instead of offering to join it', async () => {
