@@ -25,7 +25,10 @@ export async function timedRequest<T>(
   try {
     const value = await work();
     const seconds = elapsed();
-    logger[okLevel]({ ...fields, ms: Number(ms(seconds)) }, `${name} ok ${ms(seconds)} ms`);
+    // Most `ok` lines of frequent requests are below the level: not even built then.
+    if (logger.isLevelEnabled(okLevel)) {
+      logger[okLevel]({ ...fields, ms: Number(ms(seconds)) }, `${name} ok ${ms(seconds)} ms`);
+    }
     return { ok: true, value, seconds };
   } catch (thrown) {
     const error = fromUnknown(thrown);

@@ -129,6 +129,8 @@ export class MediaNode {
   readonly #workers: WorkerPool;
   readonly #rooms = new Map<string, Room>();
   readonly #roomsCreating = new Map<string, Promise<Room>>();
+  /** Each router's RTP capabilities as the API sends them (made once per router). */
+  readonly #protoCapabilities = new WeakMap<object, ReturnType<typeof rtpCapabilitiesToProto>>();
   readonly #grpcServer: grpc.Server;
   readonly #health: HealthImplementation;
   /** Every MediaService call carries a service token (the health service stays open to checks). */
@@ -478,20 +480,30 @@ export class MediaNode {
       const correlationId = String(call.metadata.get(CORRELATION_ID_METADATA)[0] ?? '') || 'none';
       const request = call.request as Req & { roomId?: string; peerId?: string };
       const peerId = request.peerId || String(call.metadata.get(PEER_ID_METADATA)[0] ?? '') || undefined;
-      const logger = this.#logger.child({
+      const fields = { correlationId, roomId: request.roomId || undefined, peerId, rpc: method };
+      // The call's own logger, made only when its handler logs (most never do): the request line
+      // takes the fields as they are, cheaper than a child logger per call.
+      let logger: Logger | undefined;
+      const base = this.#logger;
+      const ctx: CallContext = {
         correlationId,
-        roomId: request.roomId || undefined,
-        peerId,
-        rpc: method,
-      });
+        get logger() {
+          return (logger ??= base.child(fields));
+        },
+      };
       void (async () => {
-        const outcome = await timedRequest(method, logger, async () => {
-          await this.#authenticate(call.metadata);
-          if (this.#shuttingDown) {
-            throw new UnavailableError('media node is shutting down');
-          }
-          return handler(call.request, { correlationId, logger });
-        });
+        const outcome = await timedRequest(
+          method,
+          base,
+          async () => {
+            await this.#authenticate(call.metadata);
+            if (this.#shuttingDown) {
+              throw new UnavailableError('media node is shutting down');
+            }
+            return handler(call.request, ctx);
+          },
+          { fields },
+        );
         if (outcome.ok) {
           this.#grpcDuration.observe({ method, code: 'OK' }, outcome.seconds);
           callback(null, outcome.value);
@@ -507,11 +519,14 @@ export class MediaNode {
     return {
       getRouterRtpCapabilities: this.#unary('GetRouterRtpCapabilities', async (req) => {
         const room = await this.#getOrCreateRoom(requireId(req.roomId, 'room_id'));
-        return {
-          rtpCapabilities: rtpCapabilitiesToProto(
-            room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0],
-          ),
-        };
+        // A router's capabilities never change: converted once, for every join of its room.
+        const caps = room.rtpCapabilities;
+        let rtpCapabilities = this.#protoCapabilities.get(caps);
+        if (!rtpCapabilities) {
+          rtpCapabilities = rtpCapabilitiesToProto(caps as Parameters<typeof rtpCapabilitiesToProto>[0]);
+          this.#protoCapabilities.set(caps, rtpCapabilities);
+        }
+        return { rtpCapabilities };
       }),
       getRtpCapabilities: this.#unary('GetRtpCapabilities', async () => ({
         rtpCapabilities: rtpCapabilitiesToProto(
