@@ -129,8 +129,6 @@ export class MediaNode {
   readonly #workers: WorkerPool;
   readonly #rooms = new Map<string, Room>();
   readonly #roomsCreating = new Map<string, Promise<Room>>();
-  /** Each router's RTP capabilities as the API sends them (made once per router). */
-  readonly #protoCapabilities = new WeakMap<object, ReturnType<typeof rtpCapabilitiesToProto>>();
   readonly #grpcServer: grpc.Server;
   readonly #health: HealthImplementation;
   /** Every MediaService call carries a service token (the health service stays open to checks). */
@@ -519,14 +517,11 @@ export class MediaNode {
     return {
       getRouterRtpCapabilities: this.#unary('GetRouterRtpCapabilities', async (req) => {
         const room = await this.#getOrCreateRoom(requireId(req.roomId, 'room_id'));
-        // A router's capabilities never change: converted once, for every join of its room.
-        const caps = room.rtpCapabilities;
-        let rtpCapabilities = this.#protoCapabilities.get(caps);
-        if (!rtpCapabilities) {
-          rtpCapabilities = rtpCapabilitiesToProto(caps as Parameters<typeof rtpCapabilitiesToProto>[0]);
-          this.#protoCapabilities.set(caps, rtpCapabilities);
-        }
-        return { rtpCapabilities };
+        return {
+          rtpCapabilities: rtpCapabilitiesToProto(
+            room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0],
+          ),
+        };
       }),
       getRtpCapabilities: this.#unary('GetRtpCapabilities', async () => ({
         rtpCapabilities: rtpCapabilitiesToProto(

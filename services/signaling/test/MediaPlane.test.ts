@@ -124,12 +124,20 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
     // last round shows it again, for the tests after this one).
     for (let round = 0; round < 6; round++) {
       const last = round % 2 === 0 ? false : true;
-      await Promise.all([view(true, 200 + round * 100), view(last, 200 + round * 100)]);
+      await Promise.all([view(true, 400), view(last, 400)]);
       expect(
         (await videoConsumer()).paused,
         `round ${round}: the last view was ${last ? 'shown' : 'hidden'}`,
       ).toBe(!last);
     }
+    // Flowing again, scored, as the tests after this one expect.
+    await waitFor(
+      async () => {
+        const c = await videoConsumer();
+        return !c.paused && c.producerScore > 0 && c.score > 0 ? c : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the consumer flowing and scored again after the last view' },
+    );
   });
 
   it('tile views are checked: someone else’s consumer, a bad height', async () => {
