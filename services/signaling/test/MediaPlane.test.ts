@@ -191,7 +191,8 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
     const receiving = await waitFor(
       async () => {
         const c = await videoConsumer();
-        return c.stream && c.stream.packetCount > 0 && c.score > 0 ? c : undefined;
+        // Both scores: the producer's read 0 here in loaded runs right after the views above.
+        return c.stream && c.stream.packetCount > 0 && c.score > 0 && c.producerScore > 0 ? c : undefined;
       },
       { timeoutMs: 10_000, what: 'a scored, flowing consumer' },
     );
