@@ -123,7 +123,7 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
     // the view. Sent back to back, the last view wins, whichever takes the media node longer (the
     // last round shows it again, for the tests after this one).
     for (let round = 0; round < 6; round++) {
-      const last = round % 2 === 0 ? false : true;
+      const last = round % 2 === 1;
       await Promise.all([view(true, 400), view(last, 400)]);
       expect(
         (await videoConsumer()).paused,
