@@ -49,3 +49,7 @@ if (which === 'all' || which === 'match') {
   );
   await benchMatch(log);
 }
+// libwebrtc's threads (the join bench's synthetic publishers) may crash while Node tears the
+// process down: leave with our own exit code first.
+await new Promise((resolve) => setTimeout(resolve, 500));
+process.exit(process.exitCode ?? 0);

@@ -35,13 +35,22 @@ interface ProducerNotice {
 async function join(): Promise<void> {
   mark('join');
   button.disabled = true;
+  mark('→ websocket');
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   const pending = new Map<number, (answer: { ok: boolean; data: unknown; error?: string }) => void>();
   let nextId = 1;
   const request = <T>(method: string, data: object = {}) =>
     new Promise<T>((resolve, reject) => {
       const id = nextId++;
-      pending.set(id, (answer) => (answer.ok ? resolve(answer.data as T) : reject(new Error(answer.error))));
+      pending.set(id, (answer) => {
+        mark(`← ${method}`);
+        if (answer.ok) {
+          resolve(answer.data as T);
+        } else {
+          reject(new Error(answer.error));
+        }
+      });
+      mark(`→ ${method}`);
       ws.send(JSON.stringify({ id, method, data }));
     });
   // Set once the receiving transport exists; producers announced before then wait.
@@ -62,6 +71,7 @@ async function join(): Promise<void> {
     }
   });
   await new Promise((resolve) => ws.addEventListener('open', resolve, { once: true }));
+  mark('← websocket');
   mark('connected');
 
   const { rtpCapabilities, producers } = await request<{
@@ -86,6 +96,8 @@ async function join(): Promise<void> {
   });
   recv = device.createRecvTransport(recvParams);
   const receiving = recv;
+  send.on('connectionstatechange', (state) => mark(`sending ${state}`));
+  receiving.on('connectionstatechange', (state) => mark(`receiving ${state}`));
   receiving.on('connect', ({ dtlsParameters }, callback, errback) => {
     request('connect', { transportId: receiving.id, dtlsParameters }).then(callback, errback);
   });

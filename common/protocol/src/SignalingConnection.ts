@@ -26,6 +26,8 @@ export interface SignalingConnectionOptions {
   timeoutMs?: number;
   /** Makes each request's correlation id (default: a random UUID). */
   correlationId?: () => string;
+  /** Told when a request goes out and when its answer (or deadline) comes: the page's round trips. */
+  onRoundTrip?: (event: RequestName, phase: 'sent' | 'answered') => void;
 }
 
 const randomId = () =>
@@ -37,11 +39,13 @@ export class SignalingConnection {
   readonly socket: SignalingSocket;
   readonly #timeoutMs: number;
   readonly #correlationId: () => string;
+  readonly #onRoundTrip: SignalingConnectionOptions['onRoundTrip'];
 
   constructor(socket: SignalingSocket, options: SignalingConnectionOptions = {}) {
     this.socket = socket;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#correlationId = options.correlationId ?? randomId;
+    this.#onRoundTrip = options.onRoundTrip;
   }
 
   /**
@@ -61,7 +65,8 @@ export class SignalingConnection {
         : undefined;
     const sent = correlationId ? { ...payload, correlationId } : payload;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    return new Promise((resolve) => {
+    this.#onRoundTrip?.(event, 'sent');
+    return new Promise<Ack<ResponseMap[E]>>((resolve) => {
       const timer = setTimeout(
         () =>
           resolve({
@@ -78,7 +83,7 @@ export class SignalingConnection {
         clearTimeout(timer);
         resolve(ack);
       });
-    });
+    }).finally(() => this.#onRoundTrip?.(event, 'answered'));
   }
 
   /**

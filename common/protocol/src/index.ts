@@ -212,7 +212,16 @@ const base = { correlationId: z.string().min(1).max(64).optional() };
 
 export const requestSchemas = {
   getRouterRtpCapabilities: z.strictObject({ ...base }),
-  join: z.strictObject({ ...base, rtpCapabilities: rtpCapabilitiesSchema }),
+  /**
+   * `transports`: the answer also carries your transports (a sending one when you may publish, a
+   * receiving one with paused consumers of every producer already there when you may subscribe),
+   * so joining needs no `createWebRtcTransport` round trip.
+   */
+  join: z.strictObject({
+    ...base,
+    rtpCapabilities: rtpCapabilitiesSchema,
+    transports: z.boolean().optional(),
+  }),
   /**
    * `consumeExisting` (receiving transport only): the answer also carries a paused consumer of
    * every producer already in the room, so joining needs no `consume` per producer.
@@ -420,6 +429,11 @@ export interface JoinResult {
   selfUnmuteAllowed: boolean;
   /** Who waits in the lobby (hosts only; empty for everyone else). */
   lobby: PeerInfo[];
+  /**
+   * With `transports`: the ones the media node could make (`recv` with `consumers`); one missing
+   * is made with `createWebRtcTransport` as usual.
+   */
+  transports?: { send?: TransportInfo; recv?: TransportInfo };
 }
 
 /** The room's lobby holds this peer until a host admits it (`admitted`, then `join` again) or not. */

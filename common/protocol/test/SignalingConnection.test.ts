@@ -45,6 +45,23 @@ describe('SignalingConnection', () => {
     expect(socket.emitted[1].payload.correlationId).toBe('mine');
   });
 
+  it('tells when each request went out and when its answer or deadline came (the page marks its round trips)', async () => {
+    const socket = fakeSocket();
+    const seen: string[] = [];
+    const connection = new SignalingConnection(socket, {
+      timeoutMs: 20,
+      onRoundTrip: (event, phase) => seen.push(`${phase} ${event}`),
+    });
+    const answered = connection.request('setPresence', { state: 'away' });
+    const late = connection.answer('setAttributes', { attributes: {} });
+    expect(seen).toEqual(['sent setPresence', 'sent setAttributes']);
+    socket.emitted[0].ack({ ok: true, data: {} });
+    await answered;
+    expect(seen).toEqual(['sent setPresence', 'sent setAttributes', 'answered setPresence']);
+    await expect(late).resolves.toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED' } });
+    expect(seen.at(-1)).toBe('answered setAttributes');
+  });
+
   it("rejects with the server's error code and correlation id", async () => {
     const socket = fakeSocket();
     const connection = new SignalingConnection(socket);

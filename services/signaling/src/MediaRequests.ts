@@ -19,10 +19,12 @@ import {
 import {
   DEFAULT_SOURCE,
   type ConsumerInfo,
+  type JoinResult,
   type MediaSource,
   type ProducerInfo,
   type requestSchemas,
   type ResponseMap,
+  type TransportInfo,
 } from '@switchboard/protocol';
 import type { z } from 'zod';
 import type { Chat } from './Chat';
@@ -84,6 +86,13 @@ export function spatialLayerFor(height: number): number {
   return height <= 480 ? 1 : 2;
 }
 
+/** A joined peer, its room's session and the media node its media is on. */
+interface JoinedPeer {
+  peer: PeerState;
+  session: Promise<RoomSession>;
+  media: MediaClient;
+}
+
 export class MediaRequests {
   readonly #o: MediaRequestsOptions;
   /** Each consumer's tile views, applied one at a time in the order they came. */
@@ -94,7 +103,7 @@ export class MediaRequests {
   }
 
   /** The joined peer, its room's session and the media node its media is on. */
-  #requireJoined(socket: PeerSocket): { peer: PeerState; session: Promise<RoomSession>; media: MediaClient } {
+  #requireJoined(socket: PeerSocket): JoinedPeer {
     const peer = joinedPeer(socket);
     const session = this.#o.rooms.current(peer.roomId);
     if (!session || !peer.media) {
@@ -173,6 +182,13 @@ export class MediaRequests {
     peer.joined = true;
     session.peers.set(peer.peerId, socket);
     session.joining.delete(peer.peerId);
+    // The transports are made while the rest of the join goes on (they need only the peer's node).
+    const makingTransports = payload.transports
+      ? this.#joinTransports(socket, ctx).catch((error: unknown) => {
+          ctx.logger.warn({ err: error }, 'the transports could not be made with the join');
+          return undefined;
+        })
+      : undefined;
     const info = peerInfo(socket);
     if (!(await this.#o.presence.addPeer(peer.roomId, storedPeer(socket, this.#o.instanceId)))) {
       // A newer connection with this identity took its place meanwhile: it is being closed.
@@ -187,12 +203,13 @@ export class MediaRequests {
     if (peer.role === 'host') {
       await socket.join(hostsRoom(peer.roomId));
     }
-    const [peers, producers, lobby, multipleScreenShares, selfUnmuteAllowed] = await Promise.all([
+    const [peers, producers, lobby, multipleScreenShares, selfUnmuteAllowed, transports] = await Promise.all([
       this.#o.presence.peers(peer.roomId),
       this.#o.presence.producers(peer.roomId),
       peer.role === 'host' ? this.#o.access.waiting(peer.roomId) : [],
       this.#o.access.multipleScreenShares(peer.roomId),
       this.#o.access.selfUnmuteAllowed(peer.roomId),
+      makingTransports,
     ]);
     socket.to(peer.roomId).emit('peerJoined', info);
     ctx.logger.info(
@@ -214,6 +231,7 @@ export class MediaRequests {
       multipleScreenShares,
       selfUnmuteAllowed,
       lobby: lobby.map(({ peerId, displayName, role }) => ({ peerId, displayName, role })),
+      transports,
     };
   }
 
@@ -232,19 +250,46 @@ export class MediaRequests {
     payload: Payload<'createWebRtcTransport'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['createWebRtcTransport']> {
-    const { peer, session, media } = this.#requireJoined(socket);
-    if (payload.producing && !peer.canPublish) {
+    return this.#transport(this.#requireJoined(socket), payload.producing, !!payload.consumeExisting, ctx);
+  }
+
+  /**
+   * The transports a join answer carries: those the peer may use, made side by side. One the
+   * media node could not make is left out (logged): the client makes it with
+   * `createWebRtcTransport`, and the join itself stands.
+   */
+  async #joinTransports(socket: PeerSocket, ctx: RequestContext): Promise<JoinResult['transports']> {
+    const joined = this.#requireJoined(socket);
+    // A join that fails after this started (a newer connection took its place) closes them: each
+    // is checked against the peer once made, as `createWebRtcTransport`'s are.
+    const [send, recv] = await Promise.allSettled([
+      joined.peer.canPublish ? this.#transport(joined, true, false, ctx) : undefined,
+      joined.peer.canSubscribe ? this.#transport(joined, false, true, ctx) : undefined,
+    ]);
+    for (const outcome of [send, recv]) {
+      if (outcome.status === 'rejected') {
+        ctx.logger.warn({ err: outcome.reason }, 'a transport could not be made with the join');
+      }
+    }
+    return {
+      send: send.status === 'fulfilled' ? send.value : undefined,
+      recv: recv.status === 'fulfilled' ? recv.value : undefined,
+    };
+  }
+
+  async #transport(
+    { peer, session, media }: JoinedPeer,
+    producing: boolean,
+    consumeExisting: boolean,
+    ctx: RequestContext,
+  ): Promise<TransportInfo> {
+    if (producing && !peer.canPublish) {
       throw new PermissionDeniedError('your join token does not allow sending media');
     }
     const response = await createWithinLimit(
       peer,
       'transports',
-      () =>
-        media.call(
-          'createWebRtcTransport',
-          { roomId: peer.roomId, peerId: peer.peerId, producing: payload.producing },
-          ctx,
-        ),
+      () => media.call('createWebRtcTransport', { roomId: peer.roomId, peerId: peer.peerId, producing }, ctx),
       (created) => peer.transports.add(created.transportId),
     );
     if (!peer.joined || peer.media !== media) {
@@ -259,7 +304,7 @@ export class MediaRequests {
       throw new AppError('INTERNAL', 'media node returned an incomplete transport');
     }
     const consumers =
-      payload.consumeExisting && peer.canSubscribe
+      consumeExisting && peer.canSubscribe
         ? await this.#consumeExisting(peer, await session, response.transportId, ctx)
         : undefined;
     return {

@@ -5,7 +5,7 @@
  * the stats request returns what the SFU measures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AudioLevel, PeerStats } from '@switchboard/protocol';
+import type { AudioLevel, JoinResult, PeerStats } from '@switchboard/protocol';
 import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import { data, joined, next, request, TestClients, VP8, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
@@ -238,6 +238,43 @@ describe('media plane (real WebRTC peers, a real media node)', () => {
       error: { code: 'NOT_FOUND' },
     });
     late.close();
+  });
+
+  it('the join answer can carry both transports, the receiving one with consumers of everything in the room', async () => {
+    const quick = await RtcPeer.join(await connect('Quick'), { camera: false, joinTransports: true });
+    peers.push(quick);
+    expect(quick.producers.audio, 'it produced on the sending transport of its join answer').toBeDefined();
+    expect(
+      quick.existing
+        .filter((c) => c.peerId === sender.peerId)
+        .map((c) => [c.kind, c.source])
+        .sort(),
+    ).toEqual([
+      ['audio', 'microphone'],
+      ['video', 'camera'],
+    ]);
+    await quick.receiveExisting();
+    await quick.receiving(sender.producers.video!, 'the sender’s video reaches the quick joiner');
+    // Its microphone reaches the others through the transport its join answer carried.
+    const heard = await receiver.consume({ producerId: quick.producers.audio! });
+    await receiver.receiving(heard.producerId, 'the quick joiner’s microphone reaches the receiver');
+
+    // Only what its token allows: a viewer's answer has no sending transport.
+    const viewer = await clients.connect(
+      h.signaling[0].port,
+      await clients.token(room, 'Viewer', { canPublish: false }),
+    );
+    const answer = data<JoinResult>(
+      await request(viewer, 'join', { rtpCapabilities: quick.rtpCapabilities, transports: true }),
+    );
+    expect(answer.transports?.send).toBeUndefined();
+    expect(answer.transports?.recv?.consumers?.length).toBeGreaterThan(0);
+    // A malformed flag is refused before anything happens.
+    const other = await connect('Malformed');
+    expect(
+      await request(other, 'join', { rtpCapabilities: quick.rtpCapabilities, transports: 'yes' }),
+    ).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    quick.close();
   });
 
   it('screen shares: a second video producer with its source, one per room unless a host allows more', async () => {

@@ -13,6 +13,7 @@ import {
   type PeerStats,
   type ConsumerInfo,
   type ProducerInfo,
+  type JoinResult,
   type TransportInfo,
 } from '@switchboard/protocol';
 import { data, request, type Client, type TestClients } from './clients';
@@ -22,6 +23,8 @@ export interface RtcPeerOptions {
   camera?: { width: number; height: number; fps?: number } | false;
   /** Create the receiving transport with consumers of every producer already there (`existing`). */
   consumeExisting?: boolean;
+  /** Take both transports from the join answer (`join { transports: true }`), not `createWebRtcTransport`. */
+  joinTransports?: boolean;
   /** A microphone playing a tone (default true; amplitude of 32767, default 8000 ≈ -15 dBov). */
   microphone?: boolean | { amplitude: number };
 }
@@ -60,18 +63,26 @@ export class RtcPeer {
       await request(client, 'getRouterRtpCapabilities', {}),
     );
     await device.load({ routerRtpCapabilities: rtpCapabilities });
-    const { peerId } = data<{ peerId: string }>(
-      await request(client, 'join', { rtpCapabilities: device.rtpCapabilities }),
+    const { peerId, transports } = data<JoinResult>(
+      await request(client, 'join', {
+        rtpCapabilities: device.rtpCapabilities,
+        ...(options.joinTransports ? { transports: true } : {}),
+      }),
     );
+    if (options.joinTransports && !(transports?.send && transports.recv)) {
+      throw new Error(`the join answer carries no transports: ${JSON.stringify(transports)}`);
+    }
     let existing: ConsumerInfo[] = [];
     const transport = async (producing: boolean) => {
-      const info = data<TransportInfo>(
-        await request(
-          client,
-          'createWebRtcTransport',
-          producing || !options.consumeExisting ? { producing } : { producing, consumeExisting: true },
-        ),
-      );
+      const info =
+        (producing ? transports?.send : transports?.recv) ??
+        data<TransportInfo>(
+          await request(
+            client,
+            'createWebRtcTransport',
+            producing || !options.consumeExisting ? { producing } : { producing, consumeExisting: true },
+          ),
+        );
       existing = info.consumers ?? existing;
       const created = producing
         ? device.createSendTransport(info as types.TransportOptions)

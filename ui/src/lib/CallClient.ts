@@ -260,7 +260,13 @@ export class CallClient {
     if (this.#prepared || this.#conn || this.#closed) {
       return;
     }
-    this.#prepared = this.#open().catch(() => undefined);
+    this.#prepared = this.#open().then(
+      (conn) => {
+        mark('prepared');
+        return conn;
+      },
+      () => undefined,
+    );
   }
 
   /** Connects and joins (waiting in the lobby first when the room has one). */
@@ -657,7 +663,9 @@ export class CallClient {
       auth: { token },
       reconnection: false,
     });
-    const signaling = new SignalingConnection(socket);
+    const signaling = new SignalingConnection(socket, {
+      onRoundTrip: (event, phase) => mark(`${phase === 'sent' ? '→' : '←'} ${event}`),
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
@@ -768,7 +776,8 @@ export class CallClient {
     mark('connected');
     let since = performance.now();
     this.#dispatch({ type: 'connectionLost' }); // a previous attempt's view of the room is stale
-    const rtpCaps = { rtpCapabilities: media.rtpCapabilities as never };
+    // The answer carries our transports too: one round trip from the click to receiving.
+    const rtpCaps = { rtpCapabilities: media.rtpCapabilities as never, transports: true };
     let joined = await signaling.request('join', rtpCaps);
     while (joined.status === 'lobby') {
       this.#waitingPeerId = joined.peerId;
@@ -792,11 +801,14 @@ export class CallClient {
     });
     // Both transports at once; then send and receive side by side, so the others' video does not
     // wait for our own DTLS handshake.
-    const existing = await media.connect({
-      selfPeerId: joined.peerId,
-      iceServers: this.#token?.iceServers ?? [],
-      forceRelay: this.#opts.forceRelay ?? false,
-    });
+    const existing = await media.connect(
+      {
+        selfPeerId: joined.peerId,
+        iceServers: this.#token?.iceServers ?? [],
+        forceRelay: this.#opts.forceRelay ?? false,
+      },
+      joined.transports,
+    );
     mark('transports');
     this.#status = 'joined';
     if (this.#presence === 'away') {

@@ -13,9 +13,11 @@ import {
   DEFAULT_SOURCE,
   type ConsumerInfo,
   type IceServer,
+  type JoinResult,
   type MediaSource,
   type ProducerInfo,
   type SignalingConnection,
+  type TransportInfo,
 } from '@switchboard/protocol';
 
 export type LocalKind = 'audio' | 'video';
@@ -60,6 +62,8 @@ export interface TransportOptions {
 /** A consumer and whose track it carries; `resumed` once the SFU sends it. */
 interface ConsumerEntry {
   consumer: types.Consumer;
+  /** What the server said of it. */
+  info: ConsumerInfo;
   peerId: string;
   source: MediaSource;
   resumed: boolean;
@@ -119,14 +123,15 @@ export class MediaSession {
   }
 
   /**
-   * Creates both transports at once (the receiving one comes with consumers of everything already
-   * in the room, which it returns for `receive`).
+   * Sets up both transports: those the join answer carried (`made`), the others created at once
+   * (the receiving one comes with consumers of everything already in the room, which it returns
+   * for `receive`).
    */
-  async connect(opts: TransportOptions): Promise<ConsumerInfo[]> {
+  async connect(opts: TransportOptions, made: JoinResult['transports'] = {}): Promise<ConsumerInfo[]> {
     this.#selfPeerId = opts.selfPeerId;
     const [send, { transport: recv, consumers = [] }] = await Promise.all([
-      this.#createTransport(opts, true).then(({ transport }) => transport),
-      this.#createTransport(opts, false),
+      this.#transport(opts, true, made.send).then(({ transport }) => transport),
+      this.#transport(opts, false, made.recv),
     ]);
     this.#send = send;
     this.#recv = recv;
@@ -230,7 +235,7 @@ export class MediaSession {
         producerId: producer.producerId,
       });
       const entry = await this.#receive(transport, { ...info, source: producer.source });
-      if (!(await this.#resumeWithView(entry))) {
+      if (!(await this.#resumeWithView(entry.info))) {
         await this.#signaling.request('resumeConsumer', { consumerId: entry.consumer.id });
       }
       this.#resumed(entry);
@@ -301,15 +306,19 @@ export class MediaSession {
     return this.#send;
   }
 
-  async #createTransport(
+  /** Sets up the transport the join answer carried, or asks for one when it carried none. */
+  async #transport(
     opts: TransportOptions,
     producing: boolean,
+    made: TransportInfo | undefined,
   ): Promise<{ transport: types.Transport; consumers?: ConsumerInfo[] }> {
     const signaling = this.#signaling;
-    const info = await signaling.request(
-      'createWebRtcTransport',
-      producing ? { producing } : { producing, consumeExisting: true },
-    );
+    const info =
+      made ??
+      (await signaling.request(
+        'createWebRtcTransport',
+        producing ? { producing } : { producing, consumeExisting: true },
+      ));
     const options = {
       id: info.id,
       iceParameters: info.iceParameters,
@@ -389,7 +398,10 @@ export class MediaSession {
 
   /**
    * The consumers the server made with the receiving transport (one per producer already in the
-   * room): set up side by side, then resumed with one request.
+   * room): set up side by side and resumed at the same time. Resuming need not wait for the set-up
+   * while the transport has not connected: nothing flows before ICE and DTLS, and those start
+   * only once mediasoup-client has set every one of these consumers up (they go in one batch), so
+   * receiving takes one round trip after the join answer, not two.
    */
   async #consumeAll(infos: ConsumerInfo[]): Promise<void> {
     const transport = this.#recv;
@@ -399,7 +411,7 @@ export class MediaSession {
     for (const info of infos) {
       this.#consumed.add(info.producerId);
     }
-    const entries = await Promise.all(
+    const receiving = Promise.all(
       infos.map((info) =>
         this.#receive(transport, info).catch((error: unknown) => {
           this.#consumed.delete(info.producerId);
@@ -410,18 +422,24 @@ export class MediaSession {
         }),
       ),
     );
-    const ready = entries.filter((entry) => entry !== undefined);
-    // Videos whose tile is known resume with its layer; the rest in one request.
-    const withView = await Promise.all(ready.map((entry) => this.#resumeWithView(entry)));
-    const rest = ready.filter((_, i) => !withView[i]);
-    if (rest.length > 0) {
-      await this.#signaling.request('resumeConsumers', {
-        consumerIds: rest.map((entry) => entry.consumer.id),
-      });
-    }
+    const early = transport.connectionState === 'new';
+    const resuming = early ? this.#resumeAll(infos) : undefined;
+    const ready = (await receiving).filter((entry) => entry !== undefined);
+    await (resuming ?? this.#resumeAll(ready.map(({ info }) => info)));
     for (const entry of ready) {
       this.#resumed(entry);
     }
+  }
+
+  /** Resumes consumers: videos whose tile is known with its layer, the rest in one request. */
+  async #resumeAll(infos: ConsumerInfo[]): Promise<void> {
+    const shown = infos.filter((info) => this.#shownView(info) !== undefined);
+    const rest = infos.filter((info) => !shown.includes(info));
+    await Promise.all([
+      ...shown.map((info) => this.#resumeWithView(info)),
+      rest.length > 0 &&
+        this.#signaling.request('resumeConsumers', { consumerIds: rest.map((info) => info.consumerId) }),
+    ]);
   }
 
   /** Sets up a consumer the server made (paused) and hands its track to the owner. */
@@ -433,7 +451,7 @@ export class MediaSession {
       rtpParameters: info.rtpParameters as types.RtpParameters,
     });
     const source = info.source ?? DEFAULT_SOURCE[info.kind];
-    const entry: ConsumerEntry = { consumer, peerId: info.peerId, source, resumed: false };
+    const entry: ConsumerEntry = { consumer, info, peerId: info.peerId, source, resumed: false };
     this.#consumers.set(consumer.id, entry);
     this.#events.trackAdded(info.peerId, source, consumer.track);
     this.#events.producerSeen({
@@ -446,19 +464,27 @@ export class MediaSession {
     return entry;
   }
 
+  /** The view of a video consumer's tile when the tile is known and shown. */
+  #shownView(info: Pick<ConsumerInfo, 'peerId' | 'source' | 'kind'>): TileView | undefined {
+    const view = this.#views.get(`${info.peerId}:${info.source ?? DEFAULT_SOURCE[info.kind]}`);
+    return info.kind === 'video' && view?.visible ? view : undefined;
+  }
+
   /**
    * Resumes a video consumer whose tile already reported its view, so the SFU starts with the
    * layer the tile needs (one key frame, no switch right after). False when there is no view yet
    * (resume it plainly).
    */
-  async #resumeWithView(entry: ConsumerEntry): Promise<boolean> {
-    const view = this.#views.get(`${entry.peerId}:${entry.source}`);
-    if (entry.consumer.kind !== 'video' || !view?.visible) {
+  async #resumeWithView(
+    info: Pick<ConsumerInfo, 'consumerId' | 'peerId' | 'source' | 'kind'>,
+  ): Promise<boolean> {
+    const view = this.#shownView(info);
+    if (!view) {
       return false;
     }
     const height = Math.round(view.height);
-    this.#sentViews.set(entry.consumer.id, { visible: true, height });
-    await this.#signaling.request('consumerView', { consumerId: entry.consumer.id, visible: true, height });
+    this.#sentViews.set(info.consumerId, { visible: true, height });
+    await this.#signaling.request('consumerView', { consumerId: info.consumerId, visible: true, height });
     return true;
   }
 
