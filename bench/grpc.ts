@@ -73,7 +73,7 @@ export async function benchGrpc(
         await time('CreateWebRtcTransport+Close', async () => {
           const t = await media.call(
             'createWebRtcTransport',
-            { roomId, peerId: 'bench-peer', producing: false },
+            { roomId, peerId: 'bench-peer', producing: false, sctp: false },
             { correlationId: `bench-${i}` },
           );
           await media.call(

@@ -20,6 +20,7 @@ import {
   waitForRemoteVideos,
   type Participant,
 } from '../test/e2e/browser';
+import { E2E_PORTS } from '../test/e2e/ports';
 import { startDelayProxy } from './delayProxy';
 import { referenceSignal } from './joinReference/signal';
 import { startJoinReference } from './joinReference/server';
@@ -183,6 +184,41 @@ const PHASES: [string, (marks: Marks) => number | undefined][] = [
   ['every remote video playing', (m) => m.find(([n]) => n === 'remote videos playing')?.[1]],
 ];
 
+/**
+ * Ours' server time per request over the whole run (every client's, the publishers' too), from
+ * signaling's and the media node's own histograms: what a round trip adds beyond the network.
+ */
+async function serverTimes(log: (line: string) => void): Promise<void> {
+  const histograms: [string, string, string][] = [
+    [`http://127.0.0.1:${E2E_PORTS.signaling}/metrics`, 'switchboard_socket_request_seconds', 'event'],
+    [
+      `http://127.0.0.1:${E2E_PORTS.mediaMetrics}/metrics`,
+      'switchboard_grpc_server_handling_seconds',
+      'method',
+    ],
+  ];
+  for (const [url, name, label] of histograms) {
+    const text = await (await fetch(url)).text().catch(() => '');
+    const totals = new Map<string, { sum: number; count: number }>();
+    for (const line of text.split('\n')) {
+      const match = new RegExp(`^${name}_(sum|count)\\{[^}]*${label}="([^"]+)"[^}]*\\} ([0-9.e+-]+)$`).exec(
+        line,
+      );
+      if (match) {
+        const total = totals.get(match[2]) ?? { sum: 0, count: 0 };
+        total[match[1] as 'sum' | 'count'] += Number(match[3]);
+        totals.set(match[2], total);
+      }
+    }
+    log(
+      `    ours, server time per request (${name}, mean ms): ${[...totals]
+        .filter(([, t]) => t.count > 0)
+        .map(([what, t]) => `${what} ${((t.sum / t.count) * 1000).toFixed(1)} (×${t.count})`)
+        .join(', ')}`,
+    );
+  }
+}
+
 export interface JoinResult {
   /** Median ms per round trip, target and measured joiner. */
   medians: Record<number, Record<string, Record<number, number>>>;
@@ -201,14 +237,20 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
       delayedUrl: oursProxy.url,
       room: async (label) => (await createRoom(stack.url, { name: label })).id,
       signal: (room, name) => ourSignal(stack.url, room, name),
-      // The meeting page prepares the call while the preview shows (token, socket, capabilities).
+      // The meeting page prepares the call while the preview shows (token, socket, capabilities,
+      // the receiving transport brought up): what a person looking at the preview for a few
+      // seconds leaves it to do.
       settled: async (joiner) => {
         await joiner.page.waitForFunction(
-          () => performance.getEntriesByName('sb:prepared').length > 0,
-          null,
-          {
-            timeout: 20_000,
+          () => {
+            const marks = performance.getEntriesByType('mark').map((m) => m.name);
+            return (
+              marks.includes('sb:prepared') &&
+              (marks.includes('sb:receiving connected') || marks.some((m) => m.startsWith('sb:not prepared')))
+            );
           },
+          null,
+          { timeout: 20_000 },
         );
       },
     },
@@ -244,6 +286,7 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
         }
       }
     }
+    await serverTimes(log);
   } finally {
     await browser.close();
     await oursProxy.close();

@@ -223,6 +223,13 @@ export const requestSchemas = {
     transports: z.boolean().optional(),
   }),
   /**
+   * Before `join`, while the camera preview shows: your receiving transport, made now with a data
+   * consumer whose set-up brings it up (ICE, DTLS) before there is media; `join { transports: true }`
+   * then answers with this transport and its consumers. Only where `join` would let you straight
+   * in (not a lobby you have not passed, not a locked room), once per connection.
+   */
+  prepare: z.strictObject({ ...base }),
+  /**
    * `consumeExisting` (receiving transport only): the answer also carries a paused consumer of
    * every producer already in the room, so joining needs no `consume` per producer.
    */
@@ -391,13 +398,29 @@ export interface ProducerInfo {
   paused: boolean;
 }
 
+/** A transport's SCTP side (mediasoup-client's `sctpParameters`). */
+export interface SctpParameters {
+  port: number;
+  OS: number;
+  MIS: number;
+  maxMessageSize: number;
+}
+
 export interface TransportInfo {
   id: string;
   iceParameters: IceParameters;
   iceCandidates: IceCandidate[];
   dtlsParameters: DtlsParameters;
+  /** A transport made by `prepare` carries data channels too. */
+  sctpParameters?: SctpParameters;
   /** With `consumeExisting`: paused consumers of the producers already there. */
   consumers?: ConsumerInfo[];
+}
+
+/** `prepare`'s answer: the receiving transport and the data consumer that brings it up. */
+export interface PreparedTransport extends TransportInfo {
+  sctpParameters: SctpParameters;
+  dataConsumer: { id: string; dataProducerId: string; streamId: number; label: string };
 }
 
 export interface ConsumerInfo {
@@ -566,6 +589,7 @@ export interface AudioLevel {
 export interface ResponseMap {
   getRouterRtpCapabilities: { rtpCapabilities: RtpCapabilities };
   join: JoinResult | LobbyWait;
+  prepare: PreparedTransport;
   createWebRtcTransport: TransportInfo;
   connectWebRtcTransport: Record<string, never>;
   restartIce: { iceParameters: IceParameters };

@@ -530,8 +530,16 @@ export class MediaNode {
       })),
       createWebRtcTransport: this.#unary('CreateWebRtcTransport', async (req, { logger }) => {
         const room = this.#room(req.roomId);
-        const transport = await room.createWebRtcTransport(requireId(req.peerId, 'peer_id'), req.producing);
-        logger.info({ transportId: transport.id, producing: req.producing }, 'transport created');
+        const transport = await room.createWebRtcTransport(
+          requireId(req.peerId, 'peer_id'),
+          req.producing,
+          req.sctp,
+        );
+        logger.info(
+          { transportId: transport.id, producing: req.producing, sctp: req.sctp },
+          'transport created',
+        );
+        const sctp = transport.sctpParameters;
         return {
           transportId: transport.id,
           iceParameters: iceParametersToProto(transport.iceParameters),
@@ -540,6 +548,23 @@ export class MediaNode {
             role: transport.dtlsParameters.role ?? 'auto',
             fingerprints: transport.dtlsParameters.fingerprints.map((fp) => ({ ...fp })),
           },
+          sctpParameters: sctp && {
+            port: sctp.port,
+            os: sctp.OS,
+            mis: sctp.MIS,
+            maxMessageSize: sctp.maxMessageSize,
+          },
+        };
+      }),
+      consumeRoomData: this.#unary('ConsumeRoomData', async (req) => {
+        const consumer = await this.#room(req.roomId).consumeRoomData(
+          requireId(req.transportId, 'transport_id'),
+        );
+        return {
+          dataConsumerId: consumer.id,
+          dataProducerId: consumer.dataProducerId,
+          streamId: consumer.sctpStreamParameters?.streamId ?? 0,
+          label: consumer.label,
         };
       }),
       connectWebRtcTransport: this.#unary('ConnectWebRtcTransport', async (req) => {

@@ -105,6 +105,9 @@ export interface WorkerCounts {
   consumers: number;
 }
 
+/** SCTP streams of a transport made with data channels (mediasoup's defaults). */
+const SCTP_STREAMS = { OS: 1024, MIS: 1024 };
+
 /** The pid of the worker a router runs on (recorded by WorkerPool). */
 const pidOf = (router: types.Router) => Number(router.appData.workerPid ?? 0);
 
@@ -121,6 +124,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #producerRouters = new Map<string, types.Router>();
   /** Producers piped from their router to another of the room's routers: `producerId|routerId`. */
   readonly #workerPipes = new Map<string, Promise<void>>();
+  /** Each router's own data producer (on a direct transport), by router id: see `consumeRoomData`. */
+  readonly #roomData = new Map<string, Promise<types.DataProducer>>();
   #spreading?: Promise<types.Router>;
   readonly #listen: TransportListenOptions;
   readonly #logger: Logger;
@@ -334,6 +339,7 @@ export class Room extends EventEmitter<RoomEvents> {
   async createWebRtcTransport(
     peerId: string,
     producing: boolean,
+    sctp = false,
   ): Promise<types.WebRtcTransport<TransportOwned>> {
     const { maxTransportsPerRoom } = this.#listen;
     if (this.#transports.size + this.#creatingTransports >= maxTransportsPerRoom) {
@@ -365,6 +371,7 @@ export class Room extends EventEmitter<RoomEvents> {
         enableTcp: true,
         preferUdp: true,
         initialAvailableOutgoingBitrate: 1_000_000,
+        ...(sctp ? { enableSctp: true, numSctpStreams: SCTP_STREAMS } : {}),
         appData: { peerId, producing, workerPid: pidOf(router) },
       });
     } finally {
@@ -405,6 +412,28 @@ export class Room extends EventEmitter<RoomEvents> {
       return await transport.restartIce();
     } catch (error) {
       throw this.#mediasoupError(error, 'restart ICE');
+    }
+  }
+
+  /**
+   * A data consumer, on a transport made with SCTP, of its router's own data producer (made once
+   * per router on a direct transport, and never sent on): it gives a browser something to receive,
+   * so that its receiving transport connects (ICE, DTLS, SCTP) before there is any media for it.
+   */
+  async consumeRoomData(transportId: string): Promise<types.DataConsumer> {
+    const transport = this.#transport(transportId);
+    if (!transport.sctpParameters) {
+      throw new AppError('FAILED_PRECONDITION', `transport ${transportId} was made without SCTP`);
+    }
+    const router = this.#routerOn(transport.appData.workerPid);
+    try {
+      const producer = await startOnce(this.#roomData, router.id, async () => {
+        const direct = await router.createDirectTransport();
+        return direct.produceData({ label: 'room' });
+      });
+      return await transport.consumeData({ dataProducerId: producer.id });
+    } catch (error) {
+      throw this.#mediasoupError(error, 'consume room data');
     }
   }
 

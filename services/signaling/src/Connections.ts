@@ -94,6 +94,7 @@ export class Connections {
     this.#handlers = {
       getRouterRtpCapabilities: (s, _p, ctx) => requests.getRouterRtpCapabilities(s, ctx),
       join: (s, p, ctx) => requests.join(s, p, ctx),
+      prepare: (s, _p, ctx) => requests.prepare(s, ctx),
       createWebRtcTransport: (s, p, ctx) => requests.createWebRtcTransport(s, p, ctx),
       connectWebRtcTransport: (s, p, ctx) => requests.connectWebRtcTransport(s, p, ctx),
       restartIce: (s, p, ctx) => requests.restartIce(s, p, ctx),

@@ -13,6 +13,7 @@ import type { ParticipantSessions } from './ParticipantSessions';
 import { hostsRoom, type PeerSocket, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
 import type { RoomAccess } from '@switchboard/rooms';
+import type { MediaPreparation } from './MediaPreparation';
 import type { Producers } from './Producers';
 import type { RoomSessions } from './RoomSessions';
 
@@ -23,6 +24,8 @@ export interface DeparturesOptions {
   participants: ParticipantSessions;
   rooms: RoomSessions;
   producers: Producers;
+  /** What was prepared for a peer that goes before joining. */
+  preparation: MediaPreparation;
   logger: Logger;
 }
 
@@ -41,6 +44,7 @@ export class Departures {
     const sessionPromise = this.#o.rooms.current(peer.roomId);
     const session = sessionPromise ? await sessionPromise.catch(() => undefined) : undefined;
     if (!peer.joined) {
+      await this.#o.preparation.release(peer, { ...meta, logger });
       if (peer.inLobby) {
         peer.inLobby = false;
         if (await this.#o.access.leaveLobby(peer.roomId, peer.peerId)) {

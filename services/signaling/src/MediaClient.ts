@@ -38,6 +38,7 @@ export type UnaryMethod =
   | 'connectWebRtcTransport'
   | 'restartIce'
   | 'closeWebRtcTransport'
+  | 'consumeRoomData'
   | 'produce'
   | 'closeProducer'
   | 'pauseProducer'

@@ -30,6 +30,7 @@ import type { z } from 'zod';
 import type { Chat } from './Chat';
 import { KeyedSerial } from './KeyedSerial';
 import type { HostControls } from './HostControls';
+import type { MediaPreparation, PreparedMedia } from './MediaPreparation';
 import type { CallMeta, MediaClient } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
 import {
@@ -72,6 +73,8 @@ export interface MediaRequestsOptions {
   /** This process's presence id. */
   instanceId: string;
   chat: Chat;
+  /** Receiving transports made before joining (`prepare`), taken over by `join`. */
+  preparation: MediaPreparation;
 }
 
 /**
@@ -132,14 +135,8 @@ export class MediaRequests {
     if (peer.joined) {
       throw new AppError('FAILED_PRECONDITION', 'already joined');
     }
-    const room = await this.#o.roomStore.get(peer.roomId);
-    if (!room) {
-      throw new NotFoundError('this meeting no longer exists');
-    }
-    if (room.policy === 'locked' && peer.role !== 'host') {
-      throw new PermissionDeniedError('this meeting is locked: no one new can join');
-    }
-    if (room.policy === 'lobby' && !(await this.#passesLobby(peer))) {
+    const { room, waits } = await this.#entry(peer);
+    if (waits) {
       if (!peer.inLobby) {
         peer.inLobby = true;
         const entry = { peerId: peer.peerId, displayName: peer.displayName, role: peer.role };
@@ -157,16 +154,21 @@ export class MediaRequests {
     peer.inLobby = false;
     // Let in: its token reads the room's chat over REST from now on, and a reconnect skips the lobby.
     await this.#o.access.admit(peer.roomId, peer.sub);
-    // The room opens on its media node here, for a peer that was let in, and only then.
+    const taken = await this.#o.preparation.take(peer);
+    // The room opens on its media node here (or at `prepare`), for a peer let in, and only then.
     const session = await this.#o.rooms.enter(peer.roomId, peer.peerId, ctx, ctx.logger);
+    const prepared = await this.#o.preparation.usable(peer, taken, session, ctx);
     const giveUp = async (error: unknown): Promise<never> => {
+      if (prepared) {
+        await this.#o.preparation.discard(peer, prepared, ctx);
+      }
       session.joining.delete(peer.peerId);
       await this.#o.rooms.releaseIfIdle(session, ctx, ctx.logger);
       throw error;
     };
     let media: MediaClient;
     try {
-      media = await this.#o.rooms.placePeer(session, ctx);
+      media = prepared?.media ?? (await this.#o.rooms.placePeer(session, ctx));
       await this.#o.participants.joined({
         roomId: peer.roomId,
         peerId: peer.peerId,
@@ -184,7 +186,7 @@ export class MediaRequests {
     session.joining.delete(peer.peerId);
     // The transports are made while the rest of the join goes on (they need only the peer's node).
     const makingTransports = payload.transports
-      ? this.#joinTransports(socket, ctx).catch((error: unknown) => {
+      ? this.#joinTransports(socket, prepared, ctx).catch((error: unknown) => {
           ctx.logger.warn({ err: error }, 'the transports could not be made with the join');
           return undefined;
         })
@@ -235,6 +237,38 @@ export class MediaRequests {
     };
   }
 
+  /**
+   * Whether `join` lets the peer in now (`waits`: it must wait in the lobby for a host); throws when
+   * it may not come in at all (no such room, a locked one for a guest).
+   */
+  async #entry(
+    peer: PeerState,
+  ): Promise<{ room: NonNullable<Awaited<ReturnType<RoomStore['get']>>>; waits: boolean }> {
+    const room = await this.#o.roomStore.get(peer.roomId);
+    if (!room) {
+      throw new NotFoundError('this meeting no longer exists');
+    }
+    if (room.policy === 'locked' && peer.role !== 'host') {
+      throw new PermissionDeniedError('this meeting is locked: no one new can join');
+    }
+    return { room, waits: room.policy === 'lobby' && !(await this.#passesLobby(peer)) };
+  }
+
+  /** The receiving transport before joining, where `join` would let the peer straight in. */
+  async prepare(socket: PeerSocket, ctx: RequestContext): Promise<ResponseMap['prepare']> {
+    const peer = socket.data.peer;
+    if (!peer.canSubscribe) {
+      throw new PermissionDeniedError('your join token does not allow receiving media');
+    }
+    if ((await this.#entry(peer)).waits) {
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        'this meeting has a lobby: nothing is prepared before a host lets you in',
+      );
+    }
+    return this.#o.preparation.prepare(socket, ctx);
+  }
+
   /** In a lobby room, hosts, members (accounts a host admitted before) and admitted tokens pass. */
   async #passesLobby(peer: PeerState): Promise<boolean> {
     if (peer.role === 'host' || (await this.#o.access.isAdmitted(peer.roomId, peer.sub))) {
@@ -258,13 +292,22 @@ export class MediaRequests {
    * media node could not make is left out (logged): the client makes it with
    * `createWebRtcTransport`, and the join itself stands.
    */
-  async #joinTransports(socket: PeerSocket, ctx: RequestContext): Promise<JoinResult['transports']> {
+  async #joinTransports(
+    socket: PeerSocket,
+    prepared: PreparedMedia | undefined,
+    ctx: RequestContext,
+  ): Promise<JoinResult['transports']> {
     const joined = this.#requireJoined(socket);
     // A join that fails after this started (a newer connection took its place) closes them: each
     // is checked against the peer once made, as `createWebRtcTransport`'s are.
+    const receiving = prepared
+      ? this.#onPrepared(joined, prepared, ctx)
+      : joined.peer.canSubscribe
+        ? this.#transport(joined, false, true, ctx)
+        : undefined;
     const [send, recv] = await Promise.allSettled([
       joined.peer.canPublish ? this.#transport(joined, true, false, ctx) : undefined,
-      joined.peer.canSubscribe ? this.#transport(joined, false, true, ctx) : undefined,
+      receiving,
     ]);
     for (const outcome of [send, recv]) {
       if (outcome.status === 'rejected') {
@@ -275,6 +318,16 @@ export class MediaRequests {
       send: send.status === 'fulfilled' ? send.value : undefined,
       recv: recv.status === 'fulfilled' ? recv.value : undefined,
     };
+  }
+
+  /** The prepared receiving transport, with consumers of everything in the room. */
+  async #onPrepared(
+    { peer, session }: JoinedPeer,
+    prepared: PreparedMedia,
+    ctx: RequestContext,
+  ): Promise<TransportInfo> {
+    const { dataConsumer: _made, ...transport } = prepared.recv;
+    return { ...transport, consumers: await this.#consumeExisting(peer, await session, transport.id, ctx) };
   }
 
   async #transport(
@@ -289,7 +342,12 @@ export class MediaRequests {
     const response = await createWithinLimit(
       peer,
       'transports',
-      () => media.call('createWebRtcTransport', { roomId: peer.roomId, peerId: peer.peerId, producing }, ctx),
+      () =>
+        media.call(
+          'createWebRtcTransport',
+          { roomId: peer.roomId, peerId: peer.peerId, producing, sctp: false },
+          ctx,
+        ),
       (created) => peer.transports.add(created.transportId),
     );
     if (!peer.joined || peer.media !== media) {
@@ -401,7 +459,14 @@ export class MediaRequests {
     payload: Payload<'connectWebRtcTransport'>,
     ctx: RequestContext,
   ): Promise<ResponseMap['connectWebRtcTransport']> {
-    const { peer, media } = this.#requireJoined(socket);
+    const peer = socket.data.peer;
+    // Before joining, only the transport `prepare` made connects.
+    const media = peer.joined
+      ? this.#requireJoined(socket).media
+      : await this.#o.preparation.nodeOf(peer, payload.transportId);
+    if (!media) {
+      throw new AppError('FAILED_PRECONDITION', 'join the room first');
+    }
     await media.call(
       'connectWebRtcTransport',
       {

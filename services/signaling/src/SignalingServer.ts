@@ -41,6 +41,7 @@ import { authenticateSocket } from './handshake';
 import { HostControls } from './HostControls';
 import type { MediaClient } from './MediaClient';
 import { MediaDirectory } from './MediaDirectory';
+import { MediaPreparation } from './MediaPreparation';
 import { MediaRequests } from './MediaRequests';
 import { hostsRoom, lobbyEntry, MEDIA_LOST_NOTICE, type SignalingIo } from './peer';
 import { LocalSockets } from './LocalSockets';
@@ -185,6 +186,7 @@ export class SignalingServer {
       windowSeconds: config.chatLimit.windowSeconds,
       logger,
     });
+    const preparation = new MediaPreparation(this.#rooms);
     this.#departures = new Departures({
       io: this.#io,
       presence: this.#presence,
@@ -192,6 +194,7 @@ export class SignalingServer {
       participants,
       rooms: this.#rooms,
       producers,
+      preparation,
       logger,
     });
     const requests = new MediaRequests({
@@ -205,6 +208,7 @@ export class SignalingServer {
       producers,
       instanceId: this.#instanceId,
       chat,
+      preparation,
     });
     this.#attributes = new Attributes({
       io: this.#io,

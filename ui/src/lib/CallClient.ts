@@ -253,7 +253,8 @@ export class CallClient {
 
   /**
    * Does before Join what needs no decision from the user — the join token, the socket, the
-   * router's capabilities loaded into the device — so that `start()` only joins. A failure here
+   * router's capabilities loaded into the device, the receiving transport brought up — so that
+   * `start()` only joins. A failure here
    * is silent: `start()` then does it all itself and reports what goes wrong.
    */
   prepare(): void {
@@ -261,7 +262,12 @@ export class CallClient {
       return;
     }
     this.#prepared = this.#open().then(
-      (conn) => {
+      async (conn) => {
+        // The receiving transport too, brought up now where the room lets us straight in (else
+        // the join makes it, as on a reconnect).
+        await conn.media
+          .prepare({ iceServers: this.#token?.iceServers ?? [], forceRelay: this.#opts.forceRelay ?? false })
+          .catch((error: unknown) => mark(`not prepared: ${(error as Error).message}`));
         mark('prepared');
         return conn;
       },

@@ -129,13 +129,42 @@ export class MediaSession {
    */
   async connect(opts: TransportOptions, made: JoinResult['transports'] = {}): Promise<ConsumerInfo[]> {
     this.#selfPeerId = opts.selfPeerId;
+    const prepared = this.#recv;
+    const onPrepared = prepared !== undefined && prepared.id === made.recv?.id;
+    if (onPrepared && !prepared.closed && !['failed', 'closed'].includes(prepared.connectionState)) {
+      // The join took the transport `prepare` made (and brought up): only its consumers are new.
+      this.#send = (await this.#transport(opts, true, made.send)).transport;
+      return made.recv?.consumers ?? [];
+    }
+    prepared?.close();
+    this.#recv = undefined;
     const [send, { transport: recv, consumers = [] }] = await Promise.all([
       this.#transport(opts, true, made.send).then(({ transport }) => transport),
-      this.#transport(opts, false, made.recv),
+      // A prepared transport that failed here is not set up again: a new one is asked for.
+      this.#transport(opts, false, onPrepared ? undefined : made.recv),
     ]);
     this.#send = send;
     this.#recv = recv;
     return consumers;
+  }
+
+  /**
+   * Before joining, while the preview shows: the receiving transport, made by the server now and
+   * brought up (ICE, DTLS) by setting up the data consumer it came with, so that after the click
+   * media flows as soon as the consumers are resumed. Resolves once the server has our DTLS
+   * parameters (the handshake may still be running); rejects where the room does not prepare
+   * (a lobby, a token that cannot receive): `connect` then makes everything as before.
+   */
+  async prepare(opts: Pick<TransportOptions, 'iceServers' | 'forceRelay'>): Promise<void> {
+    const info = await this.#signaling.request('prepare', {});
+    const { transport } = await this.#transport(opts, false, info);
+    this.#recv = transport;
+    await transport.consumeData({
+      id: info.dataConsumer.id,
+      dataProducerId: info.dataConsumer.dataProducerId,
+      sctpStreamParameters: { streamId: info.dataConsumer.streamId, ordered: true },
+      label: info.dataConsumer.label,
+    });
   }
 
   /** Sends a microphone or camera track (paused from the start when `paused`). */
@@ -308,7 +337,7 @@ export class MediaSession {
 
   /** Sets up the transport the join answer carried, or asks for one when it carried none. */
   async #transport(
-    opts: TransportOptions,
+    opts: Pick<TransportOptions, 'iceServers' | 'forceRelay'>,
     producing: boolean,
     made: TransportInfo | undefined,
   ): Promise<{ transport: types.Transport; consumers?: ConsumerInfo[] }> {
@@ -324,6 +353,7 @@ export class MediaSession {
       iceParameters: info.iceParameters,
       iceCandidates: info.iceCandidates as types.IceCandidate[],
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
+      sctpParameters: info.sctpParameters,
       iceServers: opts.iceServers,
       iceTransportPolicy: opts.forceRelay ? ('relay' as const) : ('all' as const),
     };
@@ -375,6 +405,9 @@ export class MediaSession {
           restarts = 0;
         }
         return;
+      }
+      if (this.#selfPeerId === undefined) {
+        return; // prepared before joining: the join makes a new one if this one is gone
       }
       if (restarts >= ICE_RESTARTS) {
         if (state === 'failed') {

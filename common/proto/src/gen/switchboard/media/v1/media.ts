@@ -210,6 +210,15 @@ export interface CreateWebRtcTransportRequest {
   peerId: string;
   /** true for the transport the peer sends on, false for the one it receives on */
   producing: boolean;
+  /** Also carry SCTP (data channels); the answer then has `sctp_parameters`. */
+  sctp: boolean;
+}
+
+export interface SctpParameters {
+  port: number;
+  os: number;
+  mis: number;
+  maxMessageSize: number;
 }
 
 export interface CreateWebRtcTransportResponse {
@@ -217,6 +226,19 @@ export interface CreateWebRtcTransportResponse {
   iceParameters: IceParameters | undefined;
   iceCandidates: IceCandidate[];
   dtlsParameters: DtlsParameters | undefined;
+  sctpParameters: SctpParameters | undefined;
+}
+
+export interface ConsumeRoomDataRequest {
+  roomId: string;
+  transportId: string;
+}
+
+export interface ConsumeRoomDataResponse {
+  dataConsumerId: string;
+  dataProducerId: string;
+  streamId: number;
+  label: string;
 }
 
 export interface ConnectWebRtcTransportRequest {
@@ -3127,7 +3149,7 @@ export const GetRtpCapabilitiesResponse: MessageFns<GetRtpCapabilitiesResponse> 
 };
 
 function createBaseCreateWebRtcTransportRequest(): CreateWebRtcTransportRequest {
-  return { roomId: '', peerId: '', producing: false };
+  return { roomId: '', peerId: '', producing: false, sctp: false };
 }
 
 export const CreateWebRtcTransportRequest: MessageFns<CreateWebRtcTransportRequest> = {
@@ -3140,6 +3162,9 @@ export const CreateWebRtcTransportRequest: MessageFns<CreateWebRtcTransportReque
     }
     if (message.producing !== false) {
       writer.uint32(24).bool(message.producing);
+    }
+    if (message.sctp !== false) {
+      writer.uint32(32).bool(message.sctp);
     }
     return writer;
   },
@@ -3181,6 +3206,14 @@ export const CreateWebRtcTransportRequest: MessageFns<CreateWebRtcTransportReque
             message.producing = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sctp = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3206,6 +3239,7 @@ export const CreateWebRtcTransportRequest: MessageFns<CreateWebRtcTransportReque
           ? globalThis.String(object.peer_id)
           : '',
       producing: isSet(object.producing) ? globalThis.Boolean(object.producing) : false,
+      sctp: isSet(object.sctp) ? globalThis.Boolean(object.sctp) : false,
     };
   },
 
@@ -3220,6 +3254,9 @@ export const CreateWebRtcTransportRequest: MessageFns<CreateWebRtcTransportReque
     if (message.producing !== false) {
       obj.producing = message.producing;
     }
+    if (message.sctp !== false) {
+      obj.sctp = message.sctp;
+    }
     return obj;
   },
 
@@ -3231,12 +3268,140 @@ export const CreateWebRtcTransportRequest: MessageFns<CreateWebRtcTransportReque
     message.roomId = object.roomId ?? '';
     message.peerId = object.peerId ?? '';
     message.producing = object.producing ?? false;
+    message.sctp = object.sctp ?? false;
+    return message;
+  },
+};
+
+function createBaseSctpParameters(): SctpParameters {
+  return { port: 0, os: 0, mis: 0, maxMessageSize: 0 };
+}
+
+export const SctpParameters: MessageFns<SctpParameters> = {
+  encode(message: SctpParameters, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.port !== 0) {
+      writer.uint32(8).uint32(message.port);
+    }
+    if (message.os !== 0) {
+      writer.uint32(16).uint32(message.os);
+    }
+    if (message.mis !== 0) {
+      writer.uint32(24).uint32(message.mis);
+    }
+    if (message.maxMessageSize !== 0) {
+      writer.uint32(32).uint32(message.maxMessageSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SctpParameters {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSctpParameters();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.os = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mis = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxMessageSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SctpParameters {
+    return {
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      os: isSet(object.os) ? globalThis.Number(object.os) : 0,
+      mis: isSet(object.mis) ? globalThis.Number(object.mis) : 0,
+      maxMessageSize: isSet(object.maxMessageSize)
+        ? globalThis.Number(object.maxMessageSize)
+        : isSet(object.max_message_size)
+          ? globalThis.Number(object.max_message_size)
+          : 0,
+    };
+  },
+
+  toJSON(message: SctpParameters): unknown {
+    const obj: any = {};
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.os !== 0) {
+      obj.os = Math.round(message.os);
+    }
+    if (message.mis !== 0) {
+      obj.mis = Math.round(message.mis);
+    }
+    if (message.maxMessageSize !== 0) {
+      obj.maxMessageSize = Math.round(message.maxMessageSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SctpParameters>): SctpParameters {
+    return SctpParameters.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SctpParameters>): SctpParameters {
+    const message = createBaseSctpParameters();
+    message.port = object.port ?? 0;
+    message.os = object.os ?? 0;
+    message.mis = object.mis ?? 0;
+    message.maxMessageSize = object.maxMessageSize ?? 0;
     return message;
   },
 };
 
 function createBaseCreateWebRtcTransportResponse(): CreateWebRtcTransportResponse {
-  return { transportId: '', iceParameters: undefined, iceCandidates: [], dtlsParameters: undefined };
+  return {
+    transportId: '',
+    iceParameters: undefined,
+    iceCandidates: [],
+    dtlsParameters: undefined,
+    sctpParameters: undefined,
+  };
 }
 
 export const CreateWebRtcTransportResponse: MessageFns<CreateWebRtcTransportResponse> = {
@@ -3252,6 +3417,9 @@ export const CreateWebRtcTransportResponse: MessageFns<CreateWebRtcTransportResp
     }
     if (message.dtlsParameters !== undefined) {
       DtlsParameters.encode(message.dtlsParameters, writer.uint32(34).fork()).join();
+    }
+    if (message.sctpParameters !== undefined) {
+      SctpParameters.encode(message.sctpParameters, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3301,6 +3469,14 @@ export const CreateWebRtcTransportResponse: MessageFns<CreateWebRtcTransportResp
             message.dtlsParameters = DtlsParameters.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sctpParameters = SctpParameters.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3335,6 +3511,11 @@ export const CreateWebRtcTransportResponse: MessageFns<CreateWebRtcTransportResp
         : isSet(object.dtls_parameters)
           ? DtlsParameters.fromJSON(object.dtls_parameters)
           : undefined,
+      sctpParameters: isSet(object.sctpParameters)
+        ? SctpParameters.fromJSON(object.sctpParameters)
+        : isSet(object.sctp_parameters)
+          ? SctpParameters.fromJSON(object.sctp_parameters)
+          : undefined,
     };
   },
 
@@ -3351,6 +3532,9 @@ export const CreateWebRtcTransportResponse: MessageFns<CreateWebRtcTransportResp
     }
     if (message.dtlsParameters !== undefined) {
       obj.dtlsParameters = DtlsParameters.toJSON(message.dtlsParameters);
+    }
+    if (message.sctpParameters !== undefined) {
+      obj.sctpParameters = SctpParameters.toJSON(message.sctpParameters);
     }
     return obj;
   },
@@ -3370,6 +3554,232 @@ export const CreateWebRtcTransportResponse: MessageFns<CreateWebRtcTransportResp
       object.dtlsParameters !== undefined && object.dtlsParameters !== null
         ? DtlsParameters.fromPartial(object.dtlsParameters)
         : undefined;
+    message.sctpParameters =
+      object.sctpParameters !== undefined && object.sctpParameters !== null
+        ? SctpParameters.fromPartial(object.sctpParameters)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseConsumeRoomDataRequest(): ConsumeRoomDataRequest {
+  return { roomId: '', transportId: '' };
+}
+
+export const ConsumeRoomDataRequest: MessageFns<ConsumeRoomDataRequest> = {
+  encode(message: ConsumeRoomDataRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== '') {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.transportId !== '') {
+      writer.uint32(18).string(message.transportId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumeRoomDataRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumeRoomDataRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.transportId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumeRoomDataRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+          ? globalThis.String(object.room_id)
+          : '',
+      transportId: isSet(object.transportId)
+        ? globalThis.String(object.transportId)
+        : isSet(object.transport_id)
+          ? globalThis.String(object.transport_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ConsumeRoomDataRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== '') {
+      obj.roomId = message.roomId;
+    }
+    if (message.transportId !== '') {
+      obj.transportId = message.transportId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsumeRoomDataRequest>): ConsumeRoomDataRequest {
+    return ConsumeRoomDataRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsumeRoomDataRequest>): ConsumeRoomDataRequest {
+    const message = createBaseConsumeRoomDataRequest();
+    message.roomId = object.roomId ?? '';
+    message.transportId = object.transportId ?? '';
+    return message;
+  },
+};
+
+function createBaseConsumeRoomDataResponse(): ConsumeRoomDataResponse {
+  return { dataConsumerId: '', dataProducerId: '', streamId: 0, label: '' };
+}
+
+export const ConsumeRoomDataResponse: MessageFns<ConsumeRoomDataResponse> = {
+  encode(message: ConsumeRoomDataResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataConsumerId !== '') {
+      writer.uint32(10).string(message.dataConsumerId);
+    }
+    if (message.dataProducerId !== '') {
+      writer.uint32(18).string(message.dataProducerId);
+    }
+    if (message.streamId !== 0) {
+      writer.uint32(24).uint32(message.streamId);
+    }
+    if (message.label !== '') {
+      writer.uint32(34).string(message.label);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumeRoomDataResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumeRoomDataResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataConsumerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataProducerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.streamId = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumeRoomDataResponse {
+    return {
+      dataConsumerId: isSet(object.dataConsumerId)
+        ? globalThis.String(object.dataConsumerId)
+        : isSet(object.data_consumer_id)
+          ? globalThis.String(object.data_consumer_id)
+          : '',
+      dataProducerId: isSet(object.dataProducerId)
+        ? globalThis.String(object.dataProducerId)
+        : isSet(object.data_producer_id)
+          ? globalThis.String(object.data_producer_id)
+          : '',
+      streamId: isSet(object.streamId)
+        ? globalThis.Number(object.streamId)
+        : isSet(object.stream_id)
+          ? globalThis.Number(object.stream_id)
+          : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : '',
+    };
+  },
+
+  toJSON(message: ConsumeRoomDataResponse): unknown {
+    const obj: any = {};
+    if (message.dataConsumerId !== '') {
+      obj.dataConsumerId = message.dataConsumerId;
+    }
+    if (message.dataProducerId !== '') {
+      obj.dataProducerId = message.dataProducerId;
+    }
+    if (message.streamId !== 0) {
+      obj.streamId = Math.round(message.streamId);
+    }
+    if (message.label !== '') {
+      obj.label = message.label;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsumeRoomDataResponse>): ConsumeRoomDataResponse {
+    return ConsumeRoomDataResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsumeRoomDataResponse>): ConsumeRoomDataResponse {
+    const message = createBaseConsumeRoomDataResponse();
+    message.dataConsumerId = object.dataConsumerId ?? '';
+    message.dataProducerId = object.dataProducerId ?? '';
+    message.streamId = object.streamId ?? 0;
+    message.label = object.label ?? '';
     return message;
   },
 };
@@ -9539,6 +9949,22 @@ export const MediaServiceService = {
       CloseWebRtcTransportResponse.decode(value),
   },
   /**
+   * A data consumer of the room's own data producer on a transport made with `sctp`: what lets a
+   * browser bring a receiving transport up (ICE, DTLS, SCTP) before it has any media to receive,
+   * while its owner previews the camera. The room sends nothing on it.
+   */
+  consumeRoomData: {
+    path: '/switchboard.media.v1.MediaService/ConsumeRoomData' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConsumeRoomDataRequest): Buffer =>
+      Buffer.from(ConsumeRoomDataRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConsumeRoomDataRequest => ConsumeRoomDataRequest.decode(value),
+    responseSerialize: (value: ConsumeRoomDataResponse): Buffer =>
+      Buffer.from(ConsumeRoomDataResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConsumeRoomDataResponse => ConsumeRoomDataResponse.decode(value),
+  },
+  /**
    * Restarts ICE on a transport whose connection went `disconnected` or `failed`: new local ICE
    * parameters for the client's `transport.restartIce()`; DTLS and everything on it stay.
    */
@@ -9841,6 +10267,12 @@ export interface MediaServiceServer extends UntypedServiceImplementation {
   connectWebRtcTransport: handleUnaryCall<ConnectWebRtcTransportRequest, ConnectWebRtcTransportResponse>;
   closeWebRtcTransport: handleUnaryCall<CloseWebRtcTransportRequest, CloseWebRtcTransportResponse>;
   /**
+   * A data consumer of the room's own data producer on a transport made with `sctp`: what lets a
+   * browser bring a receiving transport up (ICE, DTLS, SCTP) before it has any media to receive,
+   * while its owner previews the camera. The room sends nothing on it.
+   */
+  consumeRoomData: handleUnaryCall<ConsumeRoomDataRequest, ConsumeRoomDataResponse>;
+  /**
    * Restarts ICE on a transport whose connection went `disconnected` or `failed`: new local ICE
    * parameters for the client's `transport.restartIce()`; DTLS and everything on it stay.
    */
@@ -10009,6 +10441,26 @@ export interface MediaServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CloseWebRtcTransportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A data consumer of the room's own data producer on a transport made with `sctp`: what lets a
+   * browser bring a receiving transport up (ICE, DTLS, SCTP) before it has any media to receive,
+   * while its owner previews the camera. The room sends nothing on it.
+   */
+  consumeRoomData(
+    request: ConsumeRoomDataRequest,
+    callback: (error: ServiceError | null, response: ConsumeRoomDataResponse) => void,
+  ): ClientUnaryCall;
+  consumeRoomData(
+    request: ConsumeRoomDataRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConsumeRoomDataResponse) => void,
+  ): ClientUnaryCall;
+  consumeRoomData(
+    request: ConsumeRoomDataRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConsumeRoomDataResponse) => void,
   ): ClientUnaryCall;
   /**
    * Restarts ICE on a transport whose connection went `disconnected` or `failed`: new local ICE
