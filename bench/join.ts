@@ -148,7 +148,14 @@ function roundTrips(marks: Marks): RoundTrip[] {
 export function criticalPath(marks: Marks): RoundTrip[] {
   const resumed = marks.filter(([n]) => n.startsWith('consuming')).map(([, t]) => t);
   const done = resumed.length > 0 ? Math.max(...resumed) : Infinity;
-  const trips = roundTrips(marks).filter((trip) => trip.end <= done && RECEIVING_PATH.has(trip.name));
+  // On ours' prepared transport the one connect after the click is the sending transport's.
+  const prepared = marks.some(([n]) => n === 'receiving on the prepared transport');
+  const trips = roundTrips(marks).filter(
+    (trip) =>
+      trip.end <= done &&
+      RECEIVING_PATH.has(trip.name) &&
+      !(prepared && trip.name === 'connectWebRtcTransport'),
+  );
   const chains: RoundTrip[][] = [];
   for (const [i, trip] of trips.entries()) {
     let best: RoundTrip[] = [];
@@ -159,8 +166,13 @@ export function criticalPath(marks: Marks): RoundTrip[] {
     }
     chains.push([...best, trip]);
   }
+  // Of the longest, the one answered last (the resume media waited for, not a request beside it).
   return chains.reduce<RoundTrip[]>(
-    (longest, chain) => (chain.length > longest.length ? chain : longest),
+    (longest, chain) =>
+      chain.length > longest.length ||
+      (chain.length === longest.length && chain.at(-1)!.end > longest.at(-1)!.end)
+        ? chain
+        : longest,
     [],
   );
 }

@@ -17,6 +17,7 @@ import {
   E2E_ENV,
   E2E_OPERATOR,
   frameCounts,
+  joinTimeline,
   launchChromium,
   leaveAndClose,
   marksSince,
@@ -106,6 +107,11 @@ describe('a three-party call through every component', () => {
     console.info(
       `third joiner: Join click → all remote videos playing in ${playingAt - (third.clickedAt ?? 0)} ms`,
     );
+    // Its receiving transport was made and brought up while the preview showed, and the join
+    // answer handed it back with the consumers (no transport asked for after the click).
+    const marks = (await joinTimeline(third)).map(([name]) => name);
+    expect(marks, marks.join(' · ')).toContain('receiving on the prepared transport');
+    expect(marks).not.toContain('→ createWebRtcTransport');
 
     // Frames keep advancing (real decoding, not a frozen first frame), by 5 within 10 s each. A fixed
     // 1.5 s window failed once on 'Ada sees Grace', cause not seen: the third joiner reflows every

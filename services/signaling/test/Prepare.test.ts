@@ -3,13 +3,16 @@
  * Node under mediasoup-client) against a real media node: it connects (ICE, DTLS, SCTP) while the
  * peer is not in the room, the join answer hands it back with consumers of everything there, and
  * media flows on it. Refused where the join would not let the peer straight in; given back when
- * the connection goes before joining.
+ * the connection goes before joining, and replaced when its node went before the join.
  */
 import { Device, type types } from 'mediasoup-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JoinResult, PeerStats, PreparedTransport } from '@switchboard/protocol';
-import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
+import { ServiceCredentials } from '@switchboard/auth';
+import { ensureRoom, TEST_SERVICE_SECRET, uniqueRoom, waitFor } from '@switchboard/testing';
 import { installWebRtcGlobals } from '@switchboard/testing/webrtc';
+import { MediaClient } from '../src/MediaClient';
+import { roomMediaKey } from '../src/MediaDirectory';
 import { data, request, TestClients, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcPeer } from './rtcPeer';
@@ -163,5 +166,49 @@ describe('a receiving transport prepared before joining', () => {
     // Nothing was opened for any of them.
     expect(h.media[0].roomIds).not.toContain(lobbyRoom);
     expect(h.media[0].roomIds).not.toContain(lockedRoom);
+  });
+});
+
+describe('a prepared transport whose media node went before the join', () => {
+  let h: Harness;
+  const clients = new TestClients(SECRET);
+
+  beforeAll(async () => {
+    h = await startHarness({ secret: SECRET, mediaNodes: 2 });
+  });
+
+  afterAll(async () => {
+    clients.closeAll();
+    await h?.close();
+  });
+
+  it('is replaced by a new one on the node the room moved to', async () => {
+    const room = await ensureRoom(h.pool, uniqueRoom('prepare-stale'));
+    const client = await clients.connect(h.signaling[0].port, await clients.token(room, 'Early'));
+    const stale = data<PreparedTransport>(await request(client, 'prepare', {}));
+    const nodeId = (await h.redis.get(roomMediaKey(room)))!;
+    const node = h.media.find((m) => m.consulId === nodeId)!;
+    const drain = new MediaClient({
+      instanceId: nodeId,
+      address: `127.0.0.1:${node.grpcPort}`,
+      timeoutMs: 5000,
+      credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
+    });
+    await drain.call('drain', { deadlineSeconds: 1 }, { correlationId: 'prepare-stale' });
+    drain.close();
+    await waitFor(async () => node.roomCount === 0, {
+      timeoutMs: 10_000,
+      what: 'the drained node closed the room',
+    });
+
+    const { rtpCapabilities } = data<{ rtpCapabilities: object }>(
+      await request(client, 'getRouterRtpCapabilities', {}),
+    );
+    const answer = data<JoinResult>(await request(client, 'join', { rtpCapabilities, transports: true }));
+    expect(answer.status).toBe('joined');
+    expect(answer.transports?.recv?.id, 'a new receiving transport').toBeDefined();
+    expect(answer.transports?.recv?.id).not.toBe(stale.id);
+    const other = h.media.find((m) => m !== node)!;
+    expect(other.roomIds).toContain(room);
   });
 });

@@ -133,6 +133,7 @@ export class MediaSession {
     const onPrepared = prepared !== undefined && prepared.id === made.recv?.id;
     if (onPrepared && !prepared.closed && !['failed', 'closed'].includes(prepared.connectionState)) {
       // The join took the transport `prepare` made (and brought up): only its consumers are new.
+      this.#events.mark('receiving on the prepared transport');
       this.#send = (await this.#transport(opts, true, made.send)).transport;
       return made.recv?.consumers ?? [];
     }
