@@ -9,11 +9,11 @@
  */
 import { AppError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
-import { iceCandidateFromProto, iceParametersFromProto } from '@switchboard/proto';
 import type { PreparedTransport } from '@switchboard/protocol';
 import type { CallMeta, MediaClient } from './MediaClient';
 import { createWithinLimit, type PeerSocket, type PeerState } from './peer';
 import type { RoomSession, RoomSessions } from './RoomSessions';
+import { transportInfo } from './transportInfo';
 
 /** What `prepare` made for a peer. */
 export interface PreparedMedia {
@@ -71,9 +71,9 @@ export class MediaPreparation {
       );
       transportId = created.transportId;
       const data = await node.call('consumeRoomData', { roomId: peer.roomId, transportId }, ctx);
-      const { iceParameters, dtlsParameters, sctpParameters } = created;
-      if (!iceParameters || !dtlsParameters || !sctpParameters) {
-        throw new AppError('INTERNAL', 'media node returned an incomplete transport');
+      const { sctpParameters, ...info } = transportInfo(created);
+      if (!sctpParameters) {
+        throw new AppError('INTERNAL', 'media node returned a transport without SCTP');
       }
       if (socket.disconnected || peer.joined) {
         throw new AppError('FAILED_PRECONDITION', 'the connection went or joined while preparing');
@@ -83,19 +83,8 @@ export class MediaPreparation {
         session,
         media: node,
         recv: {
-          id: transportId,
-          iceParameters: iceParametersFromProto(iceParameters),
-          iceCandidates: created.iceCandidates.map(iceCandidateFromProto),
-          dtlsParameters: {
-            role: dtlsParameters.role as 'auto' | 'client' | 'server',
-            fingerprints: dtlsParameters.fingerprints,
-          },
-          sctpParameters: {
-            port: sctpParameters.port,
-            OS: sctpParameters.os,
-            MIS: sctpParameters.mis,
-            maxMessageSize: sctpParameters.maxMessageSize,
-          },
+          ...info,
+          sctpParameters,
           dataConsumer: {
             id: data.dataConsumerId,
             dataProducerId: data.dataProducerId,

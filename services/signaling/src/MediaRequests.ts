@@ -8,7 +8,6 @@ import type { Logger } from '@switchboard/logger';
 import type { RoomStore } from '@switchboard/db';
 import {
   dtlsParametersToProto,
-  iceCandidateFromProto,
   iceParametersFromProto,
   mediaKindFromProto,
   mediaKindToProto,
@@ -30,6 +29,7 @@ import type { z } from 'zod';
 import type { Chat } from './Chat';
 import { KeyedSerial } from './KeyedSerial';
 import type { HostControls } from './HostControls';
+import { transportInfo } from './transportInfo';
 import type { MediaPreparation, PreparedMedia } from './MediaPreparation';
 import type { CallMeta, MediaClient } from './MediaClient';
 import type { ParticipantSessions } from './ParticipantSessions';
@@ -358,23 +358,12 @@ export class MediaRequests {
         .catch(() => {});
       throw new AppError('FAILED_PRECONDITION', 'you left the room');
     }
-    if (!response.iceParameters || !response.dtlsParameters) {
-      throw new AppError('INTERNAL', 'media node returned an incomplete transport');
-    }
+    const info = transportInfo(response);
     const consumers =
       consumeExisting && peer.canSubscribe
         ? await this.#consumeExisting(peer, await session, response.transportId, ctx)
         : undefined;
-    return {
-      id: response.transportId,
-      iceParameters: iceParametersFromProto(response.iceParameters),
-      iceCandidates: response.iceCandidates.map(iceCandidateFromProto),
-      dtlsParameters: {
-        role: response.dtlsParameters.role as 'auto' | 'client' | 'server',
-        fingerprints: response.dtlsParameters.fingerprints,
-      },
-      consumers,
-    };
+    return { ...info, consumers };
   }
 
   /**

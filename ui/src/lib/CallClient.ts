@@ -150,6 +150,11 @@ interface Connection {
   signaling: SignalingConnection;
   media: MediaSession;
   dead: boolean;
+  /**
+   * Whether its requests are marked (`sb:→ join`, `sb:← join`): from the socket's opening until the
+   * first video of the join is decoded (or given up on), so a long call does not pile marks up.
+   */
+  tracing: { on: boolean };
 }
 
 export interface CallOptions {
@@ -570,14 +575,18 @@ export class CallClient {
    */
   async #reportFirstFrame(conn: Connection, since: number): Promise<void> {
     const until = since + FIRST_FRAME_WAIT_MS;
-    while (!conn.dead && this.#conn === conn && performance.now() < until) {
-      if (await conn.media.videoDecoded()) {
-        mark('first frame');
-        const ms = Math.round(performance.now() - since);
-        await conn.signaling.request('reportFirstFrame', { ms }).catch(() => {});
-        return;
+    try {
+      while (!conn.dead && this.#conn === conn && performance.now() < until) {
+        if (await conn.media.videoDecoded()) {
+          mark('first frame');
+          const ms = Math.round(performance.now() - since);
+          await conn.signaling.request('reportFirstFrame', { ms }).catch(() => {});
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      conn.tracing.on = false;
     }
   }
 
@@ -669,8 +678,9 @@ export class CallClient {
       auth: { token },
       reconnection: false,
     });
+    const tracing = { on: true };
     const signaling = new SignalingConnection(socket, {
-      onRoundTrip: (event, phase) => mark(`${phase === 'sent' ? '→' : '←'} ${event}`),
+      onRoundTrip: (event, phase) => tracing.on && mark(`${phase === 'sent' ? '→' : '←'} ${event}`),
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -685,7 +695,7 @@ export class CallClient {
         });
       });
       const media = await MediaSession.load({ signaling, events: this.#mediaEvents(), views: this.#views });
-      return { socket, signaling, media, dead: false };
+      return { socket, signaling, media, dead: false, tracing };
     } catch (error) {
       socket.disconnect();
       throw error;
