@@ -116,30 +116,45 @@ export class MediaPreparation {
   }
 
   /**
-   * What was prepared, when it is on a node of `session` (the one `join` entered) still watched:
-   * the node did not go, the room did not close and reopen. Otherwise it is closed (the peer stays
+   * What was prepared, when it is on `media` (the node `join` placed the peer on now) and that node
+   * is one of `session`'s (the one `join` entered) still watched: the node did not go or stop
+   * taking newcomers, the room did not close and reopen. Otherwise it is closed (the peer stays
    * among `session`'s joiners) and `join` makes what it needs as without it.
    */
   async usable(
     peer: PeerState,
     prepared: PreparedMedia | undefined,
     session: RoomSession,
+    media: MediaClient,
     ctx: Context,
   ): Promise<PreparedMedia | undefined> {
     if (!prepared) {
       return undefined;
     }
-    if (prepared.session === session && !session.closing && session.watches.has(prepared.media.instanceId)) {
+    const node = prepared.media.instanceId;
+    if (
+      prepared.session === session &&
+      !session.closing &&
+      session.watches.has(node) &&
+      node === media.instanceId
+    ) {
       return prepared;
     }
-    ctx.logger.info('the prepared transport is stale: made again with the join');
-    await this.#close(peer, prepared.session, prepared.media, prepared.recv.id, ctx, session);
+    ctx.logger.info(
+      { prepared: node, placed: media.instanceId },
+      'the prepared transport is stale: made again with the join',
+    );
+    await this.discard(peer, prepared, session, ctx);
     return undefined;
   }
 
-  /** A join that took what was prepared failed: closes the transport (the join lets `session` go). */
-  async discard(peer: PeerState, prepared: PreparedMedia, ctx: Context): Promise<void> {
-    await this.#close(peer, prepared.session, prepared.media, prepared.recv.id, ctx, prepared.session);
+  /**
+   * Closes what was prepared (stale, or its join failed). The peer leaves the joiners of the
+   * session it was prepared in unless that is `current`, the session its join entered (the join
+   * lets that one go itself when it fails).
+   */
+  async discard(peer: PeerState, prepared: PreparedMedia, current: RoomSession, ctx: Context): Promise<void> {
+    await this.#close(peer, prepared.session, prepared.media, prepared.recv.id, ctx, current);
   }
 
   /** The connection goes before joining: closes what was prepared and lets the room go. */

@@ -157,10 +157,13 @@ export class MediaRequests {
     const taken = await this.#o.preparation.take(peer);
     // The room opens on its media node here (or at `prepare`), for a peer let in, and only then.
     const session = await this.#o.rooms.enter(peer.roomId, peer.peerId, ctx, ctx.logger);
-    const prepared = await this.#o.preparation.usable(peer, taken, session, ctx);
+    /** What `prepare` made, once placement kept it; until then `taken`, neither kept nor closed. */
+    let prepared: PreparedMedia | undefined;
+    let unsettled = taken;
     const giveUp = async (error: unknown): Promise<never> => {
-      if (prepared) {
-        await this.#o.preparation.discard(peer, prepared, ctx);
+      const made = prepared ?? unsettled;
+      if (made) {
+        await this.#o.preparation.discard(peer, made, session, ctx);
       }
       session.joining.delete(peer.peerId);
       await this.#o.rooms.releaseIfIdle(session, ctx, ctx.logger);
@@ -168,7 +171,11 @@ export class MediaRequests {
     };
     let media: MediaClient;
     try {
-      media = prepared?.media ?? (await this.#o.rooms.placePeer(session, ctx));
+      // Placed as if nothing were prepared (the node may have filled up or begun draining since):
+      // the prepared transport is kept only when it is on the node chosen now.
+      media = await this.#o.rooms.placePeer(session, ctx);
+      prepared = await this.#o.preparation.usable(peer, taken, session, media, ctx);
+      unsettled = undefined;
       await this.#o.participants.joined({
         roomId: peer.roomId,
         peerId: peer.peerId,

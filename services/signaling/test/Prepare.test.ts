@@ -13,7 +13,7 @@ import { ensureRoom, TEST_SERVICE_SECRET, uniqueRoom, waitFor } from '@switchboa
 import { installWebRtcGlobals } from '@switchboard/testing/webrtc';
 import { MediaClient } from '../src/MediaClient';
 import { roomMediaKey } from '../src/MediaDirectory';
-import { data, request, TestClients, type Client } from './clients';
+import { data, joined, request, TestClients, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcPeer } from './rtcPeer';
 
@@ -210,5 +210,48 @@ describe('a prepared transport whose media node went before the join', () => {
     expect(answer.transports?.recv?.id).not.toBe(stale.id);
     const other = h.media.find((m) => m !== node)!;
     expect(other.roomIds).toContain(room);
+  });
+});
+
+describe('a prepared transport on a node that stopped taking newcomers before the join', () => {
+  let h: Harness;
+  const clients = new TestClients(SECRET);
+
+  beforeAll(async () => {
+    h = await startHarness({ secret: SECRET, mediaNodes: 2 });
+  });
+
+  afterAll(async () => {
+    clients.closeAll();
+    await h?.close();
+  });
+
+  it('is left for a transport on the node a newcomer is placed on now', async () => {
+    const room = await ensureRoom(h.pool, uniqueRoom('prepare-draining'));
+    const host = await clients.connect(h.signaling[0].port, await clients.token(room, 'Ada'));
+    await joined(host);
+    const client = await clients.connect(h.signaling[0].port, await clients.token(room, 'Early'));
+    const early = data<PreparedTransport>(await request(client, 'prepare', {}));
+    const nodeId = (await h.redis.get(roomMediaKey(room)))!;
+    const draining = h.media.find((m) => m.consulId === nodeId)!;
+    const other = h.media.find((m) => m !== draining)!;
+    // The call on the draining node goes on for a minute; newcomers go elsewhere from now on.
+    const drain = new MediaClient({
+      instanceId: nodeId,
+      address: `127.0.0.1:${draining.grpcPort}`,
+      timeoutMs: 5000,
+      credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
+    });
+    await drain.call('drain', { deadlineSeconds: 60 }, { correlationId: 'prepare-draining' });
+    drain.close();
+
+    const { rtpCapabilities } = data<{ rtpCapabilities: object }>(
+      await request(client, 'getRouterRtpCapabilities', {}),
+    );
+    const answer = data<JoinResult>(await request(client, 'join', { rtpCapabilities, transports: true }));
+    expect(answer.transports?.recv?.id, 'a receiving transport made now').toBeDefined();
+    expect(answer.transports?.recv?.id).not.toBe(early.id);
+    expect(other.roomIds, 'the room continues on the node that takes newcomers').toContain(room);
+    expect(draining.roomIds, 'and goes on where it was').toContain(room);
   });
 });
