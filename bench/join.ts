@@ -47,8 +47,6 @@ interface Joined {
 
 interface Target {
   name: 'ours' | 'reference';
-  /** Where the stack listens (the publishers go there directly). */
-  directUrl: string;
   /** The same through the delaying proxy (the joiner's page). */
   delayedUrl: string;
   /** A new room's id. */
@@ -245,7 +243,6 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
   const targets: Target[] = [
     {
       name: 'ours',
-      directUrl: stack.url,
       delayedUrl: oursProxy.url,
       room: async (label) => (await createRoom(stack.url, { name: label })).id,
       signal: (room, name) => ourSignal(stack.url, room, name),
@@ -268,7 +265,6 @@ export async function benchJoin(log: (line: string) => void): Promise<JoinResult
     },
     {
       name: 'reference',
-      directUrl: reference.url,
       delayedUrl: referenceProxy.url,
       room: async (label) => `${label.replace(/\W+/g, '-')}-${Date.now().toString(36)}`,
       signal: (room, name) => referenceSignal(reference.url, room, name),

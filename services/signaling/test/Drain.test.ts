@@ -6,9 +6,7 @@
  * node deregisters from Consul once empty.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceCredentials } from '@switchboard/auth';
-import { ensureRoom, TEST_SERVICE_SECRET, uniqueRoom, waitFor } from '@switchboard/testing';
-import { MediaClient } from '../src/MediaClient';
+import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import { roomMediaKey } from '../src/MediaDirectory';
 import { joined, next, TestClients, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
@@ -43,14 +41,7 @@ describe('draining a media node', () => {
     const drained = h.media.find((m) => m.consulId === drainedId)!;
     const other = h.media.find((m) => m !== drained)!;
 
-    const client = new MediaClient({
-      instanceId: drainedId,
-      address: `127.0.0.1:${drained.grpcPort}`,
-      timeoutMs: 5000,
-      credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
-    });
-    const answer = await client.call('drain', { deadlineSeconds: 2 }, { correlationId: 'drain-test' });
-    client.close();
+    const answer = await h.drain(drainedId, 2);
     expect(answer).toEqual({ rooms: 1 });
     expect(drained.load().accepting).toBe(false);
 

@@ -8,16 +8,22 @@
 import { Device, type types } from 'mediasoup-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JoinResult, PeerStats, PreparedTransport } from '@switchboard/protocol';
-import { ServiceCredentials } from '@switchboard/auth';
-import { ensureRoom, TEST_SERVICE_SECRET, uniqueRoom, waitFor } from '@switchboard/testing';
+import { ensureRoom, uniqueRoom, waitFor } from '@switchboard/testing';
 import { installWebRtcGlobals } from '@switchboard/testing/webrtc';
-import { MediaClient } from '../src/MediaClient';
 import { roomMediaKey } from '../src/MediaDirectory';
 import { data, joined, request, TestClients, type Client } from './clients';
 import { startHarness, type Harness } from './harness';
 import { RtcPeer } from './rtcPeer';
 
 const SECRET = 'prepare-test-secret-0123456789abcdef';
+
+/** Joins with the router's capabilities, asking for the transports in the answer. */
+async function joinWithTransports(client: Client): Promise<JoinResult> {
+  const { rtpCapabilities } = data<{ rtpCapabilities: object }>(
+    await request(client, 'getRouterRtpCapabilities', {}),
+  );
+  return data<JoinResult>(await request(client, 'join', { rtpCapabilities, transports: true }));
+}
 
 describe('a receiving transport prepared before joining', () => {
   let h: Harness;
@@ -188,23 +194,13 @@ describe('a prepared transport whose media node went before the join', () => {
     const stale = data<PreparedTransport>(await request(client, 'prepare', {}));
     const nodeId = (await h.redis.get(roomMediaKey(room)))!;
     const node = h.media.find((m) => m.consulId === nodeId)!;
-    const drain = new MediaClient({
-      instanceId: nodeId,
-      address: `127.0.0.1:${node.grpcPort}`,
-      timeoutMs: 5000,
-      credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
-    });
-    await drain.call('drain', { deadlineSeconds: 1 }, { correlationId: 'prepare-stale' });
-    drain.close();
+    await h.drain(nodeId, 1);
     await waitFor(async () => node.roomCount === 0, {
       timeoutMs: 10_000,
       what: 'the drained node closed the room',
     });
 
-    const { rtpCapabilities } = data<{ rtpCapabilities: object }>(
-      await request(client, 'getRouterRtpCapabilities', {}),
-    );
-    const answer = data<JoinResult>(await request(client, 'join', { rtpCapabilities, transports: true }));
+    const answer = await joinWithTransports(client);
     expect(answer.status).toBe('joined');
     expect(answer.transports?.recv?.id, 'a new receiving transport').toBeDefined();
     expect(answer.transports?.recv?.id).not.toBe(stale.id);
@@ -236,19 +232,9 @@ describe('a prepared transport on a node that stopped taking newcomers before th
     const draining = h.media.find((m) => m.consulId === nodeId)!;
     const other = h.media.find((m) => m !== draining)!;
     // The call on the draining node goes on for a minute; newcomers go elsewhere from now on.
-    const drain = new MediaClient({
-      instanceId: nodeId,
-      address: `127.0.0.1:${draining.grpcPort}`,
-      timeoutMs: 5000,
-      credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
-    });
-    await drain.call('drain', { deadlineSeconds: 60 }, { correlationId: 'prepare-draining' });
-    drain.close();
+    await h.drain(nodeId, 60);
 
-    const { rtpCapabilities } = data<{ rtpCapabilities: object }>(
-      await request(client, 'getRouterRtpCapabilities', {}),
-    );
-    const answer = data<JoinResult>(await request(client, 'join', { rtpCapabilities, transports: true }));
+    const answer = await joinWithTransports(client);
     expect(answer.transports?.recv?.id, 'a receiving transport made now').toBeDefined();
     expect(answer.transports?.recv?.id).not.toBe(early.id);
     expect(other.roomIds, 'the room continues on the node that takes newcomers').toContain(room);

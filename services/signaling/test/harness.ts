@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { ServiceCredentials } from '@switchboard/auth';
 import { createPool, ensureDatabase, type Pool } from '@switchboard/db';
 import { createLogger, type Logger } from '@switchboard/logger';
 import {
@@ -19,7 +20,9 @@ import {
 } from '@switchboard/testing';
 import { readConfig as readMediaConfig } from '../../media/src/config';
 import { MediaNode } from '../../media/src/MediaNode';
+import type { DrainResponse } from '@switchboard/proto';
 import { readConfig } from '../src/config';
+import { MediaClient } from '../src/MediaClient';
 import { SignalingServer } from '../src/SignalingServer';
 
 /** Every test client connects from loopback: one address, far more sockets than a person holds. */
@@ -55,6 +58,11 @@ export interface Harness {
   spawnSignaling(port: number, env?: Record<string, string>): ChildProcess;
   /** Waits until the signaling process on `port` answers /healthz and passes in Consul. */
   passingSignaling(port: number): Promise<void>;
+  /**
+   * Calls the Drain RPC of the media node registered as `nodeId` in Consul, with the service
+   * credentials an operator's tool has; the node's answer.
+   */
+  drain(nodeId: string, deadlineSeconds: number): Promise<DrainResponse>;
   close(): Promise<void>;
 }
 
@@ -98,6 +106,23 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           (await consul.client.instances('signaling', { passingOnly: true })).some((i) => i.port === port),
         { timeoutMs: 30_000, what: `signaling on port ${port} passing in Consul` },
       );
+    },
+    async drain(nodeId, deadlineSeconds) {
+      const node = harness.media.find((m) => m.consulId === nodeId);
+      if (!node) {
+        throw new Error(`no media node ${nodeId} in this harness`);
+      }
+      const client = new MediaClient({
+        instanceId: nodeId,
+        address: `127.0.0.1:${node.grpcPort}`,
+        timeoutMs: 5000,
+        credentials: new ServiceCredentials(TEST_SERVICE_SECRET, 'test'),
+      });
+      try {
+        return await client.call('drain', { deadlineSeconds }, { correlationId: `drain-${nodeId}` });
+      } finally {
+        client.close();
+      }
     },
     async close() {
       for (const child of spawned) {
