@@ -183,6 +183,55 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     }
   });
 
+  it('gives an SCTP transport a data consumer of its room’s own data producer, and refuses the rest', async () => {
+    const sctp = await call<{ transportId: string; sctpParameters?: { port: number; os: number } }>(
+      client,
+      client.createWebRtcTransport,
+      { roomId: 'standup', peerId: 'early', producing: false, sctp: true },
+    );
+    expect(sctp.sctpParameters).toMatchObject({ port: 5000, os: 1024 });
+    const first = await call<{ dataConsumerId: string; dataProducerId: string; label: string }>(
+      client,
+      client.consumeRoomData,
+      { roomId: 'standup', transportId: sctp.transportId },
+    );
+    expect(first).toMatchObject({ dataConsumerId: expect.any(String), label: 'room' });
+    // One data producer per router: a second consumer consumes the same one.
+    const other = await call<{ transportId: string }>(client, client.createWebRtcTransport, {
+      roomId: 'standup',
+      peerId: 'early-2',
+      producing: false,
+      sctp: true,
+    });
+    const second = await call<{ dataProducerId: string }>(client, client.consumeRoomData, {
+      roomId: 'standup',
+      transportId: other.transportId,
+    });
+    expect(second.dataProducerId).toBe(first.dataProducerId);
+    // A transport made without SCTP, one that does not exist, and a caller without credentials.
+    const plain = await call<{ transportId: string; sctpParameters?: unknown }>(
+      client,
+      client.createWebRtcTransport,
+      { roomId: 'standup', peerId: 'plain', producing: false },
+    );
+    expect(plain.sctpParameters).toBeUndefined();
+    await expect(
+      call(client, client.consumeRoomData, { roomId: 'standup', transportId: plain.transportId }),
+    ).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: expect.stringContaining('SCTP'),
+    });
+    await expect(
+      call(client, client.consumeRoomData, { roomId: 'standup', transportId: 'missing' }),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(
+      call(client, client.consumeRoomData, { roomId: 'standup', transportId: sctp.transportId }, null),
+    ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    for (const { transportId } of [sctp, other, plain]) {
+      await call(client, client.closeWebRtcTransport, { roomId: 'standup', transportId });
+    }
+  });
+
   it('answers the RTP capabilities of its routers without opening a room', async () => {
     const rooms = node.roomCount;
     const response = await call<GetRouterRtpCapabilitiesResponse>(client, client.getRtpCapabilities, {});
