@@ -245,7 +245,10 @@ export async function joinTimeline(participant: Participant, from = 'sb:join'): 
 }
 
 /** The page's `sb:` marks since `since` (epoch ms), as "<ms after since> <name>", for a failure's log. */
-export async function marksSince(participant: Participant, since: number): Promise<string> {
+export async function marksSince(
+  participant: Pick<Participant, 'name' | 'page'>,
+  since: number,
+): Promise<string> {
   const marks = await participant.page
     .evaluate(
       (from: number) =>

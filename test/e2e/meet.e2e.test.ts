@@ -15,6 +15,7 @@ import {
   E2E_ENV,
   E2E_OPERATOR,
   launchChromium,
+  marksSince,
   operatorClient,
   signedInContext,
   watchCsp,
@@ -27,6 +28,8 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
   let stack: Stack;
   let browser: Browser;
   const pages: Record<string, Page> = {};
+  /** When each arrived (epoch ms), for a failure's marks. */
+  const arrivedAt: Record<string, number> = {};
 
   /** Opens /meet as `name` (a guest), fills the form and presses Start. */
   const arrive = async (name: string, interests = '') => {
@@ -37,6 +40,7 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
       navigator.mediaDevices.getUserMedia = (c) =>
         original(c?.video ? { ...c, video: { width: 320, height: 180, frameRate: 15 } } : c);
     });
+    arrivedAt[name] = Date.now();
     const page = await context.newPage();
     await page.setViewportSize({ width: 1200, height: 800 });
     await page.goto(`${stack.url}/meet`);
@@ -50,16 +54,36 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
     pages[name] = page;
     return page;
   };
-  /** The stranger's video plays (frames decoded) on `page`. */
-  const seesStranger = (page: Page) =>
-    page.waitForFunction(
-      () => {
-        const video = document.querySelector<HTMLVideoElement>('video[aria-label="Stranger"]');
-        return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
-      },
-      null,
-      { timeout: 30_000, polling: 100 },
-    );
+  /**
+   * The stranger's video plays (frames decoded) on `page`. On a timeout the page's marks since it
+   * arrived and its stranger video's state go to the log before the failure.
+   */
+  const seesStranger = async (page: Page) => {
+    try {
+      await page.waitForFunction(
+        () => {
+          const video = document.querySelector<HTMLVideoElement>('video[aria-label="Stranger"]');
+          return !!video && video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+        },
+        null,
+        { timeout: 30_000, polling: 100 },
+      );
+    } catch (error) {
+      const name = Object.keys(pages).find((n) => pages[n] === page) ?? '?';
+      const video = await page
+        .evaluate(() => {
+          const v = document.querySelector<HTMLVideoElement>('video[aria-label="Stranger"]');
+          return v
+            ? { readyState: v.readyState, frames: v.getVideoPlaybackQuality().totalVideoFrames }
+            : null;
+        })
+        .catch(() => 'page gone');
+      console.info(
+        `${await marksSince({ name, page }, arrivedAt[name] ?? 0)}\nstranger video: ${JSON.stringify(video)}`,
+      );
+      throw error;
+    }
+  };
 
   beforeAll(async () => {
     stack = await Stack.start({

@@ -176,6 +176,27 @@ describe('RoomState', () => {
     expect(reduce(state, { type: 'ended' })).toMatchObject({ participants: {}, lobby: {} });
   });
 
+  it('applies the events that came before the join answer over it, whether older or newer than it', () => {
+    // Our socket is in the room before the server reads the room for the answer: Cy joined after
+    // that read (not in the answer), Bob left after it (still in it), Ada's camera resumed before
+    // it (already in it, paused: false there too).
+    const state = run([
+      { type: 'connectionLost' },
+      { type: 'peerJoined', peer: peer('cy') },
+      { type: 'newProducer', producer: { producerId: 'cy-cam', peerId: 'cy', kind: 'video', paused: false } },
+      { type: 'peerLeft', peerId: 'bob', reason: 'left' },
+      { type: 'producerPaused', producerId: 'ada-cam', peerId: 'ada', paused: false },
+    ]);
+    expect(state.participants).toEqual({});
+    const answered = reduce(state, joined());
+    expect(Object.keys(answered.participants).sort()).toEqual(['ada', 'cy']);
+    expect(answered.participants.cy.producers['cy-cam']).toMatchObject({ kind: 'video', paused: false });
+    expect(isOff(answered.participants.ada, 'camera')).toBe(false);
+    expect(answered.early).toBeUndefined();
+    // After the answer, events apply at once again.
+    expect(reduce(answered, { type: 'peerJoined', peer: peer('dee') }).participants.dee).toBeDefined();
+  });
+
   it('tracks the lobby, the policy, roles and the active speaker', () => {
     const state = run([
       joined({ role: 'host', lobby: [peer('w1')] }),

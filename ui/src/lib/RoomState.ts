@@ -56,6 +56,14 @@ export interface RoomState {
   readonly participants: Readonly<Record<string, ParticipantState>>;
   /** Who waits in the lobby (hosts see them), by peer id. */
   readonly lobby: Readonly<Record<string, PeerInfo>>;
+  /**
+   * From a (re)connection until its join answer: the room's events that came meanwhile, applied
+   * over the answer once it is in. The server reads the room for the answer after our socket
+   * entered it, so an event may be older or newer than that read: every event being idempotent,
+   * applying them all after the answer gives the room as it is either way (someone who joined
+   * while our join was answered is kept, someone who left is gone).
+   */
+  readonly early?: readonly RoomEvent[];
 }
 
 export type RoomEvent =
@@ -159,7 +167,13 @@ function without<T>(record: Readonly<Record<string, T>>, key: string): Record<st
   return rest;
 }
 
+/** The events that reset the room's view: never held back until a join answer. */
+const RESETS = new Set<RoomEvent['type']>(['joined', 'connectionLost', 'ended']);
+
 export function reduce(state: RoomState, event: RoomEvent): RoomState {
+  if (state.early && !RESETS.has(event.type)) {
+    return { ...state, early: [...state.early, event] };
+  }
   switch (event.type) {
     case 'joined': {
       // The join answer is the whole room as it is now: a rejoin replaces the previous view.
@@ -178,7 +192,7 @@ export function reduce(state: RoomState, event: RoomEvent): RoomState {
       for (const producer of result.producers) {
         next = withProducer(next, producer);
       }
-      return next;
+      return (state.early ?? []).reduce(reduce, { ...next, early: undefined });
     }
     case 'peerJoined': {
       const { peer } = event;
@@ -268,9 +282,9 @@ export function reduce(state: RoomState, event: RoomEvent): RoomState {
       return patch(state, event.peerId, { producers: without(participant.producers, event.producerId) });
     }
     case 'connectionLost':
-      return { ...state, participants: {}, activeSpeaker: undefined };
+      return { ...state, participants: {}, activeSpeaker: undefined, early: [] };
     case 'ended':
-      return { ...state, participants: {}, lobby: {}, activeSpeaker: undefined };
+      return { ...state, participants: {}, lobby: {}, activeSpeaker: undefined, early: undefined };
     case 'producerPaused': {
       const participant = state.participants[event.peerId];
       const producer = participant?.producers[event.producerId];
