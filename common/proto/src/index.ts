@@ -1,5 +1,6 @@
 export * from './gen/switchboard/media/v1/media';
 export * from './convert';
+export * from './answers';
 
 /** The gRPC metadata key carrying the correlation id from browser to SFU. */
 export const CORRELATION_ID_METADATA = 'x-correlation-id';

@@ -23,7 +23,9 @@ import { serveOps, timedRequest } from '@switchboard/runtime';
 import { client as prom, collectedGauge, createRegistry, GRPC_BUCKETS } from '@switchboard/metrics';
 import {
   CORRELATION_ID_METADATA,
+  deepFreeze,
   dtlsParametersFromProto,
+  encodingOnce,
   PEER_ID_METADATA,
   iceCandidateToProto,
   iceParametersToProto,
@@ -35,6 +37,7 @@ import {
   rtpCapabilitiesToProto,
   rtpParametersFromProto,
   rtpParametersToProto,
+  type GetRouterRtpCapabilitiesResponse,
   type MediaServiceServer,
   type WatchRoomEventsRequest,
   type GetLoadResponse,
@@ -147,6 +150,8 @@ export class MediaNode {
   #closing?: Promise<void>;
   /** What every router of this node can do (one codec list), learnt once from a router. */
   #capabilities?: Promise<types.RtpCapabilities>;
+  /** Each room's GetRouterRtpCapabilities answer, made (and encoded: encodingOnce) once. */
+  readonly #capabilityAnswers = new WeakMap<Room, GetRouterRtpCapabilitiesResponse>();
   #grpcPort = 0;
   /** Shutting down (after the drain): every RPC is refused, health says NOT_SERVING. */
   #shuttingDown = false;
@@ -173,7 +178,10 @@ export class MediaNode {
     this.#grpcServer = new grpc.Server();
     this.#health = new HealthImplementation({ '': 'NOT_SERVING', [MEDIA_SERVICE_NAME]: 'NOT_SERVING' });
     this.#health.addToServer(this.#grpcServer);
-    this.#grpcServer.addService(MediaServiceService, this.#handlers());
+    this.#grpcServer.addService(
+      encodingOnce(MediaServiceService, ['getRouterRtpCapabilities']),
+      this.#handlers(),
+    );
     this.#metricsServer = createServer((req, res) => {
       const health = () => {
         const workers = this.workerPids.length;
@@ -517,11 +525,17 @@ export class MediaNode {
     return {
       getRouterRtpCapabilities: this.#unary('GetRouterRtpCapabilities', async (req) => {
         const room = await this.#getOrCreateRoom(requireId(req.roomId, 'room_id'));
-        return {
-          rtpCapabilities: rtpCapabilitiesToProto(
-            room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0],
-          ),
-        };
+        let answer = this.#capabilityAnswers.get(room);
+        if (!answer) {
+          // A router's capabilities never change: the same frozen answer every time.
+          answer = deepFreeze({
+            rtpCapabilities: rtpCapabilitiesToProto(
+              room.rtpCapabilities as Parameters<typeof rtpCapabilitiesToProto>[0],
+            ),
+          });
+          this.#capabilityAnswers.set(room, answer);
+        }
+        return answer;
       }),
       getRtpCapabilities: this.#unary('GetRtpCapabilities', async () => ({
         rtpCapabilities: rtpCapabilitiesToProto(

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@switchboard/logger';
 import {
   CORRELATION_ID_METADATA,
+  decodingRepeats,
   MediaKind,
   MediaServiceClient,
+  MediaServiceService,
   type GetRouterRtpCapabilitiesResponse,
 } from '@switchboard/proto';
 import { AUTHORIZATION_METADATA, signJoinToken, signServiceToken } from '@switchboard/auth';
@@ -168,6 +170,30 @@ describe('MediaNode (real worker, real gRPC, real Consul)', () => {
     expect(mimeTypes).toContain('audio/opus');
     expect(mimeTypes).toContain('video/VP8');
     expect(node.roomCount).toBe(1);
+    // The node encodes a room's answer once (encodingOnce): asked again, the same answer, and a
+    // client decoding only what changed (signaling's) gets the very same frozen value back.
+    expect(
+      await call<GetRouterRtpCapabilitiesResponse>(client, client.getRouterRtpCapabilities, {
+        roomId: 'standup',
+      }),
+    ).toEqual(response);
+    const Repeats = grpc.makeGenericClientConstructor(
+      decodingRepeats(MediaServiceService, ['getRouterRtpCapabilities']),
+      'switchboard.media.v1.MediaService',
+    ) as unknown as typeof MediaServiceClient;
+    const repeats = new Repeats(`127.0.0.1:${node.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const ask = () =>
+        call<GetRouterRtpCapabilitiesResponse>(repeats, repeats.getRouterRtpCapabilities, {
+          roomId: 'standup',
+        });
+      const first = await ask();
+      expect(first).toEqual(response);
+      expect(await ask()).toBe(first);
+      expect(Object.isFrozen(first.rtpCapabilities?.codecs[0])).toBe(true);
+    } finally {
+      repeats.close();
+    }
   });
 
   it('creates a WebRTC transport with ICE candidates in the configured port range', async () => {

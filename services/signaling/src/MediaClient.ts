@@ -8,10 +8,21 @@ import { fromUnknown } from '@switchboard/errors';
 import type { client as prom } from '@switchboard/metrics';
 import {
   CORRELATION_ID_METADATA,
+  decodingRepeats,
   PEER_ID_METADATA,
-  MediaServiceClient,
+  MediaServiceService,
+  type MediaServiceClient,
   type WatchRoomEventsResponse,
 } from '@switchboard/proto';
+
+/**
+ * MediaService's client, but a router's RTP capabilities are decoded only when they differ from the
+ * last ones (every room of every node has the same, unless nodes run different codec lists).
+ */
+const Client = grpc.makeGenericClientConstructor(
+  decodingRepeats(MediaServiceService, ['getRouterRtpCapabilities']),
+  'switchboard.media.v1.MediaService',
+) as unknown as new (...args: ConstructorParameters<typeof grpc.Client>) => MediaServiceClient;
 
 type Unary<Req, Res> = (
   request: Req,
@@ -79,7 +90,7 @@ export class MediaClient {
     this.#timeoutMs = opts.timeoutMs;
     this.#credentials = opts.credentials;
     this.#histogram = opts.histogram;
-    this.#client = new MediaServiceClient(opts.address, grpc.credentials.createInsecure(), {
+    this.#client = new Client(opts.address, grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 15_000,
       'grpc.keepalive_timeout_ms': 5_000,
     });
