@@ -143,10 +143,17 @@ export class Connections {
     const logger = this.#o.logger.child({ roomId: peer.roomId, peerId: peer.peerId });
     logger.info({ displayName: peer.displayName }, 'socket connected');
     this.#sockets.add(socket);
+    // engine.io keeps the upgrade request (headers, parser state) for the connection's life, for
+    // middleware like express-session; what we read from it is in socket.handshake by now.
+    (socket.conn as { request: unknown }).request = null;
     void socket.join(peerRoom(peer.peerId));
-    for (const event of Object.keys(this.#handlers) as RequestName[]) {
-      this.#serve(socket, event, logger);
-    }
+    // One listener for every request (not one per kind: ~40 closures a connection); events that
+    // are no request are ignored, as socket.io ignores events nobody listens to.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (Object.hasOwn(this.#handlers, event)) {
+        this.#serve(socket, event as RequestName, args, logger);
+      }
+    });
     // The handshake made it its identity's connection; the one it replaced goes.
     if (peer.replaces) {
       logger.info({ replaced: peer.replaces }, 'a newer connection of this identity replaces the older one');
@@ -184,58 +191,53 @@ export class Connections {
   }
 
   /** Validates, logs, times and answers one kind of request; a bad payload or failure never throws. */
-  #serve<E extends RequestName>(socket: PeerSocket, event: E, peerLogger: Logger): void {
+  #serve<E extends RequestName>(socket: PeerSocket, event: E, args: unknown[], peerLogger: Logger): void {
     const handler = this.#handlers[event] as Handler<E>;
-    (socket as unknown as { on(e: string, l: (...args: unknown[]) => void): void }).on(
-      event,
-      (...args: unknown[]) => {
-        const ack = args.at(-1);
-        // No payload at all counts as `{}`; anything sent (null included) is validated as it is.
-        const payload = args.length > 1 ? args[0] : {};
-        const given = (payload as { correlationId?: unknown } | null)?.correlationId;
-        const correlationId =
-          typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
-        const fields = { correlationId, event };
-        if (typeof ack !== 'function') {
-          peerLogger.warn(fields, 'request without an acknowledgement callback ignored');
-          return;
-        }
-        // The request's own logger, made only when a handler logs (most never do).
-        let logger: Logger | undefined;
-        const ctx: RequestContext = {
-          correlationId,
-          peerId: socket.data.peer.peerId,
-          get logger() {
-            return (logger ??= peerLogger.child(fields));
-          },
-        };
-        void (async () => {
-          const outcome = await timedRequest(
-            event,
-            peerLogger,
-            async () => {
-              if (this.#draining) {
-                throw new UnavailableError('signaling instance is shutting down; reconnect');
-              }
-              await this.#o.limits.consume(socket.id, socket.data.peer.clientKey);
-              const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
-                (typeof requestSchemas)[E]
-              >;
-              return handler(socket, parsed, ctx);
-            },
-            { fields, okLevel: FREQUENT_EVENTS.has(event) ? 'debug' : 'info' },
-          );
-          const response: Ack<ResponseMap[E]> = outcome.ok
-            ? { ok: true, data: outcome.value }
-            : { ok: false, error: { ...outcome.error.toJSON(), correlationId } };
-          this.#o.requestDuration.observe(
-            { event, outcome: outcome.ok ? 'ok' : outcome.error.code },
-            outcome.seconds,
-          );
-          ack(response);
-        })();
+    const ack = args.at(-1);
+    // No payload at all counts as `{}`; anything sent (null included) is validated as it is.
+    const payload = args.length > 1 ? args[0] : {};
+    const given = (payload as { correlationId?: unknown } | null)?.correlationId;
+    const correlationId =
+      typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
+    const fields = { correlationId, event };
+    if (typeof ack !== 'function') {
+      peerLogger.warn(fields, 'request without an acknowledgement callback ignored');
+      return;
+    }
+    // The request's own logger, made only when a handler logs (most never do).
+    let logger: Logger | undefined;
+    const ctx: RequestContext = {
+      correlationId,
+      peerId: socket.data.peer.peerId,
+      get logger() {
+        return (logger ??= peerLogger.child(fields));
       },
-    );
+    };
+    void (async () => {
+      const outcome = await timedRequest(
+        event,
+        peerLogger,
+        async () => {
+          if (this.#draining) {
+            throw new UnavailableError('signaling instance is shutting down; reconnect');
+          }
+          await this.#o.limits.consume(socket.id, socket.data.peer.clientKey);
+          const parsed = parseOrThrow(requestSchemas[event], payload, `${event} payload`) as z.output<
+            (typeof requestSchemas)[E]
+          >;
+          return handler(socket, parsed, ctx);
+        },
+        { fields, okLevel: FREQUENT_EVENTS.has(event) ? 'debug' : 'info' },
+      );
+      const response: Ack<ResponseMap[E]> = outcome.ok
+        ? { ok: true, data: outcome.value }
+        : { ok: false, error: { ...outcome.error.toJSON(), correlationId } };
+      this.#o.requestDuration.observe(
+        { event, outcome: outcome.ok ? 'ok' : outcome.error.code },
+        outcome.seconds,
+      );
+      ack(response);
+    })();
   }
 
   /** In the call or away: recorded in presence and shown to the room. */

@@ -11,7 +11,6 @@ import {
   iceParametersFromProto,
   mediaKindFromProto,
   mediaKindToProto,
-  rtpCapabilitiesToProto,
   rtpParametersFromProto,
   rtpParametersToProto,
 } from '@switchboard/proto';
@@ -50,6 +49,7 @@ import type { Presence } from './Presence';
 import type { RoomAccess } from '@switchboard/rooms';
 import type { Producers } from './Producers';
 import type { RoomSession, RoomSessions } from './RoomSessions';
+import { SharedCapabilities } from './SharedCapabilities';
 
 /** What a request runs with: its correlation id and peer (sent to the media node) and logger. */
 export interface RequestContext extends CallMeta {
@@ -100,6 +100,8 @@ export class MediaRequests {
   readonly #o: MediaRequestsOptions;
   /** Each consumer's tile views, applied one at a time in the order they came. */
   readonly #views = new KeyedSerial();
+  /** The joined peers' capabilities, one copy per distinct value. */
+  readonly #capabilities = new SharedCapabilities();
 
   constructor(options: MediaRequestsOptions) {
     this.#o = options;
@@ -187,7 +189,7 @@ export class MediaRequests {
       return giveUp(error);
     }
     peer.media = media;
-    peer.rtpCapabilities = payload.rtpCapabilities;
+    peer.rtpCapabilities = this.#capabilities.of(payload.rtpCapabilities);
     peer.joined = true;
     session.peers.set(peer.peerId, socket);
     session.joining.delete(peer.peerId);
@@ -429,7 +431,7 @@ export class MediaRequests {
             roomId: peer.roomId,
             transportId,
             producerId: producer.producerId,
-            rtpCapabilities: rtpCapabilitiesToProto(peer.rtpCapabilities ?? {}),
+            rtpCapabilities: peer.rtpCapabilities,
           },
           ctx,
         );

@@ -8,9 +8,9 @@ import type {
   PresenceState,
   ProducerInfo,
   Role,
-  RtpCapabilities,
   ServerToClientEvents,
 } from '@switchboard/protocol';
+import type { RtpCapabilities as ProtoRtpCapabilities } from '@switchboard/proto';
 import type { MediaClient } from './MediaClient';
 import { hostsRoom, publicParticipant, type LobbyEntry, type StoredParticipant } from '@switchboard/rooms';
 
@@ -35,7 +35,8 @@ export interface PeerState {
   /** Waiting in the room's lobby for a host (until `lobbyUntil`, epoch ms). */
   inLobby: boolean;
   lobbyUntil?: number;
-  rtpCapabilities?: RtpCapabilities;
+  /** What it can receive, in the form Consume takes (shared by the peers that sent the same). */
+  rtpCapabilities?: ProtoRtpCapabilities;
   /** The media node its transports, producers and consumers are on (chosen when it joins). */
   media?: MediaClient;
   transports: Set<string>;
