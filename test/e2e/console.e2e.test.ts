@@ -214,6 +214,37 @@ describe('the operator console', () => {
       .waitFor({ timeout: 10_000 });
     participants.push({ name: 'Invited Linus', context, page: invited });
 
+    // A viewer's invitation (canPublish false, as for a webinar's audience): the page joins
+    // without sending, sees and hears the others, says why its controls are off, and the others
+    // see the viewer listed without media.
+    const { token: viewerToken } = (await (
+      await api.request(
+        'POST',
+        `/api/v1/rooms/${room}/tokens`,
+        { identity: 'crm-viewer-3', displayName: 'Viewer Vera', canPublish: false },
+        { headers: { authorization: `Bearer ${created.body.key}` } },
+      )
+    ).json()) as { token: string };
+    const viewerContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+    const viewer = await viewerContext.newPage();
+    await viewer.goto(`${stack.url}/r/${room}#token=${viewerToken}`);
+    await viewer.getByRole('button', { name: 'Join' }).click();
+    const vera = { name: 'Viewer Vera', context: viewerContext, page: viewer };
+    await waitForRemoteVideos(vera, ['Ada', 'Grace', 'Invited Linus']);
+    await viewer.getByText('You are watching and listening: your invitation does not let you send').waitFor();
+    for (const label of ['Mute microphone', 'Turn camera off']) {
+      const button = viewer.getByRole('button', { name: label });
+      expect(await button.isDisabled()).toBe(true);
+      expect(await button.getAttribute('title')).toMatch(/watch and listen, not send/);
+    }
+    await shot(viewer, 'call-viewer');
+    // Nothing was sent: no producer of Vera's in the room, her tile at Ada's has no video.
+    const adaPage = participants[0].page;
+    const veraTile = adaPage.locator('.tile').filter({ hasText: 'Viewer Vera' });
+    await veraTile.waitFor({ timeout: 10_000 });
+    expect(await viewer.evaluate(() => performance.getEntriesByName('sb:→ produce').length)).toBe(0);
+    participants.push(vera);
+
     await console_.getByRole('button', { name: 'End Console check' }).click();
     await console_.getByRole('dialog').getByRole('button', { name: 'End meeting' }).click();
     for (const p of participants) {

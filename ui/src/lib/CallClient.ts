@@ -92,6 +92,8 @@ export interface CallSnapshot {
   unmuteLocked: Record<MediaKind, boolean>;
   /** Whether participants may turn their microphones on themselves (a host's switch). */
   selfUnmuteAllowed: boolean;
+  /** Whether our join token lets us send media (false: we watch and listen only). */
+  canPublish: boolean;
   /** The latest notice (a host muted us, asked us to unmute, …). */
   notice?: CallNotice;
   chat: ChatSnapshot;
@@ -315,6 +317,7 @@ export class CallClient {
       cameraOff: this.#paused.video,
       unmuteLocked: { audio: unmuteLocked(room, 'audio'), video: unmuteLocked(room, 'video') },
       selfUnmuteAllowed: room.selfUnmuteAllowed,
+      canPublish: room.canPublish,
       notice: this.#notice,
       chat: this.chat.snapshot(),
       activeSpeaker: room.activeSpeaker,
@@ -754,7 +757,9 @@ export class CallClient {
     );
     socket.on('newProducer', (producer) => {
       this.#dispatch({ type: 'newProducer', producer });
-      void media.consume(producer);
+      if (this.#room.canSubscribe) {
+        void media.consume(producer);
+      }
     });
     socket.on('producerClosed', ({ producerId, peerId }) => {
       this.#dispatch({ type: 'producerClosed', producerId, peerId });
@@ -824,6 +829,7 @@ export class CallClient {
         forceRelay: this.#opts.forceRelay ?? false,
       },
       joined.transports,
+      { send: joined.canPublish, receive: joined.canSubscribe },
     );
     mark('transports');
     this.#status = 'joined';
@@ -834,9 +840,10 @@ export class CallClient {
     this.#changed();
     this.#pollStats(conn);
     void this.#reportFirstFrame(conn, since);
-    const screen = this.#screen?.getVideoTracks()[0];
+    // A viewer's token (no sending) joins without producing; one that cannot receive, without consuming.
+    const screen = joined.canPublish ? this.#screen?.getVideoTracks()[0] : undefined;
     await Promise.all([
-      ...Object.values(this.#local).map((track) =>
+      ...(joined.canPublish ? Object.values(this.#local) : []).map((track) =>
         media.produce(track, this.#paused[track.kind as LocalKind]),
       ),
       // A share that was on before a reconnect goes on again (the room may refuse it by now).
@@ -845,7 +852,7 @@ export class CallClient {
           this.#notify({ type: 'screenShareStopped', reason: (error as Error).message });
           void this.stopScreenShare();
         }),
-      media.receive(existing, joined.producers),
+      joined.canSubscribe && media.receive(existing, joined.producers),
     ]);
   }
 

@@ -139,6 +139,13 @@ export function CallView({
             stream={stream}
             muted
             label={`${self} (you)`}
+            overlay={
+              snapshot.canPublish ? undefined : (
+                <div className="tile-state" role="status">
+                  You are watching and listening: your invitation does not let you send
+                </div>
+              )
+            }
             speaking={!!snapshot.selfPeerId && snapshot.activeSpeaker === snapshot.selfPeerId}
             level={snapshot.selfPeerId ? snapshot.levels[snapshot.selfPeerId] : undefined}
             quality={localQuality(snapshot.stats)}

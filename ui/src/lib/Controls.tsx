@@ -25,6 +25,9 @@ import { RaiseHandButton } from './Hands';
 import { MenuButton } from './MenuButton';
 import { ReactionsMenu } from './Reactions';
 
+/** Why sending is off for a viewer's token (the integrator minted it with canPublish false). */
+const WATCH_ONLY = 'Your invitation lets you watch and listen, not send';
+
 export type Panel = 'people' | 'chat' | 'stats' | 'settings';
 
 export function Controls({
@@ -72,9 +75,9 @@ export function Controls({
       <button
         type="button"
         aria-pressed={!!snapshot.screenShare}
-        title={snapshot.screenShare ? 'Stop sharing' : 'Share screen'}
+        title={!snapshot.canPublish ? WATCH_ONLY : snapshot.screenShare ? 'Stop sharing' : 'Share screen'}
         onClick={() => act(() => (snapshot.screenShare ? call.stopScreenShare() : call.shareScreen()))}
-        disabled={typeof navigator.mediaDevices?.getDisplayMedia !== 'function'}
+        disabled={!snapshot.canPublish || typeof navigator.mediaDevices?.getDisplayMedia !== 'function'}
       >
         {snapshot.screenShare ? (
           <ScreenShareOff size={18} aria-hidden />
@@ -110,14 +113,16 @@ export function Controls({
         type="button"
         aria-pressed={snapshot.micMuted}
         title={
-          !snapshot.micMuted
-            ? 'Mute microphone'
-            : snapshot.unmuteLocked.audio
-              ? 'Unmute microphone (a host holds it off: ask a host)'
-              : 'Unmute microphone'
+          !snapshot.canPublish
+            ? WATCH_ONLY
+            : !snapshot.micMuted
+              ? 'Mute microphone'
+              : snapshot.unmuteLocked.audio
+                ? 'Unmute microphone (a host holds it off: ask a host)'
+                : 'Unmute microphone'
         }
         onClick={() => void call.setMicrophoneMuted(!snapshot.micMuted)}
-        disabled={!hasAudio}
+        disabled={!hasAudio || !snapshot.canPublish}
       >
         {snapshot.micMuted ? <MicOff size={18} aria-hidden /> : <Mic size={18} aria-hidden />}
         <span className="label">{snapshot.micMuted ? 'Unmute microphone' : 'Mute microphone'}</span>
@@ -125,9 +130,9 @@ export function Controls({
       <button
         type="button"
         aria-pressed={snapshot.cameraOff}
-        title={snapshot.cameraOff ? 'Turn camera on' : 'Turn camera off'}
+        title={!snapshot.canPublish ? WATCH_ONLY : snapshot.cameraOff ? 'Turn camera on' : 'Turn camera off'}
         onClick={() => void call.setCameraOff(!snapshot.cameraOff)}
-        disabled={!hasVideo}
+        disabled={!hasVideo || !snapshot.canPublish}
       >
         {snapshot.cameraOff ? <VideoOff size={18} aria-hidden /> : <VideoIcon size={18} aria-hidden />}
         <span className="label">{snapshot.cameraOff ? 'Turn camera on' : 'Turn camera off'}</span>

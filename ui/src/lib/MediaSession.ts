@@ -127,22 +127,30 @@ export class MediaSession {
    * (the receiving one comes with consumers of everything already in the room, which it returns
    * for `receive`).
    */
-  async connect(opts: TransportOptions, made: JoinResult['transports'] = {}): Promise<ConsumerInfo[]> {
+  async connect(
+    opts: TransportOptions,
+    made: JoinResult['transports'] = {},
+    may: { send: boolean; receive: boolean } = { send: true, receive: true },
+  ): Promise<ConsumerInfo[]> {
     this.#selfPeerId = opts.selfPeerId;
     const prepared = this.#recv;
     const onPrepared = prepared !== undefined && prepared.id === made.recv?.id;
+    const sending = async () =>
+      may.send ? (await this.#transport(opts, true, made.send)).transport : undefined;
     if (onPrepared && !prepared.closed && !['failed', 'closed'].includes(prepared.connectionState)) {
       // The join took the transport `prepare` made (and brought up): only its consumers are new.
       this.#events.mark('receiving on the prepared transport');
-      this.#send = (await this.#transport(opts, true, made.send)).transport;
+      this.#send = await sending();
       return made.recv?.consumers ?? [];
     }
     prepared?.close();
     this.#recv = undefined;
     const [send, { transport: recv, consumers = [] }] = await Promise.all([
-      this.#transport(opts, true, made.send).then(({ transport }) => transport),
+      sending(),
       // A prepared transport that failed here is not set up again: a new one is asked for.
-      this.#transport(opts, false, onPrepared ? undefined : made.recv),
+      may.receive
+        ? this.#transport(opts, false, onPrepared ? undefined : made.recv)
+        : { transport: undefined, consumers: [] },
     ]);
     this.#send = send;
     this.#recv = recv;

@@ -57,6 +57,9 @@ describe('RoomState', () => {
     expect(isOff(state.participants.ada, 'camera')).toBe(true); // paused
     expect(isOff(state.participants.bob, 'microphone')).toBe(false); // sends nothing: not shown muted
     expect(raisedHands(state)).toEqual(['ada']);
+    expect(state).toMatchObject({ canPublish: true, canSubscribe: true });
+    // A viewer's token: what it may do comes with the answer.
+    expect(run([joined({ canPublish: false })])).toMatchObject({ canPublish: false, canSubscribe: true });
   });
 
   it('orders hands by the time of raising, ours included, and drops them as they are lowered', () => {

@@ -42,6 +42,9 @@ export interface RoomState {
   readonly multipleScreenShares: boolean;
   /** Whether participants may turn their microphones on themselves (hosts always may). */
   readonly selfUnmuteAllowed: boolean;
+  /** What our join token lets us do: send media, receive it (a viewer's token only receives). */
+  readonly canPublish: boolean;
+  readonly canSubscribe: boolean;
   /**
    * What a host muted for us without letting us unmute (`locked`), and what a host asked or
    * allowed us to turn on since (`granted`: lets us while self-unmute is off). Kept across rejoins,
@@ -98,6 +101,8 @@ export const initialRoomState: RoomState = {
   selfAttributes: {},
   multipleScreenShares: false,
   selfUnmuteAllowed: true,
+  canPublish: true,
+  canSubscribe: true,
   unmute: { locked: { audio: false, video: false }, granted: { audio: false, video: false } },
   participants: {},
   lobby: {},
@@ -185,6 +190,8 @@ export function reduce(state: RoomState, event: RoomEvent): RoomState {
         policy: result.policy,
         multipleScreenShares: result.multipleScreenShares,
         selfUnmuteAllowed: result.selfUnmuteAllowed,
+        canPublish: result.canPublish,
+        canSubscribe: result.canSubscribe,
         activeSpeaker: result.activeSpeaker,
         participants: Object.fromEntries(result.peers.map((peer) => [peer.peerId, participantOf(peer)])),
         lobby: Object.fromEntries(result.lobby.map((peer) => [peer.peerId, peer])),
