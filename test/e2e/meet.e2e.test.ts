@@ -55,10 +55,11 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
     return page;
   };
   /**
-   * The stranger's video plays (frames decoded) on `page`. On a timeout the page's marks since it
-   * arrived and its stranger video's state go to the log before the failure.
+   * The stranger's video plays (frames decoded) on `name`'s page. On a timeout the page's marks
+   * since it arrived and its stranger video's state go to the log before the failure.
    */
-  const seesStranger = async (page: Page) => {
+  const seesStranger = async (name: string) => {
+    const page = pages[name];
     try {
       await page.waitForFunction(
         () => {
@@ -69,7 +70,6 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
         { timeout: 30_000, polling: 100 },
       );
     } catch (error) {
-      const name = Object.keys(pages).find((n) => pages[n] === page) ?? '?';
       const video = await page
         .evaluate(() => {
           const v = document.querySelector<HTMLVideoElement>('video[aria-label="Stranger"]');
@@ -120,7 +120,7 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
     // Bob also likes go, which only Cy (below) shares: Cy meets him, not Ada, whoever of the two
     // went back to the queue first after Next.
     const bob = await arrive('Bob', 'Jazz, go');
-    await Promise.all([seesStranger(pages.Ada), seesStranger(bob)]);
+    await Promise.all([seesStranger('Ada'), seesStranger('Bob')]);
     await pages.Ada.getByText('You are talking with Bob · you both like jazz').waitFor();
     await bob.getByText('You are talking with Ada').waitFor();
     await shot(bob, 'meet-matched');
@@ -130,7 +130,7 @@ describe('Meet someone: random one-to-one calls in the browser', () => {
     await pages.Bob.getByRole('button', { name: 'Next' }).click();
     await pages.Ada.getByText('The stranger moved on. Looking for someone new…').waitFor({ timeout: 10_000 });
     const cy = await arrive('Cy', 'go');
-    await Promise.all([seesStranger(cy), seesStranger(pages.Bob)]);
+    await Promise.all([seesStranger('Cy'), seesStranger('Bob')]);
     await cy.getByText('You are talking with Bob').waitFor();
     // Ada and Bob just met: Ada is not matched with Bob again, she waits.
     await pages.Ada.getByText('Looking for someone…').waitFor();

@@ -190,7 +190,7 @@ export class Connections {
     await Promise.all(this.#leaving);
   }
 
-  /** Validates, logs, times and answers one kind of request; a bad payload or failure never throws. */
+  /** Validates, logs, times and answers one request (`args`: its payload, then the ack); a bad payload or failure never throws. */
   #serve<E extends RequestName>(socket: PeerSocket, event: E, args: unknown[], peerLogger: Logger): void {
     const handler = this.#handlers[event] as Handler<E>;
     const ack = args.at(-1);
