@@ -1,9 +1,11 @@
 /**
- * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match]: the benchmarks. Results are printed; docs/benchmarks.md keeps
- * the numbers of the last recorded run. Ratios within one run matter more than absolute times
+ * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match|capacity]: the benchmarks.
+ * Results are printed; docs/benchmarks.md keeps the numbers of the last recorded run. `capacity`
+ * (a quarter of an hour, a worker driven to saturation) runs only when named. Ratios within one run matter more than absolute times
  * (the machine has 2 cores and is noisy).
  */
 import { benchAuth } from './auth';
+import { benchCapacity } from './capacity';
 import { benchChat } from './chat';
 import { benchEffects } from './effects';
 import { benchEvents } from './events';
@@ -48,6 +50,10 @@ if (which === 'all' || which === 'match') {
     '==> Meet someone: entering the queue → matched, with 1,000 waiting, 2 signaling instances vs an in-memory socket.io matchmaker',
   );
   await benchMatch(log);
+}
+if (which === 'capacity') {
+  log('==> capacity at saturation: consumers per worker core at ≤ 1 % loss, ours vs bare mediasoup');
+  await benchCapacity(log);
 }
 // libwebrtc's threads (the join bench's synthetic publishers) may crash while Node tears the
 // process down: leave with our own exit code first.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match]: prepares like npm test, then runs bench/run.ts.
+# npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match|capacity]: prepares like npm test, then runs bench/run.ts.
 # npm run loadtest [-- options] comes here as `bench.sh loadtest …`: bench/loadtest/run.ts.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -74,6 +74,8 @@ export async function ourSignal(baseUrl: string, room: string, name: string): Pr
 interface BareRoom {
   router: server.Router;
   producers: server.Producer[];
+  /** Its worker's, when the reference runs them. */
+  webRtcServer?: server.WebRtcServer;
 }
 
 /** Bare mediasoup: workers, a router per room (round robin), transports like our media node's. */
@@ -81,18 +83,44 @@ export class BareReference {
   readonly #workers: server.Worker[];
   readonly #rooms = new Map<string, Promise<BareRoom>>();
   readonly #ports: { min: number; max: number };
+  readonly #webRtcServers: server.WebRtcServer[];
 
-  private constructor(workers: server.Worker[], ports: { min: number; max: number }) {
+  private constructor(
+    workers: server.Worker[],
+    ports: { min: number; max: number },
+    webRtcServers: server.WebRtcServer[],
+  ) {
     this.#workers = workers;
     this.#ports = ports;
+    this.#webRtcServers = webRtcServers;
   }
 
-  static async start(workers: number, ports: { min: number; max: number }): Promise<BareReference> {
+  /**
+   * `workers` mediasoup workers; with `webRtcServer`, each listens on one port of `ports` (UDP and
+   * TCP) for all its transports, as our media node does by default (MEDIA_WEBRTC_SERVER).
+   */
+  static async start(
+    workers: number,
+    ports: { min: number; max: number },
+    options: { webRtcServer?: boolean } = {},
+  ): Promise<BareReference> {
     const started: server.Worker[] = [];
+    const servers: server.WebRtcServer[] = [];
     for (let i = 0; i < workers; i++) {
-      started.push(await mediasoup.createWorker({ logLevel: 'warn' }));
+      const worker = await mediasoup.createWorker({ logLevel: 'warn' });
+      started.push(worker);
+      if (options.webRtcServer) {
+        servers.push(
+          await worker.createWebRtcServer({
+            listenInfos: [
+              { protocol: 'udp', ip: '127.0.0.1', port: ports.min + i },
+              { protocol: 'tcp', ip: '127.0.0.1', port: ports.min + i },
+            ],
+          }),
+        );
+      }
     }
-    return new BareReference(started, ports);
+    return new BareReference(started, ports, servers);
   }
 
   get workerPids(): number[] {
@@ -102,8 +130,10 @@ export class BareReference {
   #room(roomId: string): Promise<BareRoom> {
     let room = this.#rooms.get(roomId);
     if (!room) {
-      const worker = this.#workers[this.#rooms.size % this.#workers.length];
-      room = worker.createRouter({ mediaCodecs: MEDIA_CODECS }).then((router) => ({ router, producers: [] }));
+      const index = this.#rooms.size % this.#workers.length;
+      room = this.#workers[index]
+        .createRouter({ mediaCodecs: MEDIA_CODECS })
+        .then((router) => ({ router, producers: [], webRtcServer: this.#webRtcServers[index] }));
       this.#rooms.set(roomId, room);
     }
     return room;
@@ -121,11 +151,16 @@ export class BareReference {
       },
       createTransport: async (producing) => {
         const room = await this.#room(roomId);
+        const { webRtcServer } = room;
         const transport = await room.router.createWebRtcTransport({
-          listenInfos: [
-            { protocol: 'udp', ip: '127.0.0.1', portRange },
-            { protocol: 'tcp', ip: '127.0.0.1', portRange },
-          ],
+          ...(webRtcServer
+            ? { webRtcServer }
+            : {
+                listenInfos: [
+                  { protocol: 'udp', ip: '127.0.0.1', portRange },
+                  { protocol: 'tcp', ip: '127.0.0.1', portRange },
+                ],
+              }),
           enableUdp: true,
           enableTcp: true,
           preferUdp: true,
@@ -134,7 +169,7 @@ export class BareReference {
         transports.set(transport.id, transport);
         const made: ConsumerInfo[] = [];
         if (!producing) {
-          for (const producer of room.producers) {
+          for (const producer of room.producers.filter((p) => !p.closed)) {
             const consumer = await transport.consume({
               producerId: producer.id,
               rtpCapabilities: capabilities!,
