@@ -7,21 +7,23 @@
  * pre-made VP8 simulcast frames and audio over SRTP, subscribers count RTP from its clear header
  * without decrypting (bench/loadtest/RtpPeer.ts). Each side: rooms of publishers (one room per
  * worker), then subscribers added in steps, each step held and measured: the workers' CPU from
- * /proc, the generator's CPU, and the loss from sequence numbers. Past 70 % of a core the steps get
- * finer; the ramp stops after two steps in a row over 1 % loss. The capacity is the largest step
- * before them within 1 %; below 60 % of a core, a straight line through (consumers, CPU) gives the
- * worker CPU per consumer, a steadier comparison. With one worker, the worker is pinned to core 0
+ * /proc, the generator's CPU, the loss from sequence numbers and what was delivered of what the
+ * publishers sent (a saturated worker first falls behind, then drops). A step fails with over 1 %
+ * lost or under 99 % delivered. Past 70 % of a core the steps get finer; the ramp stops after two
+ * failed steps in a row. The capacity is the largest step before them that did not fail; below
+ * 60 % of a core, a straight line through (consumers, CPU) gives the worker CPU per consumer, a
+ * steadier comparison. With one worker, the worker is pinned to core 0
  * and this process to core 1 (`taskset`), so the generator does not take the worker's core.
  *
  * Options (environment): BENCH_CAPACITY_WORKERS (1), BENCH_CAPACITY_RUNS (3, alternating which
  * side goes first), BENCH_CAPACITY_PUBLISHERS (4 per room), BENCH_CAPACITY_STEP (subscribers added
- * per room per step, 6; BENCH_CAPACITY_FINE_STEP past 70 % of a core, 2), BENCH_CAPACITY_HOLD (seconds measured per step, 6),
+ * per room per step, 6; BENCH_CAPACITY_FINE_STEP past 70 % of a core, 2), BENCH_CAPACITY_HOLD
+ * (seconds measured per step, 6),
  * BENCH_CAPACITY_BITRATE (top layer kbit/s, 1500), BENCH_CAPACITY_MAX_CONSUMERS (2400),
  * BENCH_CAPACITY_SAMPLE (4: one subscriber in 4 counts its RTP; the others stop reading once
  * connected, which costs the SFU the same, as a network card takes what it sends, and keeps the
  * generator at a fraction of a core).
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient } from '@switchboard/consul';
@@ -32,6 +34,7 @@ import { createRoom } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import type { PeerSignal, Received } from './loadtest/LoadPeer';
 import { RtpPeer } from './loadtest/RtpPeer';
+import { pinToCore } from './pin';
 import { BareReference, ourSignal } from './loadtest/signals';
 import { summarize } from './stats';
 
@@ -67,6 +70,11 @@ interface Step {
   /** This process's (the generator's) share of a core. */
   generatorCpu: number;
   loss: number;
+  /**
+   * What the counting subscribers received over what their rooms' publishers sent them (audio and
+   * top layer): below 1 also when the SFU falls behind without dropping yet (a growing backlog).
+   */
+  delivered: number;
   /** What the SFU sent to all subscribers, from the counting ones' share. */
   mbps: number;
 }
@@ -93,25 +101,21 @@ function received(peers: RtpPeer[]): Received {
   return total;
 }
 
-/** Pins `pid` (all its threads) to one core. */
-function pin(pid: number, core: number): void {
-  execFileSync('taskset', ['-apc', String(core), String(pid)], { stdio: 'ignore' });
-}
-
 /** One side's ramp: publishers, then subscribers in steps until loss or saturation. */
 async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
   const rooms = await side.rooms();
   const pids = await side.workerPids();
   if (WORKERS === 1) {
     for (const pid of pids) {
-      pin(pid, 0);
+      pinToCore(pid, 0);
     }
   } else {
-    pids.forEach((pid, i) => pin(pid, i % 2));
+    pids.forEach((pid, i) => pinToCore(pid, i % 2));
   }
   const publishers: RtpPeer[] = [];
   const subscribers: RtpPeer[] = [];
   const counting: RtpPeer[] = [];
+  const roomOf = new Map<RtpPeer, string>();
   const steps: Step[] = [];
   let joined = 0;
   const join = async (publish: boolean, count: number) => {
@@ -129,6 +133,7 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
             count,
           });
           (publish ? publishers : subscribers).push(peer);
+          roomOf.set(peer, room);
           if (count) {
             counting.push(peer);
           }
@@ -145,11 +150,22 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
       await sleep(SETTLE_MS);
       const cpu0 = pids.map((pid) => cpuSeconds(pid) ?? 0);
       const gen0 = process.cpuUsage();
+      // What each counting subscriber should get: what its room's publishers sent for each.
+      const owed = () =>
+        sum(
+          counting.map((c) =>
+            sum(
+              publishers.filter((p) => roomOf.get(p) === roomOf.get(c)).map((p) => p.sentForEachSubscriber()),
+            ),
+          ),
+        );
       const r0 = received(counting);
+      const owed0 = owed();
       const t0 = performance.now();
       await sleep(HOLD_S * 1000);
       const seconds = (performance.now() - t0) / 1000;
       const r1 = received(counting);
+      const owed1 = owed();
       const gen = process.cpuUsage(gen0);
       const packets = r1.packets - r0.packets;
       const lost = r1.lost - r0.lost;
@@ -158,13 +174,14 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
         workerCpu: pids.map((pid, i) => ((cpuSeconds(pid) ?? cpu0[i]) - cpu0[i]) / seconds),
         generatorCpu: (gen.user + gen.system) / 1e6 / seconds,
         loss: packets + lost > 0 ? lost / (packets + lost) : 1,
+        delivered: owed1 > owed0 ? packets / (owed1 - owed0) : 0,
         mbps: (((r1.bytes - r0.bytes) * 8) / seconds / 1e6) * (subscribers.length / counting.length),
       };
       steps.push(step);
       log(
-        `  [${side.name}] ${String(step.consumers).padStart(5)} consumers  worker cpu ${step.workerCpu.map(pct).join(' ')}  generator ${pct(step.generatorCpu)}  ${step.mbps.toFixed(0)} Mbit/s  loss ${(step.loss * 100).toFixed(2)} %`,
+        `  [${side.name}] ${String(step.consumers).padStart(5)} consumers  worker cpu ${step.workerCpu.map(pct).join(' ')}  generator ${pct(step.generatorCpu)}  ${step.mbps.toFixed(0)} Mbit/s  loss ${(step.loss * 100).toFixed(2)} %  delivered ${(step.delivered * 100).toFixed(1)} %`,
       );
-      over = step.loss > MAX_LOSS ? over + 1 : 0;
+      over = failed(step) ? over + 1 : 0;
       if (over === 2 || step.consumers + rooms.length * STEP * PUBLISHERS * 2 > MAX_CONSUMERS) {
         break;
       }
@@ -177,6 +194,9 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
   return steps;
 }
 
+/** Over 1 % lost, or under 99 % of what was sent delivered within the step (falling behind). */
+const failed = (step: Step) => step.loss > MAX_LOSS || step.delivered < 1 - MAX_LOSS;
+
 interface Capacity {
   /** Consumers per worker at the largest step within 1 % loss before the ramp's end. */
   consumers: number;
@@ -187,7 +207,7 @@ interface Capacity {
 }
 
 function capacityOf(steps: Step[]): Capacity | undefined {
-  // The ramp ends with two steps over the bound (or at the cap): the last one within before them.
+  // The ramp ends with two failed steps (or at the cap): the last step held before them.
   const held = steps
     .slice(0, steps.at(-1)!.loss > MAX_LOSS ? -2 : undefined)
     .filter((s) => s.loss <= MAX_LOSS);
@@ -214,7 +234,7 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     `  ${WORKERS} worker(s), ${PUBLISHERS} publishers per room (one room per worker; VP8 simulcast, top layer ${BITRATE / 1000} kbit/s, + audio), +${STEP} subscribers per room per step, ${HOLD_S} s per step, ${RUNS} runs`,
   );
   if (WORKERS === 1) {
-    pin(process.pid, 1);
+    pinToCore(process.pid, 1);
   }
   const stack = await Stack.start({
     ports: PORTS,
@@ -294,7 +314,7 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     }
     log('');
     log(
-      'consumers per worker at ≤ 1 % loss (the largest step held before loss set in), the worker CPU there, and worker CPU per 100 consumers below 60 % of a core',
+      'consumers per worker at ≤ 1 % loss and ≥ 99 % delivered (the largest step held before it failed), the worker CPU there, and worker CPU per 100 consumers below 60 % of a core',
     );
     const ratios: number[] = [];
     const costRatios: number[] = [];

@@ -8,7 +8,9 @@
  * Options (environment): BENCH_CHAT_CONNECTIONS (10000), BENCH_CHAT_PER_MINUTE (rates to sweep,
  * comma-separated: 25000,50000,100000), BENCH_CHAT_SECONDS (20 per rate, after 5 s of warm-up),
  * BENCH_SIGNALING_ENV (JSON of extra signaling variables, to try a setting: '{"LOG_LEVEL":"warn"}'),
- * BENCH_CPU_PROF (a directory for the servers' V8 CPU profiles), BENCH_NODE_FLAGS (e.g. --trace-gc).
+ * BENCH_CPU_PROF (a directory for the servers' V8 CPU profiles), BENCH_NODE_FLAGS (e.g. --trace-gc),
+ * BENCH_CHAT_PIN=1 (the server measured, ours or the reference, pinned to core 0; this process,
+ * the media node's worker, Consul, Postgres and Redis to core 1: latency with a core of its own).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -31,6 +33,7 @@ import {
 } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
+import { pinMatching, pinToCore } from './pin';
 import { startProcess, stopProcess } from './processes';
 import { summarize } from './stats';
 
@@ -42,6 +45,7 @@ const WARMUP_SECONDS = 5;
 const ROOM_SIZE = 5;
 const SECRET = 'bench-chat-secret-0123456789abcdef';
 const CONNECT_BATCH = 200;
+const PIN = process.env.BENCH_CHAT_PIN === '1';
 
 /** One benchmark client: sends, and reports each message of others it receives. */
 interface LoadClient {
@@ -366,6 +370,14 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
   log(
     `    ${CONNECTIONS} connections in rooms of ${ROOM_SIZE}; ${RATES.join(', ')} messages/min, each for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up)`,
   );
+  if (PIN) {
+    // Before Consul and the media worker start: they inherit this process's core.
+    pinToCore(process.pid, 1);
+    const stores = pinMatching('^(/usr/lib/postgresql/|postgres: |/usr/bin/redis-server)', 1);
+    log(
+      `    pinned: the server measured to core 0; this process, its children and ${stores} store processes to core 1`,
+    );
+  }
   const consul = await startConsul();
   await ensureDatabase(testDatabaseUrl());
   const pool = createPool(testDatabaseUrl());
@@ -392,10 +404,16 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     });
     const ours = await signalingTarget(consul.addr);
     targets.push(ours);
+    if (PIN) {
+      pinToCore(ours.pid, 0);
+    }
     const oursResult = await runLoad(ours, roomIds, log);
     await ours.stop();
     const reference = await referenceTarget();
     targets.push(reference);
+    if (PIN) {
+      pinToCore(reference.pid, 0);
+    }
     const referenceResult = await runLoad(reference, roomIds, log);
     await reference.stop();
     const ourStats = report(oursResult, log);

@@ -36,8 +36,12 @@ describe('capacity generator (RtpPeer over a real mediasoup worker)', () => {
       // The consumers start at the next key frame (one a second on each layer).
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const start = subscriber.received();
+      const owedStart = publisher.sentForEachSubscriber();
       await new Promise((resolve) => setTimeout(resolve, 2000));
       const end = subscriber.received();
+      const owed = publisher.sentForEachSubscriber() - owedStart;
+      // What the publisher sent for each subscriber (audio and top layer) arrived.
+      expect((end.packets - start.packets) / owed).toBeGreaterThan(0.95);
       const bps = ((end.bytes - start.bytes) * 8) / 2;
       // Audio ~50 packets/s plus video at the top layer (a lower one would be a third of it).
       expect(end.packets - start.packets).toBeGreaterThan(2 * (50 + 100));

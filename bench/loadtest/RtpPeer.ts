@@ -90,6 +90,11 @@ function vp8Payload(first: boolean, key: boolean, pictureId: number, size: numbe
 
 export class RtpPeer {
   readonly consumers: string[] = [];
+  /**
+   * Packets this publisher sent that each of its subscribers should get: its audio and its top
+   * video layer (what the SFU forwards to a receiver without bandwidth estimation).
+   */
+  #forEachSubscriber = 0;
   readonly #signal: PeerSignal;
   readonly #links: RtpLink[] = [];
   readonly #timers: ReturnType<typeof setInterval>[] = [];
@@ -158,6 +163,7 @@ export class RtpPeer {
         },
         voice,
       );
+      this.#forEachSubscriber++;
     });
 
     const layers = [bitrate / 10, bitrate / 3, bitrate].map((bps) => ({
@@ -191,9 +197,12 @@ export class RtpPeer {
       const key = frame % KEY_FRAME_EVERY_FRAMES === 0;
       const pictureId = frame & 0x7fff;
       frame++;
-      for (const { stream, bytesPerFrame } of layers) {
+      for (const [index, { stream, bytesPerFrame }] of layers.entries()) {
         stream.timestamp = (stream.timestamp + 90000 / FPS) >>> 0;
         const packets = Math.ceil(bytesPerFrame / PAYLOAD_BYTES);
+        if (index === layers.length - 1) {
+          this.#forEachSubscriber += packets;
+        }
         for (let i = 0; i < packets; i++) {
           link.sendRtp(
             {
@@ -237,6 +246,11 @@ export class RtpPeer {
     if (consumers.length > 0) {
       await this.#signal.resume(consumers);
     }
+  }
+
+  /** Packets sent so far that each subscriber of this publisher should receive. */
+  sentForEachSubscriber(): number {
+    return this.#forEachSubscriber;
   }
 
   /** RTP this peer received so far (sequence-number accounting, no decryption). */
