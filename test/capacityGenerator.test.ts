@@ -15,7 +15,8 @@ describe('capacity generator (RtpPeer over a real mediasoup worker)', () => {
   let reference: BareReference;
 
   beforeAll(async () => {
-    reference = await BareReference.start(1, { min: 47100, max: 47199 }, { webRtcServer: true });
+    // A fixed WebRtcServer port below the ephemeral range, clear of the other suites' ports.
+    reference = await BareReference.start(1, { min: 32600, max: 32609 }, { webRtcServer: true });
   });
 
   afterAll(() => reference.close());
