@@ -7,25 +7,27 @@
  * pre-made VP8 simulcast frames and audio over SRTP, subscribers count RTP from its clear header
  * without decrypting (bench/loadtest/RtpPeer.ts). Each side: rooms of publishers (one room per
  * worker), then subscribers added in steps, each step held and measured: the workers' CPU from
- * /proc, the generator's CPU, the loss from sequence numbers and what was delivered of what the
- * publishers sent (a saturated worker first falls behind, then drops). A step fails with over 1 %
- * lost or under 99 % delivered. Past 70 % of a core the steps get finer; the ramp stops after two
+ * /proc, how busy their cores were (softirq apart), the generator's CPU, the rest of the machine,
+ * the loss from sequence numbers and what was delivered of what the publishers sent (a saturated
+ * worker first falls behind, then drops). A step fails with over 1 % lost or under 99 %
+ * delivered. From 70 % of a worker's core busy the steps get finer; the ramp stops after two
  * failed steps in a row. The capacity is the largest step before them that did not fail; below
  * 60 % of a core, a straight line through (consumers, CPU) gives the worker CPU per consumer, a
- * steadier comparison. With one worker, the worker is pinned to core 0
- * and this process to core 1 (`taskset`), so the generator does not take the worker's core.
+ * steadier comparison. With one worker, the worker is pinned to core 0 and this process to core 1
+ * (`taskset`), so the generator does not take the worker's core; with two, worker i is pinned to
+ * core i and the generator shares them (this machine has two cores).
  *
  * Options (environment): BENCH_CAPACITY_WORKERS (1), BENCH_CAPACITY_RUNS (3, alternating which
  * side goes first), BENCH_CAPACITY_PUBLISHERS (4 per room), BENCH_CAPACITY_STEP (subscribers added
- * per room per step, 6; BENCH_CAPACITY_FINE_STEP past 70 % of a core, 2), BENCH_CAPACITY_HOLD
- * (seconds measured per step, 6),
- * BENCH_CAPACITY_BITRATE (top layer kbit/s, 1500), BENCH_CAPACITY_MAX_CONSUMERS (2400),
- * BENCH_CAPACITY_SAMPLE (4: one subscriber in 4 counts its RTP; the others stop reading once
- * connected, which costs the SFU the same, as a network card takes what it sends, and keeps the
- * generator at a fraction of a core).
+ * per room per step, 6), BENCH_CAPACITY_FINE_STEP (the same from 70 % of a worker's core busy, 2),
+ * BENCH_CAPACITY_HOLD (seconds measured per step, 6), BENCH_CAPACITY_BITRATE (top layer kbit/s,
+ * 1500), BENCH_CAPACITY_MAX_CONSUMERS (2400), BENCH_CAPACITY_SAMPLE (4: one subscriber in 4 counts
+ * its RTP; the others stop reading once connected, which costs the SFU the same, as a network card
+ * takes what it sends, and keeps the generator at a fraction of a core).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient } from '@switchboard/consul';
 import { cpuSeconds } from '@switchboard/testing';
@@ -43,7 +45,7 @@ const WORKERS = Number(process.env.BENCH_CAPACITY_WORKERS ?? 1);
 const RUNS = Number(process.env.BENCH_CAPACITY_RUNS ?? 3);
 const PUBLISHERS = Number(process.env.BENCH_CAPACITY_PUBLISHERS ?? 4);
 const STEP = Number(process.env.BENCH_CAPACITY_STEP ?? 6);
-/** Subscribers added per room per step once a worker is past FINE_FROM of its core. */
+/** Subscribers added per room per step once a worker's core is FINE_FROM busy. */
 const FINE_STEP = Number(process.env.BENCH_CAPACITY_FINE_STEP ?? 2);
 const FINE_FROM = 0.7;
 /** Steps below this share of a core give the CPU cost per consumer (a straight-line fit). */
@@ -76,6 +78,11 @@ interface Step {
   core: { busy: number; softirq: number }[];
   /** This process's (the generator's) share of a core. */
   generatorCpu: number;
+  /**
+   * Everything else the machine did, in cores: the machine's busy time (/proc/stat) minus the
+   * workers and the generator (for ours the services and NGINX; both: the databases, softirq).
+   */
+  othersCpu: number;
   loss: number;
   /**
    * What the counting subscribers received over what their rooms' publishers sent them (audio and
@@ -93,11 +100,12 @@ interface Side {
   workerPids: () => Promise<number[]>;
 }
 
-/** A core's time so far from /proc/stat, in clock ticks: all of it, idle, and softirq. */
-function coreTicks(core: number): { total: number; idle: number; softirq: number } {
+/** A core's (or all cores') time so far from /proc/stat, in clock ticks: all, idle, softirq. */
+function coreTicks(core: number | 'all'): { total: number; idle: number; softirq: number } {
+  const prefix = core === 'all' ? 'cpu ' : `cpu${core} `;
   const line = readFileSync('/proc/stat', 'utf8')
     .split('\n')
-    .find((l) => l.startsWith(`cpu${core} `));
+    .find((l) => l.startsWith(prefix));
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line!.split(/\s+/).slice(1, 9).map(Number);
   return {
     total: user + nice + system + idle + iowait + irq + softirq + steal,
@@ -165,12 +173,14 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
     await join(true, PUBLISHERS);
     let over = 0;
     for (;;) {
-      const busy = steps.length > 0 && Math.max(...steps.at(-1)!.workerCpu) >= FINE_FROM;
+      // A worker's core (not only the worker: with two workers the generator shares their cores).
+      const busy = steps.length > 0 && Math.max(...steps.at(-1)!.core.map((c) => c.busy)) >= FINE_FROM;
       await join(false, busy ? FINE_STEP : STEP);
       await sleep(SETTLE_MS);
       const cpu0 = pids.map((pid) => cpuSeconds(pid) ?? 0);
       const cores = pids.map((_, i) => (WORKERS === 1 ? 0 : i % 2));
-      const ticks0 = cores.map(coreTicks);
+      const ticks0 = cores.map((core) => coreTicks(core));
+      const machine0 = coreTicks('all');
       const gen0 = process.cpuUsage();
       // What each counting subscriber should get: what its room's publishers sent for each.
       const owed = () =>
@@ -189,6 +199,7 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
       const r1 = received(counting);
       const owed1 = owed();
       const gen = process.cpuUsage(gen0);
+      const machine1 = coreTicks('all');
       const packets = r1.packets - r0.packets;
       const lost = r1.lost - r0.lost;
       const step: Step = {
@@ -200,13 +211,18 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
           return { busy: 1 - (b.idle - a.idle) / total, softirq: (b.softirq - a.softirq) / total };
         }),
         generatorCpu: (gen.user + gen.system) / 1e6 / seconds,
+        othersCpu: 0,
         loss: packets + lost > 0 ? lost / (packets + lost) : 1,
         delivered: owed1 > owed0 ? packets / (owed1 - owed0) : 0,
         mbps: (((r1.bytes - r0.bytes) * 8) / seconds / 1e6) * (subscribers.length / counting.length),
       };
+      // All cores: os.cpus(), not availableParallelism(), which counts this pinned process's one.
+      const machineBusy =
+        (1 - (machine1.idle - machine0.idle) / (machine1.total - machine0.total)) * cpus().length;
+      step.othersCpu = Math.max(0, machineBusy - sum(step.workerCpu) - step.generatorCpu);
       steps.push(step);
       log(
-        `  [${side.name}] ${String(step.consumers).padStart(5)} consumers  worker cpu ${step.workerCpu.map(pct).join(' ')}  core ${step.core.map((c) => `${pct(c.busy)} (softirq ${pct(c.softirq)})`).join(' ')}  generator ${pct(step.generatorCpu)}  ${step.mbps.toFixed(0)} Mbit/s  loss ${(step.loss * 100).toFixed(2)} %  delivered ${(step.delivered * 100).toFixed(1)} %`,
+        `  [${side.name}] ${String(step.consumers).padStart(5)} consumers  worker cpu ${step.workerCpu.map(pct).join(' ')}  core ${step.core.map((c) => `${pct(c.busy)} (softirq ${pct(c.softirq)})`).join(' ')}  generator ${pct(step.generatorCpu)}  others ${pct(step.othersCpu)}  ${step.mbps.toFixed(0)} Mbit/s  loss ${(step.loss * 100).toFixed(2)} %  delivered ${(step.delivered * 100).toFixed(1)} %`,
       );
       over = failed(step) ? over + 1 : 0;
       if (over === 2 || step.consumers + rooms.length * STEP * PUBLISHERS * 2 > MAX_CONSUMERS) {

@@ -18,7 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { signJoinToken } from '@switchboard/auth';
-import { createPool, ensureDatabase } from '@switchboard/db';
+import { createPool, ensureDatabase, migrate } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
 import { SignalingConnection, type RequestName } from '@switchboard/protocol';
 import {
@@ -373,7 +373,7 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
   if (PIN) {
     // Before Consul and the media worker start: they inherit this process's core.
     pinToCore(process.pid, 1);
-    const stores = pinMatching('^(/usr/lib/postgresql/|postgres: |/usr/bin/redis-server)', 1);
+    const stores = pinMatching('^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)', 1);
     log(
       `    pinned: the server measured to core 0; this process, its children and ${stores} store processes to core 1`,
     );
@@ -381,6 +381,8 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
   const consul = await startConsul();
   await ensureDatabase(testDatabaseUrl());
   const pool = createPool(testDatabaseUrl());
+  // A new machine's test database has no tables until something migrates it.
+  await migrate(pool, createLogger({ service: 'bench', level: 'warn', stdout: false }).logger);
   const node = await MediaNode.create(
     readConfig(
       mediaTestEnv(consul.addr, {
