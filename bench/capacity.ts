@@ -25,20 +25,18 @@
  * its RTP; the others stop reading once connected, which costs the SFU the same, as a network card
  * takes what it sends, and keeps the generator at a fraction of a core).
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient } from '@switchboard/consul';
 import { cpuSeconds } from '@switchboard/testing';
 import { Stack, type StackPorts } from '../scripts/Stack';
-import { MediaClient } from '../services/signaling/src/MediaClient';
 import { createRoom } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import type { PeerSignal, Received } from './loadtest/LoadPeer';
 import { RtpPeer } from './loadtest/RtpPeer';
-import { pinToCore } from './pin';
-import { BareReference, ourSignal } from './loadtest/signals';
+import { pinMatching, pinToCore } from './pin';
+import { BareReference, ourSignal, ourWorkerPids } from './loadtest/signals';
 import { summarize } from './stats';
 
 const WORKERS = Number(process.env.BENCH_CAPACITY_WORKERS ?? 1);
@@ -243,6 +241,11 @@ const failed = (step: Step) => step.loss > MAX_LOSS || step.delivered < 1 - MAX_
 interface Capacity {
   /** Consumers per worker at the largest step held (not failed) before the ramp's end. */
   consumers: number;
+  /**
+   * Consumers per worker at the last step before the first failed one: stricter, as at the edge
+   * a worker can fall behind in one step and catch up in the next.
+   */
+  beforeFirstFailure: number;
   /** The workers' mean share of a core there. */
   cpu: number;
   /** Worker CPU per 100 consumers (share of a core), from the steps below LINEAR_UP_TO. */
@@ -267,7 +270,14 @@ function capacityOf(steps: Step[]): Capacity | undefined {
     const slope = sum(xs.map((x, i) => (x - mx) * (ys[i] - my))) / sum(xs.map((x) => (x - mx) ** 2));
     cpuPer100 = slope * 100;
   }
-  return { consumers: best.consumers / WORKERS, cpu: sum(best.workerCpu) / WORKERS, cpuPer100 };
+  const firstFailure = steps.findIndex(failed);
+  const strict = firstFailure > 0 ? steps[firstFailure - 1].consumers : firstFailure < 0 ? best.consumers : 0;
+  return {
+    consumers: best.consumers / WORKERS,
+    beforeFirstFailure: strict / WORKERS,
+    cpu: sum(best.workerCpu) / WORKERS,
+    cpuPer100,
+  };
 }
 
 export async function benchCapacity(log: (line: string) => void): Promise<void> {
@@ -275,7 +285,14 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     `  ${WORKERS} worker(s), ${PUBLISHERS} publishers per room (one room per worker; VP8 simulcast, top layer ${BITRATE / 1000} kbit/s, + audio), +${STEP} subscribers per room per step, ${HOLD_S} s per step, ${RUNS} runs`,
   );
   if (WORKERS === 1) {
+    // Before the stack starts: its services inherit core 1 (the worker is moved to core 0 once it
+    // is known). Postgres and Redis run already: their backends would take the worker's core
+    // (the events service's analytics of every join, for ours).
     pinToCore(process.pid, 1);
+    const stores = pinMatching('^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)', 1);
+    log(
+      `  pinned: the worker to core 0; this process, the stack's services and ${stores} store processes to core 1`,
+    );
   }
   const stack = await Stack.start({
     ports: PORTS,
@@ -295,8 +312,12 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
   const reference = await BareReference.start(WORKERS, REFERENCE_PORTS, { webRtcServer: true });
   // Interrupted, the stack's processes go down with the bench.
   const interrupted = () => {
-    reference.close();
-    void stack.stop().finally(() => process.exit(130));
+    // The ramp fails as things close under it: nothing but the stop matters from here.
+    process.on('unhandledRejection', () => {}).on('uncaughtException', () => {});
+    void stack.stop().finally(() => {
+      reference.close();
+      process.exit(130);
+    });
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
@@ -305,24 +326,7 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     const consul = new ConsulClient(`http://127.0.0.1:${PORTS.consulHttp}`, {
       token: stack.consulManagementToken,
     });
-    const ourWorkers = async () => {
-      const pids: number[] = [];
-      for (const node of await consul.instances('media', { passingOnly: true })) {
-        const client = new MediaClient({
-          instanceId: node.id,
-          address: `${node.address}:${node.port}`,
-          timeoutMs: 2000,
-          credentials,
-        });
-        try {
-          const load = await client.call('getLoad', {}, { correlationId: `capacity-${randomUUID()}` });
-          pids.push(...load.workers.map((w) => w.pid));
-        } finally {
-          client.close();
-        }
-      }
-      return pids;
-    };
+    const ourWorkers = () => ourWorkerPids(consul, credentials);
     let run = 0;
     const ours: Side = {
       name: 'ours',
@@ -358,10 +362,11 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
       'consumers per worker at ≤ 1 % loss and ≥ 99 % delivered (the largest step held before it failed), the worker CPU there, and worker CPU per 100 consumers below 60 % of a core',
     );
     const ratios: number[] = [];
+    const strictRatios: number[] = [];
     const costRatios: number[] = [];
     const line = (c: Capacity | undefined) =>
       c
-        ? `${c.consumers.toFixed(0)} at ${pct(c.cpu)}, ${c.cpuPer100 ? pct(c.cpuPer100) : 'n/a'} per 100`
+        ? `${c.consumers.toFixed(0)} at ${pct(c.cpu)} (${c.beforeFirstFailure.toFixed(0)} before the first failed step), ${c.cpuPer100 ? pct(c.cpuPer100) : 'n/a'} per 100`
         : 'n/a';
     for (const [i, r] of results.entries()) {
       const ratio = r.ours && r.reference ? r.ours.consumers / r.reference.consumers : undefined;
@@ -369,6 +374,9 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
         r.ours?.cpuPer100 && r.reference?.cpuPer100 ? r.ours.cpuPer100 / r.reference.cpuPer100 : undefined;
       if (ratio !== undefined) {
         ratios.push(ratio);
+      }
+      if (r.ours?.beforeFirstFailure && r.reference?.beforeFirstFailure) {
+        strictRatios.push(r.ours.beforeFirstFailure / r.reference.beforeFirstFailure);
       }
       if (cost !== undefined) {
         costRatios.push(cost);
@@ -380,6 +388,11 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     if (ratios.length > 0) {
       log(
         `  median capacity ratio ours/reference: ${summarize(ratios).p50.toFixed(2)} (${ratios.length} runs)`,
+      );
+    }
+    if (strictRatios.length > 0) {
+      log(
+        `  median ratio before the first failed step: ${summarize(strictRatios).p50.toFixed(2)} (${strictRatios.length} runs)`,
       );
     }
     if (costRatios.length > 0) {

@@ -6,17 +6,15 @@
  * ratio of the reference's. `--help` lists the options.
  */
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
 import { ServiceCredentials } from '@switchboard/auth';
 import { ConsulClient } from '@switchboard/consul';
 import { cpuSeconds } from '@switchboard/testing';
 import { Stack, type StackPorts } from '../../scripts/Stack';
-import { MediaClient } from '../../services/signaling/src/MediaClient';
 import { createRoom } from '../../test/e2e/browser';
 import { E2E_PORTS } from '../../test/e2e/ports';
 import { summarize } from '../stats';
 import { LoadPeer, type PeerSignal, type Received } from './LoadPeer';
-import { BareReference, ourSignal } from './signals';
+import { BareReference, ourSignal, ourWorkerPids } from './signals';
 
 const USAGE = `npm run loadtest -- [options]
 
@@ -322,24 +320,7 @@ async function main(): Promise<void> {
     const consul = new ConsulClient(consulAddr!, {
       token: stack?.consulManagementToken ?? process.env.CONSUL_HTTP_TOKEN,
     });
-    const ourWorkers = async () => {
-      const pids: number[] = [];
-      for (const node of await consul.instances('media', { passingOnly: true })) {
-        const client = new MediaClient({
-          instanceId: node.id,
-          address: `${node.address}:${node.port}`,
-          timeoutMs: 2000,
-          credentials,
-        });
-        try {
-          const load = await client.call('getLoad', {}, { correlationId: `loadtest-${randomUUID()}` });
-          pids.push(...load.workers.map((w) => w.pid));
-        } finally {
-          client.close();
-        }
-      }
-      return pids;
-    };
+    const ourWorkers = () => ourWorkerPids(consul, credentials);
     const workers = (await ourWorkers()).length;
     if (options.reference) {
       reference = await BareReference.start(workers, REFERENCE_PORTS);

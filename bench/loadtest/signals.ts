@@ -3,12 +3,16 @@
  * guest join token from the gateway, socket.io through NGINX, signaling, gRPC, the media node).
  * `BareReference`: the same forwarding with bare mediasoup in this process (workers, one router
  * per room, the same codecs and transport settings as our media node) and no services at all:
- * the floor our services are measured against.
+ * the floor our services are measured against. `ourWorkerPids`: our side's worker processes, whose
+ * CPU the load test and the capacity bench read.
  */
+import { randomUUID } from 'node:crypto';
 import * as mediasoup from 'mediasoup';
 import type { types as server } from 'mediasoup';
 import type { types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
+import type { ServiceCredentials } from '@switchboard/auth';
+import type { ConsulClient } from '@switchboard/consul';
 import {
   SignalingConnection,
   type ConsumerInfo,
@@ -17,6 +21,7 @@ import {
 } from '@switchboard/protocol';
 import { ApiClient, randomAddress } from '@switchboard/testing';
 import { MEDIA_CODECS } from '../../services/media/src/mediaCodecs';
+import { MediaClient } from '../../services/signaling/src/MediaClient';
 import type { PeerSignal } from './LoadPeer';
 
 /** A guest of `room` on the deployment at `baseUrl`, through the gateway and signaling. */
@@ -69,6 +74,29 @@ export async function ourSignal(baseUrl: string, room: string, name: string): Pr
     },
     close: () => socket.disconnect(),
   };
+}
+
+/** The pids of every passing media node's workers (each node's GetLoad, found through Consul). */
+export async function ourWorkerPids(
+  consul: ConsulClient,
+  credentials: ServiceCredentials,
+): Promise<number[]> {
+  const pids: number[] = [];
+  for (const node of await consul.instances('media', { passingOnly: true })) {
+    const client = new MediaClient({
+      instanceId: node.id,
+      address: `${node.address}:${node.port}`,
+      timeoutMs: 2000,
+      credentials,
+    });
+    try {
+      const load = await client.call('getLoad', {}, { correlationId: `bench-${randomUUID()}` });
+      pids.push(...load.workers.map((w) => w.pid));
+    } finally {
+      client.close();
+    }
+  }
+  return pids;
 }
 
 interface BareRoom {
