@@ -35,7 +35,7 @@ import { createRoom } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import type { PeerSignal, Received } from './loadtest/LoadPeer';
 import { RtpPeer } from './loadtest/RtpPeer';
-import { pinMatching, pinToCore } from './pin';
+import { pinStores, pinToCore } from './pin';
 import { BareReference, ourSignal, ourWorkerPids } from './loadtest/signals';
 import { summarize } from './stats';
 
@@ -131,13 +131,9 @@ function received(peers: RtpPeer[]): Received {
 async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
   const rooms = await side.rooms();
   const pids = await side.workerPids();
-  if (WORKERS === 1) {
-    for (const pid of pids) {
-      pinToCore(pid, 0);
-    }
-  } else {
-    pids.forEach((pid, i) => pinToCore(pid, i % 2));
-  }
+  // The core each worker is pinned to: core 0 for one worker, worker i on core i for two.
+  const cores = pids.map((_, i) => (WORKERS === 1 ? 0 : i % 2));
+  pids.forEach((pid, i) => pinToCore(pid, cores[i]));
   const publishers: RtpPeer[] = [];
   const subscribers: RtpPeer[] = [];
   const counting: RtpPeer[] = [];
@@ -176,7 +172,6 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
       await join(false, busy ? FINE_STEP : STEP);
       await sleep(SETTLE_MS);
       const cpu0 = pids.map((pid) => cpuSeconds(pid) ?? 0);
-      const cores = pids.map((_, i) => (WORKERS === 1 ? 0 : i % 2));
       const ticks0 = cores.map((core) => coreTicks(core));
       const machine0 = coreTicks('all');
       const gen0 = process.cpuUsage();
@@ -200,24 +195,25 @@ async function ramp(side: Side, log: (line: string) => void): Promise<Step[]> {
       const machine1 = coreTicks('all');
       const packets = r1.packets - r0.packets;
       const lost = r1.lost - r0.lost;
+      const workerCpu = pids.map((pid, i) => ((cpuSeconds(pid) ?? cpu0[i]) - cpu0[i]) / seconds);
+      const generatorCpu = (gen.user + gen.system) / 1e6 / seconds;
+      // All cores: os.cpus(), not availableParallelism(), which counts this pinned process's one.
+      const machineBusy =
+        (1 - (machine1.idle - machine0.idle) / (machine1.total - machine0.total)) * cpus().length;
       const step: Step = {
         consumers: sum(subscribers.map((s) => s.consumers.length)),
-        workerCpu: pids.map((pid, i) => ((cpuSeconds(pid) ?? cpu0[i]) - cpu0[i]) / seconds),
+        workerCpu,
         core: cores.map((core, i) => {
           const [a, b] = [ticks0[i], coreTicks(core)];
           const total = b.total - a.total;
           return { busy: 1 - (b.idle - a.idle) / total, softirq: (b.softirq - a.softirq) / total };
         }),
-        generatorCpu: (gen.user + gen.system) / 1e6 / seconds,
-        othersCpu: 0,
+        generatorCpu,
+        othersCpu: Math.max(0, machineBusy - sum(workerCpu) - generatorCpu),
         loss: packets + lost > 0 ? lost / (packets + lost) : 1,
         delivered: owed1 > owed0 ? packets / (owed1 - owed0) : 0,
         mbps: (((r1.bytes - r0.bytes) * 8) / seconds / 1e6) * (subscribers.length / counting.length),
       };
-      // All cores: os.cpus(), not availableParallelism(), which counts this pinned process's one.
-      const machineBusy =
-        (1 - (machine1.idle - machine0.idle) / (machine1.total - machine0.total)) * cpus().length;
-      step.othersCpu = Math.max(0, machineBusy - sum(step.workerCpu) - step.generatorCpu);
       steps.push(step);
       log(
         `  [${side.name}] ${String(step.consumers).padStart(5)} consumers  worker cpu ${step.workerCpu.map(pct).join(' ')}  core ${step.core.map((c) => `${pct(c.busy)} (softirq ${pct(c.softirq)})`).join(' ')}  generator ${pct(step.generatorCpu)}  others ${pct(step.othersCpu)}  ${step.mbps.toFixed(0)} Mbit/s  loss ${(step.loss * 100).toFixed(2)} %  delivered ${(step.delivered * 100).toFixed(1)} %`,
@@ -289,7 +285,7 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     // is known). Postgres and Redis run already: their backends would take the worker's core
     // (the events service's analytics of every join, for ours).
     pinToCore(process.pid, 1);
-    const stores = pinMatching('^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)', 1);
+    const stores = pinStores(1);
     log(
       `  pinned: the worker to core 0; this process, the stack's services and ${stores} store processes to core 1`,
     );

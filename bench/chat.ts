@@ -33,7 +33,7 @@ import {
 } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
-import { pinMatching, pinToCore } from './pin';
+import { pinStores, pinToCore } from './pin';
 import { startProcess, stopProcess } from './processes';
 import { summarize } from './stats';
 
@@ -373,7 +373,7 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
   if (PIN) {
     // Before Consul and the media worker start: they inherit this process's core.
     pinToCore(process.pid, 1);
-    const stores = pinMatching('^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)', 1);
+    const stores = pinStores(1);
     log(
       `    pinned: the server measured to core 0; this process, its children and ${stores} store processes to core 1`,
     );

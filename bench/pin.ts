@@ -26,3 +26,8 @@ export function pinMatching(pattern: string, core: number): number {
   }
   return pids.length;
 }
+
+/** Pins the local Postgres and Redis servers (and the backends Postgres forks later) to `core`. */
+export function pinStores(core: number): number {
+  return pinMatching('^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)', core);
+}

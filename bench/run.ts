@@ -1,8 +1,8 @@
 /**
  * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match|capacity]: the benchmarks.
  * Results are printed; docs/benchmarks.md keeps the numbers of the last recorded run. `capacity`
- * (a quarter of an hour, a worker driven to saturation) runs only when named. Ratios within one run matter more than absolute times
- * (the machine has 2 cores and is noisy).
+ * (about 25 minutes, a worker driven to saturation) runs only when named. Ratios within one run
+ * matter more than absolute times (the machine has 2 cores and is noisy).
  */
 import { benchAuth } from './auth';
 import { benchCapacity } from './capacity';

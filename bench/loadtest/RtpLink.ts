@@ -54,6 +54,11 @@ const CONNECT_TIMEOUT_MS = 15_000;
 
 let certificate: Promise<{ certPem: string; keyPem: string; fingerprint: string }> | undefined;
 
+/** A certificate's SHA-256 fingerprint as DTLS parameters write it (upper-case hex pairs, colons). */
+function sha256Fingerprint(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
+}
+
 /** One self-signed ECDSA certificate for every link of the process (as a browser keeps one). */
 function localCertificate(): Promise<{ certPem: string; keyPem: string; fingerprint: string }> {
   certificate ??= CipherContext.createSelfSignedCertificateWithKey(
@@ -61,8 +66,7 @@ function localCertificate(): Promise<{ certPem: string; keyPem: string; fingerpr
     NamedCurveAlgorithm.secp256r1_23,
   ).then(({ certPem, keyPem }) => {
     const der = Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-    const hex = createHash('sha256').update(der).digest('hex').toUpperCase();
-    return { certPem, keyPem, fingerprint: hex.match(/../g)!.join(':') };
+    return { certPem, keyPem, fingerprint: sha256Fingerprint(der) };
   });
   return certificate;
 }
@@ -124,9 +128,19 @@ export class RtpLink {
   }
 
   async #connect(server: ServerTransport): Promise<void> {
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('ICE/DTLS did not connect in time')), CONNECT_TIMEOUT_MS).unref(),
-    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('ICE/DTLS did not connect in time')), CONNECT_TIMEOUT_MS);
+    });
+    try {
+      await this.#handshake(server, timeout);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** ICE, then DTLS, then the SRTP session from DTLS's keys; rejects with `timeout`. */
+  async #handshake(server: ServerTransport, timeout: Promise<never>): Promise<void> {
     const iceConnected = new Promise<void>((resolve) => (this.#iceConnected = resolve));
     this.#sendBinding();
     this.#consent = setInterval(() => this.#sendBinding(), CONSENT_EVERY_MS);
@@ -157,8 +171,7 @@ export class RtpLink {
     await Promise.race([dtls.connect().then(() => connected), timeout]);
     const theirs = server.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')?.value;
     const remote = dtls.remoteCertificate;
-    const seen =
-      remote && createHash('sha256').update(remote).digest('hex').toUpperCase().match(/../g)!.join(':');
+    const seen = remote && sha256Fingerprint(remote);
     if (!theirs || seen !== theirs.toUpperCase()) {
       throw new Error('the server certificate does not match its fingerprint');
     }
