@@ -35,7 +35,7 @@ import { createRoom } from '../test/e2e/browser';
 import { E2E_PORTS } from '../test/e2e/ports';
 import type { PeerSignal, Received } from './loadtest/LoadPeer';
 import { RtpPeer } from './loadtest/RtpPeer';
-import { pinStores, pinToCore } from './pin';
+import { pinStores, pinToCore, unpinStores } from './pin';
 import { BareReference, ourSignal, ourWorkerPids } from './loadtest/signals';
 import { summarize } from './stats';
 
@@ -311,6 +311,7 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     // The ramp fails as things close under it: nothing but the stop matters from here.
     process.on('unhandledRejection', () => {}).on('uncaughtException', () => {});
     void stack.stop().finally(() => {
+      unpinStores();
       reference.close();
       process.exit(130);
     });
@@ -400,5 +401,6 @@ export async function benchCapacity(log: (line: string) => void): Promise<void> 
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     reference.close();
     await stack.stop();
+    unpinStores();
   }
 }

@@ -33,7 +33,7 @@ import {
 } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
-import { pinStores, pinToCore } from './pin';
+import { pinStores, pinToCore, unpinStores } from './pin';
 import { startProcess, stopProcess } from './processes';
 import { summarize } from './stats';
 
@@ -435,5 +435,8 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     await pool.end();
     await node.close();
     await consul.close();
+    if (PIN) {
+      unpinStores();
+    }
   }
 }

@@ -4,14 +4,15 @@
  * shows up in the generator, not in the figure.
  */
 import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 
-/** Pins `pid` and all its threads to `core` (children it starts later inherit it). */
-export function pinToCore(pid: number, core: number): void {
+/** Pins `pid` and all its threads to `core` (a taskset list: 1, 0-1); its later children inherit it. */
+export function pinToCore(pid: number, core: number | string): void {
   execFileSync('taskset', ['-apc', String(core), String(pid)], { stdio: 'ignore' });
 }
 
 /** Pins every process whose command line matches `pattern` (pgrep -f) to `core`; how many. */
-export function pinMatching(pattern: string, core: number): number {
+export function pinMatching(pattern: string, core: number | string): number {
   let pids: number[] = [];
   try {
     pids = execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' })
@@ -27,7 +28,17 @@ export function pinMatching(pattern: string, core: number): number {
   return pids.length;
 }
 
-/** Pins the local Postgres and Redis servers (and the backends Postgres forks later) to `core`. */
+const STORES = '^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)';
+
+/**
+ * Pins the local Postgres and Redis servers (and the backends Postgres forks later) to `core`.
+ * They are the machine's, not the bench's: `unpinStores` when done.
+ */
 export function pinStores(core: number): number {
-  return pinMatching('^(/usr/lib/postgresql/|postgres: |(/usr/bin/)?redis-server)', core);
+  return pinMatching(STORES, core);
+}
+
+/** Lets Postgres and Redis run on every core again (tests after a bench would share one core). */
+export function unpinStores(): void {
+  pinMatching(STORES, `0-${cpus().length - 1}`);
 }
