@@ -7,12 +7,11 @@
  * and the recipient's identities only (all their sockets in the room); everyone else gets the bare
  * revision (`chatRev`) so their counters stay contiguous.
  */
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { ChatStore } from '@switchboard/db';
 import { InvalidArgumentError, NotFoundError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
 import type { ChatMessage, ChatParty, requestSchemas, ResponseMap } from '@switchboard/protocol';
-import { takePoint } from '@switchboard/runtime';
+import { LocalBudget } from '@switchboard/runtime';
 import type { z } from 'zod';
 import { joinedPeer, type PeerSocket, type PeerState, type SignalingIo } from './peer';
 import type { Presence } from './Presence';
@@ -42,15 +41,16 @@ export interface ChatOptions {
 export class Chat {
   readonly #o: ChatOptions;
   /** Per connection, in memory (a socket lives on one instance): no Redis round trip per message. */
-  readonly #limiter: RateLimiterMemory;
+  readonly #limiter: LocalBudget;
   /** When each local socket last had a typing notice relayed. */
   readonly #lastTyping = new WeakMap<PeerSocket, number>();
 
   constructor(options: ChatOptions) {
     this.#o = options;
-    this.#limiter = new RateLimiterMemory({
+    this.#limiter = new LocalBudget({
       points: options.messagesPerWindow,
-      duration: options.windowSeconds,
+      windowSeconds: options.windowSeconds,
+      message: `you are sending messages too fast: at most ${options.messagesPerWindow} per ${options.windowSeconds} s`,
     });
   }
 
@@ -63,7 +63,7 @@ export class Chat {
   async send(socket: PeerSocket, p: Payload<'chatSend'>, ctx: Logged): Promise<ResponseMap['chatSend']> {
     const peer = joinedPeer(socket);
     const to = p.to === undefined ? null : await this.#recipient(peer, p.to);
-    await this.#takeMessagePoint(peer);
+    this.#limiter.take(peer.peerId);
     const result = await this.#o.store.send({
       roomId: peer.roomId,
       clientId: p.clientId,
@@ -86,7 +86,7 @@ export class Chat {
 
   async edit(socket: PeerSocket, p: Payload<'chatEdit'>, ctx: Logged): Promise<ResponseMap['chatEdit']> {
     const peer = joinedPeer(socket);
-    await this.#takeMessagePoint(peer);
+    this.#limiter.take(peer.peerId);
     const message = await this.#o.store.change(reader(peer), p.seq, p.body);
     this.#fanOut(message, socket);
     ctx.logger.info({ seq: p.seq }, 'chat message edited');
@@ -147,15 +147,6 @@ export class Chat {
       throw new NotFoundError(`participant ${peerId} is not in this meeting`);
     }
     return { sub: target.sub, peerId: target.peerId, displayName: target.displayName };
-  }
-
-  async #takeMessagePoint(peer: PeerState): Promise<void> {
-    await takePoint(
-      this.#limiter,
-      peer.peerId,
-      `you are sending messages too fast: at most ${this.#o.messagesPerWindow} per ${this.#o.windowSeconds} s`,
-      this.#o.logger,
-    );
   }
 
   /** To everyone but the sending socket, which has the message in its acknowledgement. */

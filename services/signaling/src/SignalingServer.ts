@@ -268,7 +268,7 @@ export class SignalingServer {
     this.#connections = new Connections({
       sockets,
       attributes: this.#attributes,
-      reactions: new Reactions({ io: this.#io, perTenSeconds: config.reactionsPer10s, logger }),
+      reactions: new Reactions({ io: this.#io, perTenSeconds: config.reactionsPer10s }),
       quality: new QualitySamples({
         events,
         everyMs: config.qualitySampleMs,

@@ -1,17 +1,17 @@
 /**
  * Limits on sockets. How many one client address may hold open on this instance (counted from
  * the handshake, before anything is awaited, so a burst of connections cannot all pass). Rate
- * limits on their events (rate-limiter-flexible): each socket has its own budget (in memory: a
- * socket lives on one instance), and each client (an account, or an address for guests) a larger
- * one shared by all its sockets on every instance (Redis). A socket over its own budget is refused
+ * limits on their events: each socket has its own budget (in memory: a socket lives on one
+ * instance), and each client (an account, or an address for guests) a larger one shared by all its
+ * sockets on every instance (Redis, spent in leases). A socket over its own budget is refused
  * before the client's budget is touched, so one flooding tab cannot starve the same user's (or
  * the same office's) other sockets.
  */
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '@switchboard/logger';
 import { AppError } from '@switchboard/errors';
-import { takePoint } from '@switchboard/runtime';
+import { LocalBudget } from '@switchboard/runtime';
+import { SharedBudget } from './SharedBudget';
 
 export interface SocketLimitOptions {
   /** Events one socket may send per window. */
@@ -24,34 +24,35 @@ export interface SocketLimitOptions {
 }
 
 export class SocketLimits {
-  readonly #socket: RateLimiterMemory;
-  readonly #client: RateLimiterRedis;
-  readonly #logger: Logger;
+  readonly #socket: LocalBudget;
+  readonly #client: SharedBudget;
   readonly #socketsPerAddress: number;
   /** Open sockets (and handshakes under way) by client address. */
   readonly #open = new Map<string, number>();
 
   constructor(redis: Redis, options: SocketLimitOptions, logger: Logger) {
     this.#socketsPerAddress = options.socketsPerAddress;
-    this.#socket = new RateLimiterMemory({ points: options.perSocket, duration: options.windowSeconds });
-    this.#client = new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: 'sb:rl:socket-client',
-      points: options.perClient,
-      duration: options.windowSeconds,
+    this.#socket = new LocalBudget({
+      points: options.perSocket,
+      windowSeconds: options.windowSeconds,
+      message: 'this connection sends too many requests; slow down',
     });
-    this.#logger = logger;
+    this.#client = new SharedBudget(
+      redis,
+      {
+        prefix: 'sb:rl:socket-client',
+        points: options.perClient,
+        windowSeconds: options.windowSeconds,
+        message: 'you send too many requests; slow down',
+      },
+      logger,
+    );
   }
 
   /** Counts one event; throws RESOURCE_EXHAUSTED (with when to retry) over either budget. */
   async consume(socketId: string, clientKey: string): Promise<void> {
-    await takePoint(
-      this.#socket,
-      socketId,
-      'this connection sends too many requests; slow down',
-      this.#logger,
-    );
-    await takePoint(this.#client, clientKey, 'you send too many requests; slow down', this.#logger);
+    this.#socket.take(socketId);
+    await this.#client.take(clientKey);
   }
 
   /**
@@ -81,6 +82,6 @@ export class SocketLimits {
 
   /** Forgets a closed socket's budget. */
   forget(socketId: string): void {
-    void this.#socket.delete(socketId);
+    this.#socket.forget(socketId);
   }
 }
