@@ -1,15 +1,18 @@
 /**
  * Who is in a room and what they send (common/rooms' ParticipantStore: the participants,
  * identities and producers every instance shares), plus what only signaling instances keep:
- * `sb:room:<id>:sessions` (the instances that have the room open) and one
- * `sb:signaling:<instance>:alive` key per instance that its heartbeat keeps from expiring. What an
- * instance that stopped beating (crashed) left behind is for `sweep()` to find.
+ * `sb:room:<id>:sessions` (the instances that have the room open), one
+ * `sb:signaling:<instance>:alive` key per instance that its heartbeat keeps from expiring, and the
+ * set of instances that beat (`sb:signaling:instances`), so that finding a crashed one costs one
+ * look at each instance, not at each room. What an instance that stopped beating left behind is
+ * for `sweep()` to find.
  */
 import { ParticipantStore, roomKeys, ROOMS_KEY } from '@switchboard/rooms';
 
 const sessionsKey = (roomId: string) => roomKeys(roomId).sessions;
 const aliveKey = (instanceId: string) => `sb:signaling:${instanceId}:alive`;
 const SWEEPER_KEY = 'sb:signaling:sweeper';
+const INSTANCES_KEY = 'sb:signaling:instances';
 
 export class Presence extends ParticipantStore {
   /**
@@ -18,7 +21,32 @@ export class Presence extends ParticipantStore {
    * its beats), and with it, most likely, what this instance had recorded.
    */
   async heartbeat(instanceId: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(aliveKey(instanceId), '1', 'PX', ttlMs, 'GET')) !== null;
+    const replies = await this.redis
+      .multi()
+      .set(aliveKey(instanceId), '1', 'PX', ttlMs, 'GET')
+      .sadd(INSTANCES_KEY, instanceId)
+      .exec();
+    const [error, previous] = replies?.[0] ?? [new Error('heartbeat transaction aborted'), null];
+    if (error) {
+      throw error;
+    }
+    return previous !== null;
+  }
+
+  /**
+   * The instances that beat once and stopped (crashed, or missed their beats): what they left
+   * behind is for the sweep. `forgetDead` takes them out once it is swept.
+   */
+  async deadInstances(): Promise<string[]> {
+    const instances = await this.redis.smembers(INSTANCES_KEY);
+    const living = await this.alive(instances);
+    return instances.filter((id) => !living.has(id));
+  }
+
+  async forgetDead(instanceIds: string[]): Promise<void> {
+    if (instanceIds.length > 0) {
+      await this.redis.srem(INSTANCES_KEY, ...instanceIds);
+    }
   }
 
   /** Which of these instances still beat. */
@@ -30,8 +58,9 @@ export class Presence extends ParticipantStore {
     return new Set(instanceIds.filter((_, i) => marks[i] !== null));
   }
 
+  /** Forgets this instance as it closes (its peers have left by then). */
   async forgetInstance(instanceId: string): Promise<void> {
-    await this.redis.del(aliveKey(instanceId));
+    await this.redis.multi().del(aliveKey(instanceId)).srem(INSTANCES_KEY, instanceId).exec();
   }
 
   /** One instance at a time sweeps ghosts: true when this one holds the turn for `ttlMs`. */
