@@ -309,11 +309,14 @@ export async function withTransaction<T>(
 
 const LOCK_KEY = 0x5b0a4d; // arbitrary, constant: "switchboard migrations"
 
-export function createPool(connectionString: string, options: { max?: number } = {}): Pool {
+export function createPool(
+  connectionString: string,
+  options: { max?: number; connectionTimeoutMillis?: number } = {},
+): Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
     idleTimeoutMillis: 30_000,
     statement_timeout: 10_000,
   });
