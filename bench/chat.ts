@@ -2,7 +2,8 @@
  * Chat under load (`npm run bench -- chat`): socket.io clients in rooms of 5 on one signaling
  * process (real Postgres, Redis, Consul, a media node for the joins) send messages at a steady
  * rate; each delivery to the room's other members is timed from send to receipt (read off the raw
- * packet, not decoded: the generator must stay cheaper than the server). The same load
+ * frame, not decoded; the clients are bare WebSockets speaking socket.io's protocol, not
+ * socket.io-client: the generator must stay cheaper than the server). The same load
  * runs against a bare `ws` fan-out server (bench/wsReference.ts) in the same run, and the report
  * is the ratio. Also: the memory each joined connection costs the server process.
  *
@@ -16,12 +17,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { signJoinToken } from '@switchboard/auth';
 import { createPool, ensureDatabase, migrate } from '@switchboard/db';
 import { createLogger } from '@switchboard/logger';
-import { SignalingConnection, type RequestName } from '@switchboard/protocol';
 import {
   cpuSeconds,
   freePort,
@@ -35,6 +34,7 @@ import {
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
 import { pinStores, pinToCore, unpinStores } from './pin';
+import { RawSocketIo } from './rawSocketIo';
 import { startProcess, stopProcess } from './processes';
 import { summarize } from './stats';
 
@@ -75,32 +75,26 @@ interface Target {
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-/** A chat message's socket.io packet as engine.io hands it over (`2["chatMessage",{...}]`), and its body's field. */
-const CHAT_PACKET = '2["chatMessage",';
+/** A chat message's frame as it arrives (`42["chatMessage",{...}]`), its body's field, a good ack's start. */
+const CHAT_FRAME = '42["chatMessage",';
 const BODY_FIELD = '"body":"';
+const ACK_OK = '[{"ok":true';
 
 /**
- * Times each chat message this client receives from its body's send time without decoding the
- * packet: the generator shares a core with Postgres and Redis, and socket.io-client's JSON decoding
- * of ~6,700 deliveries a second took most of it, so the generator fell behind and sent in bursts
- * (its own event loop lagged 0.8-1.6 s at 100,000/min), which the server's latency then showed.
- * The server excludes the sender from the fan-out, so every chat packet here is someone else's.
- * Everything else (acks, pings) goes through socket.io-client as usual.
+ * Times a chat message from its body's send time without decoding the frame: the generator shares
+ * a core with Postgres and Redis, and JSON-decoding ~6,700 deliveries a second took most of it, so
+ * it fell behind and sent in bursts, which the server's latency then showed. The server excludes
+ * the sender from the fan-out, so every chat frame here is someone else's. Other events are
+ * ignored.
  */
-function receiveWithoutDecoding(socket: Socket, onMessage: (body: string) => void): void {
-  const { decoder } = socket.io as unknown as { decoder: { add(data: unknown): void } };
-  const decode = decoder.add.bind(decoder);
-  decoder.add = (data: unknown) => {
-    if (typeof data === 'string' && data.startsWith(CHAT_PACKET)) {
-      const at = data.indexOf(BODY_FIELD);
-      if (at >= 0) {
-        const from = at + BODY_FIELD.length;
-        onMessage(data.slice(from, data.indexOf('"', from)));
-        return;
-      }
+function receiveChat(frame: string, onMessage: (body: string) => void): void {
+  if (frame.startsWith(CHAT_FRAME)) {
+    const at = frame.indexOf(BODY_FIELD);
+    if (at >= 0) {
+      const from = at + BODY_FIELD.length;
+      onMessage(frame.slice(from, frame.indexOf('"', from)));
     }
-    decode(data);
-  };
+  }
 }
 
 /** Our signaling service, as its own process, behind which the media node and stores are real. */
@@ -148,35 +142,27 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
         SECRET,
         3600,
       );
-      const socket: Socket = io(`http://127.0.0.1:${port}`, {
-        auth: { token },
-        transports: ['websocket'],
-        reconnection: false,
-        forceNew: true,
+      const socket = await RawSocketIo.connect(
+        `http://127.0.0.1:${port}`,
+        { token },
         // Behind NGINX, as a browser at its own address (signaling trusts the loopback proxy).
-        extraHeaders: { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      const signaling = new SignalingConnection(socket, { timeoutMs: 30_000 });
-      const ack = async <T>(event: RequestName, payload: object) =>
-        (await signaling.request(event, payload as never)) as T;
-      caps ??= (await ack<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {})).rtpCapabilities;
+        { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+      );
+      caps ??= (await socket.request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {}))
+        .rtpCapabilities;
       if (i % ROOM_SIZE === 0) {
-        await ack('getRouterRtpCapabilities', {}); // opens the room's session on the media node
+        await socket.request('getRouterRtpCapabilities', {}); // opens the room's session on the media node
       }
-      await ack('join', { rtpCapabilities: caps });
-      receiveWithoutDecoding(socket, onMessage);
+      await socket.request('join', { rtpCapabilities: caps });
+      socket.onEvent = (frame) => receiveChat(frame, onMessage);
       return {
-        // The measured sends stay a bare emit (no deadline timer, no correlation id of ours): the
+        // The measured sends are a bare emit (no deadline timer, no correlation id of ours): the
         // load generator must cost less than what it measures.
         send: (body) =>
-          socket.emit('chatSend', { clientId: randomUUID(), body }, (answer: { ok: boolean }) =>
-            onAck(answer.ok, body),
+          socket.emit('chatSend', { clientId: randomUUID(), body }, (answer) =>
+            onAck(answer.startsWith(ACK_OK), body),
           ),
-        close: () => socket.disconnect(),
+        close: () => socket.close(),
       };
     },
     stop: () => stopProcess(child),
