@@ -273,9 +273,7 @@ export class MediaSession {
         producerId: producer.producerId,
       });
       const entry = await this.#receive(transport, { ...info, source: producer.source });
-      if (!(await this.#resumeWithView(entry.info))) {
-        await this.#signaling.request('resumeConsumer', { consumerId: entry.consumer.id });
-      }
+      await this.#resume(entry);
       this.#resumed(entry);
     } catch (error) {
       this.#consumed.delete(producer.producerId);
@@ -528,6 +526,28 @@ export class MediaSession {
     this.#sentViews.set(info.consumerId, { visible: true, height });
     await this.#signaling.request('consumerView', { consumerId: info.consumerId, visible: true, height });
     return true;
+  }
+
+  /**
+   * Asks the SFU to start sending a new consumer (with its tile's view when known). A media node
+   * too busy to answer in time (DEADLINE_EXCEEDED, UNAVAILABLE) is asked again, up to 3 times: a
+   * consumer left paused is a tile frozen for good (seen in the 6-tab e2e on a saturated machine).
+   */
+  async #resume(entry: ConsumerEntry): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await this.#resumeWithView(entry.info))) {
+          await this.#signaling.request('resumeConsumer', { consumerId: entry.consumer.id });
+        }
+        return;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (attempt >= 3 || (code !== 'DEADLINE_EXCEEDED' && code !== 'UNAVAILABLE') || this.#closed) {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+      }
+    }
   }
 
   /** The SFU sends it now: report its tile's view, tell the owner. */
