@@ -19,6 +19,7 @@ import {
   type SignalingConnection,
   type TransportInfo,
 } from '@switchboard/protocol';
+import { askAgainWhenBusy } from './askAgainWhenBusy';
 
 export type LocalKind = 'audio' | 'video';
 
@@ -476,9 +477,11 @@ export class MediaSession {
     const shown = infos.filter((info) => this.#shownView(info) !== undefined);
     const rest = infos.filter((info) => !shown.includes(info));
     await Promise.all([
-      ...shown.map((info) => this.#resumeWithView(info)),
+      ...shown.map((info) => this.#askAgainWhenBusy(() => this.#resumeWithView(info))),
       rest.length > 0 &&
-        this.#signaling.request('resumeConsumers', { consumerIds: rest.map((info) => info.consumerId) }),
+        this.#askAgainWhenBusy(() =>
+          this.#signaling.request('resumeConsumers', { consumerIds: rest.map((info) => info.consumerId) }),
+        ),
     ]);
   }
 
@@ -529,25 +532,24 @@ export class MediaSession {
   }
 
   /**
-   * Asks the SFU to start sending a new consumer (with its tile's view when known). A media node
-   * too busy to answer in time (DEADLINE_EXCEEDED, UNAVAILABLE) is asked again, up to 3 times: a
-   * consumer left paused is a tile frozen for good (seen in the 6-tab e2e on a saturated machine).
+   * Asks the SFU to start sending a new consumer (with its tile's view when known), again when the
+   * media node was too busy to answer in time (seen in the 6-tab e2e on a saturated machine).
    */
   async #resume(entry: ConsumerEntry): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (!(await this.#resumeWithView(entry.info))) {
-          await this.#signaling.request('resumeConsumer', { consumerId: entry.consumer.id });
-        }
-        return;
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (attempt >= 3 || (code !== 'DEADLINE_EXCEEDED' && code !== 'UNAVAILABLE') || this.#closed) {
-          throw error;
-        }
-        await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+    await this.#askAgainWhenBusy(async () => {
+      if (!(await this.#resumeWithView(entry.info))) {
+        await this.#signaling.request('resumeConsumer', { consumerId: entry.consumer.id });
       }
-    }
+    });
+  }
+
+  /** A request that leaves a consumer paused for good when lost: up to 3 tries, 1 s and 2 s apart. */
+  #askAgainWhenBusy<T>(request: () => Promise<T>): Promise<T> {
+    return askAgainWhenBusy(request, {
+      tries: 3,
+      delayMs: (failedTry) => failedTry * 1000,
+      stopped: () => this.#closed,
+    });
   }
 
   /** The SFU sends it now: report its tile's view, tell the owner. */
