@@ -1,4 +1,5 @@
 import { RateLimitedError } from '@switchboard/errors';
+import { ExpiringMap } from './ExpiringMap';
 
 export interface LocalBudgetOptions {
   /** What one key may take per window. */
@@ -13,22 +14,18 @@ interface Window {
   resetAt: number;
 }
 
-/** Fewer keys than this are never swept: a sweep over a small map is not worth its pass. */
-const MIN_SWEEP = 1024;
-
 /**
  * A fixed-window budget per key held by this process (a socket's or a peer's: both live on one
  * instance). What rate-limiter-flexible's RateLimiterMemory did for us, without its timer per key
  * and window (an instance holding 10,000 sockets armed 10,000 timers every window) or the promise
- * and result object per request: `take` is synchronous, and windows that ended are dropped in one
- * pass once the map has doubled since the last pass, or at once by `forget`.
+ * and result object per request: `take` is synchronous, and windows that ended are dropped by the
+ * map's sweep (one pass once it has doubled), or at once by `forget`.
  */
 export class LocalBudget {
   readonly #points: number;
   readonly #windowMs: number;
   readonly #message: string;
-  readonly #windows = new Map<string, Window>();
-  #sweepAt = MIN_SWEEP;
+  readonly #windows = new ExpiringMap<Window>((window) => window.resetAt);
 
   constructor(options: LocalBudgetOptions) {
     this.#points = options.points;
@@ -43,11 +40,8 @@ export class LocalBudget {
   take(key: string, now = Date.now()): void {
     let window = this.#windows.get(key);
     if (window === undefined) {
-      if (this.#windows.size >= this.#sweepAt) {
-        this.#sweep(now);
-      }
       window = { used: 0, resetAt: now + this.#windowMs };
-      this.#windows.set(key, window);
+      this.#windows.set(key, window, now);
     } else if (window.resetAt <= now) {
       window.used = 0;
       window.resetAt = now + this.#windowMs;
@@ -68,14 +62,5 @@ export class LocalBudget {
   /** Keys with a window held (ended ones included until the next sweep). */
   get size(): number {
     return this.#windows.size;
-  }
-
-  #sweep(now: number): void {
-    for (const [key, window] of this.#windows) {
-      if (window.resetAt <= now) {
-        this.#windows.delete(key);
-      }
-    }
-    this.#sweepAt = Math.max(MIN_SWEEP, 2 * this.#windows.size);
   }
 }

@@ -62,6 +62,7 @@ export async function runService(
 }
 
 export { takePoint } from './rateLimit';
+export { ExpiringMap } from './ExpiringMap';
 export { LocalBudget, type LocalBudgetOptions } from './LocalBudget';
 export { timedRequest, type TimedOutcome } from './timedRequest';
 export { serveOps, type Health } from './ops';

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimitedError } from '@switchboard/errors';
 import type { Logger } from '@switchboard/logger';
+import { ExpiringMap } from '@switchboard/runtime';
 
 export interface SharedBudgetOptions {
   /** Redis keys are `<prefix>:<key>`. */
@@ -30,9 +31,6 @@ const LEASE_SHARE = 60;
 const FAIL_OPEN_MS = 1000;
 /** How often a failing Redis is logged. */
 const UNAVAILABLE_LOG_EVERY_MS = 10_000;
-/** Fewer leases than this are never swept. */
-const MIN_SWEEP = 1024;
-
 /**
  * Takes points from each key: a point if the key has `points` left in its window (fixed, starting
  * with its first point), else nothing. KEYS: the keys; ARGV: the window (ms), the points of a
@@ -82,12 +80,11 @@ export class SharedBudget {
   readonly #windowMs: number;
   readonly #lease: number;
   readonly #logger: Logger;
-  readonly #leases = new Map<string, Lease>();
+  readonly #leases = new ExpiringMap<Lease>((lease) => lease.until);
   /** Keys waiting for the next batch, each with its waiters' wake-up. */
   #next: Map<string, () => void> | undefined;
   /** Keys in the next batch or in one under way: later requests wait for its answer. */
   readonly #asked = new Map<string, Promise<void>>();
-  #sweepAt = MIN_SWEEP;
   #unavailableLogged = 0;
 
   constructor(redis: Redis, options: SharedBudgetOptions, logger: Logger) {
@@ -159,15 +156,12 @@ export class SharedBudget {
       this.#failedOpen(error);
     }
     const now = Date.now();
-    if (this.#leases.size >= this.#sweepAt) {
-      this.#sweep(now);
-    }
     keys.forEach((key, i) => {
       const taken = answer === undefined ? this.#lease : answer[2 * i]!;
       const until = now + (answer === undefined ? FAIL_OPEN_MS : answer[2 * i + 1]!);
       const lease = this.#leases.get(key);
       if (lease === undefined || lease.until <= now) {
-        this.#leases.set(key, { left: taken, until, refused: taken === 0, refusals: 0 });
+        this.#leases.set(key, { left: taken, until, refused: taken === 0, refusals: 0 }, now);
       } else {
         // Points left over from the window's lease (none, or we would not have asked) add up.
         lease.left += taken;
@@ -185,14 +179,5 @@ export class SharedBudget {
       this.#unavailableLogged = now;
       this.#logger.warn({ err: error, prefix: this.#o.prefix }, 'rate limiter unavailable; requests served');
     }
-  }
-
-  #sweep(now: number): void {
-    for (const [key, lease] of this.#leases) {
-      if (lease.until <= now) {
-        this.#leases.delete(key);
-      }
-    }
-    this.#sweepAt = Math.max(MIN_SWEEP, 2 * this.#leases.size);
   }
 }
