@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, cpuSecondsOfProcesses, newAccount, randomAddress } from '@switchboard/testing';
 import { ROOT, Stack } from '../../scripts/Stack';
 import {
@@ -72,6 +72,12 @@ describe('a three-party call through every component', () => {
   let room: string;
   /** The account that created the meeting (its host, who may see its calls). */
   let roomHost: ApiClient;
+  /**
+   * A test's extra participant (Phone, Relay, Hopper) until it left. Each test's own `finally`
+   * leaves too, but a test that timed out runs it only once its pending step ends, while the next
+   * test has started: a CI run saw the next two tests count the stranded Phone's tile.
+   */
+  const guests = new Set<Participant>();
 
   beforeAll(async () => {
     stack = await Stack.start({
@@ -85,6 +91,13 @@ describe('a three-party call through every component', () => {
     browser = await launchChromium();
     ({ id: room, host: roomHost } = await createRoom(stack.url, { name: 'E2E call' }));
   }, 240_000);
+
+  afterEach(async () => {
+    for (const guest of guests) {
+      await leaveAndClose(guest);
+    }
+    guests.clear();
+  }, 30_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -374,7 +387,11 @@ describe('a three-party call through every component', () => {
         null,
         { timeout: 20_000 },
       );
-      await framesAdvance(grace, 'Ada', 5, 30_000);
+      // Up to a minute for 5 frames: in Chromium without a GPU (this e2e) the blurred video runs at
+      // about 2 frames a second at the sender (a known limit, see docs/benchmarks.md: each canvas
+      // draw waits 0.4 s for the GPU process, which emulates MediaPipe's WebGL in software), and a
+      // CI run on a busier machine got exactly 5 in 30 s.
+      await framesAdvance(grace, 'Ada', 5, 60_000);
       const framesBefore = (await frameCounts(grace, ['Ada'])).Ada;
       const withBlur = await cpuPerSecond(8000);
       const blurredFps = ((await frameCounts(grace, ['Ada'])).Ada - framesBefore) / 8;
@@ -397,7 +414,7 @@ describe('a three-party call through every component', () => {
       // noise, so it is much quieter, but the track flows).
       const peakAfter = await remoteAudioPeak(grace, 'Ada');
       expect(peakAfter).toBeGreaterThan(0.0005);
-      await framesAdvance(grace, 'Ada', 5, 30_000);
+      await framesAdvance(grace, 'Ada', 5, 60_000);
       console.info(
         `effects: Chromium CPU (3 participants in one browser) ${Math.round(base)} ms/s; ` +
           `blur +${Math.round(withBlur - base)} ms/s; noise suppression +${Math.round(withBoth - withBlur)} ms/s; ` +
@@ -428,6 +445,8 @@ describe('a three-party call through every component', () => {
       }),
     );
     const page = await context.newPage();
+    const phone = { name: 'Phone', context, page };
+    guests.add(phone);
     try {
       // A fourth sender at one low layer: this checks the layout, and a 2-core machine already
       // encodes three 720p simulcast cameras.
@@ -435,7 +454,6 @@ describe('a three-party call through every component', () => {
       await page.getByLabel('Your camera preview').waitFor();
       await page.getByRole('button', { name: 'Join' }).click();
       await page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
-      const phone = { name: 'Phone', context, page };
       await waitForRemoteVideos(phone, ['Ada']);
       const box = async (selector: string) => {
         const b = await page.locator(selector).first().boundingBox();
@@ -465,9 +483,9 @@ describe('a three-party call through every component', () => {
         .waitFor({ timeout: 10_000 });
       await page.getByRole('button', { name: 'Lower hand' }).click(); // the menu stays open
     } finally {
-      await leaveAndClose({ name: 'Phone', context, page });
+      await leaveAndClose(phone);
     }
-  }, 60_000);
+  }, 90_000);
 
   it('shows a screen share large to the others, one sharer at a time, until the sharer stops it', async () => {
     const [ada, grace, linus] = participants;
@@ -507,6 +525,7 @@ describe('a three-party call through every component', () => {
   it('carries a call through coturn when only relayed media is allowed (?relay)', async () => {
     // A fourth sender at one low layer: this checks the path through TURN.
     const relay = await openRoom(browser, stack.url, room, 'Relay', 'relay&camera=low');
+    guests.add(relay);
     try {
       await clickJoin(relay);
       await relay.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
@@ -703,6 +722,7 @@ describe('a three-party call through every component', () => {
       ignoreHTTPSErrors: true,
       onPage: (page) => page.on('websocket', (socket) => sockets.push(socket.url())),
     });
+    guests.add(hopper);
     try {
       await clickJoin(hopper);
       await hopper.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
