@@ -29,41 +29,10 @@ import {
   watchCsp,
   type Participant,
 } from './browser';
+import { framesAdvance } from './frames';
 import { E2E_PORTS } from './ports';
 
 const NAMES = ['Ada', 'Grace', 'Linus'];
-
-/**
- * `viewer` keeps decoding `name`'s video: more than `by` new frames within `timeout` ms. Counted
- * from the video element that plays it: if the tile shows no video at first (-1: a state in its
- * place), from when it does, with what the tile showed in the message.
- */
-async function framesAdvance(viewer: Participant, name: string, by: number, timeout: number): Promise<void> {
-  const count = async () => (await frameCounts(viewer, [name]))[name];
-  const tile = () =>
-    viewer.page
-      .evaluate(
-        (name) =>
-          [...document.querySelectorAll('.tile')]
-            .filter((t) => t.querySelector('.name')?.textContent?.includes(name))
-            .map((t) => `${t.getAttribute('data-presence')}: ${t.textContent}`)
-            .join(' | ') || 'no tile',
-        name,
-      )
-      .catch(() => 'unknown');
-  let before = await count();
-  if (before < 0) {
-    const seen = await tile();
-    console.info(`${name}'s tile at ${viewer.name} showed no video (${seen}); waiting for it`);
-    await expect
-      .poll(count, { timeout, message: `${name}'s video at ${viewer.name} (tile was ${seen})` })
-      .toBeGreaterThanOrEqual(0);
-    before = await count();
-  }
-  await expect
-    .poll(count, { timeout, message: `${name}'s video at ${viewer.name} plays on (from ${before} frames)` })
-    .toBeGreaterThan(before + by);
-}
 
 describe('a three-party call through every component', () => {
   let stack: Stack;
@@ -73,9 +42,10 @@ describe('a three-party call through every component', () => {
   /** The account that created the meeting (its host, who may see its calls). */
   let roomHost: ApiClient;
   /**
-   * A test's extra participant (Phone, Relay, Hopper) until it left. Each test's own `finally`
-   * leaves too, but a test that timed out runs it only once its pending step ends, while the next
-   * test has started: a CI run saw the next two tests count the stranded Phone's tile.
+   * A test's extra participant (Phone, Relay, Hopper), left and closed after the test whatever its
+   * end. Not in the test's own `finally`: a test that timed out runs that only once its pending
+   * step ends, while the next test has started (a CI run saw the next two tests count the stranded
+   * Phone's tile); `afterEach` runs before the next test.
    */
   const guests = new Set<Participant>();
 
@@ -447,44 +417,38 @@ describe('a three-party call through every component', () => {
     const page = await context.newPage();
     const phone = { name: 'Phone', context, page };
     guests.add(phone);
-    try {
-      // A fourth sender at one low layer: this checks the layout, and a 2-core machine already
-      // encodes three 720p simulcast cameras.
-      await page.goto(`${stack.url}/r/${room}?name=Phone&camera=low`);
-      await page.getByLabel('Your camera preview').waitFor();
-      await page.getByRole('button', { name: 'Join' }).click();
-      await page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
-      await waitForRemoteVideos(phone, ['Ada']);
-      const box = async (selector: string) => {
-        const b = await page.locator(selector).first().boundingBox();
-        if (!b) {
-          throw new Error(`${selector} is not shown`);
-        }
-        return b;
-      };
-      const controls = await box('.controls');
-      const video = await box('video[aria-label="Ada"]');
-      expect(controls.y + controls.height).toBeLessThanOrEqual(844 + 1);
-      expect(controls.x + controls.width).toBeLessThanOrEqual(390 + 1);
-      // The first videos are above the bar, not under it.
-      const self = await box('.tile.local');
-      expect(self.y + self.height).toBeLessThanOrEqual(controls.y);
-      expect(video.width).toBeGreaterThan(300);
-      // One row of controls: the rest is behind More.
-      expect(controls.height).toBeLessThan(90);
-      expect(await page.getByRole('button', { name: 'Raise hand' }).count()).toBe(0);
-      await page.screenshot({ path: join(ROOT, 'docs/screens/call-phone.png') });
-      await page.getByRole('button', { name: 'More' }).click();
-      await page.getByRole('button', { name: 'Raise hand' }).waitFor();
-      await page.screenshot({ path: join(ROOT, 'docs/screens/call-phone-more.png') });
-      await page.getByRole('button', { name: 'Raise hand' }).click();
-      await participants[0].page
-        .getByRole('img', { name: /Phone raised a hand/ })
-        .waitFor({ timeout: 10_000 });
-      await page.getByRole('button', { name: 'Lower hand' }).click(); // the menu stays open
-    } finally {
-      await leaveAndClose(phone);
-    }
+    // A fourth sender at one low layer: this checks the layout, and a 2-core machine already
+    // encodes three 720p simulcast cameras.
+    await page.goto(`${stack.url}/r/${room}?name=Phone&camera=low`);
+    await page.getByLabel('Your camera preview').waitFor();
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+    await waitForRemoteVideos(phone, ['Ada']);
+    const box = async (selector: string) => {
+      const b = await page.locator(selector).first().boundingBox();
+      if (!b) {
+        throw new Error(`${selector} is not shown`);
+      }
+      return b;
+    };
+    const controls = await box('.controls');
+    const video = await box('video[aria-label="Ada"]');
+    expect(controls.y + controls.height).toBeLessThanOrEqual(844 + 1);
+    expect(controls.x + controls.width).toBeLessThanOrEqual(390 + 1);
+    // The first videos are above the bar, not under it.
+    const self = await box('.tile.local');
+    expect(self.y + self.height).toBeLessThanOrEqual(controls.y);
+    expect(video.width).toBeGreaterThan(300);
+    // One row of controls: the rest is behind More.
+    expect(controls.height).toBeLessThan(90);
+    expect(await page.getByRole('button', { name: 'Raise hand' }).count()).toBe(0);
+    await page.screenshot({ path: join(ROOT, 'docs/screens/call-phone.png') });
+    await page.getByRole('button', { name: 'More' }).click();
+    await page.getByRole('button', { name: 'Raise hand' }).waitFor();
+    await page.screenshot({ path: join(ROOT, 'docs/screens/call-phone-more.png') });
+    await page.getByRole('button', { name: 'Raise hand' }).click();
+    await participants[0].page.getByRole('img', { name: /Phone raised a hand/ }).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Lower hand' }).click(); // the menu stays open
   }, 90_000);
 
   it('shows a screen share large to the others, one sharer at a time, until the sharer stops it', async () => {
@@ -526,28 +490,24 @@ describe('a three-party call through every component', () => {
     // A fourth sender at one low layer: this checks the path through TURN.
     const relay = await openRoom(browser, stack.url, room, 'Relay', 'relay&camera=low');
     guests.add(relay);
-    try {
-      await clickJoin(relay);
-      await relay.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
-      await waitForRemoteVideos(relay, NAMES);
-      await waitForRemoteVideos(participants[0], ['Relay']);
-      // The SFU receives Relay's media from coturn's relay ports, on both transports.
-      await relay.page.getByRole('button', { name: 'Stats' }).click();
-      const paths = relay.page.locator('.stats tr[data-remote-port]');
-      await expect.poll(() => paths.count(), { timeout: 15_000 }).toBe(2);
-      const ports = await paths.evaluateAll((rows) =>
-        rows.map((row) => Number(row.getAttribute('data-remote-port'))),
-      );
-      console.info(`relayed participant's media arrives from ports ${ports.join(', ')}`);
-      for (const port of ports) {
-        expect(port).toBeGreaterThanOrEqual(E2E_PORTS.turnRelayMin);
-        expect(port).toBeLessThanOrEqual(E2E_PORTS.turnRelayMax);
-      }
-      await framesAdvance(relay, 'Ada', 5, 10_000);
-      await relay.page.getByRole('button', { name: 'Leave' }).click();
-    } finally {
-      await leaveAndClose(relay);
+    await clickJoin(relay);
+    await relay.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+    await waitForRemoteVideos(relay, NAMES);
+    await waitForRemoteVideos(participants[0], ['Relay']);
+    // The SFU receives Relay's media from coturn's relay ports, on both transports.
+    await relay.page.getByRole('button', { name: 'Stats' }).click();
+    const paths = relay.page.locator('.stats tr[data-remote-port]');
+    await expect.poll(() => paths.count(), { timeout: 15_000 }).toBe(2);
+    const ports = await paths.evaluateAll((rows) =>
+      rows.map((row) => Number(row.getAttribute('data-remote-port'))),
+    );
+    console.info(`relayed participant's media arrives from ports ${ports.join(', ')}`);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(E2E_PORTS.turnRelayMin);
+      expect(port).toBeLessThanOrEqual(E2E_PORTS.turnRelayMax);
     }
+    await framesAdvance(relay, 'Ada', 5, 10_000);
+    await relay.page.getByRole('button', { name: 'Leave' }).click();
   });
 
   it('finds the room in the logs of both signaling and media through /logs/api/search', async () => {
@@ -723,22 +683,16 @@ describe('a three-party call through every component', () => {
       onPage: (page) => page.on('websocket', (socket) => sockets.push(socket.url())),
     });
     guests.add(hopper);
-    try {
-      await clickJoin(hopper);
-      await hopper.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
-      await waitForRemoteVideos(hopper, ['Ada']);
-      expect(await hopper.page.evaluate(() => location.protocol)).toBe('https:');
-      const secure = sockets.filter((url) =>
-        url.startsWith(`wss://localhost:${stack.ports.https}/socket.io/`),
-      );
-      expect(secure, sockets.join(' ')).not.toEqual([]);
-      await hopper.page.getByRole('button', { name: 'Leave' }).click();
-      await participants[0].page
-        .locator('video[aria-label="Hopper"]')
-        .waitFor({ state: 'detached', timeout: 10_000 });
-    } finally {
-      await leaveAndClose(hopper);
-    }
+    await clickJoin(hopper);
+    await hopper.page.getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20_000 });
+    await waitForRemoteVideos(hopper, ['Ada']);
+    expect(await hopper.page.evaluate(() => location.protocol)).toBe('https:');
+    const secure = sockets.filter((url) => url.startsWith(`wss://localhost:${stack.ports.https}/socket.io/`));
+    expect(secure, sockets.join(' ')).not.toEqual([]);
+    await hopper.page.getByRole('button', { name: 'Leave' }).click();
+    await participants[0].page
+      .locator('video[aria-label="Hopper"]')
+      .waitFor({ state: 'detached', timeout: 10_000 });
   }, 60_000);
 
   it('runs every page under the Content-Security-Policy (no inline script refused)', () => {

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ROOT, Stack } from '../../scripts/Stack';
 import { LoadPeer } from '../../bench/loadtest/LoadPeer';
 import { ourSignal } from '../../bench/loadtest/signals';
@@ -17,12 +17,12 @@ import {
   clickJoin,
   E2E_BACKENDS,
   createRoom,
-  frameCounts,
   launchChromium,
   openRoom,
   waitForRemoteVideos,
   type Participant,
 } from './browser';
+import { framesAdvance } from './frames';
 import { E2E_PORTS } from './ports';
 
 // Who joins, in order, and how. Six Chromium tabs were too many for 2 cores (each encoding and
@@ -96,14 +96,8 @@ describe('a 6-participant call', () => {
     // (the encoder drops the rest), so a fixed 6 s window was too short for them.
     const last = participants[participants.length - 1];
     const others = NAMES.filter((n) => n !== last.name);
-    const before = await frameCounts(last, others);
     for (const name of others) {
-      await expect
-        .poll(async () => (await frameCounts(last, [name]))[name], {
-          timeout: 20_000,
-          message: `${name}'s video advancing for ${last.name} (from ${before[name]} frames)`,
-        })
-        .toBeGreaterThan(before[name] + 5);
+      await framesAdvance(last, name, 5, 20_000);
     }
     await last.page.screenshot({ path: join(ROOT, 'docs/screens/call-six.png') });
   }, 300_000);
