@@ -3,12 +3,17 @@
  * process (real Postgres, Redis, Consul, a media node for the joins) send messages at a steady
  * rate; each delivery to the room's other members is timed from send to receipt (read off the raw
  * frame, not decoded; the clients are bare WebSockets speaking socket.io's protocol, not
- * socket.io-client: the generator must stay cheaper than the server). The same load
- * runs against a bare `ws` fan-out server (bench/wsReference.ts) in the same run, and the report
- * is the ratio. Also: the memory each joined connection costs the server process.
+ * socket.io-client: the generator must stay cheaper than the server). The same load then runs,
+ * in the same run, against references that store nothing: a bare `ws` fan-out server
+ * (bench/wsReference.ts), and socket.io's own floor with and without its Redis adapter
+ * (bench/socketIoReference.ts); the report is ours over each. What ours costs beyond socket.io's
+ * floor is ours to cut; the floor's cost over `ws` is the engine's. Also: the memory each joined
+ * connection costs the server process.
  *
  * Options (environment): BENCH_CHAT_CONNECTIONS (10000), BENCH_CHAT_PER_MINUTE (rates to sweep,
- * comma-separated: 25000,50000,100000), BENCH_CHAT_SECONDS (20 per rate, after 5 s of warm-up),
+ * comma-separated: 25000,50000,100000; a rate of 0 measures the connections alone, idle),
+ * BENCH_CHAT_SECONDS (20 per rate, after 5 s of warm-up), BENCH_CHAT_REFERENCES (which
+ * references, in order: ws,socketio,socketio-redis),
  * BENCH_SIGNALING_ENV (JSON of extra signaling variables, to try a setting: '{"LOG_LEVEL":"warn"}'),
  * BENCH_CPU_PROF (a directory for the servers' V8 CPU profiles), BENCH_NODE_FLAGS (e.g. --trace-gc),
  * BENCH_CHAT_PIN=1 (the server measured, ours or the reference, pinned to core 0; this process,
@@ -153,7 +158,20 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
       if (i % ROOM_SIZE === 0) {
         await socket.request('getRouterRtpCapabilities', {}); // opens the room's session on the media node
       }
-      await socket.request('join', { rtpCapabilities: caps });
+      // The media node runs in this process, on the core the generator saturates while it
+      // connects: its Consul check can fail for a moment, and joins then find no node. A browser
+      // asks again on UNAVAILABLE; so does this.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await socket.request('join', { rtpCapabilities: caps });
+          break;
+        } catch (error) {
+          if (attempt === 5 || !String(error).includes('UNAVAILABLE')) {
+            throw error;
+          }
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
       socket.onEvent = (frame) => receiveChat(frame, onMessage);
       return {
         // The measured sends are a bare emit (no deadline timer, no correlation id of ours): the
@@ -168,6 +186,41 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
     stop: () => stopProcess(child),
   };
 }
+
+/**
+ * socket.io's own floor (bench/socketIoReference.ts), as its own process: with `redis`, its
+ * broadcasts also go through the Redis adapter, as signaling's do.
+ */
+async function socketIoTarget(redis: boolean): Promise<Target> {
+  const { child, line } = await startProcess(
+    ['bench/socketIoReference.ts'],
+    redis ? { REDIS_URL: testRedisUrl() } : {},
+    /^listening \d+/,
+  );
+  const port = Number(line.split(' ')[1]);
+  return {
+    name: `reference: bare socket.io fan-out${redis ? ' + Redis adapter' : ''} (no storage)`,
+    pid: child.pid ?? 0,
+    loopDelayMax: async () => Number(await (await fetch(`http://127.0.0.1:${port}/loop`)).text()),
+    async connect(_i, room, onMessage, onAck) {
+      const socket = await RawSocketIo.connect(`http://127.0.0.1:${port}`, { room });
+      socket.onEvent = (frame) => receiveChat(frame, onMessage);
+      return {
+        send: (body) => socket.emit('chatSend', { body }, (answer) => onAck(answer.startsWith(ACK_OK), body)),
+        close: () => socket.close(),
+      };
+    },
+    stop: () => stopProcess(child),
+  };
+}
+
+/** The references measured after ours, by name (BENCH_CHAT_REFERENCES). */
+const REFERENCES: Record<string, () => Promise<Target>> = {
+  ws: () => referenceTarget(),
+  socketio: () => socketIoTarget(false),
+  'socketio-redis': () => socketIoTarget(true),
+};
+const REFERENCE_NAMES = (process.env.BENCH_CHAT_REFERENCES ?? 'ws,socketio,socketio-redis').split(',');
 
 /** The bare `ws` fan-out reference, as its own process. */
 async function referenceTarget(): Promise<Target> {
@@ -216,6 +269,8 @@ interface Phase {
   serverCpu: number;
   generatorCpu: number;
   machineBusy: number;
+  /** The server's RSS at the end of the measured seconds (MB). */
+  rssMb: number;
   /** The worst event-loop delay over the measured seconds (ms): the server's, the generator's. */
   serverLoopMax: number;
   generatorLoopMax: number;
@@ -298,6 +353,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
       serverCpu: 0,
       generatorCpu: 0,
       machineBusy: 0,
+      rssMb: 0,
       serverLoopMax: NaN,
       generatorLoopMax: 0,
     };
@@ -339,6 +395,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
     const own = process.cpuUsage(ownAtStart);
     current.generatorCpu = ((own.user + own.system) / 1e6 / SECONDS) * 100;
     const machine = machineTicks();
+    current.rssMb = rssMb(target.pid);
     current.machineBusy =
       ((machine.busy - machineAtStart.busy) / (machine.total - machineAtStart.total)) * 100;
     await new Promise((r) => setTimeout(r, 2000)); // the last deliveries
@@ -368,12 +425,20 @@ function report(
     `    ${result.connections} connections joined in ${result.connectSeconds.toFixed(1)} s; server RSS ${result.rssBeforeMb.toFixed(0)} → ${result.rssAfterMb.toFixed(0)} MB (${perConnKb.toFixed(1)} KB per connection)`,
   );
   return result.phases.map((phase) => {
+    const loop = `worst event-loop delay: server ${Number.isNaN(phase.serverLoopMax) ? 'n/a' : `${phase.serverLoopMax.toFixed(0)} ms`}, generator ${phase.generatorLoopMax.toFixed(0)} ms`;
+    if (phase.perMinute === 0) {
+      // The connections alone, no messages: what the server spends holding them.
+      log(
+        `         idle: CPU: server ${phase.serverCpu.toFixed(1)} % of a core, load generator ${phase.generatorCpu.toFixed(0)} %, machine ${phase.machineBusy.toFixed(0)} % busy; ${loop}; server RSS then ${phase.rssMb.toFixed(0)} MB (${(((phase.rssMb - result.rssBeforeMb) * 1024) / result.connections).toFixed(1)} KB per connection)`,
+      );
+      return { ...summarize([NaN]), cpu: phase.serverCpu };
+    }
     const s = summarize(phase.latencies);
     log(
       `    ${String(phase.perMinute).padStart(6)}/min: ${phase.sent} sent in ${SECONDS} s, ${phase.acked} acked, ${phase.refused} refused, ${phase.latencies.length} of ${phase.expectedDeliveries} deliveries timed; CPU: server ${phase.serverCpu.toFixed(0)} % (${cpuPerMessage(phase).toFixed(3)} ms per message), load generator ${phase.generatorCpu.toFixed(0)} % of a core, machine ${phase.machineBusy.toFixed(0)} % busy`,
     );
     log(
-      `                 send → deliver p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; worst event-loop delay: server ${Number.isNaN(phase.serverLoopMax) ? 'n/a' : `${phase.serverLoopMax.toFixed(0)} ms`}, generator ${phase.generatorLoopMax.toFixed(0)} ms`,
+      `                 send → deliver p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; ${loop}`,
     );
     return { ...s, cpu: cpuPerMessage(phase) };
   });
@@ -422,24 +487,41 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     if (PIN) {
       pinToCore(ours.pid, 0);
     }
-    const oursResult = await runLoad(ours, roomIds, log);
+    const results = [await runLoad(ours, roomIds, log)];
     await ours.stop();
-    const reference = await referenceTarget();
-    targets.push(reference);
-    if (PIN) {
-      pinToCore(reference.pid, 0);
+    for (const name of REFERENCE_NAMES) {
+      const start = REFERENCES[name];
+      if (!start) {
+        throw new Error(
+          `BENCH_CHAT_REFERENCES: no reference "${name}" (${Object.keys(REFERENCES).join(', ')})`,
+        );
+      }
+      const reference = await start();
+      targets.push(reference);
+      if (PIN) {
+        pinToCore(reference.pid, 0);
+      }
+      results.push(await runLoad(reference, roomIds, log));
+      await reference.stop();
     }
-    const referenceResult = await runLoad(reference, roomIds, log);
-    await reference.stop();
-    const ourStats = report(oursResult, log);
-    const referenceStats = report(referenceResult, log);
-    log('==> ratio ours / reference');
-    RATES.forEach((rate, i) => {
-      const [a, b] = [ourStats[i], referenceStats[i]];
-      log(
-        `    ${String(rate).padStart(6)}/min: p50 ${(a.p50 / b.p50).toFixed(2)}×, p95 ${(a.p95 / b.p95).toFixed(2)}×, p99 ${(a.p99 / b.p99).toFixed(2)}×, server CPU per message ${(a.cpu / b.cpu).toFixed(1)}×; goal p99 ≤ 50 ms: ${a.p99 <= 50 ? 'met' : 'NOT met'} (${a.p99.toFixed(1)} ms)`,
-      );
-    });
+    const stats = results.map((result) => report(result, log));
+    const perConnKb = (r: LoadResult) => ((r.rssAfterMb - r.rssBeforeMb) * 1024) / r.connections;
+    for (let k = 1; k < results.length; k++) {
+      log(`==> ratio ours / ${results[k].name}`);
+      log(`    memory per connection ${(perConnKb(results[0]) / perConnKb(results[k])).toFixed(1)}×`);
+      RATES.forEach((rate, i) => {
+        const [a, b] = [stats[0][i], stats[k][i]];
+        if (rate === 0) {
+          log(
+            `         idle: server CPU ${(a.cpu / b.cpu).toFixed(1)}× (${a.cpu.toFixed(1)} % / ${b.cpu.toFixed(1)} % of a core)`,
+          );
+          return;
+        }
+        log(
+          `    ${String(rate).padStart(6)}/min: p50 ${(a.p50 / b.p50).toFixed(2)}×, p95 ${(a.p95 / b.p95).toFixed(2)}×, p99 ${(a.p99 / b.p99).toFixed(2)}×, server CPU per message ${(a.cpu / b.cpu).toFixed(1)}×${k === 1 ? `; goal p99 ≤ 50 ms: ${a.p99 <= 50 ? 'met' : 'NOT met'} (${a.p99.toFixed(1)} ms)` : ''}`,
+        );
+      });
+    }
   } finally {
     for (const target of targets) {
       await target.stop().catch(() => {});

@@ -30,7 +30,7 @@ if (which === 'all' || which === 'auth') {
   await benchAuth(log);
 }
 if (which === 'all' || which === 'chat') {
-  log('==> chat: send → deliver latency under load, ours vs a bare ws fan-out');
+  log('==> chat: send → deliver latency under load, ours vs bare ws and bare socket.io fan-outs');
   await benchChat(log);
 }
 if (which === 'all' || which === 'effects') {
