@@ -26,7 +26,14 @@ import type { Departures } from './Departures';
 import type { HostControls } from './HostControls';
 import type { MediaRequests, RequestContext } from './MediaRequests';
 import type { LocalSockets } from './LocalSockets';
-import { joinedPeer, peerRoom, REPLACED_NOTICE, type PeerSocket, type SignalingIo } from './peer';
+import {
+  joinedPeer,
+  peerRoom,
+  REPLACED_NOTICE,
+  type PeerSocket,
+  type PeerState,
+  type SignalingIo,
+} from './peer';
 import type { Presence } from './Presence';
 import type { SocketLimits } from './SocketLimits';
 
@@ -140,27 +147,36 @@ export class Connections {
    */
   accept(socket: PeerSocket): void {
     const peer = socket.data.peer;
-    const logger = this.#o.logger.child({ roomId: peer.roomId, peerId: peer.peerId });
-    logger.info({ displayName: peer.displayName }, 'socket connected');
+    // The peer's fields go into each line rather than into a child logger kept per connection
+    // (a pino child holds its own bindings, level methods and hidden classes: ~1 KB a socket).
+    const { logger } = this.#o;
+    const who = { roomId: peer.roomId, peerId: peer.peerId };
+    logger.info({ ...who, displayName: peer.displayName }, 'socket connected');
     this.#sockets.add(socket);
     // engine.io keeps the upgrade request (headers, parser state) for the connection's life, for
     // middleware like express-session; what we read from it is in socket.handshake by now.
     (socket.conn as { request: unknown }).request = null;
+    // Nor is the join token needed once checked: a bearer credential (and ~0.5 KB a socket) that
+    // would otherwise stay in memory for as long as the call lasts.
+    socket.handshake.auth = {};
     void socket.join(peerRoom(peer.peerId));
     // One listener for every request (not one per kind: ~40 closures a connection); events that
     // are no request are ignored, as socket.io ignores events nobody listens to.
     socket.onAny((event: string, ...args: unknown[]) => {
       if (Object.hasOwn(this.#handlers, event)) {
-        this.#serve(socket, event as RequestName, args, logger);
+        this.#serve(socket, event as RequestName, args, peer);
       }
     });
     // The handshake made it its identity's connection; the one it replaced goes.
     if (peer.replaces) {
-      logger.info({ replaced: peer.replaces }, 'a newer connection of this identity replaces the older one');
+      logger.info(
+        { ...who, replaced: peer.replaces },
+        'a newer connection of this identity replaces the older one',
+      );
       this.#sockets.closePeerEverywhere(peer.replaces, REPLACED_NOTICE);
     }
     socket.on('disconnect', (reason) => {
-      logger.info({ reason }, 'socket disconnected');
+      logger.info({ ...who, reason }, 'socket disconnected');
       this.#sockets.delete(socket);
       this.#o.limits.forget(socket.id);
       this.#o.attributes.forget(peer.peerId);
@@ -168,7 +184,7 @@ export class Connections {
       const leaving = this.#o.departures
         .leave(socket, reason, randomUUID())
         .then(() => this.#o.presence.releaseIdentity(peer.roomId, peer.sub, peer.peerId))
-        .catch((error: unknown) => logger.error({ err: error }, 'cleanup after disconnect failed'))
+        .catch((error: unknown) => logger.error({ ...who, err: error }, 'cleanup after disconnect failed'))
         .finally(() => this.#leaving.delete(leaving));
       this.#leaving.add(leaving);
     });
@@ -191,7 +207,7 @@ export class Connections {
   }
 
   /** Validates, logs, times and answers one request (`args`: its payload, then the ack); a bad payload or failure never throws. */
-  #serve<E extends RequestName>(socket: PeerSocket, event: E, args: unknown[], peerLogger: Logger): void {
+  #serve<E extends RequestName>(socket: PeerSocket, event: E, args: unknown[], peer: PeerState): void {
     const handler = this.#handlers[event] as Handler<E>;
     const ack = args.at(-1);
     // No payload at all counts as `{}`; anything sent (null included) is validated as it is.
@@ -199,24 +215,25 @@ export class Connections {
     const given = (payload as { correlationId?: unknown } | null)?.correlationId;
     const correlationId =
       typeof given === 'string' && given.length > 0 && given.length <= 64 ? given : randomUUID();
-    const fields = { correlationId, event };
+    const fields = { roomId: peer.roomId, peerId: peer.peerId, correlationId, event };
+    const base = this.#o.logger;
     if (typeof ack !== 'function') {
-      peerLogger.warn(fields, 'request without an acknowledgement callback ignored');
+      base.warn(fields, 'request without an acknowledgement callback ignored');
       return;
     }
     // The request's own logger, made only when a handler logs (most never do).
     let logger: Logger | undefined;
     const ctx: RequestContext = {
       correlationId,
-      peerId: socket.data.peer.peerId,
+      peerId: peer.peerId,
       get logger() {
-        return (logger ??= peerLogger.child(fields));
+        return (logger ??= base.child(fields));
       },
     };
     void (async () => {
       const outcome = await timedRequest(
         event,
-        peerLogger,
+        base,
         async () => {
           if (this.#draining) {
             throw new UnavailableError('signaling instance is shutting down; reconnect');

@@ -394,6 +394,11 @@ export class SignalingServer {
     return (this.#http.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The socket.io server (tests look at what a connection keeps). */
+  get io(): SignalingIo {
+    return this.#io;
+  }
+
   /** The server API's gRPC port. */
   get apiPort(): number {
     return this.#api.port;

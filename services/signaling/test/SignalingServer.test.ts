@@ -121,6 +121,10 @@ describe('SignalingServer (real media node, Consul, Redis, Postgres)', () => {
       bobJoin.ok && bobJoin.data.status === 'joined' && bobJoin.data.peers.map((p) => p.displayName),
     ).toEqual(['Alice']);
     expect((await joined).displayName).toBe('Bob');
+    // Once checked, the join token (a bearer credential) is not kept with the connection.
+    const held = await signaling.io.local.fetchSockets();
+    expect(held).toHaveLength(2);
+    expect(held.map((socket) => socket.handshake.auth)).toEqual([{}, {}]);
 
     const transport = await request(bob, 'createWebRtcTransport', {
       producing: true,
