@@ -64,6 +64,8 @@ interface Target {
   pid: number;
   /** The server's worst event-loop delay since the last call (ms), when it reports one. */
   loopDelayMax?: () => Promise<number>;
+  /** The server's V8 heap now (MB): in use, and reserved (used + garbage + headroom). */
+  heapMb?: () => Promise<{ used: number; total: number }>;
   /**
    * Connects and joins client `i` of room `room`; `onMessage` gets each received body, `onAck`
    * each acknowledgement with the body it acknowledges.
@@ -134,6 +136,12 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return Number(/^nodejs_eventloop_lag_max_seconds\S* (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
     },
+    heapMb: async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const mb = (name: string) =>
+        Number(new RegExp(`^${name}\\S* (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+      return { used: mb('nodejs_heap_size_used_bytes'), total: mb('nodejs_heap_size_total_bytes') };
+    },
     async connect(i, room, onMessage, onAck) {
       const { token } = await signJoinToken(
         {
@@ -202,6 +210,8 @@ async function socketIoTarget(redis: boolean): Promise<Target> {
     name: `reference: bare socket.io fan-out${redis ? ' + Redis adapter' : ''} (no storage)`,
     pid: child.pid ?? 0,
     loopDelayMax: async () => Number(await (await fetch(`http://127.0.0.1:${port}/loop`)).text()),
+    heapMb: async () =>
+      (await (await fetch(`http://127.0.0.1:${port}/heap`)).json()) as { used: number; total: number },
     async connect(_i, room, onMessage, onAck) {
       const socket = await RawSocketIo.connect(`http://127.0.0.1:${port}`, { room });
       socket.onEvent = (frame) => receiveChat(frame, onMessage);
@@ -220,7 +230,9 @@ const REFERENCES: Record<string, () => Promise<Target>> = {
   socketio: () => socketIoTarget(false),
   'socketio-redis': () => socketIoTarget(true),
 };
-const REFERENCE_NAMES = (process.env.BENCH_CHAT_REFERENCES ?? 'ws,socketio,socketio-redis').split(',');
+const REFERENCE_NAMES = (process.env.BENCH_CHAT_REFERENCES ?? 'ws,socketio,socketio-redis')
+  .split(',')
+  .filter(Boolean);
 
 /** The bare `ws` fan-out reference, as its own process. */
 async function referenceTarget(): Promise<Target> {
@@ -282,6 +294,7 @@ interface LoadResult {
   connectSeconds: number;
   rssBeforeMb: number;
   rssAfterMb: number;
+  heapAfterMb?: { used: number; total: number };
   phases: Phase[];
 }
 
@@ -338,6 +351,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
   const connectSeconds = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 2000));
   const rssAfterMb = rssMb(target.pid);
+  const heapAfterMb = await target.heapMb?.();
 
   const phases: Phase[] = [];
   for (const perMinute of RATES) {
@@ -409,7 +423,15 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
   for (const client of clients) {
     client.close();
   }
-  return { name: target.name, connections: clients.length, connectSeconds, rssBeforeMb, rssAfterMb, phases };
+  return {
+    name: target.name,
+    connections: clients.length,
+    connectSeconds,
+    rssBeforeMb,
+    rssAfterMb,
+    heapAfterMb,
+    phases,
+  };
 }
 
 /** The server's CPU time per message sent (ms): comparable across machines as a ratio to the reference's. */
@@ -422,7 +444,7 @@ function report(
   const perConnKb = ((result.rssAfterMb - result.rssBeforeMb) * 1024) / result.connections;
   log(`==> ${result.name}`);
   log(
-    `    ${result.connections} connections joined in ${result.connectSeconds.toFixed(1)} s; server RSS ${result.rssBeforeMb.toFixed(0)} → ${result.rssAfterMb.toFixed(0)} MB (${perConnKb.toFixed(1)} KB per connection)`,
+    `    ${result.connections} connections joined in ${result.connectSeconds.toFixed(1)} s; server RSS ${result.rssBeforeMb.toFixed(0)} → ${result.rssAfterMb.toFixed(0)} MB (${perConnKb.toFixed(1)} KB per connection)${result.heapAfterMb ? `; V8 heap then ${result.heapAfterMb.used.toFixed(0)} MB in use of ${result.heapAfterMb.total.toFixed(0)} MB` : ''}`,
   );
   return result.phases.map((phase) => {
     const loop = `worst event-loop delay: server ${Number.isNaN(phase.serverLoopMax) ? 'n/a' : `${phase.serverLoopMax.toFixed(0)} ms`}, generator ${phase.generatorLoopMax.toFixed(0)} ms`;

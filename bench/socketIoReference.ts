@@ -7,7 +7,7 @@
  * adapter, as signaling's does. What signaling costs beyond this is ours to cut; what this costs
  * beyond the bare `ws` relay (bench/wsReference.ts) is socket.io's. Run as its own process (like
  * signaling); prints `listening <port>` when ready; `GET /loop` answers its worst event-loop delay
- * (ms) since the previous one.
+ * (ms) since the previous one, `GET /heap` its V8 heap in use and reserved (MB).
  */
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -22,6 +22,9 @@ const http = createServer((req, res) => {
   if (req.url === '/loop') {
     res.end(String(loop.max / 1e6));
     loop.reset();
+  } else if (req.url === '/heap') {
+    const { heapUsed, heapTotal } = process.memoryUsage();
+    res.end(JSON.stringify({ used: heapUsed / 2 ** 20, total: heapTotal / 2 ** 20 }));
   }
 });
 const io = new Server(http, { serveClient: false, maxHttpBufferSize: 256 * 1024, pingTimeout: 20_000 });
