@@ -17,7 +17,9 @@
  * BENCH_SIGNALING_ENV (JSON of extra signaling variables, to try a setting: '{"LOG_LEVEL":"warn"}'),
  * BENCH_CPU_PROF (a directory for the servers' V8 CPU profiles), BENCH_NODE_FLAGS (e.g. --trace-gc),
  * BENCH_CHAT_PIN=1 (the server measured, ours or the reference, pinned to core 0; this process,
- * the media node's worker, Consul, Postgres and Redis to core 1: latency with a core of its own).
+ * the media node's worker, Consul, Postgres and Redis to core 1: latency with a core of its own),
+ * or BENCH_CHAT_PIN=main (only the server's main thread on core 0; its GC and other helper threads
+ * join the rest on core 1, as they would run on other cores of a larger machine).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -38,7 +40,7 @@ import {
 } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
 import { MediaNode } from '../services/media/src/MediaNode';
-import { pinStores, pinToCore, unpinStores } from './pin';
+import { pinMainThread, pinStores, pinToCore, unpinStores } from './pin';
 import { RawSocketIo } from './rawSocketIo';
 import { startProcess, stopProcess } from './processes';
 import { summarize } from './stats';
@@ -51,7 +53,10 @@ const WARMUP_SECONDS = 5;
 const ROOM_SIZE = 5;
 const SECRET = 'bench-chat-secret-0123456789abcdef';
 const CONNECT_BATCH = 200;
-const PIN = process.env.BENCH_CHAT_PIN === '1';
+const PIN_MODE = process.env.BENCH_CHAT_PIN;
+const PIN = PIN_MODE === '1' || PIN_MODE === 'main';
+/** The server measured on core 0: all its threads, or (`main`) its event loop's alone. */
+const pinServer = (pid: number) => (PIN_MODE === 'main' ? pinMainThread(pid, 0, 1) : pinToCore(pid, 0));
 
 /** One benchmark client: sends, and reports each message of others it receives. */
 interface LoadClient {
@@ -382,6 +387,9 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
       const timer = setInterval(() => {
         const now = performance.now();
         if (!phase && now - begin >= WARMUP_SECONDS * 1000) {
+          if (PIN) {
+            pinServer(target.pid); // threads started since (libuv's pool) inherited the main thread's core
+          }
           phase = Object.assign(current, { since: now });
           cpuAtStart = serverCpuSeconds(target.pid);
           ownAtStart = process.cpuUsage();
@@ -475,7 +483,7 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     pinToCore(process.pid, 1);
     const stores = pinStores(1);
     log(
-      `    pinned: the server measured to core 0; this process, its children and ${stores} store processes to core 1`,
+      `    pinned: the server measured to core 0${PIN_MODE === 'main' ? ' (its main thread; its other threads to core 1)' : ''}; this process, its children and ${stores} store processes to core 1`,
     );
   }
   const consul = await startConsul();
@@ -507,7 +515,7 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     const ours = await signalingTarget(consul.addr);
     targets.push(ours);
     if (PIN) {
-      pinToCore(ours.pid, 0);
+      pinServer(ours.pid);
     }
     const results = [await runLoad(ours, roomIds, log)];
     await ours.stop();
@@ -521,7 +529,7 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
       const reference = await start();
       targets.push(reference);
       if (PIN) {
-        pinToCore(reference.pid, 0);
+        pinServer(reference.pid);
       }
       results.push(await runLoad(reference, roomIds, log));
       await reference.stop();

@@ -11,6 +11,18 @@ export function pinToCore(pid: number, core: number | string): void {
   execFileSync('taskset', ['-apc', String(core), String(pid)], { stdio: 'ignore' });
 }
 
+/**
+ * Pins only the main thread of `pid` to `core` and its other threads (V8's GC and compiler
+ * helpers, libuv's pool) to `rest`: the event loop has a core of its own, as it would have on a
+ * machine with more cores, while V8's concurrent marking runs beside it instead of taking turns
+ * with it. Threads started later inherit the affinity of the thread that starts them: call again
+ * once the process has warmed up.
+ */
+export function pinMainThread(pid: number, core: number, rest: number | string): void {
+  execFileSync('taskset', ['-apc', String(rest), String(pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-pc', String(core), String(pid)], { stdio: 'ignore' });
+}
+
 /** Pins every process whose command line matches `pattern` (pgrep -f) to `core`; how many. */
 export function pinMatching(pattern: string, core: number | string): number {
   let pids: number[] = [];
