@@ -486,30 +486,36 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
       `    pinned: the server measured to core 0${PIN_MODE === 'main' ? ' (its main thread; its other threads to core 1)' : ''}; this process, its children and ${stores} store processes to core 1`,
     );
   }
-  const consul = await startConsul();
-  await ensureDatabase(testDatabaseUrl());
-  const pool = createPool(testDatabaseUrl());
-  // A new machine's test database has no tables until something migrates it.
-  await migrate(pool, createLogger({ service: 'bench', level: 'warn', stdout: false }).logger);
-  const node = await MediaNode.create(
-    readConfig(
-      mediaTestEnv(consul.addr, {
-        MEDIA_MAX_ROOMS: String(CONNECTIONS),
-        MEDIA_RTC_MIN_PORT: '30000',
-        MEDIA_RTC_MAX_PORT: '30999',
-      }),
-    ),
-    createLogger({ service: 'media', level: 'warn', stdout: false }).logger,
-  );
+  // Everything started is stopped in `finally`, also when a later start fails (a media node that
+  // will not start must not leave Consul running and the stores pinned).
+  let consul: Awaited<ReturnType<typeof startConsul>> | undefined;
+  let pool: ReturnType<typeof createPool> | undefined;
+  let node: MediaNode | undefined;
   const run = `chatbench-${Date.now().toString(36)}`;
   const roomIds = Array.from({ length: Math.ceil(CONNECTIONS / ROOM_SIZE) }, (_, i) => `${run}-${i}`);
   const targets: Target[] = [];
   try {
+    consul = await startConsul();
+    await ensureDatabase(testDatabaseUrl());
+    pool = createPool(testDatabaseUrl());
+    // A new machine's test database has no tables until something migrates it.
+    await migrate(pool, createLogger({ service: 'bench', level: 'warn', stdout: false }).logger);
+    node = await MediaNode.create(
+      readConfig(
+        mediaTestEnv(consul.addr, {
+          MEDIA_MAX_ROOMS: String(CONNECTIONS),
+          MEDIA_RTC_MIN_PORT: '30000',
+          MEDIA_RTC_MAX_PORT: '30999',
+        }),
+      ),
+      createLogger({ service: 'media', level: 'warn', stdout: false }).logger,
+    );
     await pool.query(
       `INSERT INTO rooms (id, name) SELECT unnest($1::text[]), 'bench' ON CONFLICT DO NOTHING`,
       [roomIds],
     );
-    await waitFor(async () => (await consul.client.instances('media', { passingOnly: true })).length === 1, {
+    const agent = consul;
+    await waitFor(async () => (await agent.client.instances('media', { passingOnly: true })).length === 1, {
       what: 'media node passing',
     });
     const ours = await signalingTarget(consul.addr);
@@ -556,10 +562,10 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
     for (const target of targets) {
       await target.stop().catch(() => {});
     }
-    await pool.query('DELETE FROM rooms WHERE id LIKE $1', [`${run}-%`]).catch(() => {});
-    await pool.end();
-    await node.close();
-    await consul.close();
+    await pool?.query('DELETE FROM rooms WHERE id LIKE $1', [`${run}-%`]).catch(() => {});
+    await pool?.end();
+    await node?.close();
+    await consul?.close();
     if (PIN) {
       unpinStores();
     }

@@ -109,6 +109,11 @@ export async function startConsul(options: { managementToken?: string } = {}): P
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    // A process that exits without closing it (process.exit on a bad configuration) must not
+    // leave the agent running.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
