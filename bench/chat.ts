@@ -39,6 +39,7 @@ import {
   waitFor,
 } from '@switchboard/testing';
 import { readConfig } from '../services/media/src/config';
+import { askAgainWhenBusy } from '../ui/src/lib/askAgainWhenBusy';
 import { MediaNode } from '../services/media/src/MediaNode';
 import { pinMainThread, pinStores, pinToCore, unpinStores } from './pin';
 import { RawSocketIo } from './rawSocketIo';
@@ -172,19 +173,13 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
         await socket.request('getRouterRtpCapabilities', {}); // opens the room's session on the media node
       }
       // The media node runs in this process, on the core the generator saturates while it
-      // connects: its Consul check can fail for a moment, and joins then find no node. A browser
-      // asks again on UNAVAILABLE; so does this.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await socket.request('join', { rtpCapabilities: caps });
-          break;
-        } catch (error) {
-          if (attempt === 5 || !String(error).includes('UNAVAILABLE')) {
-            throw error;
-          }
-          await new Promise((r) => setTimeout(r, 2000));
-        }
-      }
+      // connects: its Consul check can fail for a moment, and joins then find no node
+      // (UNAVAILABLE). Asked again as the browser asks a busy server again.
+      await askAgainWhenBusy(() => socket.request('join', { rtpCapabilities: caps }), {
+        tries: 5,
+        delayMs: () => 2000,
+        stopped: () => false,
+      });
       socket.onEvent = (frame) => receiveChat(frame, onMessage);
       return {
         // The measured sends are a bare emit (no deadline timer, no correlation id of ours): the

@@ -77,7 +77,7 @@ export class RawSocketIo {
     this.#ws.send(`42${id}${JSON.stringify([event, payload])}`);
   }
 
-  /** A request answered `{ ok, data | error }`: its data, or rejects with the error's message. */
+  /** A request answered `{ ok, data | error }`: its data, or rejects with the error's code and message. */
   request<T>(event: string, payload: unknown, timeoutMs = 30_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${event}: no answer in ${timeoutMs} ms`)), timeoutMs);
@@ -89,7 +89,12 @@ export class RawSocketIo {
         if (answer.ok) {
           resolve(answer.data);
         } else {
-          reject(new Error(`${event}: ${answer.error.code} ${answer.error.message}`));
+          // The code as its own field too (as SignalingConnection's errors have it), for retry policies.
+          reject(
+            Object.assign(new Error(`${event}: ${answer.error.code} ${answer.error.message}`), {
+              code: answer.error.code,
+            }),
+          );
         }
       });
     });

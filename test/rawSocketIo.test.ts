@@ -52,6 +52,7 @@ describe('RawSocketIo (real socket.io server)', () => {
 
     expect(await client.request('echo', { a: 1 })).toEqual({ a: 1 });
     await expect(client.request('fail', {})).rejects.toThrow('fail: INVALID_ARGUMENT no');
+    await expect(client.request('fail', {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const raw = await new Promise<string>((resolve) => client.emit('echo', 'x', resolve));
     expect(raw).toBe('[{"ok":true,"data":"x"}]');
 
