@@ -133,20 +133,23 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
       what: 'signaling healthy',
     },
   );
+  /** Signaling's /metrics now: a metric's (first) value by name, NaN when absent. */
+  const scrape = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return (name: string) => Number(new RegExp(`^${name}\\S* (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  };
   let caps: unknown;
   return {
     name: 'switchboard signaling (socket.io, Postgres, Redis adapter)',
     pid: child.pid ?? 0,
     // prom-client's event-loop figures cover the time since the previous scrape.
-    loopDelayMax: async () => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return Number(/^nodejs_eventloop_lag_max_seconds\S* (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
-    },
+    loopDelayMax: async () => (await scrape())('nodejs_eventloop_lag_max_seconds') * 1000,
     heapMb: async () => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const mb = (name: string) =>
-        Number(new RegExp(`^${name}\\S* (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-      return { used: mb('nodejs_heap_size_used_bytes'), total: mb('nodejs_heap_size_total_bytes') };
+      const value = await scrape();
+      return {
+        used: value('nodejs_heap_size_used_bytes') / 2 ** 20,
+        total: value('nodejs_heap_size_total_bytes') / 2 ** 20,
+      };
     },
     async connect(i, room, onMessage, onAck) {
       const { token } = await signJoinToken(
@@ -437,6 +440,10 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
   };
 }
 
+/** What the server's RSS at `rssMb` holds per connection beyond its RSS before connecting (KB). */
+const kbPerConnection = (result: LoadResult, rssMb: number) =>
+  ((rssMb - result.rssBeforeMb) * 1024) / result.connections;
+
 /** The server's CPU time per message sent (ms): comparable across machines as a ratio to the reference's. */
 const cpuPerMessage = (phase: Phase) => ((phase.serverCpu / 100) * SECONDS * 1000) / phase.sent;
 
@@ -444,17 +451,16 @@ function report(
   result: LoadResult,
   log: (line: string) => void,
 ): (ReturnType<typeof summarize> & { cpu: number })[] {
-  const perConnKb = ((result.rssAfterMb - result.rssBeforeMb) * 1024) / result.connections;
   log(`==> ${result.name}`);
   log(
-    `    ${result.connections} connections joined in ${result.connectSeconds.toFixed(1)} s; server RSS ${result.rssBeforeMb.toFixed(0)} → ${result.rssAfterMb.toFixed(0)} MB (${perConnKb.toFixed(1)} KB per connection)${result.heapAfterMb ? `; V8 heap then ${result.heapAfterMb.used.toFixed(0)} MB in use of ${result.heapAfterMb.total.toFixed(0)} MB` : ''}`,
+    `    ${result.connections} connections joined in ${result.connectSeconds.toFixed(1)} s; server RSS ${result.rssBeforeMb.toFixed(0)} → ${result.rssAfterMb.toFixed(0)} MB (${kbPerConnection(result, result.rssAfterMb).toFixed(1)} KB per connection)${result.heapAfterMb ? `; V8 heap then ${result.heapAfterMb.used.toFixed(0)} MB in use of ${result.heapAfterMb.total.toFixed(0)} MB` : ''}`,
   );
   return result.phases.map((phase) => {
     const loop = `worst event-loop delay: server ${Number.isNaN(phase.serverLoopMax) ? 'n/a' : `${phase.serverLoopMax.toFixed(0)} ms`}, generator ${phase.generatorLoopMax.toFixed(0)} ms`;
     if (phase.perMinute === 0) {
       // The connections alone, no messages: what the server spends holding them.
       log(
-        `         idle: CPU: server ${phase.serverCpu.toFixed(1)} % of a core, load generator ${phase.generatorCpu.toFixed(0)} %, machine ${phase.machineBusy.toFixed(0)} % busy; ${loop}; server RSS then ${phase.rssMb.toFixed(0)} MB (${(((phase.rssMb - result.rssBeforeMb) * 1024) / result.connections).toFixed(1)} KB per connection)`,
+        `         idle: CPU: server ${phase.serverCpu.toFixed(1)} % of a core, load generator ${phase.generatorCpu.toFixed(0)} %, machine ${phase.machineBusy.toFixed(0)} % busy; ${loop}; server RSS then ${phase.rssMb.toFixed(0)} MB (${kbPerConnection(result, phase.rssMb).toFixed(1)} KB per connection)`,
       );
       return { ...summarize([NaN]), cpu: phase.serverCpu };
     }
@@ -536,10 +542,11 @@ export async function benchChat(log: (line: string) => void): Promise<void> {
       await reference.stop();
     }
     const stats = results.map((result) => report(result, log));
-    const perConnKb = (r: LoadResult) => ((r.rssAfterMb - r.rssBeforeMb) * 1024) / r.connections;
     for (let k = 1; k < results.length; k++) {
       log(`==> ratio ours / ${results[k].name}`);
-      log(`    memory per connection ${(perConnKb(results[0]) / perConnKb(results[k])).toFixed(1)}×`);
+      log(
+        `    memory per connection ${(kbPerConnection(results[0], results[0].rssAfterMb) / kbPerConnection(results[k], results[k].rssAfterMb)).toFixed(1)}×`,
+      );
       RATES.forEach((rate, i) => {
         const [a, b] = [stats[0][i], stats[k][i]];
         if (rate === 0) {
