@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match|capacity]: the benchmarks.
+ * npm run bench [-- grpc|join|auth|chat|effects|events|webhooks|match|scrape|capacity]: the benchmarks.
  * Results are printed; docs/benchmarks.md keeps the numbers of the last recorded run. `capacity`
  * (about 25 minutes, a worker driven to saturation) runs only when named. Ratios within one run
  * matter more than absolute times (the machine has 2 cores and is noisy).
@@ -12,6 +12,7 @@ import { benchEvents } from './events';
 import { benchGrpc } from './grpc';
 import { benchJoin } from './join';
 import { benchMatch } from './match';
+import { benchScrape } from './scrape';
 import { benchWebhooks } from './webhooks';
 
 const which = process.argv[2] ?? 'all';
@@ -50,6 +51,10 @@ if (which === 'all' || which === 'match') {
     '==> Meet someone: entering the queue → matched, with 1,000 waiting, 2 signaling instances vs an in-memory socket.io matchmaker',
   );
   await benchMatch(log);
+}
+if (which === 'all' || which === 'scrape') {
+  log('==> a Prometheus scrape with 10,000 sockets open: event-loop time, ours vs prom-client defaults');
+  await benchScrape(log);
 }
 if (which === 'capacity') {
   log('==> capacity at saturation: consumers per worker core at ≤ 1 % loss, ours vs bare mediasoup');
