@@ -275,7 +275,8 @@ export class ChatStore {
     const byKey = new Map(rows.map((row) => [`${row.room_id} ${row.client_id}`, row]));
     const answered = new Set<string>();
     for (const queued of batch) {
-      const key = `${queued.msg.roomId} ${queued.msg.clientId}`;
+      // Postgres answers a uuid in lower case: the key must match however the client wrote it.
+      const key = `${queued.msg.roomId} ${queued.msg.clientId.toLowerCase()}`;
       const row = byKey.get(key);
       // The same message twice in one batch (a retry racing its original): stored once.
       const duplicate = (row?.duplicate ?? false) || answered.has(key);

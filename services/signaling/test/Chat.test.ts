@@ -257,11 +257,14 @@ describe('chat (two signaling instances, Redis, Postgres, a real media node)', (
     const ada = { sub: `guest:${randomUUID()}`, peerId: randomUUID(), displayName: 'Ada' };
     const eve = { sub: `guest:${randomUUID()}`, peerId: randomUUID(), displayName: 'Eve' };
     const retried = Array.from({ length: 20 }, () => randomUUID());
+    const shouting = Array.from({ length: 3 }, () => randomUUID().toUpperCase());
     const sends = [
       // 240 distinct messages over three rooms, all at once (they go in a few statements)...
       ...Array.from({ length: 240 }, (_, i) => ({ room: rooms[i % 3], clientId: randomUUID(), from: ada })),
       // ...each of 20 sent three times (retries racing their original)...
       ...retried.flatMap((clientId) => [0, 1, 2].map(() => ({ room: rooms[0], clientId, from: ada }))),
+      // ...three with their clientId in capitals (Postgres answers a uuid in lower case)...
+      ...shouting.map((clientId) => ({ room: rooms[1], clientId, from: ada })),
       // ...one of them claimed by someone else, and one for a room that does not exist.
       { room: rooms[0], clientId: retried[0], from: eve },
       { room: uniqueRoom('batch-missing'), clientId: randomUUID(), from: ada },
@@ -280,7 +283,7 @@ describe('chat (two signaling instances, Redis, Postgres, a real media node)', (
         'SELECT seq, rev FROM chat_messages WHERE room_id = $1 ORDER BY seq',
         [room],
       );
-      const count = i === 0 ? 80 + retried.length : 80;
+      const count = 80 + (i === 0 ? retried.length : 0) + (i === 1 ? shouting.length : 0);
       expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: count }, (_, n) => n + 1));
       const { rows: roomRows } = await pool.query<{ chat_rev: string }>(
         'SELECT chat_rev FROM rooms WHERE id = $1',
@@ -296,6 +299,23 @@ describe('chat (two signaling instances, Redis, Postgres, a real media node)', (
       expect(mine).toHaveLength(3);
       expect(new Set(mine.map((r) => r.value.message.seq)).size).toBe(1);
       expect(mine.filter((r) => !r.value.duplicate)).toHaveLength(1);
+    }
+    // Each answer is the message as stored, whichever way it was stored.
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') {
+        const { message } = result.value;
+        expect(message).toMatchObject({
+          roomId: sends[i].room,
+          clientId: sends[i].clientId.toLowerCase(),
+          from: ada,
+          to: null,
+          body: 'x',
+          rev: message.seq,
+          editedAt: null,
+          deleted: false,
+        });
+        expect(Date.parse(message.sentAt)).toBeGreaterThan(Date.now() - 60_000);
+      }
     }
   });
 
