@@ -185,12 +185,15 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
       });
       socket.onEvent = (frame) => receiveChat(frame, onMessage);
       return {
-        // The measured sends are a bare emit (no deadline timer, no correlation id of ours): the
-        // load generator must cost less than what it measures.
-        send: (body) =>
-          socket.emit('chatSend', { clientId: randomUUID(), body }, (answer) =>
+        // The measured sends are a bare emit (no deadline timer): the load generator must cost
+        // less than what it measures. Each carries a correlation id, as the UI's requests do (else
+        // signaling makes one per message); the message's own id serves, which costs nothing more.
+        send: (body) => {
+          const id = randomUUID();
+          socket.emit('chatSend', { clientId: id, correlationId: id, body }, (answer) =>
             onAck(answer.startsWith(ACK_OK), body),
-          ),
+          );
+        },
         close: () => socket.close(),
       };
     },

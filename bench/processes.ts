@@ -30,9 +30,16 @@ export function startProcess(
   }
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
+    let started = false;
     lines.on('line', (line) => {
-      if (ready.test(line)) {
-        lines.close();
+      if (started) {
+        // With BENCH_NODE_FLAGS its output is shown (and must be read: a full pipe would stop it).
+        process.stdout.write(`${line}\n`);
+      } else if (ready.test(line)) {
+        started = true;
+        if (flags.length === 0) {
+          lines.close();
+        }
         resolve({ child, line });
       }
     });
