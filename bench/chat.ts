@@ -72,6 +72,8 @@ interface Target {
   loopDelayMax?: () => Promise<number>;
   /** The server's V8 heap now (MB): in use, and reserved (used + garbage + headroom). */
   heapMb?: () => Promise<{ used: number; total: number }>;
+  /** The time its main thread has spent in GC pauses since it started (ms), when it reports it. */
+  gcMs?: () => Promise<number>;
   /**
    * Connects and joins client `i` of room `room`; `onMessage` gets each received body, `onAck`
    * each acknowledgement with the body it acknowledges.
@@ -136,7 +138,17 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
   /** Signaling's /metrics now: a metric's (first) value by name, NaN when absent. */
   const scrape = async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    return (name: string) => Number(new RegExp(`^${name}\\S* (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+    return Object.assign(
+      (name: string) => Number(new RegExp(`^${name}\\S* (\\S+)`, 'm').exec(text)?.[1] ?? NaN),
+      {
+        /** The sum of a metric's values over all its labels. */
+        sum: (name: string) =>
+          [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce(
+            (total, match) => total + Number(match[1]),
+            0,
+          ),
+      },
+    );
   };
   let caps: unknown;
   return {
@@ -151,6 +163,8 @@ async function signalingTarget(consulAddr: string): Promise<Target> {
         total: value('nodejs_heap_size_total_bytes') / 2 ** 20,
       };
     },
+    // prom-client's GC histogram: every kind (minor, major, incremental, weak callbacks).
+    gcMs: async () => (await scrape()).sum('nodejs_gc_duration_seconds_sum') * 1000,
     async connect(i, room, onMessage, onAck) {
       const { token } = await signJoinToken(
         {
@@ -218,6 +232,8 @@ async function socketIoTarget(redis: boolean): Promise<Target> {
     loopDelayMax: async () => Number(await (await fetch(`http://127.0.0.1:${port}/loop`)).text()),
     heapMb: async () =>
       (await (await fetch(`http://127.0.0.1:${port}/heap`)).json()) as { used: number; total: number },
+    gcMs: async () =>
+      ((await (await fetch(`http://127.0.0.1:${port}/heap`)).json()) as { gcMs: number }).gcMs,
     async connect(_i, room, onMessage, onAck) {
       const socket = await RawSocketIo.connect(`http://127.0.0.1:${port}`, { room });
       socket.onEvent = (frame) => receiveChat(frame, onMessage);
@@ -292,6 +308,8 @@ interface Phase {
   /** The worst event-loop delay over the measured seconds (ms): the server's, the generator's. */
   serverLoopMax: number;
   generatorLoopMax: number;
+  /** The server's main thread in GC pauses over the measured seconds (ms; NaN when not reported). */
+  serverGcMs: number;
 }
 
 interface LoadResult {
@@ -376,10 +394,12 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
       rssMb: 0,
       serverLoopMax: NaN,
       generatorLoopMax: 0,
+      serverGcMs: NaN,
     };
     const generatorLoop = monitorEventLoopDelay({ resolution: 10 });
     let sent = 0;
     let cpuAtStart = 0;
+    let gcAtStart: Promise<number> | undefined;
     let ownAtStart = process.cpuUsage();
     let machineAtStart = machineTicks();
     const begin = performance.now();
@@ -393,6 +413,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
           }
           phase = Object.assign(current, { since: now });
           cpuAtStart = serverCpuSeconds(target.pid);
+          gcAtStart = target.gcMs?.();
           ownAtStart = process.cpuUsage();
           machineAtStart = machineTicks();
           generatorLoop.enable();
@@ -415,6 +436,7 @@ async function runLoad(target: Target, roomIds: string[], log: (line: string) =>
     generatorLoop.disable();
     current.generatorLoopMax = generatorLoop.max / 1e6;
     current.serverLoopMax = (await target.loopDelayMax?.()) ?? NaN;
+    current.serverGcMs = gcAtStart && target.gcMs ? (await target.gcMs()) - (await gcAtStart) : NaN;
     const own = process.cpuUsage(ownAtStart);
     current.generatorCpu = ((own.user + own.system) / 1e6 / SECONDS) * 100;
     const machine = machineTicks();
@@ -469,7 +491,7 @@ function report(
     }
     const s = summarize(phase.latencies);
     log(
-      `    ${String(phase.perMinute).padStart(6)}/min: ${phase.sent} sent in ${SECONDS} s, ${phase.acked} acked, ${phase.refused} refused, ${phase.latencies.length} of ${phase.expectedDeliveries} deliveries timed; CPU: server ${phase.serverCpu.toFixed(0)} % (${cpuPerMessage(phase).toFixed(3)} ms per message), load generator ${phase.generatorCpu.toFixed(0)} % of a core, machine ${phase.machineBusy.toFixed(0)} % busy`,
+      `    ${String(phase.perMinute).padStart(6)}/min: ${phase.sent} sent in ${SECONDS} s, ${phase.acked} acked, ${phase.refused} refused, ${phase.latencies.length} of ${phase.expectedDeliveries} deliveries timed; CPU: server ${phase.serverCpu.toFixed(0)} % (${cpuPerMessage(phase).toFixed(3)} ms per message${Number.isNaN(phase.serverGcMs) ? '' : `, of which GC pauses ${(phase.serverGcMs / phase.sent).toFixed(3)} ms`}), load generator ${phase.generatorCpu.toFixed(0)} % of a core, machine ${phase.machineBusy.toFixed(0)} % busy`,
     );
     log(
       `                 send → deliver p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; ${loop}`,

@@ -7,10 +7,11 @@
  * adapter, as signaling's does. What signaling costs beyond this is ours to cut; what this costs
  * beyond the bare `ws` relay (bench/wsReference.ts) is socket.io's. Run as its own process (like
  * signaling); prints `listening <port>` when ready; `GET /loop` answers its worst event-loop delay
- * (ms) since the previous one, `GET /heap` its V8 heap in use and reserved (MB).
+ * (ms) since the previous one, `GET /heap` its V8 heap in use and reserved (MB) and its GC pauses so
+ * far (ms).
  */
 import { createServer } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
@@ -18,13 +19,20 @@ import { Server } from 'socket.io';
 // GET /loop: the worst event-loop delay (ms) since the previous GET, as signaling's metrics give it.
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
+// The main thread's GC pauses since start (ms), every kind, as signaling's prom-client counts them.
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcMs += entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 const http = createServer((req, res) => {
   if (req.url === '/loop') {
     res.end(String(loop.max / 1e6));
     loop.reset();
   } else if (req.url === '/heap') {
     const { heapUsed, heapTotal } = process.memoryUsage();
-    res.end(JSON.stringify({ used: heapUsed / 2 ** 20, total: heapTotal / 2 ** 20 }));
+    res.end(JSON.stringify({ used: heapUsed / 2 ** 20, total: heapTotal / 2 ** 20, gcMs }));
   }
 });
 const io = new Server(http, { serveClient: false, maxHttpBufferSize: 256 * 1024, pingTimeout: 20_000 });
