@@ -35,7 +35,7 @@ export function createRegistry(service: string): client.Registry {
       name: 'process_open_fds',
       help: 'Number of open file descriptors.',
       registers: [registry],
-      // Read on libuv's thread pool: the loop only turns the names into strings (~2.5 ms for 10,000).
+      // Read on libuv's thread pool: the loop only turns the names into strings (a few ms for 10,000).
       async collect() {
         try {
           // Less the descriptor the read itself had open.
