@@ -226,14 +226,19 @@ async function socketIoTarget(redis: boolean): Promise<Target> {
     /^listening \d+/,
   );
   const port = Number(line.split(' ')[1]);
+  /** Its `/heap`: V8's heap in use and reserved (MB), and its GC pauses so far (ms). */
+  const heap = async () =>
+    (await (await fetch(`http://127.0.0.1:${port}/heap`)).json()) as {
+      used: number;
+      total: number;
+      gcMs: number;
+    };
   return {
     name: `reference: bare socket.io fan-out${redis ? ' + Redis adapter' : ''} (no storage)`,
     pid: child.pid ?? 0,
     loopDelayMax: async () => Number(await (await fetch(`http://127.0.0.1:${port}/loop`)).text()),
-    heapMb: async () =>
-      (await (await fetch(`http://127.0.0.1:${port}/heap`)).json()) as { used: number; total: number },
-    gcMs: async () =>
-      ((await (await fetch(`http://127.0.0.1:${port}/heap`)).json()) as { gcMs: number }).gcMs,
+    heapMb: heap,
+    gcMs: async () => (await heap()).gcMs,
     async connect(_i, room, onMessage, onAck) {
       const socket = await RawSocketIo.connect(`http://127.0.0.1:${port}`, { room });
       socket.onEvent = (frame) => receiveChat(frame, onMessage);
